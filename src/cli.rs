@@ -1,0 +1,231 @@
+//! Command-line interface: every option is a flag and an environment
+//! variable, defined once here.
+//!
+//! Each option's variable is `AMPLIFY_<NAME>`. GitHub passes action input
+//! `app-id` as `INPUT_APP-ID` (and some wrappers as `INPUT_APP_ID`);
+//! [`import_github_inputs`] maps those onto the `AMPLIFY_*` names before
+//! parsing, so the precedence is: flag > `AMPLIFY_*` > `INPUT_*` > default.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "amplify-deploy",
+    version,
+    about = "Deploy a static site to an AWS Amplify Hosting manual-deploy app",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Run with no subcommand: deploy (as a GitHub Action runner calls it).
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Package a folder, upload it and deploy it (the default).
+    Deploy(DeployArgs),
+    /// Write the archive `deploy` would upload, and say what is in it.
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AwsArgs {
+    /// AWS region of the app [default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's]
+    #[arg(long, env = "AMPLIFY_REGION")]
+    pub region: Option<String>,
+
+    /// Amplify API endpoint [default: AWS_ENDPOINT_URL_AMPLIFY, AWS_ENDPOINT_URL,
+    /// then https://amplify.{region}.amazonaws.com]
+    #[arg(long, env = "AMPLIFY_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PackageFilterArgs {
+    /// Leave out files matching this gitignore-style pattern (repeatable;
+    /// the variable takes one pattern a line). A `.amplifyignore` file in the
+    /// folder is read too.
+    #[arg(long = "exclude", env = "AMPLIFY_EXCLUDE", value_name = "GLOB", value_delimiter = '\n')]
+    pub exclude: Vec<String>,
+
+    /// Compression threads [default: every core]
+    #[arg(long, env = "AMPLIFY_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DeployArgs {
+    /// Amplify app id, e.g. d1a2b3c4d5e6f7
+    #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// Amplify branch to deploy to
+    #[arg(long, env = "AMPLIFY_BRANCH", value_name = "NAME")]
+    pub branch: Option<String>,
+
+    /// Build folder to deploy; its contents become the site root
+    #[arg(long, env = "AMPLIFY_PATH", value_name = "DIR", conflicts_with = "source_url")]
+    pub path: Option<PathBuf>,
+
+    /// Deploy from this URL (a public .zip, or s3://bucket/prefix) instead of a folder
+    #[arg(long, env = "AMPLIFY_SOURCE_URL", value_name = "URL")]
+    pub source_url: Option<String>,
+
+    /// What --source-url points at
+    #[arg(long, env = "AMPLIFY_SOURCE_URL_TYPE", value_enum, requires = "source_url")]
+    pub source_url_type: Option<SourceUrlType>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub filter: PackageFilterArgs,
+
+    /// Wait for the job to finish [default: true]
+    #[arg(long, env = "AMPLIFY_WAIT", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub wait: Option<bool>,
+
+    /// Return right after the deployment starts (same as --wait=false)
+    #[arg(long, conflicts_with = "wait")]
+    pub no_wait: bool,
+
+    /// Package and validate, print the plan, and change nothing
+    #[arg(long, env = "AMPLIFY_DRY_RUN", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dry_run: Option<bool>,
+
+    /// Print the result as one JSON object on stdout, or write it to FILE
+    #[arg(long, env = "AMPLIFY_JSON", value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    pub json: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PackageArgs {
+    /// Folder to package
+    #[arg(long, env = "AMPLIFY_PATH", value_name = "DIR")]
+    pub path: PathBuf,
+
+    /// Where to write the zip
+    #[arg(long, short, value_name = "FILE.zip")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub filter: PackageFilterArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SourceUrlType {
+    Zip,
+    BucketPrefix,
+}
+
+impl SourceUrlType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceUrlType::Zip => "ZIP",
+            SourceUrlType::BucketPrefix => "BUCKET_PREFIX",
+        }
+    }
+}
+
+/// Parse a duration such as `20m`, `90s` or `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("{e} (expected e.g. 20m, 90s, 1h30m)"))
+}
+
+/// The `AMPLIFY_*` variable names of every option of every command.
+fn option_env_names() -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![Cli::command()];
+    while let Some(cmd) = stack.pop() {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy().into_owned();
+                if !names.contains(&env) {
+                    names.push(env);
+                }
+            }
+        }
+        stack.extend(cmd.get_subcommands().cloned());
+    }
+    names
+}
+
+/// For every `AMPLIFY_FOO_BAR` that is unset, take the value of GitHub's
+/// `INPUT_FOO-BAR` or `INPUT_FOO_BAR`. Empty values count as unset: the
+/// runner sets every declared input, empty when the workflow gave none.
+///
+/// Returns the variables to set; the caller applies them before any thread
+/// starts.
+pub fn github_input_overrides(
+    get: impl Fn(&str) -> Option<OsString>,
+) -> Vec<(String, OsString)> {
+    let present = |name: &str| get(name).filter(|v| !v.is_empty());
+    let mut out = Vec::new();
+    for name in option_env_names() {
+        if present(&name).is_some() {
+            continue;
+        }
+        let Some(input) = name.strip_prefix("AMPLIFY_") else { continue };
+        let hyphen = format!("INPUT_{}", input.replace('_', "-"));
+        let underscore = format!("INPUT_{input}");
+        if let Some(value) = present(&hyphen).or_else(|| present(&underscore)) {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn overrides(vars: &[(&str, &str)]) -> HashMap<String, String> {
+        let vars: HashMap<String, OsString> =
+            vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        github_input_overrides(|k| vars.get(k).cloned())
+            .into_iter()
+            .map(|(k, v)| (k, v.into_string().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn github_inputs_map_onto_amplify_variables() {
+        let got = overrides(&[("INPUT_APP-ID", "d123"), ("INPUT_SOURCE_URL_TYPE", "ZIP")]);
+        assert_eq!(got.get("AMPLIFY_APP_ID").map(String::as_str), Some("d123"));
+        assert_eq!(got.get("AMPLIFY_SOURCE_URL_TYPE").map(String::as_str), Some("ZIP"));
+    }
+
+    #[test]
+    fn amplify_variable_wins_and_empty_inputs_are_unset() {
+        let got = overrides(&[
+            ("AMPLIFY_APP_ID", "dfromenv"),
+            ("INPUT_APP-ID", "dfrominput"),
+            ("INPUT_BRANCH", ""),
+        ]);
+        assert!(!got.contains_key("AMPLIFY_APP_ID"));
+        assert!(!got.contains_key("AMPLIFY_BRANCH"));
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("20m").unwrap(), Duration::from_secs(1200));
+        assert!(parse_duration("soon").unwrap_err().contains("20m"));
+    }
+}
