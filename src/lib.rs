@@ -2,6 +2,7 @@
 //! app from CI.
 
 pub mod cli;
+pub mod outcome;
 pub mod package;
 
 use std::process::ExitCode;
