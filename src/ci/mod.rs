@@ -1,0 +1,2 @@
+//! CI integration: GitHub Actions workflow commands, outputs and job summary;
+//! GitLab dotenv reports; JSON for Jenkins and scripts.
