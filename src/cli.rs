@@ -53,7 +53,12 @@ pub struct PackageFilterArgs {
     /// Leave out files matching this gitignore-style pattern (repeatable;
     /// the variable takes one pattern a line). A `.amplifyignore` file in the
     /// folder is read too.
-    #[arg(long = "exclude", env = "AMPLIFY_EXCLUDE", value_name = "GLOB", value_delimiter = '\n')]
+    #[arg(
+        long = "exclude",
+        env = "AMPLIFY_EXCLUDE",
+        value_name = "GLOB",
+        value_delimiter = '\n'
+    )]
     pub exclude: Vec<String>,
 
     /// Compression threads [default: every core]
@@ -72,7 +77,12 @@ pub struct DeployArgs {
     pub branch: Option<String>,
 
     /// Build folder to deploy; its contents become the site root
-    #[arg(long, env = "AMPLIFY_PATH", value_name = "DIR", conflicts_with = "source_url")]
+    #[arg(
+        long,
+        env = "AMPLIFY_PATH",
+        value_name = "DIR",
+        conflicts_with = "source_url"
+    )]
     pub path: Option<PathBuf>,
 
     /// Deploy from this URL (a public .zip, or s3://bucket/prefix) instead of a folder
@@ -80,7 +90,12 @@ pub struct DeployArgs {
     pub source_url: Option<String>,
 
     /// What --source-url points at
-    #[arg(long, env = "AMPLIFY_SOURCE_URL_TYPE", value_enum, requires = "source_url")]
+    #[arg(
+        long,
+        env = "AMPLIFY_SOURCE_URL_TYPE",
+        value_enum,
+        requires = "source_url"
+    )]
     pub source_url_type: Option<SourceUrlType>,
 
     #[command(flatten)]
@@ -103,6 +118,52 @@ pub struct DeployArgs {
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: Option<bool>,
 
+    /// Give up waiting after this long (e.g. 20m, 1h); our job is stopped
+    #[arg(long, env = "AMPLIFY_TIMEOUT", value_name = "DURATION", default_value = "30m",
+          value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Leave the job running when --timeout passes instead of stopping it
+    #[arg(long, env = "AMPLIFY_KEEP_JOB_ON_TIMEOUT", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub keep_job_on_timeout: Option<bool>,
+
+    /// What to do when another deployment is running on the branch
+    #[arg(long, env = "AMPLIFY_ON_BUSY", value_enum, default_value = "wait")]
+    pub on_busy: OnBusy,
+
+    /// Create the branch when it does not exist
+    #[arg(long, env = "AMPLIFY_CREATE_BRANCH", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub create_branch: Option<bool>,
+
+    /// Stage of a branch created by --create-branch
+    #[arg(long, env = "AMPLIFY_STAGE", value_enum, default_value = "PRODUCTION")]
+    pub stage: Stage,
+
+    /// Also write the result as KEY=value lines (GitLab's dotenv report format)
+    #[arg(long, env = "AMPLIFY_DOTENV", value_name = "FILE")]
+    pub dotenv: Option<PathBuf>,
+
+    /// How often to poll the job (tests use short intervals)
+    #[arg(long, env = "AMPLIFY_POLL_INTERVAL", value_name = "DURATION", default_value = "3s",
+          value_parser = parse_duration, hide = true)]
+    pub poll_interval: Duration,
+
+    /// A job created but not started for this long is taken as orphaned
+    #[arg(long, env = "AMPLIFY_PENDING_GRACE", value_name = "DURATION", default_value = "10m",
+          value_parser = parse_duration, hide = true)]
+    pub pending_grace: Duration,
+
+    /// Largest archive accepted (Amplify's limit is 5 GB; tests lower it)
+    #[arg(
+        long,
+        env = "AMPLIFY_MAX_ARCHIVE_BYTES",
+        value_name = "BYTES",
+        hide = true
+    )]
+    pub max_archive_bytes: Option<u64>,
+
     /// Print the result as one JSON object on stdout, or write it to FILE
     #[arg(long, env = "AMPLIFY_JSON", value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub json: Option<String>,
@@ -120,6 +181,39 @@ pub struct PackageArgs {
 
     #[command(flatten)]
     pub filter: PackageFilterArgs,
+}
+
+/// What to do when another deployment is running on the branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnBusy {
+    /// Wait for it to end, then deploy.
+    Wait,
+    /// Stop it (StopJob), then deploy.
+    Stop,
+    /// Exit with an error.
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Stage {
+    Production,
+    Beta,
+    Development,
+    Experimental,
+    PullRequest,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Production => "PRODUCTION",
+            Stage::Beta => "BETA",
+            Stage::Development => "DEVELOPMENT",
+            Stage::Experimental => "EXPERIMENTAL",
+            Stage::PullRequest => "PULL_REQUEST",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -167,16 +261,16 @@ fn option_env_names() -> Vec<String> {
 ///
 /// Returns the variables to set; the caller applies them before any thread
 /// starts.
-pub fn github_input_overrides(
-    get: impl Fn(&str) -> Option<OsString>,
-) -> Vec<(String, OsString)> {
+pub fn github_input_overrides(get: impl Fn(&str) -> Option<OsString>) -> Vec<(String, OsString)> {
     let present = |name: &str| get(name).filter(|v| !v.is_empty());
     let mut out = Vec::new();
     for name in option_env_names() {
         if present(&name).is_some() {
             continue;
         }
-        let Some(input) = name.strip_prefix("AMPLIFY_") else { continue };
+        let Some(input) = name.strip_prefix("AMPLIFY_") else {
+            continue;
+        };
         let hyphen = format!("INPUT_{}", input.replace('_', "-"));
         let underscore = format!("INPUT_{input}");
         if let Some(value) = present(&hyphen).or_else(|| present(&underscore)) {
@@ -192,8 +286,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn overrides(vars: &[(&str, &str)]) -> HashMap<String, String> {
-        let vars: HashMap<String, OsString> =
-            vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
         github_input_overrides(|k| vars.get(k).cloned())
             .into_iter()
             .map(|(k, v)| (k, v.into_string().unwrap()))
@@ -204,7 +300,10 @@ mod tests {
     fn github_inputs_map_onto_amplify_variables() {
         let got = overrides(&[("INPUT_APP-ID", "d123"), ("INPUT_SOURCE_URL_TYPE", "ZIP")]);
         assert_eq!(got.get("AMPLIFY_APP_ID").map(String::as_str), Some("d123"));
-        assert_eq!(got.get("AMPLIFY_SOURCE_URL_TYPE").map(String::as_str), Some("ZIP"));
+        assert_eq!(
+            got.get("AMPLIFY_SOURCE_URL_TYPE").map(String::as_str),
+            Some("ZIP")
+        );
     }
 
     #[test]

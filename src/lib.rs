@@ -3,8 +3,10 @@
 
 pub mod ci;
 pub mod cli;
+pub mod error;
 pub mod outcome;
 pub mod package;
+pub mod settings;
 
 use std::process::ExitCode;
 
