@@ -4,6 +4,7 @@
 pub mod ci;
 pub mod cli;
 pub mod error;
+pub mod http;
 pub mod outcome;
 pub mod package;
 pub mod settings;
