@@ -47,7 +47,12 @@ pub struct RunError {
 
 impl RunError {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        RunError { class, message: message.into(), causes: Vec::new(), hint: None }
+        RunError {
+            class,
+            message: message.into(),
+            causes: Vec::new(),
+            hint: None,
+        }
     }
 
     pub fn input(message: impl Into<String>) -> Self {

@@ -18,7 +18,9 @@ pub fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
     let ok = app_id.len() <= 20
         && app_id.starts_with('d')
         && app_id.len() > 1
-        && app_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        && app_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if !ok {
         return Err(RunError::input(format!(
             "app-id {app_id:?} is not an Amplify app id: expected 'd' then lower-case letters or digits, at most 20 characters (e.g. d1a2b3c4d5e6f7)"
@@ -84,10 +86,15 @@ pub async fn resolve_region(flag: Option<&str>) -> Result<String, RunError> {
 
 fn validate_region(r: &str) -> Result<String, RunError> {
     let r = r.trim();
-    if !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !r.is_empty()
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         Ok(r.to_owned())
     } else {
-        Err(RunError::input(format!("region {r:?} is not an AWS region name (e.g. us-east-1)")))
+        Err(RunError::input(format!(
+            "region {r:?} is not an AWS region name (e.g. us-east-1)"
+        )))
     }
 }
 
@@ -122,8 +129,9 @@ pub async fn credentials(region: &str) -> Result<SharedCredentialsProvider, RunE
         .load()
         .await;
     config.credentials_provider().ok_or_else(|| {
-        RunError::aws("no AWS credentials provider could be configured")
-            .hint("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, or role-to-assume")
+        RunError::aws("no AWS credentials provider could be configured").hint(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, or role-to-assume",
+        )
     })
 }
 
@@ -139,14 +147,20 @@ mod tests {
             assert!(err.message.contains("app-id"), "{bad}: {}", err.message);
             assert_eq!(err.class.code(), 2);
         }
-        assert!(validate_app_id(None).unwrap_err().message.contains("--app-id"));
+        assert!(validate_app_id(None)
+            .unwrap_err()
+            .message
+            .contains("--app-id"));
     }
 
     #[test]
     fn branches() {
         assert_eq!(validate_branch(Some("feature/x")).unwrap(), "feature/x");
         assert!(validate_branch(Some(&"b".repeat(255))).is_ok());
-        assert!(validate_branch(Some(&"b".repeat(256))).unwrap_err().message.contains("255"));
+        assert!(validate_branch(Some(&"b".repeat(256)))
+            .unwrap_err()
+            .message
+            .contains("255"));
         assert!(validate_branch(Some("")).is_err());
     }
 
@@ -154,7 +168,10 @@ mod tests {
     fn source_urls() {
         assert!(validate_source_url("https://example.com/site.zip").is_ok());
         assert!(validate_source_url("s3://bucket/prefix/").is_ok());
-        assert!(validate_source_url("ftp://x/y").unwrap_err().message.contains("ftp"));
+        assert!(validate_source_url("ftp://x/y")
+            .unwrap_err()
+            .message
+            .contains("ftp"));
         assert!(validate_source_url("not a url").is_err());
     }
 
