@@ -1,6 +1,7 @@
 //! amplify-deploy: ship a static site to an AWS Amplify Hosting manual-deploy
 //! app from CI.
 
+pub mod amplify;
 pub mod ci;
 pub mod cli;
 pub mod error;

@@ -81,7 +81,7 @@ impl Backoff {
     }
 
     /// The wait before the next attempt.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_wait(&mut self) -> Duration {
         let low = self.init_backoff;
         let high = self.next_backoff * self.base;
         let drawn = if high > low && high.is_finite() {
@@ -122,7 +122,7 @@ mod tests {
 
     fn waits(config: &BackoffConfig, word: u64, n: usize) -> Vec<Duration> {
         let mut backoff = Backoff::new_with_rng(config, Box::new(Fixed(word)));
-        (0..n).map(|_| backoff.next()).collect()
+        (0..n).map(|_| backoff.next_wait()).collect()
     }
 
     fn ms(v: &[u64]) -> Vec<Duration> {
@@ -168,7 +168,7 @@ mod tests {
             };
             let mut backoff = Backoff::new(&config);
             for _ in 0..10 {
-                assert!(backoff.next() <= config.max_backoff);
+                assert!(backoff.next_wait() <= config.max_backoff);
             }
         }
         let zero = BackoffConfig {
@@ -176,13 +176,13 @@ mod tests {
             max_backoff: Duration::ZERO,
             base: 2.0,
         };
-        assert_eq!(Backoff::new(&zero).next(), Duration::ZERO);
+        assert_eq!(Backoff::new(&zero).next_wait(), Duration::ZERO);
         // init above max: the cap wins.
         let inverted = BackoffConfig {
             init_backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(1),
             base: 2.0,
         };
-        assert_eq!(Backoff::new(&inverted).next(), Duration::from_secs(1));
+        assert_eq!(Backoff::new(&inverted).next_wait(), Duration::from_secs(1));
     }
 }

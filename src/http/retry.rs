@@ -124,7 +124,7 @@ where
         if retries >= cfg.max_retries {
             return Err(error);
         }
-        let drawn = backoff.next();
+        let drawn = backoff.next_wait();
         let wait = after.unwrap_or(drawn);
         if start.elapsed().saturating_add(wait) > cfg.retry_timeout {
             return Err(error);

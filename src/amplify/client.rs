@@ -1,0 +1,354 @@
+//! The signed client: one method per operation, each a single retried,
+//! re-signed request.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::error::{classify_failure, service_error, ApiError, Failure};
+use super::sign::{encode_label, sign_request, SIGNING_NAME};
+use super::types::{
+    App, AppEnvelope, Branch, BranchEnvelope, CreateBranchInput, CreateDeploymentOutput, Job,
+    JobEnvelope, JobSummary, JobSummaryEnvelope, ListJobsOutput, StartDeploymentInput,
+};
+use crate::http::{retry, RetryConfig, RetryObserver};
+
+/// How to reach and authenticate to Amplify.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// e.g. `https://amplify.us-east-1.amazonaws.com` or
+    /// `http://127.0.0.1:4566`; a path prefix is kept.
+    pub endpoint: url::Url,
+    pub region: String,
+    pub credentials: SharedCredentialsProvider,
+    pub retry: RetryConfig,
+    pub observer: RetryObserver,
+    pub http: reqwest::Client,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("region", &self.region)
+            .field("credentials", &"******")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Amplify API client. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Client {
+    cfg: ClientConfig,
+}
+
+/// One operation's request, before signing.
+struct Call {
+    operation: &'static str,
+    method: Method,
+    /// Already label-encoded.
+    path: String,
+    /// Already encoded.
+    query: Option<String>,
+    /// JSON body, for operations with body members.
+    body: Option<Vec<u8>>,
+}
+
+impl Client {
+    pub fn new(cfg: ClientConfig) -> Client {
+        Client { cfg }
+    }
+
+    /// The endpoint calls go to.
+    pub fn endpoint(&self) -> &url::Url {
+        &self.cfg.endpoint
+    }
+
+    /// The region requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.cfg.region
+    }
+
+    /// [GetApp](https://docs.aws.amazon.com/amplify/latest/APIReference/API_GetApp.html)
+    pub async fn get_app(&self, app_id: &str) -> Result<App, ApiError> {
+        let call = Call::get("GetApp", format!("/apps/{}", encode_label(app_id)));
+        self.send(call, "app", |e: AppEnvelope| e.app).await
+    }
+
+    /// [GetBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_GetBranch.html)
+    pub async fn get_branch(&self, app_id: &str, branch: &str) -> Result<Branch, ApiError> {
+        let call = Call::get("GetBranch", branch_path(app_id, branch));
+        self.send(call, "branch", |e: BranchEnvelope| e.branch)
+            .await
+    }
+
+    /// [CreateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_CreateBranch.html)
+    pub async fn create_branch(
+        &self,
+        app_id: &str,
+        branch: &str,
+        stage: Option<&str>,
+    ) -> Result<Branch, ApiError> {
+        let body = CreateBranchInput {
+            branch_name: branch,
+            stage,
+        };
+        let call = Call::post(
+            "CreateBranch",
+            format!("/apps/{}/branches", encode_label(app_id)),
+            &body,
+        )?;
+        self.send(call, "branch", |e: BranchEnvelope| e.branch)
+            .await
+    }
+
+    /// [DeleteBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_DeleteBranch.html)
+    pub async fn delete_branch(&self, app_id: &str, branch: &str) -> Result<Branch, ApiError> {
+        let call = Call::without_body("DeleteBranch", Method::DELETE, branch_path(app_id, branch));
+        self.send(call, "branch", |e: BranchEnvelope| e.branch)
+            .await
+    }
+
+    /// [CreateDeployment](https://docs.aws.amazon.com/amplify/latest/APIReference/API_CreateDeployment.html)
+    /// with body `{}`: one `zipUploadUrl`. Retried like every call; if a
+    /// lost answer leaves a PENDING job behind, the next attempt fails with
+    /// "last job N was not finished" ([`ApiError::unfinished_job_id`]).
+    pub async fn create_deployment(
+        &self,
+        app_id: &str,
+        branch: &str,
+    ) -> Result<CreateDeploymentOutput, ApiError> {
+        let call = Call::post(
+            "CreateDeployment",
+            format!("{}/deployments", branch_path(app_id, branch)),
+            &serde_json::json!({}),
+        )?;
+        self.send(call, "", Some).await
+    }
+
+    /// [StartDeployment](https://docs.aws.amazon.com/amplify/latest/APIReference/API_StartDeployment.html)
+    pub async fn start_deployment(
+        &self,
+        app_id: &str,
+        branch: &str,
+        req: &StartDeploymentInput,
+    ) -> Result<JobSummary, ApiError> {
+        let call = Call::post(
+            "StartDeployment",
+            format!("{}/deployments/start", branch_path(app_id, branch)),
+            req,
+        )?;
+        self.send(call, "jobSummary", |e: JobSummaryEnvelope| e.job_summary)
+            .await
+    }
+
+    /// [GetJob](https://docs.aws.amazon.com/amplify/latest/APIReference/API_GetJob.html)
+    pub async fn get_job(&self, app_id: &str, branch: &str, job_id: &str) -> Result<Job, ApiError> {
+        let call = Call::get(
+            "GetJob",
+            format!(
+                "{}/jobs/{}",
+                branch_path(app_id, branch),
+                encode_label(job_id)
+            ),
+        );
+        self.send(call, "job", |e: JobEnvelope| e.job).await
+    }
+
+    /// [StopJob](https://docs.aws.amazon.com/amplify/latest/APIReference/API_StopJob.html)
+    pub async fn stop_job(
+        &self,
+        app_id: &str,
+        branch: &str,
+        job_id: &str,
+    ) -> Result<JobSummary, ApiError> {
+        let call = Call::without_body(
+            "StopJob",
+            Method::DELETE,
+            format!(
+                "{}/jobs/{}/stop",
+                branch_path(app_id, branch),
+                encode_label(job_id)
+            ),
+        );
+        self.send(call, "jobSummary", |e: JobSummaryEnvelope| e.job_summary)
+            .await
+    }
+
+    /// [ListJobs](https://docs.aws.amazon.com/amplify/latest/APIReference/API_ListJobs.html),
+    /// newest first.
+    pub async fn list_jobs(
+        &self,
+        app_id: &str,
+        branch: &str,
+        max_results: Option<u32>,
+        next_token: Option<&str>,
+    ) -> Result<ListJobsOutput, ApiError> {
+        let mut query = Vec::new();
+        if let Some(max) = max_results {
+            query.push(format!("maxResults={max}"));
+        }
+        if let Some(token) = next_token {
+            // Strict encoding: a form-encoded `+` would be read back as a
+            // space by SigV4's canonical query.
+            query.push(format!("nextToken={}", encode_label(token)));
+        }
+        let mut call = Call::get("ListJobs", format!("{}/jobs", branch_path(app_id, branch)));
+        call.query = (!query.is_empty()).then(|| query.join("&"));
+        self.send(call, "", Some).await
+    }
+
+    /// Run `call` through the retry loop and take `member` out of the
+    /// answer with `extract` (`""` when the answer is the result itself).
+    async fn send<E, T>(
+        &self,
+        call: Call,
+        member: &'static str,
+        extract: impl Fn(E) -> Option<T>,
+    ) -> Result<T, ApiError>
+    where
+        E: DeserializeOwned,
+    {
+        retry(
+            &self.cfg.retry,
+            call.operation,
+            &self.cfg.observer,
+            classify_failure,
+            || self.attempt(&call, member, &extract),
+        )
+        .await
+        .map_err(|failure| failure.error)
+    }
+
+    async fn attempt<E, T>(
+        &self,
+        call: &Call,
+        member: &'static str,
+        extract: &impl Fn(E) -> Option<T>,
+    ) -> Result<T, Failure>
+    where
+        E: DeserializeOwned,
+    {
+        let operation = call.operation;
+        let transport = |source: reqwest::Error| {
+            Failure::from(ApiError::Transport {
+                operation,
+                source: source.without_url(),
+            })
+        };
+        let mut builder = self
+            .cfg
+            .http
+            .request(call.method.clone(), self.url(call))
+            .timeout(self.cfg.retry.request_timeout);
+        if let Some(body) = &call.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let mut request = builder.build().map_err(transport)?;
+        let credentials = self
+            .cfg
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|source| Failure::from(ApiError::Credentials { source }))?;
+        // Signed per attempt: a fresh x-amz-date, and refreshed credentials.
+        sign_request(
+            &mut request,
+            &credentials,
+            &self.cfg.region,
+            SIGNING_NAME,
+            SystemTime::now(),
+        )?;
+
+        let response = self.cfg.http.execute(request).await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?;
+        if !(200..300).contains(&status) {
+            return Err(service_error(operation, status, &headers, &body));
+        }
+        let request_id = headers
+            .get("x-amzn-RequestId")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let decode = |message: String| {
+            Failure::from(ApiError::Decode {
+                operation,
+                status,
+                message,
+                request_id: request_id.clone(),
+            })
+        };
+        let envelope: E = serde_json::from_slice(&body).map_err(|e| {
+            let excerpt = crate::http::body_excerpt(&body);
+            if excerpt.is_empty() {
+                decode(format!("{e} (empty body)"))
+            } else {
+                decode(format!("{e}: {excerpt}"))
+            }
+        })?;
+        extract(envelope).ok_or_else(|| decode(format!("the answer has no `{member}`")))
+    }
+
+    fn url(&self, call: &Call) -> url::Url {
+        let mut url = self.cfg.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        // `set_path` leaves existing %XX escapes alone, so labels stay
+        // encoded exactly once.
+        url.set_path(&format!("{base}{}", call.path));
+        url.set_query(call.query.as_deref());
+        url.set_fragment(None);
+        url
+    }
+}
+
+impl Call {
+    fn get(operation: &'static str, path: String) -> Call {
+        Call::without_body(operation, Method::GET, path)
+    }
+
+    fn without_body(operation: &'static str, method: Method, path: String) -> Call {
+        Call {
+            operation,
+            method,
+            path,
+            query: None,
+            body: None,
+        }
+    }
+
+    fn post(
+        operation: &'static str,
+        path: String,
+        body: &impl serde::Serialize,
+    ) -> Result<Call, ApiError> {
+        let body = serde_json::to_vec(body).map_err(|e| ApiError::Signing {
+            message: format!("cannot encode the {operation} request: {e}"),
+        })?;
+        Ok(Call {
+            operation,
+            method: Method::POST,
+            path,
+            query: None,
+            body: Some(body),
+        })
+    }
+}
+
+fn branch_path(app_id: &str, branch: &str) -> String {
+    format!(
+        "/apps/{}/branches/{}",
+        encode_label(app_id),
+        encode_label(branch)
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,18 @@
+//! The Amplify Hosting API: typed requests and responses and the
+//! SigV4-signed client that calls it through `crate::http`'s retry loop.
+//!
+//! Only the operations a manual deploy needs are here; the service model
+//! is botocore's `amplify-2017-07-25`.
+
+mod client;
+mod error;
+mod sign;
+mod types;
+
+pub use client::{Client, ClientConfig};
+pub use error::ApiError;
+pub use sign::{encode_label, sign_request, SIGNING_NAME};
+pub use types::{
+    App, Branch, CreateDeploymentOutput, Job, JobSummary, ListJobsOutput, StartDeploymentInput,
+    Step,
+};

@@ -1,0 +1,348 @@
+//! Typed requests and responses of the Amplify operations we call.
+//!
+//! Every member is optional and unknown members are ignored: the service
+//! model marks members as required that are absent in practice (only one
+//! of `zipUploadUrl` and `fileUploadUrls` is ever returned), and AWS adds
+//! members over time. Timestamps are epoch seconds, possibly fractional;
+//! a timestamp in another form is dropped rather than failing the call.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// An Amplify app (`GetApp`'s `app`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct App {
+    pub app_id: Option<String>,
+    pub app_arn: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub repository: Option<String>,
+    /// `WEB`, `WEB_COMPUTE` or `WEB_DYNAMIC`; only `WEB` takes manual deploys.
+    pub platform: Option<String>,
+    pub default_domain: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub create_time: Option<f64>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub update_time: Option<f64>,
+    pub tags: Option<HashMap<String, String>>,
+}
+
+/// A branch of an app (`GetBranch`, `CreateBranch`, `DeleteBranch`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Branch {
+    pub branch_arn: Option<String>,
+    pub branch_name: Option<String>,
+    /// The site's subdomain: the branch name with `/` replaced by `-`.
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    /// `PRODUCTION`, `BETA`, `DEVELOPMENT`, `EXPERIMENTAL`, `PULL_REQUEST`.
+    pub stage: Option<String>,
+    pub framework: Option<String>,
+    pub active_job_id: Option<String>,
+    pub total_number_of_jobs: Option<String>,
+    pub enable_auto_build: Option<bool>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub create_time: Option<f64>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub update_time: Option<f64>,
+}
+
+/// `CreateDeployment`'s answer. `Debug` hides the upload URLs' queries,
+/// which carry a signature valid for hours.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreateDeploymentOutput {
+    pub job_id: Option<String>,
+    pub zip_upload_url: Option<String>,
+    pub file_upload_urls: Option<HashMap<String, String>>,
+}
+
+impl fmt::Debug for CreateDeploymentOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |url: &String| format!("{}?******", crate::http::redact_url(url));
+        let file_urls = self.file_upload_urls.as_ref().map(|urls| {
+            let mut names: Vec<_> = urls.iter().map(|(k, v)| (k.clone(), redact(v))).collect();
+            names.sort();
+            names
+        });
+        f.debug_struct("CreateDeploymentOutput")
+            .field("job_id", &self.job_id)
+            .field("zip_upload_url", &self.zip_upload_url.as_ref().map(redact))
+            .field("file_upload_urls", &file_urls)
+            .finish()
+    }
+}
+
+/// `StartDeployment`'s body: `jobId` of a `CreateDeployment`, or a
+/// `sourceUrl` Amplify fetches itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartDeploymentInput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// `ZIP` (default) or `BUCKET_PREFIX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url_type: Option<String>,
+}
+
+/// A job as listed, started or stopped.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobSummary {
+    pub job_arn: Option<String>,
+    pub job_id: Option<String>,
+    pub commit_id: Option<String>,
+    pub commit_message: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub commit_time: Option<f64>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub start_time: Option<f64>,
+    /// `CREATED`, `PENDING`, `PROVISIONING`, `RUNNING`, `FAILED`,
+    /// `SUCCEED`, `CANCELLING`, `CANCELLED`.
+    pub status: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub end_time: Option<f64>,
+    /// `MANUAL` for manual deploys.
+    pub job_type: Option<String>,
+    pub source_url: Option<String>,
+    pub source_url_type: Option<String>,
+}
+
+/// `GetJob`'s `job`, unwrapped.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Job {
+    pub summary: Option<JobSummary>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub steps: Vec<Step>,
+}
+
+/// One step of a job (for manual deploys: `DEPLOY`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Step {
+    pub step_name: Option<String>,
+    pub status: Option<String>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub start_time: Option<f64>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub end_time: Option<f64>,
+    pub status_reason: Option<String>,
+    pub log_url: Option<String>,
+    pub artifacts_url: Option<String>,
+    pub context: Option<String>,
+}
+
+/// One page of `ListJobs`, newest job first.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListJobsOutput {
+    #[serde(deserialize_with = "null_as_default")]
+    pub job_summaries: Vec<JobSummary>,
+    pub next_token: Option<String>,
+}
+
+// Envelopes of the operations that wrap their result in one member.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AppEnvelope {
+    pub app: Option<App>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BranchEnvelope {
+    pub branch: Option<Branch>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct JobEnvelope {
+    pub job: Option<Job>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct JobSummaryEnvelope {
+    pub job_summary: Option<JobSummary>,
+}
+
+/// `CreateBranch`'s body (the members we set).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateBranchInput<'a> {
+    pub branch_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<&'a str>,
+}
+
+/// Epoch seconds as a number, or a string holding one; anything else is
+/// treated as absent.
+fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok().filter(|v| v.is_finite()),
+        _ => None,
+    })
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_with_missing_and_unknown_fields() {
+        let app: AppEnvelope = serde_json::from_str(
+            r#"{"app":{"appId":"d1","defaultDomain":"d1.amplifyapp.com","platform":"WEB",
+                "createTime":1.7e9,"newField":{"x":1},"basicAuthCredentials":"c2VjcmV0"}}"#,
+        )
+        .expect("decodes");
+        let app = app.app.expect("app");
+        assert_eq!(app.app_id.as_deref(), Some("d1"));
+        assert_eq!(app.default_domain.as_deref(), Some("d1.amplifyapp.com"));
+        assert_eq!(app.platform.as_deref(), Some("WEB"));
+        assert_eq!(app.create_time, Some(1.7e9));
+        assert_eq!(app.name, None);
+        let empty: AppEnvelope = serde_json::from_str("{}").expect("decodes");
+        assert!(empty.app.is_none());
+        let empty_app: App = serde_json::from_str("{}").expect("decodes");
+        assert_eq!(empty_app, App::default());
+    }
+
+    #[test]
+    fn branch_decodes() {
+        let b: BranchEnvelope = serde_json::from_str(
+            r#"{"branch":{"branchName":"feature/x","displayName":"feature-x","stage":"PRODUCTION",
+                "totalNumberOfJobs":"3","activeJobId":"2","unknown":[1,2]}}"#,
+        )
+        .expect("decodes");
+        let b = b.branch.expect("branch");
+        assert_eq!(b.branch_name.as_deref(), Some("feature/x"));
+        assert_eq!(b.display_name.as_deref(), Some("feature-x"));
+        assert_eq!(b.total_number_of_jobs.as_deref(), Some("3"));
+        assert_eq!(b.branch_arn, None);
+    }
+
+    #[test]
+    fn create_deployment_output_and_redacted_debug() {
+        let out: CreateDeploymentOutput = serde_json::from_str(
+            r#"{"jobId":"7","zipUploadUrl":"https://b.s3.amazonaws.com/k.zip?X-Amz-Signature=topsecret","fileUploadUrls":null}"#,
+        )
+        .expect("decodes");
+        assert_eq!(out.job_id.as_deref(), Some("7"));
+        assert!(out.file_upload_urls.is_none());
+        let debug = format!("{out:?}");
+        assert!(!debug.contains("topsecret"), "{debug}");
+        assert!(
+            debug.contains("https://b.s3.amazonaws.com/k.zip?******"),
+            "{debug}"
+        );
+
+        let files: CreateDeploymentOutput = serde_json::from_str(
+            r#"{"jobId":"8","fileUploadUrls":{"index.html":"https://b/i?sig=topsecret"}}"#,
+        )
+        .expect("decodes");
+        assert!(files.zip_upload_url.is_none());
+        assert!(!format!("{files:?}").contains("topsecret"));
+        assert_eq!(
+            serde_json::from_str::<CreateDeploymentOutput>("{}").expect("decodes"),
+            CreateDeploymentOutput::default()
+        );
+    }
+
+    #[test]
+    fn start_deployment_input_skips_none() {
+        let input = StartDeploymentInput {
+            job_id: Some("7".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&input).expect("json"),
+            r#"{"jobId":"7"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&StartDeploymentInput::default()).expect("json"),
+            "{}"
+        );
+        let url = StartDeploymentInput {
+            source_url: Some("s3://b/k.zip".into()),
+            source_url_type: Some("ZIP".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&url).expect("json"),
+            r#"{"sourceUrl":"s3://b/k.zip","sourceUrlType":"ZIP"}"#
+        );
+    }
+
+    #[test]
+    fn job_with_steps_and_odd_timestamps() {
+        let job: JobEnvelope = serde_json::from_str(
+            r#"{"job":{"summary":{"jobId":"3","status":"SUCCEED","startTime":1700000000.123,
+                "endTime":"1700000100","commitTime":"yesterday","jobType":"MANUAL"},
+                "steps":[{"stepName":"DEPLOY","status":"SUCCEED","logUrl":"https://logs","extra":true},{}]}}"#,
+        )
+        .expect("decodes");
+        let job = job.job.expect("job");
+        let summary = job.summary.expect("summary");
+        assert_eq!(summary.status.as_deref(), Some("SUCCEED"));
+        assert_eq!(summary.start_time, Some(1_700_000_000.123));
+        assert_eq!(summary.end_time, Some(1_700_000_100.0));
+        assert_eq!(summary.commit_time, None);
+        assert_eq!(job.steps.len(), 2);
+        assert_eq!(job.steps[0].step_name.as_deref(), Some("DEPLOY"));
+        assert_eq!(job.steps[1], Step::default());
+
+        let bare: Job = serde_json::from_str(r#"{"steps":null}"#).expect("decodes");
+        assert!(bare.summary.is_none() && bare.steps.is_empty());
+    }
+
+    #[test]
+    fn list_jobs_output() {
+        let out: ListJobsOutput = serde_json::from_str(
+            r#"{"jobSummaries":[{"jobId":"2","status":"PENDING"},{"jobId":"1"}],"nextToken":"abc"}"#,
+        )
+        .expect("decodes");
+        assert_eq!(out.job_summaries.len(), 2);
+        assert_eq!(out.job_summaries[0].status.as_deref(), Some("PENDING"));
+        assert_eq!(out.next_token.as_deref(), Some("abc"));
+        let empty: ListJobsOutput = serde_json::from_str(r#"{"jobSummaries":null}"#).expect("ok");
+        assert!(empty.job_summaries.is_empty() && empty.next_token.is_none());
+    }
+
+    #[test]
+    fn job_summary_envelope() {
+        let s: JobSummaryEnvelope =
+            serde_json::from_str(r#"{"jobSummary":{"jobId":"9","status":"CANCELLING"}}"#)
+                .expect("decodes");
+        assert_eq!(s.job_summary.expect("summary").job_id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn create_branch_input() {
+        let body = CreateBranchInput {
+            branch_name: "pr-1",
+            stage: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).expect("json"),
+            r#"{"branchName":"pr-1"}"#
+        );
+    }
+}
