@@ -64,6 +64,8 @@ print(data, end="")
 EOF
 }
 equals() { [[ $1 == "$2" ]] || { echo "    expected '$2', got '$1'"; return 1; }; }
+matches() { [[ $1 =~ $2 ]] || { echo "    '$1' does not match $2"; return 1; }; }
+summary_has() { field "$1" summary | grep -qF -- "$2" || { echo "    summary of $1 lacks: $2"; return 1; }; }
 log_has() { grep -qF -- "$2" "$tmp/$1.log" || { echo "    log of $1 lacks: $2"; return 1; }; }
 downloads() { grep -c "$1" "$tmp/server.log" 2>/dev/null || true; }
 
