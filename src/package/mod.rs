@@ -4,12 +4,27 @@
 //! The archive holds the folder's *contents* (so `index.html` sits at the
 //! root), entries sorted by path, with fixed timestamps and permissions, so
 //! the same contents always give the same bytes.
+//!
+//! The work is split in three stages, one submodule each:
+//! - [`walk`] lists the files to ship (filters, symlink rules, name checks);
+//! - [`compress`] turns one file, or one chunk of a large file, into the
+//!   bytes of a zip entry (deflate or stored), on any thread;
+//! - [`write`] runs the compression jobs in parallel with bounded memory and
+//!   writes their results into the zip in a fixed order.
+
+mod compress;
+mod walk;
+mod write;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Amplify's limit for a manual-deploy zip (Amplify user guide: 5 GB).
 pub const MAX_ARCHIVE_BYTES: u64 = 5_000_000_000;
+
+/// Name of the ignore file read from the root of the folder (gitignore
+/// syntax). The file itself is never shipped.
+pub const IGNORE_FILE: &str = ".amplifyignore";
 
 /// What to package and how.
 #[derive(Debug, Clone)]
@@ -63,10 +78,58 @@ pub enum PackageError {
     NotADirectory { path: PathBuf },
     #[error("path {path}: holds no files to deploy")]
     Empty { path: PathBuf },
+    #[error("exclude pattern {pattern:?} is not a valid gitignore pattern")]
+    BadExclude {
+        pattern: String,
+        #[source]
+        source: ignore::Error,
+    },
+    #[error("file name {path:?} is not valid UTF-8: rename it or exclude it")]
+    NonUtf8Name { path: PathBuf },
+    #[error("archive exceeds the limit of {limit} bytes (reached while adding {path}): exclude large files")]
+    TooLarge { limit: u64, path: String },
+    #[error("symlink loop at {path}: remove the link or exclude it")]
+    SymlinkLoop { path: PathBuf },
+    #[error("cannot read {path}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the archive {path}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Package `opts.root` into the zip file at `out`.
+///
+/// The archive is written to a temporary file next to `out` and renamed
+/// into place only when complete, so a failed run never leaves a partial
+/// zip behind.
 pub fn package_to_file(opts: &PackageOptions, out: &Path) -> Result<PackageReport, PackageError> {
-    let _ = (opts, out);
-    todo!("packaging")
+    package_with(opts, out, &write::Tuning::default())
 }
+
+fn package_with(
+    opts: &PackageOptions,
+    out: &Path,
+    tuning: &write::Tuning,
+) -> Result<PackageReport, PackageError> {
+    let started = Instant::now();
+    let listing = walk::walk(opts, Some(out))?;
+    let written = write::write_archive(opts, &listing.files, out, tuning)?;
+    Ok(PackageReport {
+        file_count: listing.files.len() as u64,
+        bytes_in: written.bytes_in,
+        bytes_out: written.bytes_out,
+        sha256: written.sha256,
+        elapsed: started.elapsed(),
+        warnings: listing.warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests;

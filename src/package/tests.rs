@@ -1,0 +1,597 @@
+//! Packaging tests: every archive is read back with the `zip` crate (which
+//! checks each entry's CRC while reading) and, where Info-ZIP's `unzip` is
+//! installed, tested with `unzip -t` as well.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use super::write::Tuning;
+use super::*;
+
+/// Small sizes so that chunking, probing and the in-flight cap all happen on
+/// files a debug build handles quickly.
+fn tiny_tuning() -> Tuning {
+    Tuning {
+        whole_max: 64 * 1024,
+        chunk: 40_000,
+        in_flight: 300_000,
+        probe: 16 * 1024,
+    }
+}
+
+fn write(root: &Path, name: &str, data: &[u8]) {
+    let path = root.join(name);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, data).unwrap();
+}
+
+fn text(len: usize, seed: u8) -> Vec<u8> {
+    let words: [&[u8]; 6] = [
+        b"<div>",
+        b"static ",
+        b"site ",
+        b"amplify ",
+        b"</div>\n",
+        b"deploy ",
+    ];
+    let mut out = Vec::with_capacity(len);
+    let mut i = seed as usize;
+    while out.len() < len {
+        out.extend_from_slice(words[i % words.len()]);
+        i = i.wrapping_mul(31).wrapping_add(7) % 1009;
+    }
+    out.truncate(len);
+    out
+}
+
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    seed |= 1;
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+/// Name, compression method and contents of every entry, in archive order;
+/// reading the contents to the end makes the `zip` crate verify each CRC.
+fn read_back(zip_path: &Path) -> Vec<(String, zip::CompressionMethod, Vec<u8>)> {
+    let file = fs::File::open(zip_path).unwrap();
+    let mut archive = zip::ZipArchive::new(file).expect("a readable zip");
+    let mut entries = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let mut data = Vec::new();
+        entry
+            .read_to_end(&mut data)
+            .expect("entry data with a good CRC");
+        entries.push((
+            entry.name().expect("a UTF-8 name").to_string(),
+            entry.compression(),
+            data,
+        ));
+    }
+    entries
+}
+
+fn unzip_accepts(zip_path: &Path) {
+    match Command::new("unzip").arg("-tqq").arg(zip_path).output() {
+        Ok(out) => assert!(
+            out.status.success(),
+            "unzip -t rejected the archive: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("unzip not installed: skipping `unzip -t`"),
+    }
+}
+
+fn package(opts: &PackageOptions, out: &Path) -> Result<PackageReport, PackageError> {
+    package_with(opts, out, &tiny_tuning())
+}
+
+fn names(entries: &[(String, zip::CompressionMethod, Vec<u8>)]) -> Vec<&str> {
+    entries.iter().map(|(n, _, _)| n.as_str()).collect()
+}
+
+#[test]
+fn archive_holds_folder_contents_sorted_with_hidden_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("dist");
+    write(&site, "index.html", b"<html>home</html>");
+    write(&site, ".well-known/security.txt", b"Contact: x");
+    write(&site, "a/b.html", b"b");
+    write(&site, "a.txt", b"a dot");
+    write(&site, "Z.css", b"z");
+    write(&site, "empty", b"");
+    write(&site, "\u{e9}t\u{e9}.html", "été".as_bytes());
+    let out = tmp.path().join("site.zip");
+
+    let report = package(&PackageOptions::new(&site), &out).unwrap();
+
+    let entries = read_back(&out);
+    // Byte order of the UTF-8 names: '.' (0x2E) < '/' (0x2F) < 'Z' < 'a'.
+    assert_eq!(
+        names(&entries),
+        [
+            ".well-known/security.txt",
+            "Z.css",
+            "a.txt",
+            "a/b.html",
+            "empty",
+            "index.html",
+            "\u{e9}t\u{e9}.html"
+        ]
+    );
+    let index = entries.iter().find(|e| e.0 == "index.html").unwrap();
+    assert_eq!(index.2, b"<html>home</html>");
+    assert_eq!(entries.last().unwrap().2, "été".as_bytes());
+    unzip_accepts(&out);
+
+    let bytes = fs::read(&out).unwrap();
+    assert_eq!(report.file_count, 7);
+    assert_eq!(report.bytes_in, 17 + 10 + 1 + 5 + 1 + 5); // "empty" adds 0
+    assert_eq!(report.bytes_out, bytes.len() as u64);
+    assert_eq!(report.sha256, hex::encode(Sha256::digest(&bytes)));
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[test]
+fn entries_have_fixed_time_and_permissions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"hi");
+    write(&site, "run.sh", b"#!/bin/sh");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(site.join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = tmp.path().join("a.zip");
+    package(&PackageOptions::new(&site), &out).unwrap();
+    let mut archive = zip::ZipArchive::new(fs::File::open(&out).unwrap()).unwrap();
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).unwrap();
+        assert_eq!(entry.unix_mode(), Some(0o100644), "{:?}", entry.name());
+        let t = entry.last_modified().unwrap();
+        assert_eq!(
+            (t.year(), t.month(), t.day(), t.hour(), t.minute()),
+            (1980, 1, 1, 0, 0)
+        );
+    }
+
+    let mut opts = PackageOptions::new(&site);
+    opts.source_date_epoch = Some(1_700_000_000); // 2023-11-14 22:13:20 UTC
+    package(&opts, &out).unwrap();
+    let mut archive = zip::ZipArchive::new(fs::File::open(&out).unwrap()).unwrap();
+    let t = archive.by_index(0).unwrap().last_modified().unwrap();
+    assert_eq!(
+        (t.year(), t.month(), t.day(), t.hour(), t.minute()),
+        (2023, 11, 14, 22, 13)
+    );
+}
+
+/// Builds the same contents twice: files created in opposite orders, with
+/// different modification times and permissions.
+fn twin_trees(base: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..40 {
+        files.push((format!("page{i}/index.html"), text(500 + i * 300, i as u8)));
+    }
+    files.push(("big.js".into(), text(200_000, 3)));
+    files.push(("media/noise.bin".into(), noise(150_000, 9)));
+    files.push(("img/logo.png".into(), noise(3_000, 4)));
+    let one = base.join("one");
+    let two = base.join("two");
+    for (name, data) in &files {
+        write(&one, name, data);
+    }
+    for (name, data) in files.iter().rev() {
+        write(&two, name, data);
+    }
+    for (i, (name, _)) in files.iter().enumerate() {
+        let f = fs::File::options()
+            .write(true)
+            .open(two.join(name))
+            .unwrap();
+        let when =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + i as u64 * 7777);
+        f.set_modified(when).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(two.join(name), fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+    (one, two)
+}
+
+#[test]
+fn same_contents_give_same_bytes_whatever_order_mtime_or_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = twin_trees(tmp.path());
+    let mut outputs = Vec::new();
+    for (root, threads) in [
+        (&one, Some(1)),
+        (&two, Some(4)),
+        (&one, Some(4)),
+        (&two, None),
+    ] {
+        let mut opts = PackageOptions::new(root);
+        opts.threads = threads;
+        let out = tmp.path().join(format!("out{}.zip", outputs.len()));
+        let report = package(&opts, &out).unwrap();
+        outputs.push((fs::read(&out).unwrap(), report.sha256));
+    }
+    for (bytes, sha) in &outputs[1..] {
+        assert!(bytes == &outputs[0].0, "archives differ");
+        assert_eq!(sha, &outputs[0].1);
+    }
+    // And with the production tuning (no chunking at these sizes).
+    let a = tmp.path().join("prod1.zip");
+    let b = tmp.path().join("prod2.zip");
+    let mut opts = PackageOptions::new(&one);
+    opts.threads = Some(1);
+    package_to_file(&opts, &a).unwrap();
+    let mut opts = PackageOptions::new(&two);
+    opts.threads = Some(3);
+    package_to_file(&opts, &b).unwrap();
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    unzip_accepts(&a);
+}
+
+#[test]
+fn compressed_formats_and_noise_are_stored_text_is_deflated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    // Compressible bytes under a precompressed extension: stored by name.
+    write(&site, "photo.JPG", &text(5_000, 1));
+    write(&site, "font.woff2", &text(5_000, 2));
+    write(&site, "noise.dat", &noise(20_000, 5));
+    write(&site, "page.html", &text(20_000, 6));
+    // Large (chunked) files: noise stored after the probe, text deflated.
+    write(&site, "large-noise.bin", &noise(300_000, 8));
+    write(&site, "large-text.txt", &text(300_000, 9));
+    // Compressible head, incompressible middle: deflate with stored blocks.
+    let mut mixed = text(100_000, 3);
+    mixed.extend(noise(100_000, 2));
+    mixed.extend(text(50_001, 4));
+    write(&site, "mixed.log", &mixed);
+    let out = tmp.path().join("a.zip");
+    package(&PackageOptions::new(&site), &out).unwrap();
+
+    let entries = read_back(&out);
+    let method = |name: &str| entries.iter().find(|e| e.0 == name).unwrap().1;
+    use zip::CompressionMethod::{Deflated, Stored};
+    assert_eq!(method("photo.JPG"), Stored);
+    assert_eq!(method("font.woff2"), Stored);
+    assert_eq!(method("noise.dat"), Stored);
+    assert_eq!(method("page.html"), Deflated);
+    assert_eq!(method("large-noise.bin"), Stored);
+    assert_eq!(method("large-text.txt"), Deflated);
+    assert_eq!(method("mixed.log"), Deflated);
+    let data = |name: &str| entries.iter().find(|e| e.0 == name).unwrap().2.clone();
+    assert_eq!(data("mixed.log"), mixed);
+    assert_eq!(data("large-noise.bin"), noise(300_000, 8));
+    assert_eq!(data("large-text.txt"), text(300_000, 9));
+    unzip_accepts(&out);
+}
+
+#[test]
+fn chunked_deflate_costs_little_ratio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "big.html", &text(1_000_000, 5));
+    let chunked = tmp.path().join("chunked.zip");
+    let whole = tmp.path().join("whole.zip");
+    package(&PackageOptions::new(&site), &chunked).unwrap();
+    package_to_file(&PackageOptions::new(&site), &whole).unwrap();
+    let (c, w) = (
+        fs::metadata(&chunked).unwrap().len(),
+        fs::metadata(&whole).unwrap().len(),
+    );
+    // 25 chunks of 40 kB, each primed with the previous 32 kB.
+    assert!(c as f64 <= w as f64 * 1.10, "chunked {c} vs whole {w}");
+    assert_eq!(read_back(&chunked)[0].2, text(1_000_000, 5));
+}
+
+#[test]
+fn excludes_and_amplifyignore_filter_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    write(&site, "app.js", b"x");
+    write(&site, "app.js.map", b"x");
+    write(&site, "keep.map", b"x");
+    write(&site, "drafts/post.html", b"x");
+    write(&site, "sub/drafts/other.html", b"x");
+    write(&site, "private/key.txt", b"x");
+    write(&site, "sub/.amplifyignore", b"not special below the root");
+    write(
+        &site,
+        ".amplifyignore",
+        b"# comment\n*.map\r\n!keep.map\n/private/\n",
+    );
+    let mut opts = PackageOptions::new(&site);
+    opts.excludes = vec!["drafts/".into()];
+    let out = tmp.path().join("a.zip");
+    package(&opts, &out).unwrap();
+    assert_eq!(
+        names(&read_back(&out)),
+        ["app.js", "index.html", "keep.map", "sub/.amplifyignore"]
+    );
+
+    // A command-line pattern comes last, so it can bring a file back.
+    opts.excludes = vec!["!app.js.map".into()];
+    package(&opts, &out).unwrap();
+    assert!(names(&read_back(&out)).contains(&"app.js.map"));
+}
+
+#[test]
+fn bad_patterns_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    let out = tmp.path().join("a.zip");
+    let mut opts = PackageOptions::new(&site);
+    opts.excludes = vec!["ok/".into(), "[z-a]".into()];
+    match package(&opts, &out) {
+        Err(PackageError::BadExclude { pattern, .. }) => assert_eq!(pattern, "[z-a]"),
+        other => panic!("expected BadExclude, got {other:?}"),
+    }
+    write(&site, ".amplifyignore", b"fine\n{unclosed\n");
+    match package(&PackageOptions::new(&site), &out) {
+        Err(PackageError::BadExclude { pattern, .. }) => assert_eq!(pattern, "{unclosed"),
+        other => panic!("expected BadExclude, got {other:?}"),
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn root_must_be_a_folder_with_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("a.zip");
+    let missing = tmp.path().join("missing");
+    assert!(matches!(
+        package(&PackageOptions::new(&missing), &out),
+        Err(PackageError::NotFound { path }) if path == missing
+    ));
+    write(tmp.path(), "file.txt", b"x");
+    assert!(matches!(
+        package(&PackageOptions::new(tmp.path().join("file.txt")), &out),
+        Err(PackageError::NotADirectory { .. })
+    ));
+    let empty = tmp.path().join("empty");
+    fs::create_dir_all(empty.join("only/dirs")).unwrap();
+    assert!(matches!(
+        package(&PackageOptions::new(&empty), &out),
+        Err(PackageError::Empty { .. })
+    ));
+    // Everything excluded is empty too.
+    write(&empty, "index.html", b"x");
+    let mut opts = PackageOptions::new(&empty);
+    opts.excludes = vec!["*.html".into()];
+    assert!(matches!(
+        package(&opts, &out),
+        Err(PackageError::Empty { .. })
+    ));
+    assert!(!out.exists());
+}
+
+#[test]
+fn archive_over_the_limit_is_refused_and_not_left_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "a.html", &text(1_000, 1));
+    write(&site, "b.bin", &noise(200_000, 1));
+    write(&site, "c.html", &text(1_000, 2));
+    let out = tmp.path().join("a.zip");
+    let mut opts = PackageOptions::new(&site);
+    opts.max_archive_bytes = 100_000;
+    match package(&opts, &out) {
+        Err(PackageError::TooLarge { limit, path }) => {
+            assert_eq!(limit, 100_000);
+            assert_eq!(path, "b.bin");
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert!(!out.exists());
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["site"], "temporary file left behind");
+
+    opts.max_archive_bytes = 400_000;
+    let report = package(&opts, &out).unwrap();
+    assert!(report.bytes_out <= 400_000);
+}
+
+#[test]
+fn output_inside_the_folder_is_not_packed_into_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "index.html", b"x");
+    let out = tmp.path().join("site.zip");
+    package(&PackageOptions::new(tmp.path()), &out).unwrap();
+    let report = package(&PackageOptions::new(tmp.path()), &out).unwrap();
+    assert_eq!(names(&read_back(&out)), ["index.html"]);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+}
+
+#[test]
+fn file_vanishing_after_the_walk_is_unreadable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    write(&site, "gone.html", b"soon gone");
+    let opts = PackageOptions::new(&site);
+    let listing = walk::walk(&opts, None).unwrap();
+    fs::remove_file(site.join("gone.html")).unwrap();
+    let out = tmp.path().join("a.zip");
+    match write::write_archive(&opts, &listing.files, &out, &tiny_tuning()) {
+        Err(PackageError::Unreadable { path, .. }) => assert!(path.ends_with("gone.html")),
+        other => panic!("expected Unreadable, got {other:?}"),
+    }
+    assert!(!out.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    write(&site, "secret.html", b"x");
+    let secret = site.join("secret.html");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::File::open(&secret).is_ok() {
+        eprintln!("running with permission to read mode-000 files (root): skipping");
+        return;
+    }
+    match package(&PackageOptions::new(&site), &tmp.path().join("a.zip")) {
+        Err(PackageError::Unreadable { path, .. }) => assert!(path.ends_with("secret.html")),
+        other => panic!("expected Unreadable, got {other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_name_is_refused_unless_excluded() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    let bad = site.join(OsStr::from_bytes(b"caf\xe9.html"));
+    fs::write(&bad, b"x").unwrap();
+    let out = tmp.path().join("a.zip");
+    match package(&PackageOptions::new(&site), &out) {
+        Err(PackageError::NonUtf8Name { path }) => {
+            assert_eq!(path.as_os_str().as_bytes(), b"caf\xe9.html")
+        }
+        other => panic!("expected NonUtf8Name, got {other:?}"),
+    }
+    let mut opts = PackageOptions::new(&site);
+    opts.excludes = vec!["caf*".into()];
+    package(&opts, &out).unwrap();
+    assert_eq!(names(&read_back(&out)), ["index.html"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_inside_are_followed_outside_are_skipped() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"home");
+    write(&site, "assets/app.js", b"js");
+    write(tmp.path(), "outside/secret.txt", b"secret");
+    symlink("index.html", site.join("home.html")).unwrap();
+    symlink("assets", site.join("static")).unwrap();
+    symlink("../outside/secret.txt", site.join("leak.txt")).unwrap();
+    symlink(tmp.path().join("outside"), site.join("leakdir")).unwrap();
+    symlink("missing.html", site.join("broken.html")).unwrap();
+    let out = tmp.path().join("a.zip");
+    let report = package(&PackageOptions::new(&site), &out).unwrap();
+    let entries = read_back(&out);
+    assert_eq!(
+        names(&entries),
+        ["assets/app.js", "home.html", "index.html", "static/app.js"]
+    );
+    assert_eq!(entries[1].2, b"home");
+    assert_eq!(report.warnings.len(), 3, "{:?}", report.warnings);
+    assert!(report.warnings.iter().any(|w| w.contains("leak.txt")));
+    assert!(report.warnings.iter().any(|w| w.contains("leakdir")));
+    assert!(report.warnings.iter().any(|w| w.contains("broken.html")));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_refused() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    write(&site, "a/page.html", b"x");
+    symlink("..", site.join("a/up")).unwrap();
+    let out = tmp.path().join("a.zip");
+    match package(&PackageOptions::new(&site), &out) {
+        Err(PackageError::SymlinkLoop { path }) => assert!(path.ends_with("a/up"), "{path:?}"),
+        other => panic!("expected SymlinkLoop, got {other:?}"),
+    }
+
+    let site2 = tmp.path().join("site2");
+    write(&site2, "index.html", b"x");
+    symlink("self", site2.join("self")).unwrap();
+    match package(&PackageOptions::new(&site2), &out) {
+        Err(PackageError::SymlinkLoop { path }) => assert!(path.ends_with("self"), "{path:?}"),
+        other => panic!("expected SymlinkLoop, got {other:?}"),
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn in_flight_budget_smaller_than_a_chunk_still_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    for i in 0..30 {
+        write(
+            &site,
+            &format!("f{i:02}.txt"),
+            &text(30_000 + i * 1000, i as u8),
+        );
+    }
+    write(&site, "large.txt", &text(500_000, 1));
+    let tuning = Tuning {
+        in_flight: 1,
+        ..tiny_tuning()
+    };
+    let out = tmp.path().join("a.zip");
+    let mut opts = PackageOptions::new(&site);
+    opts.threads = Some(4);
+    package_with(&opts, &out, &tuning).unwrap();
+    let entries = read_back(&out);
+    assert_eq!(entries.len(), 31);
+    assert_eq!(entries[30].2, text(500_000, 1));
+}
+
+/// Writes and reads back an entry over 4 GiB (zip64). Slow: run with
+/// `cargo test --release --lib package::tests::zip64 -- --ignored`.
+#[test]
+#[ignore]
+fn zip64_entry_over_4_gib() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"home");
+    let big = fs::File::create(site.join("big.bin")).unwrap();
+    let size = (4u64 << 30) + 12_345;
+    big.set_len(size).unwrap(); // sparse zeros: cheap to make, deflates well
+    write(&site, "z.html", b"after");
+    let out = tmp.path().join("big.zip");
+    let report = package_to_file(&PackageOptions::new(&site), &out).unwrap();
+    assert_eq!(report.bytes_in, size + 9);
+    let mut archive = zip::ZipArchive::new(fs::File::open(&out).unwrap()).unwrap();
+    let mut entry = archive.by_name("big.bin").unwrap();
+    assert_eq!(entry.size(), size);
+    let read = std::io::copy(&mut entry, &mut std::io::sink()).unwrap();
+    assert_eq!(read, size);
+    drop(entry);
+    let mut last = String::new();
+    archive
+        .by_name("z.html")
+        .unwrap()
+        .read_to_string(&mut last)
+        .unwrap();
+    assert_eq!(last, "after");
+    unzip_accepts(&out);
+}
