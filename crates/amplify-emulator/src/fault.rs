@@ -1,0 +1,185 @@
+//! Scripted faults: "503 twice, then normal", "drop the connection", "cut the
+//! upload after 1 KiB". Faults are queued; each request takes the first one
+//! that applies to its operation and counts its `times` down.
+
+use serde::{Deserialize, Serialize};
+
+/// One scripted fault.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Fault {
+    /// The operation it applies to ("CreateDeployment", …, "Upload"); `None`
+    /// means any Amplify API operation (not the upload).
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// How many requests it affects.
+    #[serde(default = "one")]
+    pub times: u32,
+    /// What happens to those requests.
+    pub action: FaultAction,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Fault {
+    /// A fault for one request of `operation` (`None`: any API operation).
+    pub fn new(operation: Option<&str>, action: FaultAction) -> Fault {
+        Fault {
+            operation: operation.map(str::to_owned),
+            times: 1,
+            action,
+        }
+    }
+
+    /// The same fault for `times` requests.
+    pub fn times(mut self, times: u32) -> Fault {
+        self.times = times;
+        self
+    }
+
+    fn applies_to(&self, operation: &str) -> bool {
+        let operation_matches = match &self.operation {
+            Some(wanted) => wanted == operation,
+            None => crate::API_OPERATIONS.contains(&operation),
+        };
+        let action_fits = match self.action {
+            FaultAction::CutUpload { .. } => operation == "Upload",
+            FaultAction::FailJob { .. } => operation == "StartDeployment",
+            _ => true,
+        };
+        operation_matches && action_fits
+    }
+}
+
+/// What a fault does to a request.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Answer with an Amplify-style JSON error (an S3-style XML one for the
+    /// upload); the operation is not performed.
+    Status {
+        status: u16,
+        #[serde(default)]
+        error_type: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// Answer with this exact body, e.g. an HTML 502 page from a proxy.
+    Raw {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// Wait, then proceed normally.
+    Delay { ms: u64 },
+    /// Close the connection without answering; the operation is not performed.
+    Drop,
+    /// Perform the operation, then close without answering (a lost response).
+    DropAfter,
+    /// Upload only: read this many body bytes, then close the connection.
+    CutUpload { after_bytes: u64 },
+    /// StartDeployment only: start normally, but the job ends FAILED.
+    FailJob { reason: String },
+}
+
+impl FaultAction {
+    /// The name recorded in [`crate::RequestRecord::fault`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultAction::Status { .. } => "status",
+            FaultAction::Raw { .. } => "raw",
+            FaultAction::Delay { .. } => "delay",
+            FaultAction::Drop => "drop",
+            FaultAction::DropAfter => "drop_after",
+            FaultAction::CutUpload { .. } => "cut_upload",
+            FaultAction::FailJob { .. } => "fail_job",
+        }
+    }
+}
+
+/// The queue of pending faults.
+#[derive(Debug, Default)]
+pub(crate) struct FaultQueue {
+    faults: Vec<Fault>,
+}
+
+impl FaultQueue {
+    pub fn push(&mut self, fault: Fault) {
+        if fault.times > 0 {
+            self.faults.push(fault);
+        }
+    }
+
+    /// Takes one use of the first fault that applies to `operation`.
+    pub fn take(&mut self, operation: &str) -> Option<FaultAction> {
+        let index = self.faults.iter().position(|f| f.applies_to(operation))?;
+        let fault = &mut self.faults[index];
+        fault.times -= 1;
+        let action = fault.action.clone();
+        if fault.times == 0 {
+            self.faults.remove(index);
+        }
+        Some(action)
+    }
+
+    pub fn pending(&self) -> &[Fault] {
+        &self.faults
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_apply_in_push_order_and_count_down() {
+        let mut queue = FaultQueue::default();
+        queue.push(Fault::new(Some("GetJob"), FaultAction::Drop).times(2));
+        queue.push(Fault::new(None, FaultAction::Delay { ms: 1 }));
+        assert_eq!(queue.take("Upload"), None);
+        assert_eq!(queue.take("GetJob"), Some(FaultAction::Drop));
+        assert_eq!(
+            queue.take("CreateDeployment"),
+            Some(FaultAction::Delay { ms: 1 })
+        );
+        assert_eq!(queue.take("GetJob"), Some(FaultAction::Drop));
+        assert_eq!(queue.take("GetJob"), None);
+    }
+
+    #[test]
+    fn action_specific_faults_wait_for_their_operation() {
+        let mut queue = FaultQueue::default();
+        queue.push(Fault::new(
+            None,
+            FaultAction::FailJob {
+                reason: "boom".into(),
+            },
+        ));
+        assert_eq!(queue.take("CreateDeployment"), None);
+        assert!(matches!(
+            queue.take("StartDeployment"),
+            Some(FaultAction::FailJob { .. })
+        ));
+    }
+
+    #[test]
+    fn fault_json_uses_snake_case_tags_and_defaults() {
+        let fault: Fault = serde_json::from_str(
+            r#"{"operation":"Upload","action":{"type":"cut_upload","after_bytes":10}}"#,
+        )
+        .expect("valid fault json");
+        assert_eq!(fault.times, 1);
+        assert_eq!(fault.action, FaultAction::CutUpload { after_bytes: 10 });
+        let status: FaultAction =
+            serde_json::from_str(r#"{"type":"status","status":503}"#).expect("valid action json");
+        assert_eq!(
+            status,
+            FaultAction::Status {
+                status: 503,
+                error_type: None,
+                message: None
+            }
+        );
+    }
+}

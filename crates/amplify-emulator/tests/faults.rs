@@ -1,0 +1,165 @@
+//! Each fault action, observed from the client side.
+
+use amplify_emulator::{Fault, FaultAction};
+
+use crate::support::{emulator, site_zip, Client};
+
+#[tokio::test]
+async fn status_fault_answers_an_amplify_error_without_acting() {
+    let emulator = emulator().await;
+    emulator.push_fault(
+        Fault::new(
+            Some("CreateDeployment"),
+            FaultAction::Status {
+                status: 503,
+                error_type: Some("DependentServiceFailureException".into()),
+                message: Some("try later".into()),
+            },
+        )
+        .times(2),
+    );
+    let client = Client::new(&emulator);
+    for _ in 0..2 {
+        let got = client
+            .call("POST", "/apps/d1/branches/main/deployments", Some("{}"))
+            .await;
+        assert_eq!(got.status, 503);
+        assert_eq!(
+            got.error_type.as_deref(),
+            Some("DependentServiceFailureException")
+        );
+        assert_eq!(got.message(), "try later");
+    }
+    assert!(emulator.jobs("d1", "main").is_empty());
+    let got = client
+        .call("POST", "/apps/d1/branches/main/deployments", Some("{}"))
+        .await;
+    assert_eq!(got.status, 200);
+    let faults: Vec<_> = emulator
+        .requests()
+        .iter()
+        .map(|r| r.fault.clone())
+        .collect();
+    assert_eq!(
+        faults,
+        [Some("status".to_owned()), Some("status".to_owned()), None]
+    );
+}
+
+#[tokio::test]
+async fn raw_fault_answers_the_given_body() {
+    let emulator = emulator().await;
+    emulator.push_fault(Fault::new(
+        None,
+        FaultAction::Raw {
+            status: 502,
+            content_type: "text/html".into(),
+            body: "<html>Bad Gateway</html>".into(),
+        },
+    ));
+    let client = Client::new(&emulator);
+    let got = client.call("GET", "/apps/d1", None).await;
+    assert_eq!(got.status, 502);
+    assert_eq!(got.text, "<html>Bad Gateway</html>");
+    assert_eq!(got.error_type, None);
+}
+
+#[tokio::test]
+async fn delay_fault_slows_the_answer() {
+    let emulator = emulator().await;
+    emulator.push_fault(Fault::new(Some("GetApp"), FaultAction::Delay { ms: 300 }));
+    let client = Client::new(&emulator);
+    let started = std::time::Instant::now();
+    let got = client.call("GET", "/apps/d1", None).await;
+    assert_eq!(got.status, 200);
+    assert!(started.elapsed().as_millis() >= 300);
+}
+
+#[tokio::test]
+async fn drop_fault_closes_without_acting_and_drop_after_acts() {
+    let emulator = emulator().await;
+    let client = Client::new(&emulator);
+    emulator.push_fault(Fault::new(Some("CreateDeployment"), FaultAction::Drop));
+    let url = format!("{}/apps/d1/branches/main/deployments", emulator.endpoint());
+    // Unsigned is fine: the fault fires before the signature check.
+    let sent = client.http.post(&url).body("{}").send().await;
+    assert!(sent.is_err(), "{sent:?}");
+    assert!(emulator.jobs("d1", "main").is_empty());
+
+    emulator.push_fault(Fault::new(Some("CreateDeployment"), FaultAction::DropAfter));
+    let reqwest_client = reqwest::Client::new();
+    let mut signed = Client::new(&emulator);
+    signed.http = reqwest_client;
+    let result = tokio::spawn(async move {
+        signed
+            .call("POST", "/apps/d1/branches/main/deployments", Some("{}"))
+            .await
+    })
+    .await;
+    assert!(result.is_err(), "the client saw no answer");
+    assert_eq!(emulator.jobs("d1", "main").len(), 1, "but the job exists");
+    let statuses: Vec<_> = emulator
+        .requests()
+        .iter()
+        .map(|r| (r.status, r.fault.clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (0, Some("drop".to_owned())),
+            (0, Some("drop_after".to_owned()))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cut_upload_closes_mid_body() {
+    let emulator = emulator().await;
+    let client = Client::new(&emulator);
+    let created = client
+        .call("POST", "/apps/d1/branches/main/deployments", Some("{}"))
+        .await;
+    let url = created.body["zipUploadUrl"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    emulator.push_fault(Fault::new(
+        Some("Upload"),
+        FaultAction::CutUpload { after_bytes: 1024 },
+    ));
+    let body = vec![1u8; 4 * 1024 * 1024];
+    let sent = client.http.put(&url).body(body.clone()).send().await;
+    assert!(sent.is_err(), "{sent:?}");
+    let record = emulator.requests().pop().expect("recorded");
+    assert_eq!((record.operation.as_str(), record.status), ("Upload", 0));
+    assert!(record.body_len >= 1024 && record.body_len < body.len() as u64);
+    // The next attempt goes through.
+    let put = client
+        .http
+        .put(&url)
+        .body(site_zip())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn fail_job_fault_fails_the_started_job() {
+    let emulator = emulator().await;
+    emulator.push_fault(Fault::new(
+        None,
+        FaultAction::FailJob {
+            reason: "injected build failure".into(),
+        },
+    ));
+    let client = Client::new(&emulator);
+    let job = client.deploy("d1", "main", site_zip()).await;
+    let got = client.wait_job("d1", "main", &job).await;
+    assert_eq!(got.body["job"]["summary"]["status"], "FAILED");
+    assert_eq!(
+        got.body["job"]["steps"][0]["statusReason"],
+        "injected build failure"
+    );
+    assert_eq!(emulator.deployed_files("d1", "main"), None);
+}

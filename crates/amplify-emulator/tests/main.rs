@@ -1,0 +1,6 @@
+//! The emulator driven over real HTTP, as `amplify-deploy` drives it.
+
+mod api;
+mod faults;
+mod support;
+mod upload;
