@@ -4,7 +4,8 @@
 #   with no CLI, driven here through node) checks workflow syntax, expressions
 #   and contexts; zizmor audits workflows and action.yml for security
 #   problems (injection, unpinned actions, credentials, permissions).
-# Installs either tool when missing.
+# The action's shell scripts go through shellcheck too. Installs the tools
+# when missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -47,5 +48,16 @@ JS
 
 echo "== zizmor"
 zizmor --offline --no-progress .github/workflows action.yml || status=1
+
+echo "== shellcheck (the action's scripts and tests)"
+if ! command -v shellcheck >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; } || true
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+  shellcheck -x scripts/install.sh scripts/lint-workflows.sh tests/action/run.sh tests/action/source_case.sh || status=1
+else
+  echo "shellcheck not installed: skipped"
+fi
 
 exit $status

@@ -161,6 +161,7 @@ check "bad version: action fails" test "$(field badversion exit)" != 0
 if [[ ${AMPLIFY_ACTION_TEST_SKIP_SOURCE:-} == 1 ]]; then
   echo "skip - build from source (AMPLIFY_ACTION_TEST_SKIP_SOURCE=1)"
 else
+  # shellcheck source=tests/action/source_case.sh
   source "$here/source_case.sh"
 fi
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # root, tmp, target, pids: run.sh's
 # Sourced by run.sh: case (a). With no checksum for the action's own version
 # the install step builds the binary from source (cargo build --release
 # --locked), then the run step deploys a folder to amplify-emulator.
@@ -19,7 +20,7 @@ else
   echo 'body{}' >"$tmp/workspace/site/assets/app.css"
   echo 'map' >"$tmp/workspace/site/assets/app.js.map"
 
-  pushd "$tmp/workspace" >/dev/null
+  pushd "$tmp/workspace" >/dev/null || exit 1
   # The emulator's default app and key. The test-only build profile keeps
   # `cargo build --release` as the action runs it, minus LTO and
   # optimisation, in its own target dir.
@@ -35,7 +36,7 @@ else
     CARGO_PROFILE_RELEASE_INCREMENTAL=true \
     run_case source --input app-id=d1example --input branch=main --input path=site \
     --input 'exclude=*.map' --input "endpoint-url=http://127.0.0.1:$emu_port" --input timeout=2m
-  popd >/dev/null
+  popd >/dev/null || exit 1
 
   check "source: action succeeds" equals "$(field source exit)" 0
   check "source: says it builds from source, and why" log_has source \
