@@ -439,3 +439,108 @@ fn debug_hides_credentials() {
     );
     assert!(debug.contains("******"));
 }
+
+/// The whole manual-deploy sequence against `amplify-emulator`, which
+/// verifies our SigV4 signatures independently, with a branch name that
+/// needs encoding and a scripted 503.
+#[tokio::test]
+async fn full_deploy_against_the_emulator() {
+    use amplify_emulator::{Config, Emulator, Fault, FaultAction};
+
+    let emulator = Emulator::start(Config::default()).await.expect("emulator");
+    emulator.create_app("d1", "WEB");
+    emulator.create_branch("d1", "feature/x");
+    emulator.push_fault(Fault {
+        operation: Some("GetApp".into()),
+        times: 1,
+        action: FaultAction::Status {
+            status: 503,
+            error_type: None,
+            message: None,
+        },
+    });
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let client = Client::new(ClientConfig {
+        endpoint: url::Url::parse(&emulator.endpoint()).expect("endpoint"),
+        region: "us-east-1".into(),
+        credentials: SharedCredentialsProvider::new(Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        )),
+        retry: fast_retry(),
+        observer: Arc::new(move |e: &RetryEvent| sink.lock().expect("lock").push(e.clone())),
+        http: build_client(),
+    });
+
+    let app = client.get_app("d1").await.expect("GetApp after one 503");
+    assert_eq!(app.platform.as_deref(), Some("WEB"));
+    assert_eq!(events.lock().expect("lock").len(), 1);
+    let branch = client
+        .get_branch("d1", "feature/x")
+        .await
+        .expect("GetBranch");
+    assert_eq!(branch.branch_name.as_deref(), Some("feature/x"));
+
+    let created = client
+        .create_deployment("d1", "feature/x")
+        .await
+        .expect("CreateDeployment");
+    let job_id = created.job_id.clone().expect("job id");
+    let upload_url = created.zip_upload_url.clone().expect("zip url");
+
+    let mut zip = tempfile::NamedTempFile::new().expect("temp");
+    {
+        let mut writer = zip::ZipWriter::new(zip.as_file_mut());
+        writer
+            .start_file("index.html", zip::write::SimpleFileOptions::default())
+            .expect("entry");
+        std::io::Write::write_all(&mut writer, b"<h1>hi</h1>").expect("write");
+        writer.finish().expect("finish");
+    }
+    crate::http::upload_file(
+        &build_client(),
+        &upload_url,
+        zip.path(),
+        &fast_retry(),
+        &crate::http::silent_observer(),
+    )
+    .await
+    .expect("upload");
+
+    let input = StartDeploymentInput {
+        job_id: Some(job_id.clone()),
+        ..Default::default()
+    };
+    client
+        .start_deployment("d1", "feature/x", &input)
+        .await
+        .expect("StartDeployment");
+    let mut status = None;
+    for _ in 0..100 {
+        let job = client
+            .get_job("d1", "feature/x", &job_id)
+            .await
+            .expect("GetJob");
+        status = job.summary.and_then(|s| s.status);
+        if matches!(status.as_deref(), Some("SUCCEED" | "FAILED" | "CANCELLED")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status.as_deref(), Some("SUCCEED"));
+    let jobs = client
+        .list_jobs("d1", "feature/x", Some(10), None)
+        .await
+        .expect("ListJobs");
+    assert_eq!(
+        jobs.job_summaries[0].job_id.as_deref(),
+        Some(job_id.as_str())
+    );
+
+    let err = client.get_app("d404").await.expect_err("no such app");
+    assert!(err.is_not_found(), "{err:?}");
+}
