@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Package a folder, upload it and deploy it (the default).
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     /// Write the archive `deploy` would upload, and say what is in it.
     Package(PackageArgs),
 }
@@ -46,6 +46,11 @@ pub struct AwsArgs {
     /// then https://amplify.{region}.amazonaws.com]
     #[arg(long, env = "AMPLIFY_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
+
+    /// IAM role to assume with the workflow's OIDC token (GitHub Actions
+    /// `id-token: write`, or AWS_WEB_IDENTITY_TOKEN_FILE elsewhere)
+    #[arg(long, env = "AMPLIFY_ROLE_TO_ASSUME", value_name = "ARN")]
+    pub role_to_assume: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,1 +1,7 @@
-mod x {}
+//! Integration tests: the real binary against the emulator over real HTTP.
+
+mod support;
+
+mod deploy;
+// mod faults;
+mod inputs;

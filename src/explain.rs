@@ -1,0 +1,157 @@
+//! Turn what AWS answered into errors people can act on: what failed, with
+//! the app, branch and region involved, and what to do about it.
+
+use crate::amplify::ApiError;
+use crate::error::{one_line, ErrorClass, RunError};
+
+/// Where a call was made, for messages.
+pub struct Scope<'a> {
+    pub app_id: &'a str,
+    pub branch: &'a str,
+    pub region: &'a str,
+}
+
+/// The IAM action an operation needs.
+fn iam_action(operation: &str) -> String {
+    format!("amplify:{operation}")
+}
+
+/// `User: arn:… is not authorized to perform: amplify:CreateDeployment on resource: arn:…`
+/// → (action, resource)
+fn parse_access_denied(message: &str) -> Option<(String, String)> {
+    let rest = message.split("perform: ").nth(1)?;
+    let (action, rest) = rest.split_once(" on resource: ")?;
+    let resource = rest.split([' ', '\n']).next().unwrap_or(rest);
+    Some((
+        action.trim().to_owned(),
+        resource.trim_end_matches(['.', ',']).to_owned(),
+    ))
+}
+
+pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
+    let Scope {
+        app_id,
+        branch,
+        region,
+    } = *scope;
+    let mut out = match err {
+        ApiError::Service { operation, status, error_type, message, server_date, .. } => {
+            let operation: &str = operation;
+            let message_l = message.to_ascii_lowercase();
+            let base = RunError::aws(format!("{operation} failed"))
+                .cause(format!("{error_type} (HTTP {status}): {}", one_line(message)));
+            match error_type.as_str() {
+                "NotFoundException" if message_l.contains("branch") => RunError::aws(format!(
+                    "no branch {branch:?} in Amplify app {app_id} ({region})"
+                ))
+                .cause(format!("{error_type}: {}", one_line(message)))
+                .hint("create the branch in the Amplify console, or pass --create-branch"),
+                "NotFoundException" if message_l.contains("job") => RunError::aws(format!(
+                    "{operation}: job not found on {app_id}/{branch} ({region})"
+                ))
+                .cause(format!("{error_type}: {}", one_line(message))),
+                "NotFoundException" => RunError::aws(format!(
+                    "no Amplify app {app_id} in {region}"
+                ))
+                .cause(format!("{error_type}: {}", one_line(message)))
+                .hint("check app-id and region (the app id is in the Amplify console URL and under App settings)"),
+                "AccessDeniedException" | "UnauthorizedException" => {
+                    let (action, resource) = parse_access_denied(message).unwrap_or_else(|| {
+                        (
+                            iam_action(operation),
+                            format!("arn:aws:amplify:{region}:<account>:apps/{app_id}/branches/{branch}/*"),
+                        )
+                    });
+                    RunError::aws(format!(
+                        "not allowed to call {action} on {resource}"
+                    ))
+                    .cause(format!("{error_type}: {}", one_line(message)))
+                    .hint(format!(
+                        "grant {action} on that resource to the role or user running the deploy (see IAM permissions in README)"
+                    ))
+                }
+                "InvalidSignatureException" | "SignatureDoesNotMatch"
+                    if message_l.contains("expired") || message_l.contains("skew")
+                        || message_l.contains("date") && !message_l.contains("does not match") =>
+                {
+                    let mut e = RunError::aws(
+                        "AWS refused the request signature: this machine's clock is off",
+                    )
+                    .cause(format!("{error_type}: {}", one_line(message)));
+                    if let Some(date) = server_date {
+                        e = e.cause(format!("AWS's clock says {date}"));
+                    }
+                    e.hint("sync the clock (e.g. with NTP); SigV4 allows 5 minutes of skew")
+                }
+                "InvalidSignatureException" | "SignatureDoesNotMatch" => RunError::aws(
+                    "AWS refused the request signature: the secret access key does not match the access key id",
+                )
+                .cause(format!("{error_type}: {}", one_line(message)))
+                .hint("check AWS_SECRET_ACCESS_KEY (or the profile's aws_secret_access_key)"),
+                "UnrecognizedClientException" | "InvalidClientTokenId" => RunError::aws(
+                    "AWS does not recognise these credentials (unknown access key id or session token)",
+                )
+                .cause(format!("{error_type}: {}", one_line(message)))
+                .hint("check AWS_ACCESS_KEY_ID, and AWS_SESSION_TOKEN if the credentials are temporary"),
+                "ExpiredTokenException" | "ExpiredToken" => RunError::aws(
+                    "the AWS credentials have expired",
+                )
+                .cause(format!("{error_type}: {}", one_line(message)))
+                .hint("refresh the session (re-run the credentials step, or use role-to-assume)"),
+                "MissingAuthenticationTokenException" => RunError::aws(
+                    "the request was not signed: no AWS credentials",
+                )
+                .cause(format!("{error_type}: {}", one_line(message))),
+                "LimitExceededException" if message_l.contains("branch") => RunError::aws(format!(
+                    "app {app_id} has reached Amplify's limit of 50 branches"
+                ))
+                .cause(format!("{error_type}: {}", one_line(message)))
+                .hint(format!(
+                    "delete unused branches (amplify-deploy delete-branch --app-id {app_id} --branch NAME, or the console)"
+                )),
+                _ if message_l.contains("web_compute") => RunError::new(
+                    ErrorClass::BadInput,
+                    format!("app {app_id} is a WEB_COMPUTE (server-side rendered) app, which cannot take manual deployments"),
+                )
+                .cause(format!("{error_type}: {}", one_line(message))),
+                _ => base,
+            }
+        }
+        ApiError::Transport { operation, source } => {
+            RunError::aws(format!("{operation} failed: could not reach the Amplify API"))
+                .caused_by(source)
+                .hint("check the network, HTTPS_PROXY/NO_PROXY and the endpoint URL")
+        }
+        ApiError::Decode { operation, status, message, .. } => RunError::aws(format!(
+            "{operation}: unexpected answer from the Amplify API (HTTP {status})"
+        ))
+        .cause(one_line(message)),
+        ApiError::Credentials { source } => RunError::aws("could not load AWS credentials")
+            .caused_by(source)
+            .hint("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, configure a profile, or use role-to-assume"),
+        ApiError::Signing { message } => {
+            RunError::aws("could not sign the request").cause(one_line(message))
+        }
+    };
+    if let Some(id) = err.request_id() {
+        out = out.cause(format!("AWS request id: {id}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_names_action_and_resource() {
+        let m = "User: arn:aws:sts::1:assumed-role/ci/x is not authorized to perform: amplify:CreateDeployment on resource: arn:aws:amplify:us-east-1:1:apps/d1/branches/main/deployments/*";
+        let (a, r) = parse_access_denied(m).unwrap();
+        assert_eq!(a, "amplify:CreateDeployment");
+        assert_eq!(
+            r,
+            "arn:aws:amplify:us-east-1:1:apps/d1/branches/main/deployments/*"
+        );
+        assert!(parse_access_denied("nope").is_none());
+    }
+}

@@ -1,0 +1,95 @@
+//! Progress for people: one line per event on stderr (stdout is kept for
+//! `--json`), with GitHub Actions groups, masks and annotations when
+//! running there.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+use crate::ci::github::GitHub;
+use crate::http::{RetryEvent, RetryObserver};
+
+/// Cheap to clone; all clones write to the same places.
+#[derive(Clone)]
+pub struct Reporter {
+    github: Arc<GitHub>,
+    quiet: bool,
+}
+
+impl Reporter {
+    pub fn new(github: GitHub) -> Self {
+        Reporter {
+            github: Arc::new(github),
+            quiet: false,
+        }
+    }
+
+    /// Workflow commands go to stderr: the runner reads them there too, and
+    /// stdout stays clean for `--json`.
+    pub fn from_env() -> Self {
+        Self::new(GitHub::from_lookup(
+            |k| std::env::var_os(k),
+            Box::new(std::io::stderr()),
+        ))
+    }
+
+    pub fn github(&self) -> &GitHub {
+        &self.github
+    }
+
+    pub fn line(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}", msg.as_ref());
+        }
+    }
+
+    pub fn warning(&self, msg: &str) {
+        self.line(format!("warning: {msg}"));
+        self.github.warning("amplify-deploy", msg);
+    }
+
+    pub fn group(&self, title: &str) {
+        self.github.group(title);
+    }
+
+    pub fn end_group(&self) {
+        self.github.end_group();
+    }
+
+    /// Mask the secret key and session token before anything could print
+    /// them (GitHub replaces masked values in all later log output).
+    pub async fn mask_credentials(&self, provider: &SharedCredentialsProvider) {
+        if !self.github.is_active() {
+            return;
+        }
+        if let Ok(creds) = provider.provide_credentials().await {
+            self.github.mask(creds.secret_access_key());
+            if let Some(token) = creds.session_token() {
+                self.github.mask(token);
+            }
+        }
+    }
+
+    /// Mask a presigned URL's query (its signature) and the URL as a whole.
+    pub fn mask_url(&self, url: &str) {
+        if let Some((_, query)) = url.split_once('?') {
+            self.github.mask(query);
+            self.github.mask(url);
+        }
+    }
+
+    pub fn retry_observer(&self) -> RetryObserver {
+        let me = self.clone();
+        Arc::new(move |e: &RetryEvent| {
+            me.line(format!(
+                "retrying {} in {:.1}s (attempt {}): {}",
+                e.what,
+                e.wait.as_secs_f64(),
+                e.attempt + 1,
+                crate::error::one_line(&e.reason)
+            ));
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! Input handling: every bad input is a one-line error naming the input,
+//! exit code 2, and nothing reaches the service.
+
+use crate::support::*;
+
+async fn bad(emu: &Emulator, args: &[&str], expect: &str) {
+    let mut c = cmd(emu);
+    c.args(args);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 2, "{args:?}: {r:?}");
+    let first = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        first.contains(expect),
+        "{args:?}: expected {expect:?} in {r:?}"
+    );
+    assert!(!r.stderr.contains("panicked"), "{r:?}");
+    assert!(
+        emu.requests().is_empty(),
+        "{args:?} reached the service: {:?}",
+        operations(emu)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_inputs_are_refused_before_the_network() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let p = site.path().to_str().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let e = empty.path().to_str().unwrap();
+    let file = site.path().join("index.html");
+    let f = file.to_str().unwrap();
+    let long = "b".repeat(256);
+    bad(&emu, &["deploy", "--branch", "main", "--path", p], "app-id").await;
+    bad(
+        &emu,
+        &["deploy", "--app-id", "X1", "--branch", "main", "--path", p],
+        "app-id",
+    )
+    .await;
+    bad(
+        &emu,
+        &[
+            "deploy",
+            "--app-id",
+            "d123456789012345678901",
+            "--branch",
+            "main",
+            "--path",
+            p,
+        ],
+        "app-id",
+    )
+    .await;
+    bad(&emu, &["deploy", "--app-id", APP, "--path", p], "branch").await;
+    bad(
+        &emu,
+        &["deploy", "--app-id", APP, "--branch", &long, "--path", p],
+        "branch",
+    )
+    .await;
+    bad(
+        &emu,
+        &["deploy", "--app-id", APP, "--branch", "main"],
+        "path",
+    )
+    .await;
+    bad(
+        &emu,
+        &[
+            "deploy",
+            "--app-id",
+            APP,
+            "--branch",
+            "main",
+            "--path",
+            "/no/such/dir",
+        ],
+        "/no/such/dir",
+    )
+    .await;
+    bad(
+        &emu,
+        &["deploy", "--app-id", APP, "--branch", "main", "--path", f],
+        "not a directory",
+    )
+    .await;
+    bad(
+        &emu,
+        &["deploy", "--app-id", APP, "--branch", "main", "--path", e],
+        "no files",
+    )
+    .await;
+    bad(
+        &emu,
+        &[
+            "deploy",
+            "--app-id",
+            APP,
+            "--branch",
+            "main",
+            "--source-url",
+            "ftp://x/y",
+        ],
+        "source-url",
+    )
+    .await;
+    bad(
+        &emu,
+        &[
+            "deploy",
+            "--app-id",
+            APP,
+            "--branch",
+            "main",
+            "--path",
+            p,
+            "--timeout",
+            "soon",
+        ],
+        "timeout",
+    )
+    .await;
+    bad(
+        &emu,
+        &[
+            "deploy",
+            "--app-id",
+            APP,
+            "--branch",
+            "main",
+            "--path",
+            p,
+            "--on-busy",
+            "maybe",
+        ],
+        "on-busy",
+    )
+    .await;
+    bad(
+        &emu,
+        &[
+            "deploy",
+            "--app-id",
+            APP,
+            "--branch",
+            "main",
+            "--path",
+            p,
+            "--region",
+            "Not A Region",
+        ],
+        "region",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_action_inputs_deploy_without_a_subcommand() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let mut c = cmd(&emu);
+    c.env("INPUT_APP-ID", APP)
+        .env("INPUT_BRANCH", "main")
+        .env("INPUT_PATH", site.path())
+        .env("INPUT_WAIT", "true")
+        .env("INPUT_SOURCE-URL", "")
+        .env("INPUT_ON_BUSY", "fail");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amplify_variables_work_for_other_ci_systems() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let mut c = cmd(&emu);
+    c.arg("deploy")
+        .env("AMPLIFY_APP_ID", APP)
+        .env("AMPLIFY_BRANCH", "main")
+        .env("AMPLIFY_PATH", site.path())
+        .env("AMPLIFY_WAIT", "false");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&emu, "GetJob"), 0, "AMPLIFY_WAIT=false must not wait");
+}
