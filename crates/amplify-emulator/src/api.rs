@@ -210,10 +210,15 @@ async fn run_job(
         if let Some(reason) = fail_reason {
             return Err(reason);
         }
-        if job.from_source_url {
-            return Ok(None);
-        }
-        let zip = job.zip;
+        let zip = if job.from_source_url {
+            // Only local URLs are fetched; others (https, s3) are taken on trust.
+            match job.source_url.as_deref().filter(|url| is_local(url)) {
+                Some(url) => Some(fetch_local(url).await?),
+                None => return Ok(None),
+            }
+        } else {
+            job.zip
+        };
         tokio::task::spawn_blocking(move || zipcheck::site_files(zip.as_deref()).map(Some))
             .await
             .unwrap_or_else(|e| Err(format!("internal error while checking the zip: {e}")))
@@ -227,12 +232,74 @@ async fn run_job(
                     "site: {}",
                     shared.site_url(&location.app_id, &location.branch)
                 );
-            } else if let Some(url) = job.source_url {
-                println!("job {} from {url} failed", location.job_id);
+            } else {
+                let state = shared.state();
+                let reason = state
+                    .job(&location.app_id, &location.branch, &location.job_id)
+                    .ok()
+                    .and_then(|j| j.status_reason.clone())
+                    .unwrap_or_default();
+                println!(
+                    "job {} of {}/{} FAILED: {reason}",
+                    location.job_id, location.app_id, location.branch
+                );
             }
         }
     }
 }
+
+/// Source URLs the emulator may fetch: its own machine only.
+fn is_local(url: &str) -> bool {
+    ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|prefix| url.starts_with(prefix))
+}
+
+/// Downloads a zip from a local HTTP server, as Amplify downloads `sourceUrl`.
+async fn fetch_local(url: &str) -> Result<bytes::Bytes, String> {
+    use http_body_util::{BodyExt, Empty, Limited};
+
+    let failed =
+        |e: &dyn std::fmt::Display| format!("unable to download the zip file from {url}: {e}");
+    let uri: hyper::Uri = url.parse().map_err(|e| failed(&e))?;
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .ok_or_else(|| failed(&"no host"))?;
+    let host = uri.host().unwrap_or("127.0.0.1").trim_matches(['[', ']']);
+    let port = uri.port_u16().unwrap_or(80);
+    let download = async {
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| failed(&e))?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| failed(&e))?;
+        tokio::spawn(connection);
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let request = hyper::Request::get(path)
+            .header("host", authority)
+            .body(Empty::<bytes::Bytes>::new())
+            .map_err(|e| failed(&e))?;
+        let response = sender.send_request(request).await.map_err(|e| failed(&e))?;
+        if !response.status().is_success() {
+            return Err(failed(&format!("HTTP {}", response.status().as_u16())));
+        }
+        Limited::new(response.into_body(), SOURCE_URL_LIMIT)
+            .collect()
+            .await
+            .map(|body| body.to_bytes())
+            .map_err(|e| failed(&e))
+    };
+    tokio::time::timeout(Duration::from_secs(60), download)
+        .await
+        .map_err(|_| failed(&"timed out after 60 s"))?
+}
+
+/// Largest zip fetched from a `sourceUrl`: Amplify takes 5 GB, but this
+/// emulator keeps zips in memory.
+const SOURCE_URL_LIMIT: usize = 1024 * 1024 * 1024;
 
 fn list_jobs(shared: &Arc<Shared>, call: &ApiCall, query: Option<&str>) -> Result<Value, ApiError> {
     let mut max_results = MAX_LIST_RESULTS;

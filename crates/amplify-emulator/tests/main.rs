@@ -1,6 +1,8 @@
 //! The emulator driven over real HTTP, as `amplify-deploy` drives it.
 
 mod api;
+mod binary;
+mod control;
 mod faults;
 mod support;
 mod upload;

@@ -39,9 +39,13 @@ pub struct Client {
 
 impl Client {
     pub fn new(emulator: &Emulator) -> Client {
+        Client::for_endpoint(&emulator.endpoint())
+    }
+
+    pub fn for_endpoint(endpoint: &str) -> Client {
         Client {
             http: reqwest::Client::new(),
-            endpoint: emulator.endpoint(),
+            endpoint: endpoint.to_owned(),
             key: KEY.into(),
             secret: SECRET.into(),
             token: None,
@@ -57,6 +61,18 @@ impl Client {
 
     /// A signed API call. `path` is already percent-encoded.
     pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        self.try_call(method, path, body)
+            .await
+            .expect("request answered")
+    }
+
+    /// A signed API call that may get no answer.
+    pub async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Answer, reqwest::Error> {
         let url = format!("{}{path}", self.endpoint);
         let host = self.endpoint.trim_start_matches("http://").to_owned();
         let mut headers = vec![("host".to_owned(), host)];
@@ -97,7 +113,7 @@ impl Client {
         for (name, value) in instructions.headers() {
             request = request.header(name, value);
         }
-        answer(request.send().await.expect("request sent")).await
+        Ok(answer(request.send().await?).await)
     }
 
     pub async fn unsigned(&self, method: &str, path: &str) -> Answer {
