@@ -4,5 +4,6 @@ mod api;
 mod binary;
 mod control;
 mod faults;
+mod robustness;
 mod support;
 mod upload;
