@@ -41,6 +41,8 @@ impl Fault {
     fn applies_to(&self, operation: &str) -> bool {
         let operation_matches = match &self.operation {
             Some(wanted) => wanted == operation,
+            // A cut only makes sense for the upload, so "any" means it there.
+            None if matches!(self.action, FaultAction::CutUpload { .. }) => operation == "Upload",
             None => crate::API_OPERATIONS.contains(&operation),
         };
         let action_fits = match self.action {
@@ -161,6 +163,17 @@ mod tests {
             queue.take("StartDeployment"),
             Some(FaultAction::FailJob { .. })
         ));
+    }
+
+    #[test]
+    fn cut_upload_without_operation_applies_to_the_upload() {
+        let mut queue = FaultQueue::default();
+        queue.push(Fault::new(None, FaultAction::CutUpload { after_bytes: 1 }));
+        assert_eq!(queue.take("CreateDeployment"), None);
+        assert_eq!(
+            queue.take("Upload"),
+            Some(FaultAction::CutUpload { after_bytes: 1 })
+        );
     }
 
     #[test]
