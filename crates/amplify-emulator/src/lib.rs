@@ -345,3 +345,32 @@ impl Drop for Emulator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emulator_can_be_shared_across_tasks() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<Emulator>();
+        shareable::<Fault>();
+        shareable::<RequestRecord>();
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_answering() {
+        let emulator = Emulator::start(Config::default()).await.expect("starts");
+        let addr = emulator.endpoint().trim_start_matches("http://").to_owned();
+        assert!(tokio::net::TcpStream::connect(&addr).await.is_ok());
+        emulator.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
+    }
+
+    #[test]
+    fn credential_debug_hides_secrets() {
+        let shown = format!("{:?}", Config::default().credentials[0]);
+        assert!(shown.contains("AKIDEXAMPLE"));
+        assert!(!shown.contains("EXAMPLEKEY"), "{shown}");
+    }
+}
