@@ -115,6 +115,9 @@ pub struct RequestRecord {
     pub method: String,
     /// The path without its query (still percent-encoded).
     pub path: String,
+    /// The query string as received, if any (an upload URL's carries its
+    /// signature: tests check it never reaches the client's output).
+    pub query: Option<String>,
     /// The status answered; 0 when the connection was dropped.
     pub status: u16,
     /// The fault applied, by its `type` name ("drop", "status", …).

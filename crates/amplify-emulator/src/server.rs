@@ -209,6 +209,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpR
             operation: route.operation().to_owned(),
             method: method.clone(),
             path: path.clone(),
+            query: parts.uri.query().map(str::to_owned),
             status: 0,
             fault: None,
             headers,
