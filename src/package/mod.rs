@@ -33,7 +33,8 @@ pub struct PackageOptions {
     pub root: PathBuf,
     /// gitignore-style patterns to leave out (on top of `.amplifyignore`).
     pub excludes: Vec<String>,
-    /// Compression threads; `None` uses every core.
+    /// Compression threads; `None` uses every core. `Some(1)` does all the
+    /// work (reading, compressing, writing) on the calling thread.
     pub threads: Option<usize>,
     /// Timestamp for every entry (seconds since the epoch), from
     /// `SOURCE_DATE_EPOCH` when set.

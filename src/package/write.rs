@@ -102,14 +102,7 @@ pub(super) fn write_archive(
         limit: opts.max_archive_bytes,
         exceeded: Rc::clone(&exceeded),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .thread_name(|i| format!("package-{i}"))
-        .build()
-        .map_err(|err| out_err(io::Error::other(err)))?;
     let budget = Budget::new(tuning.in_flight);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
     let writer = EntryWriter {
         files,
         out,
@@ -118,17 +111,27 @@ pub(super) fn write_archive(
         time: entry_time(opts.source_date_epoch),
         budget: &budget,
     };
-
-    let result = std::thread::scope(|scope| {
-        let (pool, budget, cancel_flag) = (&pool, &budget, &cancel);
-        scope.spawn(move || dispatch(files, tuning, pool, budget, cancel_flag, tx));
-        let result = writer.write_all(sink, rx);
-        if result.is_err() {
-            cancel.store(true, Ordering::Relaxed);
-            budget.cancel();
-        }
-        result
-    });
+    let result = if opts.threads == Some(1) {
+        writer.write_all(sink, Source::Inline(Box::new(jobs(files, tuning))))
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.unwrap_or(0))
+            .thread_name(|i| format!("package-{i}"))
+            .build()
+            .map_err(|err| out_err(io::Error::other(err)))?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let (pool, budget, cancel_flag) = (&pool, &budget, &cancel);
+            scope.spawn(move || dispatch(jobs(files, tuning), pool, budget, cancel_flag, tx));
+            let result = writer.write_all(sink, Source::Pool(rx));
+            if result.is_err() {
+                cancel.store(true, Ordering::Relaxed);
+                budget.cancel();
+            }
+            result
+        })
+    };
     let (sink, bytes_in) = result?;
 
     let bytes_out = sink.count;
@@ -181,66 +184,68 @@ fn cost_of(len: u64) -> u64 {
     len.saturating_mul(2).saturating_add(4096)
 }
 
-fn dispatch(
-    files: &[SourceFile],
-    tuning: &Tuning,
-    pool: &rayon::ThreadPool,
-    budget: &Budget,
-    cancel: &Arc<AtomicBool>,
-    tx: mpsc::Sender<Sent>,
-) {
-    let mut seq = 0u64;
-    let mut spawn = |cost: u64, job: Box<dyn FnOnce() -> Result<Piece, PackageError> + Send>| {
-        if !budget.acquire(cost) {
-            return false;
-        }
-        let (tx, cancel) = (tx.clone(), Arc::clone(cancel));
-        let this = seq;
-        seq += 1;
-        pool.spawn(move || {
-            if cancel.load(Ordering::Relaxed) {
-                return;
+/// A unit of work: read and compress one file or one chunk of one.
+type Job = Box<dyn FnOnce() -> Result<Piece, PackageError> + Send>;
+
+/// The jobs for `files`, in archive order, each with its budget cost.
+fn jobs<'a>(files: &'a [SourceFile], tuning: &'a Tuning) -> impl Iterator<Item = (u64, Job)> + 'a {
+    files.iter().flat_map(move |file| file_jobs(file, tuning))
+}
+
+fn file_jobs(file: &SourceFile, tuning: &Tuning) -> Vec<(u64, Job)> {
+    let precompressed = compress::is_precompressed(&file.name);
+    if file.size <= tuning.whole_max {
+        let cost = cost_of(file.size);
+        let (path, size) = (file.path.clone(), file.size);
+        let job = move || whole_piece(&path, size, precompressed, cost);
+        return vec![(cost, Box::new(job))];
+    }
+    let method = if precompressed {
+        Method::Stored
+    } else {
+        match read_range(&file.path, 0, tuning.probe.min(file.size)) {
+            Ok(sample) if compress::looks_incompressible(&sample) => Method::Stored,
+            Ok(_) => Method::Deflate,
+            Err(source) => {
+                let path = file.path.clone();
+                return vec![(0, Box::new(move || Err(unreadable_at(&path, source))))];
             }
-            // The receiver is gone only when the writer already failed.
-            let _ = tx.send((this, job()));
-        });
-        true
+        }
     };
-    for file in files {
-        let precompressed = compress::is_precompressed(&file.name);
-        if file.size <= tuning.whole_max {
-            let cost = cost_of(file.size);
-            let (path, size) = (file.path.clone(), file.size);
-            let job = move || whole_piece(&path, size, precompressed, cost);
-            if !spawn(cost, Box::new(job)) {
-                return;
-            }
-            continue;
-        }
-        let method = if precompressed {
-            Method::Stored
-        } else {
-            match read_range(&file.path, 0, tuning.probe.min(file.size)) {
-                Ok(sample) if compress::looks_incompressible(&sample) => Method::Stored,
-                Ok(_) => Method::Deflate,
-                Err(source) => {
-                    let path = file.path.clone();
-                    let _ = spawn(0, Box::new(move || Err(unreadable_at(&path, source))));
-                    return;
-                }
-            }
-        };
-        let chunks = file.size.div_ceil(tuning.chunk);
-        for k in 0..chunks {
+    let chunks = file.size.div_ceil(tuning.chunk);
+    (0..chunks)
+        .map(|k| {
             let start = k * tuning.chunk;
             let end = (start + tuning.chunk).min(file.size);
             let cost = cost_of(end - start + compress::WINDOW);
             let path = file.path.clone();
             let job = move || chunk_piece(&path, start, end, k == 0, k + 1 == chunks, method, cost);
-            if !spawn(cost, Box::new(job)) {
+            (cost, Box::new(job) as Job)
+        })
+        .collect()
+}
+
+/// Run `jobs` on the pool, in order, within the budget; results go to `tx`
+/// tagged with their position.
+fn dispatch(
+    jobs: impl Iterator<Item = (u64, Job)>,
+    pool: &rayon::ThreadPool,
+    budget: &Budget,
+    cancel: &Arc<AtomicBool>,
+    tx: mpsc::Sender<Sent>,
+) {
+    for (seq, (cost, job)) in (0u64..).zip(jobs) {
+        if !budget.acquire(cost) {
+            return;
+        }
+        let (tx, cancel) = (tx.clone(), Arc::clone(cancel));
+        pool.spawn(move || {
+            if cancel.load(Ordering::Relaxed) {
                 return;
             }
-        }
+            // The receiver is gone only when the writer already failed.
+            let _ = tx.send((seq, job()));
+        });
     }
 }
 
@@ -350,9 +355,9 @@ struct EntryWriter<'a> {
 
 impl EntryWriter<'_> {
     /// Returns the sink (to read its size and hash) and the bytes read.
-    fn write_all(&self, sink: Sink, rx: mpsc::Receiver<Sent>) -> Result<(Sink, u64), PackageError> {
+    fn write_all(&self, sink: Sink, source: Source<'_>) -> Result<(Sink, u64), PackageError> {
         let mut pieces = InOrder {
-            rx,
+            source,
             pending: BTreeMap::new(),
             next: 0,
         };
@@ -430,34 +435,52 @@ impl EntryWriter<'_> {
     }
 }
 
+/// Where the writer gets pieces from.
+enum Source<'a> {
+    /// Jobs running on the pool, results arriving in any order.
+    Pool(mpsc::Receiver<Sent>),
+    /// `--threads 1`: each job runs on the writing thread when its turn
+    /// comes, so one thread does all the work.
+    Inline(Box<dyn Iterator<Item = (u64, Job)> + 'a>),
+}
+
 /// Reorders job results into dispatch order.
-struct InOrder {
-    rx: mpsc::Receiver<Sent>,
+struct InOrder<'a> {
+    source: Source<'a>,
     pending: BTreeMap<u64, Result<Piece, PackageError>>,
     next: u64,
 }
 
-impl InOrder {
+impl InOrder<'_> {
     fn next(&mut self) -> Result<Piece, PackageError> {
+        let rx = match &mut self.source {
+            Source::Pool(rx) => rx,
+            Source::Inline(jobs) => {
+                return match jobs.next() {
+                    Some((_, job)) => job(),
+                    None => Err(no_result()),
+                }
+            }
+        };
         loop {
             if let Some(result) = self.pending.remove(&self.next) {
                 self.next += 1;
                 return result;
             }
-            match self.rx.recv() {
+            match rx.recv() {
                 Ok((seq, result)) => {
                     self.pending.insert(seq, result);
                 }
-                Err(_) => {
-                    return Err(PackageError::Output {
-                        path: Default::default(),
-                        source: io::Error::other(
-                            "internal error: a compression job ended without a result",
-                        ),
-                    })
-                }
+                Err(_) => return Err(no_result()),
             }
         }
+    }
+}
+
+fn no_result() -> PackageError {
+    PackageError::Output {
+        path: Default::default(),
+        source: io::Error::other("internal error: a compression job ended without a result"),
     }
 }
 
