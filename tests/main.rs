@@ -3,5 +3,5 @@
 mod support;
 
 mod deploy;
-// mod faults;
+mod faults;
 mod inputs;
