@@ -53,6 +53,9 @@ thread_local! {
     // One libdeflate compressor per thread: allocating one per file would
     // dominate the cost of the many small files of a static site.
     static LIBDEFLATE: RefCell<Option<Compressor>> = const { RefCell::new(None) };
+    // Output scratch, reused: a fresh worst-case buffer per file would be
+    // allocated and zeroed only to be mostly thrown away.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 fn with_libdeflate<T>(level: i32, f: impl FnOnce(&mut Compressor) -> T) -> T {
@@ -77,13 +80,15 @@ fn deflate_whole_at(data: &[u8], level: i32) -> Option<Vec<u8>> {
         return None;
     }
     with_libdeflate(level, |c| {
-        let mut out = vec![0u8; c.deflate_compress_bound(data.len())];
-        let n = c.deflate_compress(data, &mut out).ok()?;
-        if n >= data.len() {
-            return None;
-        }
-        out.truncate(n);
-        Some(out)
+        let bound = c.deflate_compress_bound(data.len());
+        SCRATCH.with(|cell| {
+            let mut out = cell.borrow_mut();
+            if out.len() < bound {
+                out.resize(bound, 0);
+            }
+            let n = c.deflate_compress(data, &mut out[..bound]).ok()?;
+            (n < data.len()).then(|| out[..n].to_vec())
+        })
     })
 }
 
