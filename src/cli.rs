@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,12 @@ pub enum Command {
     Deploy(Box<DeployArgs>),
     /// Write the archive `deploy` would upload, and say what is in it.
     Package(PackageArgs),
+    /// Delete an Amplify branch, stopping its unfinished job first.
+    DeleteBranch(DeleteBranchArgs),
+    /// Show a job's status, steps and failure reasons.
+    Status(StatusArgs),
+    /// Stop a job (StopJob): a pending one ends at once, a running one is cancelled.
+    Stop(JobArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -172,6 +178,86 @@ pub struct DeployArgs {
     /// Print the result as one JSON object on stdout, or write it to FILE
     #[arg(long, env = "AMPLIFY_JSON", value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub json: Option<String>,
+
+    /// On a pull_request event, deploy to branch {preview-prefix}{number}
+    /// (created with stage PULL_REQUEST), comment its URL on the pull
+    /// request, and delete it when the pull request is closed. On other
+    /// events, deploy to --branch as usual.
+    #[arg(long, env = "AMPLIFY_PREVIEW", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub preview: Option<bool>,
+
+    /// Prefix of preview branch names
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_PREFIX",
+        value_name = "PREFIX",
+        default_value = "pr-"
+    )]
+    pub preview_prefix: String,
+
+    /// Report the deploy as a GitHub deployment to this environment
+    #[arg(long, env = "AMPLIFY_DEPLOYMENT_ENVIRONMENT", value_name = "NAME")]
+    pub deployment_environment: Option<String>,
+
+    /// Token for pull request comments and GitHub deployments [default: GITHUB_TOKEN]
+    #[arg(
+        long,
+        env = "AMPLIFY_GITHUB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub github_token: Option<String>,
+
+    /// Whether --stage (or AMPLIFY_STAGE) was given, as opposed to defaulted:
+    /// previews default to PULL_REQUEST. Set by [`parse`].
+    #[arg(skip)]
+    pub stage_given: bool,
+}
+
+/// The Amplify branch a branch command works on.
+#[derive(Debug, Args, Clone)]
+pub struct BranchTarget {
+    /// Amplify app id, e.g. d1a2b3c4d5e6f7
+    #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// Amplify branch
+    #[arg(long, env = "AMPLIFY_BRANCH", value_name = "NAME")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DeleteBranchArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// Succeed when the branch does not exist (it is already gone)
+    #[arg(long)]
+    pub if_exists: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct JobArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// Job id [default: the branch's newest job]
+    #[arg(long, env = "AMPLIFY_JOB_ID", value_name = "ID")]
+    pub job_id: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+
+    /// Print the job as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -235,6 +321,24 @@ impl SourceUrlType {
             SourceUrlType::BucketPrefix => "BUCKET_PREFIX",
         }
     }
+}
+
+/// Parse the command line, noting which defaults were taken.
+pub fn parse() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given = |m: &clap::ArgMatches| {
+        !matches!(
+            m.value_source("stage"),
+            None | Some(clap::parser::ValueSource::DefaultValue)
+        )
+    };
+    match (&mut cli.command, matches.subcommand()) {
+        (Some(Command::Deploy(args)), Some((_, sub))) => args.stage_given = given(sub),
+        (None, _) => cli.deploy.stage_given = given(&matches),
+        _ => {}
+    }
+    cli
 }
 
 /// Parse a duration such as `20m`, `90s` or `1h 30m`.

@@ -2,12 +2,14 @@
 //! app from CI.
 
 pub mod amplify;
+mod branches;
 pub mod ci;
 pub mod cli;
 mod credentials;
 pub mod deploy;
 pub mod error;
 mod explain;
+pub mod github;
 pub mod http;
 pub mod outcome;
 pub mod package;
@@ -16,8 +18,6 @@ pub mod settings;
 mod signal;
 
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use crate::cli::{Cli, Command, DeployArgs, PackageArgs};
 use crate::error::{ErrorClass, RunError};
@@ -31,7 +31,7 @@ pub fn main() -> ExitCode {
     for (name, value) in cli::github_input_overrides(|k| std::env::var_os(k)) {
         std::env::set_var(name, value);
     }
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let reporter = Reporter::from_env();
     let result = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,12 +70,29 @@ async fn dispatch(cli: Cli, reporter: Reporter) -> Result<(), RunError> {
     match cli.command {
         Some(Command::Deploy(args)) => deploy(*args, reporter).await,
         Some(Command::Package(args)) => package(args, reporter).await,
+        Some(Command::DeleteBranch(args)) => branches::delete_branch(args, reporter).await,
+        Some(Command::Status(args)) => branches::status(args, reporter).await,
+        Some(Command::Stop(args)) => branches::stop(args, reporter).await,
         None => deploy(cli.deploy, reporter).await,
     }
 }
 
-async fn deploy(args: DeployArgs, reporter: Reporter) -> Result<(), RunError> {
-    let result = deploy::deploy(&args, reporter.clone()).await?;
+async fn deploy(mut args: DeployArgs, reporter: Reporter) -> Result<(), RunError> {
+    // Pull request previews and GitHub deployments (src/github).
+    let mut gh = github::Integration::prepare(&mut args, &reporter)?;
+    if gh.closes_preview() {
+        return gh.remove_preview(&args).await;
+    }
+    gh.before_deploy().await;
+    let result = match deploy::deploy(&args, reporter.clone()).await {
+        Ok(result) => result,
+        Err(e) => {
+            gh.after_deploy(None, Some(&e)).await;
+            return Err(e);
+        }
+    };
+    gh.after_deploy(Some(&result.outcome), result.error.as_ref())
+        .await;
     let outcome = result.outcome;
     let report_error = write_reports(&args, &outcome, &reporter);
     if let Some(err) = result.error {

@@ -1,0 +1,412 @@
+//! A small client for the GitHub REST API: issue comments (with
+//! pagination) and deployments. Calls go through `crate::http`'s retry loop;
+//! the token is sent only to the API's own origin.
+//!
+//! Reference: <https://docs.github.com/rest>.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LINK};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::http::{self, RetryConfig, RetryDecision, RetryObserver};
+use crate::report::Reporter;
+
+/// The REST API version we speak.
+const API_VERSION: &str = "2022-11-28";
+
+/// Most comment pages read (100 each) before giving up the search.
+const MAX_PAGES: usize = 100;
+
+/// A failed GitHub call.
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("{operation}: GitHub answered HTTP {status}: {message}")]
+    Status {
+        operation: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("{operation}: could not reach the GitHub API")]
+    Transport {
+        operation: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{operation}: unexpected answer from the GitHub API: {message}")]
+    Decode {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl GitHubError {
+    /// 401, 403 or 404: the token may not do this (GitHub answers 404 for
+    /// resources a token cannot see).
+    pub fn is_permission(&self) -> bool {
+        matches!(
+            self,
+            GitHubError::Status {
+                status: 401 | 403 | 404,
+                ..
+            }
+        )
+    }
+
+    fn retry_decision(&self) -> RetryDecision {
+        match self {
+            GitHubError::Transport { source, .. } => RetryDecision::Retry {
+                reason: http::describe_reqwest_error(source),
+                after: None,
+            },
+            GitHubError::Status { status, .. } if *status == 429 || *status >= 500 => {
+                RetryDecision::Retry {
+                    reason: format!("HTTP {status}"),
+                    after: None,
+                }
+            }
+            _ => RetryDecision::Fail,
+        }
+    }
+}
+
+/// An issue (or pull request) comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+}
+
+/// The API of one repository, with one token.
+#[derive(Clone)]
+pub struct Api {
+    base: url::Url,
+    repo: String,
+    token: String,
+    http: reqwest::Client,
+    retry: RetryConfig,
+    observer: RetryObserver,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("base", &self.base.as_str())
+            .field("repo", &self.repo)
+            .field("token", &"******")
+            .finish()
+    }
+}
+
+impl Api {
+    /// `base` is `GITHUB_API_URL` (`https://api.github.com`, or
+    /// `https://HOST/api/v3` on GitHub Enterprise Server); `repo` is
+    /// `owner/name`.
+    pub fn new(base: &str, repo: &str, token: &str, reporter: &Reporter) -> Result<Api, String> {
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            ..RetryConfig::default()
+        };
+        let observer = reporter.retry_observer(retry.max_retries + 1);
+        let mut base = url::Url::parse(base.trim())
+            .map_err(|e| format!("GITHUB_API_URL {base:?} is not a URL: {e}"))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(format!("GITHUB_API_URL {base} must be an http(s) URL"));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let valid_part = |p: &str| {
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        };
+        match repo.split_once('/') {
+            Some((owner, name)) if valid_part(owner) && valid_part(name) => {}
+            _ => return Err(format!("GITHUB_REPOSITORY {repo:?} is not owner/name")),
+        }
+        Ok(Api {
+            base,
+            repo: repo.to_owned(),
+            token: token.to_owned(),
+            http: http::build_client(),
+            retry,
+            observer,
+        })
+    }
+
+    pub fn repo(&self) -> &str {
+        &self.repo
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url, GitHubError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| GitHubError::Decode {
+                operation: "build URL",
+                message: e.to_string(),
+            })
+    }
+
+    /// Every comment of issue or pull request `number`, following
+    /// `Link: rel="next"` through all pages.
+    pub async fn issue_comments(&self, number: u64) -> Result<Vec<Comment>, GitHubError> {
+        const OP: &str = "list pull request comments";
+        let mut next = Some(self.url(&format!(
+            "repos/{}/issues/{number}/comments?per_page=100",
+            self.repo
+        ))?);
+        let mut comments = Vec::new();
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            let (value, headers) = self.call(OP, Method::GET, url, None).await?;
+            let Value::Array(items) = value else {
+                return Err(GitHubError::Decode {
+                    operation: OP,
+                    message: "expected a JSON array".into(),
+                });
+            };
+            comments.extend(items.iter().filter_map(|c| {
+                Some(Comment {
+                    id: c.get("id")?.as_u64()?,
+                    body: c.get("body")?.as_str().unwrap_or_default().to_owned(),
+                })
+            }));
+            next = next_link(&headers).filter(|u| self.same_origin(u));
+            if pages >= MAX_PAGES {
+                break;
+            }
+        }
+        Ok(comments)
+    }
+
+    pub async fn create_comment(&self, number: u64, body: &str) -> Result<u64, GitHubError> {
+        const OP: &str = "create pull request comment";
+        let url = self.url(&format!("repos/{}/issues/{number}/comments", self.repo))?;
+        let (v, _) = self
+            .call(
+                OP,
+                Method::POST,
+                url,
+                Some(serde_json::json!({ "body": body })),
+            )
+            .await?;
+        id_of(OP, &v)
+    }
+
+    pub async fn update_comment(&self, id: u64, body: &str) -> Result<(), GitHubError> {
+        const OP: &str = "update pull request comment";
+        let url = self.url(&format!("repos/{}/issues/comments/{id}", self.repo))?;
+        self.call(
+            OP,
+            Method::PATCH,
+            url,
+            Some(serde_json::json!({ "body": body })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /repos/{repo}/deployments`; returns the deployment id.
+    pub async fn create_deployment(
+        &self,
+        sha: &str,
+        environment: &str,
+        transient: bool,
+    ) -> Result<u64, GitHubError> {
+        const OP: &str = "create GitHub deployment";
+        let url = self.url(&format!("repos/{}/deployments", self.repo))?;
+        let body = serde_json::json!({
+            "ref": sha,
+            "environment": environment,
+            "auto_merge": false,
+            "required_contexts": [],
+            "transient_environment": transient,
+            "description": "amplify-deploy",
+        });
+        let (v, _) = self.call(OP, Method::POST, url, Some(body)).await?;
+        id_of(OP, &v)
+    }
+
+    /// `POST /repos/{repo}/deployments/{id}/statuses`.
+    pub async fn create_deployment_status(
+        &self,
+        id: u64,
+        state: &str,
+        environment_url: Option<&str>,
+        log_url: Option<&str>,
+        description: &str,
+    ) -> Result<(), GitHubError> {
+        const OP: &str = "create GitHub deployment status";
+        let url = self.url(&format!("repos/{}/deployments/{id}/statuses", self.repo))?;
+        let mut body = serde_json::json!({ "state": state, "description": description });
+        if let Some(u) = environment_url {
+            body["environment_url"] = u.into();
+        }
+        if let Some(u) = log_url {
+            body["log_url"] = u.into();
+        }
+        self.call(OP, Method::POST, url, Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    fn same_origin(&self, url: &url::Url) -> bool {
+        url.origin() == self.base.origin()
+    }
+
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: url::Url,
+        body: Option<Value>,
+    ) -> Result<(Value, HeaderMap), GitHubError> {
+        http::retry(
+            &self.retry,
+            operation,
+            &self.observer,
+            GitHubError::retry_decision,
+            || self.attempt(operation, method.clone(), url.clone(), body.as_ref()),
+        )
+        .await
+    }
+
+    async fn attempt(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: url::Url,
+        body: Option<&Value>,
+    ) -> Result<(Value, HeaderMap), GitHubError> {
+        let transport = |source| GitHubError::Transport { operation, source };
+        let mut req = self
+            .http
+            .request(method, url)
+            .timeout(self.retry.request_timeout)
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION)
+            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let response = req.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(GitHubError::Status {
+                operation,
+                status: status.as_u16(),
+                message: error_message(&bytes),
+            });
+        }
+        if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+            return Ok((Value::Null, headers));
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|e| GitHubError::Decode {
+            operation,
+            message: e.to_string(),
+        })?;
+        Ok((value, headers))
+    }
+}
+
+fn id_of(operation: &'static str, v: &Value) -> Result<u64, GitHubError> {
+    v.get("id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| GitHubError::Decode {
+            operation,
+            message: "no numeric \"id\" in the answer".into(),
+        })
+}
+
+/// GitHub's `{"message": …}`, else a short excerpt of the body.
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| http::body_excerpt(body))
+}
+
+/// The `rel="next"` target of a `Link` header:
+/// `<https://api.github.com/…&page=2>; rel="next", <…>; rel="last"`.
+pub fn next_link(headers: &HeaderMap) -> Option<url::Url> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|entry| {
+            let mut parts = entry.split(';');
+            let target = parts.next()?.trim();
+            let target = target.strip_prefix('<')?.strip_suffix('>')?;
+            let is_next = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("rel=")
+                    .map(|r| r.trim_matches('"').split_whitespace().any(|r| r == "next"))
+                    .unwrap_or(false)
+            });
+            if is_next {
+                url::Url::parse(target).ok()
+            } else {
+                None
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(link: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(LINK, HeaderValue::from_str(link).unwrap());
+        h
+    }
+
+    #[test]
+    fn finds_the_next_link() {
+        let h = headers(
+            r#"<https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=3>; rel="last""#,
+        );
+        assert_eq!(
+            next_link(&h).unwrap().as_str(),
+            "https://api.github.com/repositories/1/issues/7/comments?per_page=100&page=2"
+        );
+        let last = headers(
+            r#"<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=1>; rel="first""#,
+        );
+        assert_eq!(next_link(&last), None);
+        assert_eq!(next_link(&headers("garbage")), None);
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn checks_the_repository_and_base() {
+        let obs = &Reporter::new(crate::ci::github::GitHub::new(
+            false,
+            None,
+            None,
+            Box::new(std::io::sink()),
+        ));
+        assert!(Api::new("https://api.github.com", "o/r", "t", obs).is_ok());
+        assert!(Api::new("https://api.github.com", "o", "t", obs).is_err());
+        assert!(Api::new("https://api.github.com", "o/../x", "t", obs).is_err());
+        assert!(Api::new("ftp://x", "o/r", "t", obs).is_err());
+        let ghes = Api::new("https://ghe.example.com/api/v3", "o/r", "t", obs).unwrap();
+        assert_eq!(
+            ghes.url("repos/o/r/deployments").unwrap().as_str(),
+            "https://ghe.example.com/api/v3/repos/o/r/deployments"
+        );
+        assert!(!format!("{ghes:?}").contains("\"t\""));
+    }
+}
