@@ -5,3 +5,4 @@ mod support;
 mod deploy;
 mod faults;
 mod inputs;
+mod preview;

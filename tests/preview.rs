@@ -1,0 +1,430 @@
+//! Pull request previews and GitHub deployment statuses: the real binary
+//! against the emulator and the fake GitHub.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::github::*;
+use crate::support::*;
+
+const SHA1: &str = "1111111111111111111111111111111111111111";
+const SHA2: &str = "2222222222222222222222222222222222222222";
+
+/// A `pull_request` payload for PR 7 of [`REPO`] (`head_repo` differs for a fork).
+fn event(dir: &Path, action: &str, sha: &str, head_repo: &str) -> PathBuf {
+    let payload = serde_json::json!({
+        "action": action,
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "state": if action == "closed" { "closed" } else { "open" },
+            "head": {"sha": sha, "ref": "feature", "repo": {"full_name": head_repo}},
+            "base": {"sha": "0000", "ref": "main", "repo": {"full_name": REPO}}
+        },
+        "repository": {"full_name": REPO}
+    });
+    let path = dir.join(format!("event-{action}-{sha}.json"));
+    std::fs::write(&path, payload.to_string()).expect("write event");
+    path
+}
+
+/// The binary as a GitHub Actions runner starts it for a pull request event.
+fn preview_cmd(
+    emu: &Emulator,
+    gh: &FakeGitHub,
+    site: &Path,
+    event_path: &Path,
+    token: &str,
+) -> Command {
+    let mut c = cmd(emu);
+    c.args(["deploy", "--app-id", APP, "--preview", "--path"])
+        .arg(site)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event_path)
+        .env("GITHUB_API_URL", gh.url())
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_SHA", "ffffffffffffffffffffffffffffffffffffffff")
+        .env("AMPLIFY_GITHUB_TOKEN", token);
+    c
+}
+
+/// No secret in anything the run printed, `::add-mask::` lines aside (the
+/// runner reads those and hides the value everywhere else).
+fn assert_no_secrets(r: &Run) {
+    let shown: String = r
+        .all()
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for secret in [WRITE_TOKEN, READ_TOKEN, SECRET_KEY] {
+        assert!(!shown.contains(secret), "secret in output: {r:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    gh.add_comment(7, "LGTM");
+
+    // opened: branch pr-7 created (stage PULL_REQUEST) and deployed, one comment.
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "opened", SHA1, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(emu.branches(APP).contains(&"pr-7".to_owned()));
+    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED"]);
+    assert!(
+        r.stderr
+            .contains("creating branch pr-7 (stage PULL_REQUEST)"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains(&format!("::add-mask::{WRITE_TOKEN}")),
+        "{r:?}"
+    );
+    assert_no_secrets(&r);
+    let ours: Vec<_> = gh
+        .comments(7)
+        .into_iter()
+        .filter(|c| c.body.contains("<!-- amplify-deploy:preview:d1test -->"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{:?}", gh.comments(7));
+    let comment = &ours[0];
+    assert!(
+        comment.body.contains("https://pr-7.d1test.amplifyapp.com"),
+        "{}",
+        comment.body
+    );
+    assert!(comment.body.contains(SHA1), "{}", comment.body);
+    assert!(comment.body.contains("SUCCEED"), "{}", comment.body);
+    assert_eq!(gh.comments(7).len(), 2);
+    // Every API call carried the token as a bearer.
+    assert!(gh
+        .requests()
+        .iter()
+        .all(|q| q.authorization.as_deref() == Some(&*format!("Bearer {WRITE_TOKEN}"))));
+
+    // synchronize: the same comment is updated, not a second one.
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "synchronize", SHA2, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED", "SUCCEED"]);
+    let comments = gh.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    let updated = comments.iter().find(|c| c.id == comment.id).unwrap();
+    assert!(
+        updated.body.contains(SHA2) && !updated.body.contains(SHA1),
+        "{}",
+        updated.body
+    );
+    assert!(r.stderr.contains("updated the comment"), "{r:?}");
+
+    // closed: the branch is deleted and the comment says so.
+    let before = count(&emu, "CreateDeployment");
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "closed", SHA2, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!emu.branches(APP).contains(&"pr-7".to_owned()));
+    assert!(emu.branches(APP).contains(&"main".to_owned()));
+    assert_eq!(
+        count(&emu, "CreateDeployment"),
+        before,
+        "closing must not deploy"
+    );
+    let comments = gh.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    let removed = comments.iter().find(|c| c.id == comment.id).unwrap();
+    assert!(
+        removed.body.contains("preview was removed"),
+        "{}",
+        removed.body
+    );
+    assert_no_secrets(&r);
+
+    // closed again (a re-run): the branch is already gone, still fine.
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "closed", SHA2, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("does not exist"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_stops_the_unfinished_job_before_deleting() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    emu.create_branch(APP, "pr-7");
+    emu.insert_job(APP, "pr-7", "RUNNING");
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "closed", SHA1, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let ops: Vec<String> = operations(&emu)
+        .into_iter()
+        .filter(|o| o == "StopJob" || o == "DeleteBranch")
+        .collect();
+    assert_eq!(ops, ["StopJob", "DeleteBranch"]);
+    assert!(!emu.branches(APP).contains(&"pr-7".to_owned()));
+    // No comment existed, so none is created for a closed PR.
+    assert!(gh.comments(7).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_marker_is_found_on_a_later_page() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    gh.add_comments(7, 120);
+    let ours = gh.add_comment(
+        7,
+        "<!-- amplify-deploy:preview:d1test -->\nold preview comment",
+    );
+    gh.add_comments(7, 30);
+    // Another app's preview comment is not ours.
+    gh.add_comment(7, "<!-- amplify-deploy:preview:d9other -->\nother app");
+
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "synchronize", SHA1, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let comments = gh.comments(7);
+    assert_eq!(comments.len(), 152, "a second comment was created");
+    let updated = comments.iter().find(|c| c.id == ours).unwrap();
+    assert!(updated.body.contains(SHA1), "{}", updated.body);
+    // Page 1 asked for 100; page 2 came from the Link header.
+    let lists: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "GET")
+        .collect();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert!(lists[0].query.contains("per_page=100"));
+    assert!(lists[1].path.starts_with("/repositories/") && lists[1].query.contains("page=2"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_token_is_a_warning_not_a_failed_deploy() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "opened", SHA1, REPO),
+        READ_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED"]);
+    assert!(r.stderr.contains("::warning"), "{r:?}");
+    assert!(r.stderr.contains("pull-requests: write"), "{r:?}");
+    assert!(gh.comments(7).is_empty());
+    assert!(gh.requests().iter().any(|q| q.status == 403));
+    assert_no_secrets(&r);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_deploys_without_commenting_and_says_why() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = event(dir.path(), "opened", SHA1, "stranger/site");
+    let mut c = preview_cmd(&emu, &gh, site.path(), &ev, READ_TOKEN);
+    c.args(["--deployment-environment", "preview"]);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED"]);
+    assert!(r.stderr.contains("fork stranger/site"), "{r:?}");
+    assert!(r.stderr.contains("read-only"), "{r:?}");
+    assert!(r.stderr.contains("::notice"), "{r:?}");
+    assert!(gh.requests().is_empty(), "{:?}", gh.requests());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fifty_first_branch_is_a_clear_error() {
+    let emu = emulator().await;
+    for i in 1..50 {
+        emu.create_branch(APP, &format!("b{i}"));
+    }
+    assert_eq!(emu.branches(APP).len(), 50);
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&mut preview_cmd(
+        &emu,
+        &gh,
+        site.path(),
+        &event(dir.path(), "opened", SHA1, REPO),
+        WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("limit of 50 branches"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("amplify-deploy delete-branch --app-id d1test"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("::error"), "{r:?}");
+    assert_eq!(emu.branches(APP).len(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deployment_statuses_go_in_progress_then_success() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.args(["--deployment-environment", "production"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_API_URL", gh.url())
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_SHA", SHA1)
+        .env("GITHUB_TOKEN", WRITE_TOKEN);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_no_secrets(&r);
+    let deployments = gh.deployments();
+    assert_eq!(deployments.len(), 1);
+    let d = &deployments[0];
+    assert_eq!(d.body["ref"], SHA1);
+    assert_eq!(d.body["environment"], "production");
+    assert_eq!(d.body["auto_merge"], false);
+    assert_eq!(d.body["required_contexts"], serde_json::json!([]));
+    let states: Vec<&str> = d
+        .statuses
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["in_progress", "success"]);
+    let success = &d.statuses[1];
+    assert_eq!(
+        success["environment_url"],
+        "https://main.d1test.amplifyapp.com"
+    );
+    assert_eq!(
+        success["log_url"],
+        "https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_deploy_is_a_failed_deployment_and_a_read_only_token_only_warns() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let github_env = |c: &mut Command, token: &str| {
+        c.args(["--deployment-environment", "production"])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_API_URL", gh.url())
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_SHA", SHA1)
+            .env("GITHUB_TOKEN", token);
+    };
+    // The app does not exist: the deploy fails after the deployment started.
+    let mut c = cmd(&emu);
+    c.args([
+        "deploy",
+        "--app-id",
+        "d9missing",
+        "--branch",
+        "main",
+        "--path",
+    ])
+    .arg(site.path());
+    github_env(&mut c, WRITE_TOKEN);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let d = &gh.deployments()[0];
+    let states: Vec<&str> = d
+        .statuses
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["in_progress", "failure"]);
+    assert!(d.statuses[1]["description"]
+        .as_str()
+        .unwrap()
+        .contains("d9missing"));
+
+    // A token that cannot write deployments: warning, deploy succeeds.
+    let mut c = deploy_cmd(&emu, site.path());
+    github_env(&mut c, READ_TOKEN);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("deployments: write"), "{r:?}");
+    assert_eq!(gh.deployments().len(), 1);
+    assert_no_secrets(&r);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_outside_a_pull_request_deploys_to_the_branch() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.arg("--preview")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_API_URL", gh.url())
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_TOKEN", WRITE_TOKEN);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("not a pull request event"), "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"]);
+    assert!(gh.requests().is_empty());
+
+    // Without a branch to fall back on: a clear input error.
+    let mut c = cmd(&emu);
+    c.args(["deploy", "--app-id", APP, "--preview", "--path"])
+        .arg(site.path())
+        .env("GITHUB_EVENT_NAME", "push");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("not a pull request event"), "{r:?}");
+}

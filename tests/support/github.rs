@@ -1,0 +1,482 @@
+//! A fake GitHub over real HTTP on 127.0.0.1: the REST API parts the
+//! previews and deployments use (issue comments with real `Link`
+//! pagination, deployments and their statuses, token checks), the Actions
+//! OIDC token endpoint, and a fake AWS STS `AssumeRoleWithWebIdentity`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+/// A token with write access (`pull-requests: write`, `deployments: write`).
+pub const WRITE_TOKEN: &str = "ghs_writeTOKENforTESTS0123456789";
+/// A token that may read but answers 403 on writes (a fork's token).
+pub const READ_TOKEN: &str = "ghs_readonlyTOKENforTESTS98765";
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+pub const OIDC_REQUEST_TOKEN: &str = "oidc-request-bearer-SECRET";
+/// The JWT the OIDC endpoint hands out (and STS requires).
+pub const OIDC_JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJzdHMuYW1hem9uYXdzLmNvbSJ9.c2lnbmF0dXJl";
+/// What the fake STS returns.
+pub const STS_ACCESS_KEY: &str = "ASIAFAKESTSKEY000001";
+pub const STS_SECRET_KEY: &str = "stsSecretKey/FAKE+0123456789abcdefghijklm";
+pub const STS_SESSION_TOKEN: &str = "FwoGZXIvYXdzEFAKESESSIONTOKEN//////////wEaDFAKE";
+pub const REPO: &str = "octo/site";
+/// GitHub's internal id of [`REPO`], used in pagination links.
+const REPO_ID: u64 = 424242;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeComment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeDeployment {
+    pub id: u64,
+    pub body: Value,
+    /// Statuses in the order they were posted.
+    pub statuses: Vec<Value>,
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct FakeRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub authorization: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub comments: Vec<FakeComment>,
+    pub deployments: Vec<FakeDeployment>,
+    pub requests: Vec<FakeRequest>,
+    /// The form bodies STS received.
+    pub sts_calls: Vec<BTreeMap<String, String>>,
+    next_id: u64,
+}
+
+pub struct FakeGitHub {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl FakeGitHub {
+    pub async fn start() -> FakeGitHub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(Mutex::new(State {
+            next_id: 1000,
+            ..State::default()
+        }));
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let state = shared.clone();
+                        tokio::spawn(async move {
+                            let service = service_fn(move |req| handle(state.clone(), addr, req));
+                            let _ = http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                }
+            }
+        });
+        FakeGitHub {
+            addr,
+            state,
+            _stop: stop,
+        }
+    }
+
+    /// `GITHUB_API_URL` (also the STS endpoint, `AWS_ENDPOINT_URL_STS`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` (the runner's has `api-version` in it).
+    pub fn oidc_url(&self) -> String {
+        format!("http://{}/oidc?api-version=2.0", self.addr)
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add `n` comments from other people to pull request `issue`.
+    pub fn add_comments(&self, issue: u64, n: usize) {
+        for i in 0..n {
+            self.add_comment(issue, &format!("comment {i} from a reviewer"));
+        }
+    }
+
+    pub fn add_comment(&self, issue: u64, body: &str) -> u64 {
+        let mut s = self.state();
+        s.next_id += 1;
+        let id = s.next_id;
+        s.comments.push(FakeComment {
+            id,
+            issue,
+            body: body.to_owned(),
+        });
+        id
+    }
+
+    pub fn comments(&self, issue: u64) -> Vec<FakeComment> {
+        self.state()
+            .comments
+            .iter()
+            .filter(|c| c.issue == issue)
+            .cloned()
+            .collect()
+    }
+
+    pub fn deployments(&self) -> Vec<FakeDeployment> {
+        self.state().deployments.clone()
+    }
+
+    pub fn requests(&self) -> Vec<FakeRequest> {
+        self.state().requests.clone()
+    }
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+fn respond(status: u16, body: Value, headers: &[(&str, String)]) -> HttpResponse {
+    let mut r = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json; charset=utf-8");
+    for (k, v) in headers {
+        r = r.header(*k, v.as_str());
+    }
+    r.body(Full::new(Bytes::from(body.to_string())))
+        .expect("response")
+}
+
+fn message(status: u16, msg: &str) -> HttpResponse {
+    respond(
+        status,
+        json!({"message": msg, "documentation_url": "https://docs.github.com/rest"}),
+        &[],
+    )
+}
+
+fn query_pairs(query: &str) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    addr: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, std::convert::Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let response = route(
+        &mut lock(),
+        addr,
+        &method,
+        &path,
+        &query,
+        authorization.as_deref(),
+        &body,
+    );
+    lock().requests.push(FakeRequest {
+        method: method.to_string(),
+        path,
+        query,
+        authorization,
+        status: response.status().as_u16(),
+    });
+    Ok(response)
+}
+
+fn route(
+    s: &mut State,
+    addr: SocketAddr,
+    method: &Method,
+    path: &str,
+    query: &str,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> HttpResponse {
+    // The OIDC endpoint and STS take their own credentials.
+    if path == "/oidc" {
+        return oidc(query, authorization);
+    }
+    if path == "/" && method == Method::POST {
+        return sts(s, body);
+    }
+    let token = authorization.and_then(|a| {
+        a.strip_prefix("Bearer ")
+            .or_else(|| a.strip_prefix("token "))
+    });
+    let can_write = match token {
+        Some(WRITE_TOKEN) => true,
+        Some(READ_TOKEN) => false,
+        _ => return message(401, "Bad credentials"),
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let repo_ok = |owner: &str, name: &str| format!("{owner}/{name}") == REPO;
+    let json_body = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    let forbidden = || message(403, "Resource not accessible by integration");
+    match (method.clone(), segments.as_slice()) {
+        // GitHub's own next links use /repositories/{id}/…
+        (Method::GET, ["repos", o, n, "issues", num, "comments"]) if repo_ok(o, n) => {
+            list_comments(s, addr, num, query)
+        }
+        (Method::GET, ["repositories", id, "issues", num, "comments"])
+            if *id == REPO_ID.to_string() =>
+        {
+            list_comments(s, addr, num, query)
+        }
+        (Method::POST, ["repos", o, n, "issues", num, "comments"]) if repo_ok(o, n) => {
+            if !can_write {
+                return forbidden();
+            }
+            let Ok(issue) = num.parse::<u64>() else {
+                return message(404, "Not Found");
+            };
+            let Some(text) = json_body()["body"].as_str().map(str::to_owned) else {
+                return message(422, "body is missing");
+            };
+            s.next_id += 1;
+            let id = s.next_id;
+            s.comments.push(FakeComment {
+                id,
+                issue,
+                body: text.clone(),
+            });
+            respond(201, json!({"id": id, "body": text}), &[])
+        }
+        (Method::PATCH, ["repos", o, n, "issues", "comments", id]) if repo_ok(o, n) => {
+            if !can_write {
+                return forbidden();
+            }
+            let Some(text) = json_body()["body"].as_str().map(str::to_owned) else {
+                return message(422, "body is missing");
+            };
+            match s.comments.iter_mut().find(|c| c.id.to_string() == *id) {
+                Some(c) => {
+                    c.body = text.clone();
+                    respond(200, json!({"id": c.id, "body": text}), &[])
+                }
+                None => message(404, "Not Found"),
+            }
+        }
+        (Method::POST, ["repos", o, n, "deployments"]) if repo_ok(o, n) => {
+            if !can_write {
+                return forbidden();
+            }
+            let b = json_body();
+            if b["ref"].as_str().is_none_or(str::is_empty) || b["environment"].as_str().is_none() {
+                return message(422, "ref and environment are required");
+            }
+            s.next_id += 1;
+            let id = s.next_id;
+            s.deployments.push(FakeDeployment {
+                id,
+                body: b.clone(),
+                statuses: Vec::new(),
+            });
+            respond(
+                201,
+                json!({"id": id, "ref": b["ref"], "environment": b["environment"]}),
+                &[],
+            )
+        }
+        (Method::POST, ["repos", o, n, "deployments", id, "statuses"]) if repo_ok(o, n) => {
+            if !can_write {
+                return forbidden();
+            }
+            let b = json_body();
+            let valid = [
+                "error",
+                "failure",
+                "inactive",
+                "in_progress",
+                "queued",
+                "pending",
+                "success",
+            ];
+            if !b["state"].as_str().is_some_and(|st| valid.contains(&st)) {
+                return message(422, "state is invalid");
+            }
+            match s.deployments.iter_mut().find(|d| d.id.to_string() == *id) {
+                Some(d) => {
+                    d.statuses.push(b.clone());
+                    respond(
+                        201,
+                        json!({"id": d.statuses.len(), "state": b["state"]}),
+                        &[],
+                    )
+                }
+                None => message(404, "Not Found"),
+            }
+        }
+        _ => message(404, "Not Found"),
+    }
+}
+
+/// Pages of at most `per_page` (default 30, as GitHub's), `page` from 1,
+/// with `Link` rel next/last pointing at `/repositories/{id}/…`.
+fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpResponse {
+    let Ok(issue) = num.parse::<u64>() else {
+        return message(404, "Not Found");
+    };
+    let q = query_pairs(query);
+    let per_page: usize = q
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = q
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let all: Vec<&FakeComment> = s.comments.iter().filter(|c| c.issue == issue).collect();
+    let pages = all.len().div_ceil(per_page).max(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": "someone"}}))
+        .collect();
+    let link = |p: usize, rel: &str| {
+        format!(
+            "<http://{addr}/repositories/{REPO_ID}/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\""
+        )
+    };
+    let mut links = Vec::new();
+    if page < pages {
+        links.push(link(page + 1, "next"));
+        links.push(link(pages, "last"));
+    }
+    if page > 1 {
+        links.push(link(1, "first"));
+        links.push(link(page - 1, "prev"));
+    }
+    let headers: Vec<(&str, String)> = if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![("link", links.join(", "))]
+    };
+    respond(200, Value::Array(items), &headers)
+}
+
+/// `GET /oidc?api-version=2.0&audience=…` with `Authorization: bearer …`.
+fn oidc(query: &str, authorization: Option<&str>) -> HttpResponse {
+    let bearer = authorization.and_then(|a| {
+        a.strip_prefix("bearer ")
+            .or_else(|| a.strip_prefix("Bearer "))
+    });
+    if bearer != Some(OIDC_REQUEST_TOKEN) {
+        return message(401, "Unauthorized");
+    }
+    let q = query_pairs(query);
+    if q.get("audience").map(String::as_str) != Some("sts.amazonaws.com")
+        || q.get("api-version").is_none()
+    {
+        return message(400, "audience must be sts.amazonaws.com");
+    }
+    respond(200, json!({"value": OIDC_JWT, "count": 1}), &[])
+}
+
+/// `POST /` `Action=AssumeRoleWithWebIdentity&RoleArn=…&WebIdentityToken=…`.
+fn sts(s: &mut State, body: &[u8]) -> HttpResponse {
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    s.sts_calls.push(form.clone());
+    let xml = |status: u16, text: String| {
+        Response::builder()
+            .status(status)
+            .header("content-type", "text/xml")
+            .header("x-amzn-requestid", "c6104cbe-af31-11e0-8154-cbc7ccf896c7")
+            .body(Full::new(Bytes::from(text)))
+            .expect("response")
+    };
+    let error = |code: &str, msg: &str| {
+        xml(
+            400,
+            format!(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error><RequestId>c6104cbe</RequestId></ErrorResponse>"
+            ),
+        )
+    };
+    if form.get("Action").map(String::as_str) != Some("AssumeRoleWithWebIdentity") {
+        return error("InvalidAction", "unsupported action");
+    }
+    if form.get("WebIdentityToken").map(String::as_str) != Some(OIDC_JWT) {
+        return error(
+            "InvalidIdentityToken",
+            "Couldn't verify the web identity token",
+        );
+    }
+    let Some(role) = form.get("RoleArn").filter(|r| r.contains(":role/")) else {
+        return error("ValidationError", "RoleArn is invalid");
+    };
+    let session = form.get("RoleSessionName").cloned().unwrap_or_default();
+    let expiration =
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(3600));
+    let role_name = role.rsplit('/').next().unwrap_or("role");
+    xml(
+        200,
+        format!(
+            r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <SubjectFromWebIdentityToken>repo:{REPO}:pull_request</SubjectFromWebIdentityToken>
+    <Audience>sts.amazonaws.com</Audience>
+    <AssumedRoleUser>
+      <Arn>arn:aws:sts::123456789012:assumed-role/{role_name}/{session}</Arn>
+      <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:{session}</AssumedRoleId>
+    </AssumedRoleUser>
+    <Credentials>
+      <SessionToken>{STS_SESSION_TOKEN}</SessionToken>
+      <SecretAccessKey>{STS_SECRET_KEY}</SecretAccessKey>
+      <Expiration>{expiration}</Expiration>
+      <AccessKeyId>{STS_ACCESS_KEY}</AccessKeyId>
+    </Credentials>
+    <Provider>token.actions.githubusercontent.com</Provider>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata>
+    <RequestId>ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE</RequestId>
+  </ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>"#
+        ),
+    )
+}
