@@ -2,7 +2,9 @@
 
 mod support;
 
+mod branches;
 mod deploy;
 mod faults;
 mod inputs;
+mod oidc;
 mod preview;
