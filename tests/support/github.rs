@@ -411,7 +411,7 @@ fn oidc(query: &str, authorization: Option<&str>) -> HttpResponse {
     }
     let q = query_pairs(query);
     if q.get("audience").map(String::as_str) != Some("sts.amazonaws.com")
-        || q.get("api-version").is_none()
+        || !q.contains_key("api-version")
     {
         return message(400, "audience must be sts.amazonaws.com");
     }
