@@ -156,6 +156,9 @@ struct OurJob {
 struct RunState {
     job: Option<OurJob>,
     outcome: Outcome,
+    /// The zip, deleted when the run ends however it ends (the packaging
+    /// thread may still be writing it when a signal arrives).
+    zip: Option<tempfile::TempPath>,
 }
 
 struct Ctx {
@@ -212,8 +215,8 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
             .await?;
     reporter.mask_credentials(&credentials).await;
 
-    let observer = reporter.retry_observer();
     let retry = RetryConfig::default();
+    let observer = reporter.retry_observer(retry.max_retries + 1);
     let http = http::build_client();
     let client = Client::new(ClientConfig {
         endpoint,
@@ -225,6 +228,7 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
     });
     let state = Arc::new(Mutex::new(RunState {
         job: None,
+        zip: None,
         outcome: Outcome {
             app_id: plan.app_id.clone(),
             branch: plan.branch.clone(),
@@ -346,7 +350,7 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     let packaged = match &plan.source {
         Source::Folder(opts) => {
             ctx.reporter.group("Packaging");
-            let r = package_folder(opts.clone()).await;
+            let r = package_folder(&ctx, opts.clone()).await;
             ctx.reporter.end_group();
             let (tmp, report) = r?;
             for w in &report.warnings {
@@ -429,7 +433,7 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         (Source::Folder(_), Some(zip)) => {
             ctx.reporter.group("Uploading");
             let (job_id, url) = create_deployment(&ctx).await?;
-            let r = upload_and_start(&ctx, &job_id, &url, zip.path()).await;
+            let r = upload_and_start(&ctx, &job_id, &url, &zip).await;
             ctx.reporter.end_group();
             r?
         }
@@ -503,25 +507,29 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
 
 /// Package into a temporary file (removed when dropped), off the async threads.
 async fn package_folder(
+    ctx: &Ctx,
     opts: PackageOptions,
-) -> Result<(tempfile::NamedTempFile, package::PackageReport), RunError> {
+) -> Result<(PathBuf, package::PackageReport), RunError> {
     let dir = temp_dir();
-    tokio::task::spawn_blocking(move || {
-        let tmp = tempfile::Builder::new()
-            .prefix("amplify-deploy-")
-            .suffix(".zip")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                RunError::input(format!(
-                    "cannot create a temporary file in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        let report = package::package_to_file(&opts, tmp.path()).map_err(package_error)?;
-        Ok((tmp, report))
-    })
-    .await
-    .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
+    let tmp = tempfile::Builder::new()
+        .prefix("amplify-deploy-")
+        .suffix(".zip")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            RunError::input(format!(
+                "cannot create a temporary file in {}: {e}",
+                dir.display()
+            ))
+        })?
+        .into_temp_path();
+    let path = tmp.to_path_buf();
+    lock(&ctx.state).zip = Some(tmp);
+    let out = path.clone();
+    let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &out))
+        .await
+        .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
+        .map_err(package_error)?;
+    Ok((path, report))
 }
 
 fn temp_dir() -> PathBuf {

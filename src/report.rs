@@ -80,14 +80,16 @@ impl Reporter {
         }
     }
 
-    pub fn retry_observer(&self) -> RetryObserver {
+    /// Log every retry with its reason: "retrying CreateDeployment in 0.4s
+    /// (attempt 2 of 7): HTTP 503 …".
+    pub fn retry_observer(&self, max_attempts: usize) -> RetryObserver {
         let me = self.clone();
         Arc::new(move |e: &RetryEvent| {
             me.line(format!(
-                "retrying {} in {:.1}s (attempt {}): {}",
+                "retrying {} in {:.1}s (attempt {} of {max_attempts}): {}",
                 e.what,
                 e.wait.as_secs_f64(),
-                e.attempt + 1,
+                e.attempt,
                 crate::error::one_line(&e.reason)
             ));
         })
