@@ -37,7 +37,12 @@ pub fn main() -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(dispatch(cli, reporter.clone())),
+        Ok(rt) => {
+            let result = rt.block_on(dispatch(cli, reporter.clone()));
+            // Don't wait for a packaging thread a signal cut short.
+            rt.shutdown_background();
+            result
+        }
         Err(e) => Err(RunError::new(
             ErrorClass::Aws,
             format!("cannot start the async runtime: {e}"),
