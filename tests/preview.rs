@@ -135,6 +135,14 @@ async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
     );
     assert!(r.stderr.contains("updated the comment"), "{r:?}");
 
+    // closed, as a dry run: nothing changes.
+    let closed = event(dir.path(), "closed", SHA2, REPO);
+    let mut c = preview_cmd(&emu, &gh, site.path(), &closed, WRITE_TOKEN);
+    let r = run(c.arg("--dry-run")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("would stop"), "{r:?}");
+    assert!(emu.branches(APP).contains(&"pr-7".to_owned()));
+
     // closed: the branch is deleted and the comment says so.
     let before = count(&emu, "CreateDeployment");
     let r = run(&mut preview_cmd(
@@ -427,4 +435,24 @@ async fn preview_outside_a_pull_request_deploys_to_the_branch() {
     let r = run(&mut c).await;
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("not a pull request event"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_explicit_stage_wins_over_the_preview_default() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = event(dir.path(), "opened", SHA1, REPO);
+    let mut c = preview_cmd(&emu, &gh, site.path(), &ev, WRITE_TOKEN);
+    c.env("AMPLIFY_STAGE", "DEVELOPMENT")
+        .env("AMPLIFY_PREVIEW_PREFIX", "preview-");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("creating branch preview-7 (stage DEVELOPMENT)"),
+        "{r:?}"
+    );
+    assert_eq!(job_statuses(&emu, "preview-7"), ["SUCCEED"]);
 }

@@ -205,6 +205,13 @@ impl Integration {
         let Some(p) = &self.preview else {
             return Ok(());
         };
+        if args.dry_run == Some(true) {
+            self.reporter.line(format!(
+                "dry run: pull request #{} was closed: would stop the unfinished jobs of branch {} and delete it",
+                p.pr.number, p.branch
+            ));
+            return Ok(());
+        }
         self.reporter.line(format!(
             "preview: pull request #{} was closed: removing branch {}",
             p.pr.number, p.branch
