@@ -20,8 +20,9 @@ apt_install() {
   fi
 }
 
-apt_install zip unzip openssl curl ca-certificates python3-yaml
+apt_install zip unzip openssl curl ca-certificates python3-yaml musl-tools binutils
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 || true
 
 log "cargo fmt --check"
 cargo fmt --all --check
@@ -31,6 +32,15 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 log "cargo test"
 cargo test --locked --workspace
+
+log "static release build (x86_64-unknown-linux-musl)"
+cargo build --release --locked --target x86_64-unknown-linux-musl -p amplify-deploy
+static_bin=target/x86_64-unknown-linux-musl/release/amplify-deploy
+if readelf -l "$static_bin" | grep -q 'program interpreter' || readelf -d "$static_bin" | grep -q NEEDED; then
+  echo "error: $static_bin is not statically linked" >&2
+  exit 1
+fi
+"$static_bin" --version
 
 if [[ -f scripts/lint-workflows.sh ]]; then
   log "workflow and action lints"

@@ -353,7 +353,7 @@ async fn soak_fifty_deploys_with_random_faults() {
     let emu = emulator().await;
     emu.set_job_duration(Duration::from_millis(100));
     let site = tiny_site();
-    let mut seed: u64 = 0x5eed_0f_a11;
+    let mut seed: u64 = 0x0005_eed0_fa11;
     let mut next = move |n: u64| {
         seed = seed
             .wrapping_mul(6364136223846793005)
