@@ -888,11 +888,13 @@ async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunError> {
     }
 }
 
+/// Errors that must not fail a deploy whose job is running: the client has
+/// already retried them, and the next poll may well succeed (a proxy's
+/// garbled answer included). `--timeout` bounds the wait.
 fn is_transient(e: &ApiError) -> bool {
     match e {
-        ApiError::Transport { .. } => true,
+        ApiError::Transport { .. } | ApiError::Decode { .. } => true,
         ApiError::Service { status, .. } => *status >= 500 || *status == 429,
-        ApiError::Decode { status, .. } => *status >= 500,
         _ => false,
     }
 }

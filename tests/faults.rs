@@ -411,3 +411,77 @@ async fn soak_fifty_deploys_with_random_faults() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clock_skew_is_named_as_such() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "GetApp",
+        1,
+        FaultAction::Status {
+            status: 403,
+            error_type: Some("InvalidSignatureException".into()),
+            message: Some("Signature expired: 20261126T090000Z is now earlier than 20261126T120000Z (20261126T120500Z - 5 min.)".into()),
+        },
+    ));
+    let site = tiny_site();
+    let r = run(&mut deploy_cmd(&emu, site.path())).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("clock is off"), "{r:?}");
+    assert!(r.stderr.contains("Signature expired"), "{r:?}");
+    assert_eq!(count(&emu, "GetApp"), 1, "a signature error is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_credentials_are_named_as_such() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "GetApp",
+        1,
+        FaultAction::Status {
+            status: 403,
+            error_type: Some("ExpiredTokenException".into()),
+            message: Some("The security token included in the request is expired".into()),
+        },
+    ));
+    let site = tiny_site();
+    let r = run(&mut deploy_cmd(&emu, site.path())).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("credentials have expired"), "{r:?}");
+    assert!(emu.jobs(APP, "main").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_answers_never_panic() {
+    let emu = emulator().await;
+    for (op, body) in [
+        ("GetApp", "{not json"),
+        ("CreateDeployment", "[1, 2, 3]"),
+        ("GetJob", "{\"job\": \"surprise\"}"),
+    ] {
+        emu.push_fault(fault(
+            op,
+            1,
+            FaultAction::Raw {
+                status: 200,
+                content_type: "application/json".into(),
+                body: body.into(),
+            },
+        ));
+        let site = tiny_site();
+        let r = run(&mut deploy_cmd(&emu, site.path())).await;
+        assert!(!r.stderr.contains("panicked"), "{op}: {r:?}");
+        assert!(r.code == 3 || r.code == 0, "{op}: {r:?}");
+        if r.code == 3 {
+            assert!(r.stderr.contains("unexpected answer"), "{op}: {r:?}");
+        }
+        // Whatever happened, the branch is not left blocked.
+        let jobs = emu.jobs(APP, "main");
+        assert!(
+            jobs.iter()
+                .all(|j| j.status == "SUCCEED" || j.status == "CANCELLED"),
+            "{op}: {:?}",
+            jobs.iter().map(|j| &j.status).collect::<Vec<_>>()
+        );
+    }
+}

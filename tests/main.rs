@@ -7,4 +7,5 @@ mod deploy;
 mod faults;
 mod inputs;
 mod oidc;
+mod package;
 mod preview;
