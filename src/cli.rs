@@ -75,6 +75,15 @@ pub struct PackageFilterArgs {
     /// Compression threads [default: every core]
     #[arg(long, env = "AMPLIFY_THREADS", value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Largest archive accepted (Amplify's limit is 5 GB; tests lower it)
+    #[arg(
+        long,
+        env = "AMPLIFY_MAX_ARCHIVE_BYTES",
+        value_name = "BYTES",
+        hide = true
+    )]
+    pub max_archive_bytes: Option<u64>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -165,15 +174,6 @@ pub struct DeployArgs {
     #[arg(long, env = "AMPLIFY_PENDING_GRACE", value_name = "DURATION", default_value = "10m",
           value_parser = parse_duration, hide = true)]
     pub pending_grace: Duration,
-
-    /// Largest archive accepted (Amplify's limit is 5 GB; tests lower it)
-    #[arg(
-        long,
-        env = "AMPLIFY_MAX_ARCHIVE_BYTES",
-        value_name = "BYTES",
-        hide = true
-    )]
-    pub max_archive_bytes: Option<u64>,
 
     /// Print the result as one JSON object on stdout, or write it to FILE
     #[arg(long, env = "AMPLIFY_JSON", value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]

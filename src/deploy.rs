@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::amplify::{ApiError, Client, ClientConfig, Job, JobSummary, StartDeploymentInput};
-use crate::cli::{DeployArgs, OnBusy};
+use crate::cli::{DeployArgs, OnBusy, PackageFilterArgs};
 use crate::error::{ErrorClass, RunError};
 use crate::explain::{explain, Scope};
 use crate::http::{self, RetryConfig, RetryObserver};
@@ -56,19 +56,7 @@ impl Plan {
         let source = match (&args.path, &args.source_url) {
             (Some(path), None) => {
                 check_folder(path)?;
-                let mut opts = PackageOptions::new(path.clone());
-                opts.excludes = args
-                    .filter
-                    .exclude
-                    .iter()
-                    .filter(|e| !e.trim().is_empty())
-                    .cloned()
-                    .collect();
-                opts.threads = args.filter.threads;
-                if let Some(max) = args.max_archive_bytes {
-                    opts.max_archive_bytes = max;
-                }
-                opts.source_date_epoch = source_date_epoch()?;
+                let opts = package_options(path, &args.filter)?;
                 Source::Folder(opts)
             }
             (None, Some(url)) => {
@@ -89,9 +77,6 @@ impl Plan {
                 ))
             }
         };
-        if args.filter.threads == Some(0) {
-            return Err(RunError::input("threads must be at least 1"));
-        }
         if args.timeout.is_zero() {
             return Err(RunError::input("timeout must be longer than 0s"));
         }
@@ -126,6 +111,30 @@ fn check_folder(path: &std::path::Path) -> Result<(), RunError> {
         ))),
         Ok(_) => Ok(()),
     }
+}
+
+/// What `deploy` and `package` package: the folder, filtered, on the
+/// threads asked for, stamped with `SOURCE_DATE_EPOCH`.
+pub fn package_options(
+    path: &std::path::Path,
+    filter: &PackageFilterArgs,
+) -> Result<PackageOptions, RunError> {
+    if filter.threads == Some(0) {
+        return Err(RunError::input("threads must be at least 1"));
+    }
+    let mut opts = PackageOptions::new(path);
+    opts.excludes = filter
+        .exclude
+        .iter()
+        .filter(|e| !e.trim().is_empty())
+        .cloned()
+        .collect();
+    opts.threads = filter.threads;
+    if let Some(max) = filter.max_archive_bytes {
+        opts.max_archive_bytes = max;
+    }
+    opts.source_date_epoch = source_date_epoch()?;
+    Ok(opts)
 }
 
 /// `SOURCE_DATE_EPOCH` (reproducible-builds.org), when set.

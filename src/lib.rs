@@ -157,19 +157,7 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
 }
 
 async fn package(args: PackageArgs, reporter: Reporter) -> Result<(), RunError> {
-    let mut opts = package::PackageOptions::new(args.path.clone());
-    opts.excludes = args
-        .filter
-        .exclude
-        .iter()
-        .filter(|e| !e.trim().is_empty())
-        .cloned()
-        .collect();
-    opts.threads = args.filter.threads;
-    opts.source_date_epoch = deploy::source_date_epoch()?;
-    if args.filter.threads == Some(0) {
-        return Err(RunError::input("threads must be at least 1"));
-    }
+    let opts = deploy::package_options(&args.path, &args.filter)?;
     let output = args.output.clone();
     let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &output))
         .await
