@@ -35,128 +35,131 @@ async fn bad_inputs_are_refused_before_the_network() {
     let file = site.path().join("index.html");
     let f = file.to_str().unwrap();
     let long = "b".repeat(256);
-    bad(&emu, &["deploy", "--branch", "main", "--path", p], "app-id").await;
-    bad(
-        &emu,
-        &["deploy", "--app-id", "X1", "--branch", "main", "--path", p],
-        "app-id",
-    )
-    .await;
-    bad(
-        &emu,
-        &[
-            "deploy",
-            "--app-id",
-            "d123456789012345678901",
-            "--branch",
-            "main",
-            "--path",
-            p,
-        ],
-        "app-id",
-    )
-    .await;
-    bad(&emu, &["deploy", "--app-id", APP, "--path", p], "branch").await;
-    bad(
-        &emu,
-        &["deploy", "--app-id", APP, "--branch", &long, "--path", p],
-        "branch",
-    )
-    .await;
-    bad(
-        &emu,
-        &["deploy", "--app-id", APP, "--branch", "main"],
-        "path",
-    )
-    .await;
-    bad(
-        &emu,
-        &[
-            "deploy",
-            "--app-id",
-            APP,
-            "--branch",
-            "main",
-            "--path",
+    // Each case: the arguments after `deploy`, and what the error names.
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--branch", "main", "--path", p], "app-id"),
+        (
+            vec!["--app-id", "X1", "--branch", "main", "--path", p],
+            "app-id",
+        ),
+        (
+            vec![
+                "--app-id",
+                "d123456789012345678901",
+                "--branch",
+                "main",
+                "--path",
+                p,
+            ],
+            "app-id",
+        ),
+        (vec!["--app-id", APP, "--path", p], "branch"),
+        (
+            vec!["--app-id", APP, "--branch", &long, "--path", p],
+            "branch",
+        ),
+        (vec!["--app-id", APP, "--branch", "main"], "path"),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--path",
+                "/no/such/dir",
+            ],
             "/no/such/dir",
-        ],
-        "/no/such/dir",
-    )
-    .await;
-    bad(
-        &emu,
-        &["deploy", "--app-id", APP, "--branch", "main", "--path", f],
-        "not a directory",
-    )
-    .await;
-    bad(
-        &emu,
-        &["deploy", "--app-id", APP, "--branch", "main", "--path", e],
-        "no files",
-    )
-    .await;
-    bad(
-        &emu,
-        &[
-            "deploy",
-            "--app-id",
-            APP,
-            "--branch",
-            "main",
-            "--source-url",
-            "ftp://x/y",
-        ],
-        "source-url",
-    )
-    .await;
-    bad(
-        &emu,
-        &[
-            "deploy",
-            "--app-id",
-            APP,
-            "--branch",
-            "main",
-            "--path",
-            p,
-            "--timeout",
-            "soon",
-        ],
-        "timeout",
-    )
-    .await;
-    bad(
-        &emu,
-        &[
-            "deploy",
-            "--app-id",
-            APP,
-            "--branch",
-            "main",
-            "--path",
-            p,
-            "--on-busy",
-            "maybe",
-        ],
-        "on-busy",
-    )
-    .await;
-    bad(
-        &emu,
-        &[
-            "deploy",
-            "--app-id",
-            APP,
-            "--branch",
-            "main",
-            "--path",
-            p,
-            "--region",
-            "Not A Region",
-        ],
-        "region",
-    )
-    .await;
+        ),
+        (
+            vec!["--app-id", APP, "--branch", "main", "--path", f],
+            "not a directory",
+        ),
+        (
+            vec!["--app-id", APP, "--branch", "main", "--path", e],
+            "no files",
+        ),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--source-url",
+                "ftp://x/y",
+            ],
+            "source-url",
+        ),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--path",
+                p,
+                "--timeout",
+                "soon",
+            ],
+            "timeout",
+        ),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--path",
+                p,
+                "--on-busy",
+                "maybe",
+            ],
+            "on-busy",
+        ),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--path",
+                p,
+                "--region",
+                "Not A Region",
+            ],
+            "region",
+        ),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--path",
+                p,
+                "--threads",
+                "0",
+            ],
+            "threads",
+        ),
+        (
+            vec![
+                "--app-id",
+                APP,
+                "--branch",
+                "main",
+                "--path",
+                p,
+                "--role-to-assume",
+                "deployer",
+            ],
+            "role-to-assume",
+        ),
+    ];
+    for (args, expect) in cases {
+        let mut all = vec!["deploy"];
+        all.extend(args);
+        bad(&emu, &all, expect).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
