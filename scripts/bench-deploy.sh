@@ -114,8 +114,10 @@ branch=main
 
 # AWS CLI v1 >= 1.29 and v2 >= 2.13 read AWS_ENDPOINT_URL; older ones need
 # --endpoint-url, which the recipe then passes (as users of LocalStack do).
+# An old CLI sends the probe to AWS itself: bound how long that may take.
 endpoint_flag=""
-if [ "$(PATH=$work/bin:$PATH aws amplify get-app --app-id "$app" --query app.appId --output text 2>/dev/null)" != "$app" ]; then
+if [ "$(PATH=$work/bin:$PATH AWS_MAX_ATTEMPTS=1 aws --cli-connect-timeout 5 --cli-read-timeout 5 \
+  amplify get-app --app-id "$app" --query app.appId --output text 2>/dev/null)" != "$app" ]; then
   endpoint_flag=" --endpoint-url \"\$AWS_ENDPOINT_URL\""
   [ "$(PATH=$work/bin:$PATH aws --endpoint-url "$endpoint" amplify get-app --app-id "$app" --query app.appId --output text)" = "$app" ] || {
     echo "the AWS CLI ($aws_bin) cannot reach the emulator at $endpoint" >&2
@@ -270,5 +272,7 @@ echo
 echo "Notes: peak RSS of the recipe is GNU time on \`bash recipe.sh\`, i.e. the largest"
 echo "single process of the recipe (zip, an aws CLI call or curl), not their sum; for"
 echo "amplify-deploy it is the one process. HTTP requests are those the emulator"
-echo "answered during one deploy (API calls and the upload). Other work on this"
-echo "machine shows up in σ."
+echo "answered during one deploy (API calls and the upload). A job ends 1 s after"
+echo "StartDeployment, or once the emulator has checked the zip if that takes longer;"
+echo "a poll landing just before that costs one more poll interval, so a run can take"
+echo "1 s more (it shows in σ), as can other work on this machine."
