@@ -238,16 +238,18 @@ bench_tree() {
   }
 
   mapfile -t means < <(jq -r '.results[].mean' "$work/$label.json")
-  mapfile -t stats < <(jq -r '.results[] | "\(.mean) \(.stddev)"' "$work/$label.json" |
-    awk '{ printf "%.2f ± %.2f\n", $1, $2 }')
+  # "mean ± σ|min … max|user + system" of each command, in order.
+  mapfile -t stats < <(jq -r '.results[] | "\(.mean) \(.stddev) \(.min) \(.max) \(.user + .system)"' \
+    "$work/$label.json" | awk '{ printf "%.2f ± %.2f|%.2f … %.2f|%.2f\n", $1, $2, $3, $4, $5 }')
   echo
   echo "### $label ($(find "$dir" -type f | wc -l) files, $(du -sb "$dir" | awk '{ printf "%.1f MiB", $1 / 1048576 }'))"
   echo
-  echo "| tool | wall time (s) | peak RSS (MB) | archive (bytes) | files in archive | HTTP requests |"
-  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| tool | wall time (s) | min … max (s) | CPU (s) | peak RSS (MB) | archive (bytes) | files in archive | HTTP requests |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
   local i
   for i in 0 1; do
-    printf '| %s | %s | %d | %d | %d | %d |\n' "${names[$i]}" "${stats[$i]}" \
+    printf '| %s | %s | %s | %s | %d | %d | %d | %d |\n' "${names[$i]}" \
+      "${stats[$i]%%|*}" "$(cut -d'|' -f2 <<<"${stats[$i]}")" "${stats[$i]##*|}" \
       "$((${rss[$i]} / 1024))" "${bytes[$i]}" "${files[$i]}" "${requests[$i]}"
   done
   echo
@@ -269,10 +271,13 @@ make_small_site "$small"
 bench_tree "small site" "$small"
 
 echo
-echo "Notes: peak RSS of the recipe is GNU time on \`bash recipe.sh\`, i.e. the largest"
-echo "single process of the recipe (zip, an aws CLI call or curl), not their sum; for"
-echo "amplify-deploy it is the one process. HTTP requests are those the emulator"
-echo "answered during one deploy (API calls and the upload). A job ends 1 s after"
-echo "StartDeployment, or once the emulator has checked the zip if that takes longer;"
-echo "a poll landing just before that costs one more poll interval, so a run can take"
-echo "1 s more (it shows in σ), as can other work on this machine."
+cat <<'EOF'
+Notes: CPU is user + system time, mean over the timed runs (hyperfine). Peak RSS
+of the recipe is GNU time on `bash recipe.sh`, i.e. the largest single process of
+the recipe (zip, one aws CLI call or curl), not their sum; for amplify-deploy it
+is its one process. HTTP requests are those the emulator answered during one
+deploy (API calls and the upload). A job ends 1 s after StartDeployment, or once
+the emulator has checked the zip if that takes longer; a poll landing just before
+that costs one more poll interval, so a run can take 1 s more (see min … max and
+σ), as can other work on this shared machine.
+EOF
