@@ -70,24 +70,38 @@ fn with_libdeflate<T>(level: i32, f: impl FnOnce(&mut Compressor) -> T) -> T {
     })
 }
 
-/// Compress a whole file; `None` when deflate does not make it smaller.
-pub(super) fn deflate_whole(data: &[u8]) -> Option<Vec<u8>> {
-    deflate_whole_at(data, LEVEL)
+/// Append the deflated `data` to `out` and return true, or leave `out` as
+/// it was and return false when deflate does not make `data` smaller.
+pub(super) fn deflate_whole(data: &[u8], out: &mut Vec<u8>) -> bool {
+    deflate_whole_at(data, LEVEL, out)
 }
 
-fn deflate_whole_at(data: &[u8], level: i32) -> Option<Vec<u8>> {
+/// A thread keeps its scratch buffer only up to this size, so that one
+/// large file does not pin its size in every thread.
+const KEEP_SCRATCH: usize = 2 << 20;
+
+fn deflate_whole_at(data: &[u8], level: i32, out: &mut Vec<u8>) -> bool {
     if data.is_empty() {
-        return None;
+        return false;
     }
     with_libdeflate(level, |c| {
         let bound = c.deflate_compress_bound(data.len());
         SCRATCH.with(|cell| {
-            let mut out = cell.borrow_mut();
-            if out.len() < bound {
-                out.resize(bound, 0);
+            let mut scratch = cell.borrow_mut();
+            if scratch.len() < bound {
+                scratch.resize(bound, 0);
             }
-            let n = c.deflate_compress(data, &mut out[..bound]).ok()?;
-            (n < data.len()).then(|| out[..n].to_vec())
+            let smaller = match c.deflate_compress(data, &mut scratch[..bound]) {
+                Ok(n) if n < data.len() => {
+                    out.extend_from_slice(&scratch[..n]);
+                    true
+                }
+                _ => false,
+            };
+            if scratch.len() > KEEP_SCRATCH {
+                *scratch = Vec::new();
+            }
+            smaller
         })
     })
 }
@@ -96,10 +110,8 @@ fn deflate_whole_at(data: &[u8], level: i32) -> Option<Vec<u8>> {
 /// data, media without a known extension): a fast deflate of the sample
 /// saving less than 3%.
 pub(super) fn looks_incompressible(sample: &[u8]) -> bool {
-    match deflate_whole_at(sample, 1) {
-        Some(out) => out.len() as u64 * 100 > sample.len() as u64 * 97,
-        None => true,
-    }
+    let mut out = Vec::new();
+    !deflate_whole_at(sample, 1, &mut out) || out.len() as u64 * 100 > sample.len() as u64 * 97
 }
 
 /// Deflate one chunk of a large file as part of a single deflate stream.
@@ -224,11 +236,16 @@ mod tests {
     #[test]
     fn whole_file_deflate_round_trips_and_refuses_noise() {
         let data = text(100_000);
-        let out = deflate_whole(&data).expect("text compresses");
-        assert!(out.len() < data.len() / 4);
-        assert_eq!(inflate(&out), data);
-        assert!(deflate_whole(&noise(10_000, 7)).is_none());
-        assert!(deflate_whole(&[]).is_none());
+        // Appends after what the buffer holds.
+        let mut out = b"before".to_vec();
+        assert!(deflate_whole(&data, &mut out), "text compresses");
+        assert_eq!(&out[..6], b"before");
+        assert!(out.len() - 6 < data.len() / 4);
+        assert_eq!(inflate(&out[6..]), data);
+        // Refusals leave the buffer as it was.
+        assert!(!deflate_whole(&noise(10_000, 7), &mut out));
+        assert!(!deflate_whole(&[], &mut out));
+        assert_eq!(inflate(&out[6..]), data);
     }
 
     #[test]

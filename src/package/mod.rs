@@ -5,8 +5,10 @@
 //! root), entries sorted by path, with fixed timestamps and permissions, so
 //! the same contents always give the same bytes.
 //!
-//! The work is split in three stages, one submodule each:
-//! - [`walk`] lists the files to ship (filters, symlink rules, name checks);
+//! The work is split in three stages, one submodule each, that run at the
+//! same time:
+//! - [`walk`] lists the files to ship (filters, symlink rules, name checks),
+//!   already in archive order;
 //! - [`compress`] turns one file, or one chunk of a large file, into the
 //!   bytes of a zip entry (deflate or stored), on any thread;
 //! - [`write`] runs the compression jobs in parallel with bounded memory and
@@ -120,15 +122,18 @@ fn package_with(
     tuning: &write::Tuning,
 ) -> Result<PackageReport, PackageError> {
     let started = Instant::now();
-    let listing = walk::walk(opts, Some(out))?;
-    let written = write::write_archive(opts, &listing.files, out, tuning)?;
+    let walk = walk::Walk::new(opts, Some(out))?;
+    // Made before the walk reaches it, as it may lie inside the folder.
+    let tmp = write::temp_archive(out)?;
+    let walk = walk.skipping(tmp.path());
+    let written = write::write_archive(opts, Box::new(walk), tmp, out, tuning)?;
     Ok(PackageReport {
-        file_count: listing.files.len() as u64,
+        file_count: written.file_count,
         bytes_in: written.bytes_in,
         bytes_out: written.bytes_out,
         sha256: written.sha256,
         elapsed: started.elapsed(),
-        warnings: listing.warnings,
+        warnings: written.warnings,
     })
 }
 

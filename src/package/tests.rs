@@ -20,6 +20,8 @@ fn tiny_tuning() -> Tuning {
         chunk: 40_000,
         in_flight: 300_000,
         probe: 16 * 1024,
+        batch_bytes: 10_000,
+        batch_files: 3,
     }
 }
 
@@ -97,6 +99,23 @@ fn unzip_accepts(zip_path: &Path) {
 
 fn package(opts: &PackageOptions, out: &Path) -> Result<PackageReport, PackageError> {
     package_with(opts, out, &tiny_tuning())
+}
+
+/// A listing made before packaging starts, to change the folder in between.
+struct Listed(std::collections::VecDeque<Result<walk::SourceFile, PackageError>>);
+
+impl Iterator for Listed {
+    type Item = Result<walk::SourceFile, PackageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.pop_front()
+    }
+}
+
+impl write::Listing for Listed {
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 fn names(entries: &[(String, zip::CompressionMethod, Vec<u8>)]) -> Vec<&str> {
@@ -434,10 +453,11 @@ fn file_vanishing_after_the_walk_is_unreadable() {
     write(&site, "index.html", b"x");
     write(&site, "gone.html", b"soon gone");
     let opts = PackageOptions::new(&site);
-    let listing = walk::walk(&opts, None).unwrap();
+    let listed = Listed(walk::Walk::new(&opts, None).unwrap().collect());
     fs::remove_file(site.join("gone.html")).unwrap();
     let out = tmp.path().join("a.zip");
-    match write::write_archive(&opts, &listing.files, &out, &tiny_tuning()) {
+    let tmp = write::temp_archive(&out).unwrap();
+    match write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning()) {
         Err(PackageError::Unreadable { path, .. }) => assert!(path.ends_with("gone.html")),
         other => panic!("expected Unreadable, got {other:?}"),
     }

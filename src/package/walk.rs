@@ -1,13 +1,24 @@
 //! Listing the files to ship: exclusion patterns, symlink rules and name
-//! checks, all decided before a byte is compressed.
+//! checks, decided file by file as the folder is read.
+//!
+//! The listing comes out already in archive order (byte order of the
+//! `/`-joined entry names), so compression can start on the first file
+//! instead of waiting for the whole folder to be listed and sorted. Each
+//! directory is read and sorted on its own, a subdirectory `d` ranking as
+//! `d/`: every name below it starts with `d/`, so it sorts against its
+//! siblings exactly as `d/` does, and a depth-first walk then yields the
+//! global order.
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use walkdir::WalkDir;
+use walkdir::{DirEntry, WalkDir};
 
+use super::write::Listing;
 use super::{PackageError, PackageOptions, IGNORE_FILE};
 
 /// One file to put in the archive.
@@ -21,80 +32,131 @@ pub(super) struct SourceFile {
     pub size: u64,
 }
 
-#[derive(Debug)]
-pub(super) struct Listing {
-    /// Sorted by the bytes of `name`.
-    pub files: Vec<SourceFile>,
-    pub warnings: Vec<String>,
+/// The files under a root, in archive order, one at a time.
+///
+/// Yields each file to ship; stops after the first error. Things worth a
+/// warning are kept for [`Listing::take_warnings`].
+pub(super) struct Walk {
+    root: PathBuf,
+    matcher: Gitignore,
+    /// The archive being written, when it lies inside the folder.
+    output_name: Option<String>,
+    /// The temporary file it is written to, left out without a word.
+    temp_name: Option<String>,
+    it: walkdir::IntoIter,
+    /// The last name yielded: each must sort after it.
+    last: String,
+    done: bool,
+    warnings: Vec<String>,
 }
 
-/// List the files under `opts.root`, sorted by entry name.
-///
-/// `output` is the archive about to be written: if it lies inside the
-/// folder (a rerun into the same place), it is left out rather than packed
-/// into itself.
-pub(super) fn walk(opts: &PackageOptions, output: Option<&Path>) -> Result<Listing, PackageError> {
-    let root = check_root(&opts.root)?;
-    let matcher = build_matcher(&root, &opts.excludes)?;
-    let output_name = output
-        .and_then(|o| fs::canonicalize(o).ok())
-        .and_then(|o| o.strip_prefix(&root).ok().map(Path::to_path_buf))
-        .and_then(|rel| entry_name(&rel).ok());
+impl Walk {
+    /// Check the root and the exclude patterns; nothing is listed yet.
+    ///
+    /// `output` is the archive about to be written: if it lies inside the
+    /// folder (a rerun into the same place), it is left out rather than
+    /// packed into itself.
+    pub(super) fn new(opts: &PackageOptions, output: Option<&Path>) -> Result<Walk, PackageError> {
+        let root = check_root(&opts.root)?;
+        let matcher = build_matcher(&root, &opts.excludes)?;
+        let output_name = name_inside(&root, output);
+        let it = WalkDir::new(&root)
+            .follow_links(true)
+            .min_depth(1)
+            .sort_by(archive_order())
+            .into_iter();
+        Ok(Walk {
+            root,
+            matcher,
+            output_name,
+            temp_name: None,
+            it,
+            last: String::new(),
+            done: false,
+            warnings: Vec::new(),
+        })
+    }
 
-    let mut files = Vec::new();
-    let mut warnings = Vec::new();
-    let mut it = WalkDir::new(&root)
-        .follow_links(true)
-        .min_depth(1)
-        .into_iter();
-    while let Some(next) = it.next() {
-        let entry = match next {
-            Ok(entry) => entry,
-            Err(err) => {
-                handle_walk_error(err, &root, &matcher, &mut warnings)?;
-                continue;
+    /// Leave out `temp`, the file the archive is written to before it is
+    /// renamed to the output.
+    pub(super) fn skipping(mut self, temp: &Path) -> Self {
+        self.temp_name = name_inside(&self.root, Some(temp));
+        self
+    }
+
+    /// The next file to ship, `Ok(None)` when there are no more.
+    fn next_file(&mut self) -> Result<Option<SourceFile>, PackageError> {
+        while let Some(next) = self.it.next() {
+            let entry = match next {
+                Ok(entry) => entry,
+                Err(err) => {
+                    handle_walk_error(err, &self.root, &self.matcher, &mut self.warnings)?;
+                    continue;
+                }
+            };
+            if let Some(file) = self.check(&entry)? {
+                if file.name.as_bytes() <= self.last.as_bytes() && !self.last.is_empty() {
+                    // Only a symlink changing between the sort and the
+                    // walk could do this; the archive would be unsorted.
+                    return Err(PackageError::Unreadable {
+                        path: file.path,
+                        source: io::Error::other("the folder changed while it was being packaged"),
+                    });
+                }
+                self.last.clone_from(&file.name);
+                return Ok(Some(file));
             }
-        };
+        }
+        Ok(None)
+    }
+
+    /// The file to ship for `entry`, if it is one; skips what it must.
+    fn check(&mut self, entry: &DirEntry) -> Result<Option<SourceFile>, PackageError> {
         let path = entry.path();
         let is_dir = entry.file_type().is_dir();
         if entry.depth() == 1 && !is_dir && entry.file_name() == IGNORE_FILE {
-            continue;
+            return Ok(None);
         }
-        if matcher.matched(path, is_dir).is_ignore() {
+        if self.matcher.matched(path, is_dir).is_ignore() {
             if is_dir {
-                it.skip_current_dir();
+                self.it.skip_current_dir();
             }
-            continue;
+            return Ok(None);
         }
         if entry.path_is_symlink() {
             match fs::canonicalize(path) {
-                Ok(target) if target.starts_with(&root) => {}
+                Ok(target) if target.starts_with(&self.root) => {}
                 Ok(target) => {
-                    warnings.push(format!(
+                    self.warnings.push(format!(
                         "skipped symlink {} -> {}: it points outside the folder",
-                        display_rel(path, &root),
+                        display_rel(path, &self.root),
                         target.display()
                     ));
                     if is_dir {
-                        it.skip_current_dir();
+                        self.it.skip_current_dir();
                     }
-                    continue;
+                    return Ok(None);
                 }
                 Err(source) => return Err(symlink_error(path, source)),
             }
         }
-        let rel = path.strip_prefix(&root).unwrap_or(path);
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
         let name = entry_name(rel)?;
         if is_dir {
-            continue;
+            return Ok(None);
         }
         if !entry.file_type().is_file() {
-            warnings.push(format!("skipped {name}: not a regular file"));
-            continue;
+            self.warnings
+                .push(format!("skipped {name}: not a regular file"));
+            return Ok(None);
         }
-        if output_name.as_deref() == Some(name.as_str()) {
-            warnings.push(format!("skipped {name}: it is the archive being written"));
-            continue;
+        if self.temp_name.as_deref() == Some(name.as_str()) {
+            return Ok(None);
+        }
+        if self.output_name.as_deref() == Some(name.as_str()) {
+            self.warnings
+                .push(format!("skipped {name}: it is the archive being written"));
+            return Ok(None);
         }
         let size = entry
             .metadata()
@@ -103,19 +165,74 @@ pub(super) fn walk(opts: &PackageOptions, output: Option<&Path>) -> Result<Listi
                 source: walk_io_error(err),
             })?
             .len();
-        files.push(SourceFile {
+        Ok(Some(SourceFile {
             name,
             path: path.to_path_buf(),
             size,
-        });
+        }))
     }
-    if files.is_empty() {
-        return Err(PackageError::Empty {
-            path: opts.root.clone(),
-        });
+}
+
+impl Iterator for Walk {
+    type Item = Result<SourceFile, PackageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_file().transpose();
+        self.done = !matches!(next, Some(Ok(_)));
+        next
     }
-    files.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    Ok(Listing { files, warnings })
+}
+
+impl Listing for Walk {
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+}
+
+/// The order of the entries of one directory: by name bytes, a directory
+/// (or a symlink to one) as if its name ended in `/`.
+///
+/// walkdir sorts before it follows symlinks, so a link's target is looked
+/// up here, once per link: asking again could get another answer if the
+/// link changed, and a sort needs a consistent order.
+fn archive_order() -> impl FnMut(&DirEntry, &DirEntry) -> Ordering + Send + Sync + 'static {
+    let mut link_is_dir: HashMap<PathBuf, bool> = HashMap::new();
+    move |a, b| {
+        let mut is_dir = |e: &DirEntry| {
+            if e.file_type().is_symlink() {
+                *link_is_dir
+                    .entry(e.path().to_path_buf())
+                    .or_insert_with(|| fs::metadata(e.path()).is_ok_and(|m| m.is_dir()))
+            } else {
+                e.file_type().is_dir()
+            }
+        };
+        let (a_dir, b_dir) = (is_dir(a), is_dir(b));
+        name_order(
+            a.file_name().as_encoded_bytes(),
+            a_dir,
+            b.file_name().as_encoded_bytes(),
+            b_dir,
+        )
+    }
+}
+
+/// Compare two names of one directory as `name` or `name/`.
+fn name_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    let slash = |dir: bool| dir.then_some(&b'/');
+    a.iter()
+        .chain(slash(a_dir))
+        .cmp(b.iter().chain(slash(b_dir)))
+}
+
+/// The entry name `path` would have, if it lies inside `root`.
+fn name_inside(root: &Path, path: Option<&Path>) -> Option<String> {
+    path.and_then(|p| fs::canonicalize(p).ok())
+        .and_then(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
+        .and_then(|rel| entry_name(&rel).ok())
 }
 
 /// The canonical root, or why it cannot be packaged.

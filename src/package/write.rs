@@ -1,22 +1,31 @@
 //! The parallel, order-preserving, memory-bounded zip writer.
 //!
-//! One dispatcher thread walks the sorted file list and turns it into jobs:
-//! a whole small file, or one chunk of a large file. Jobs run on a rayon
-//! pool and send their results back tagged with a sequence number; the
-//! calling thread writes them into the zip strictly in sequence, so the
-//! bytes never depend on which job finished first. Before dispatching a job
-//! the dispatcher takes its size from a byte budget that the writer gives
-//! back once the job's output is written, which caps the data in flight
-//! whatever the file sizes are.
+//! One dispatcher thread walks the folder (in archive order, see [`walk`])
+//! and turns the files into jobs as it finds them: a run of small files
+//! batched together, or one chunk of a large file. Jobs run on a rayon pool
+//! and send their results back tagged with a sequence number; the calling
+//! thread writes them into the zip strictly in sequence, so the bytes never
+//! depend on which job finished first. Before dispatching a job the
+//! dispatcher takes its size from a byte budget that the writer gives back
+//! once the job's output is written, which caps the data in flight whatever
+//! the file sizes are.
+//!
+//! Batching is what lets two threads beat one by more than a little: a
+//! static site is mostly files of a few kB, and a job per file spends about
+//! as much time handing work between threads (a wake-up, a channel send, a
+//! reorder) as compressing it.
 //!
 //! The container is written with `rawzip`, which accepts data we compressed
 //! ourselves and streams it (data descriptors, zip64 when sizes or offsets
 //! need it), so a large file is never held whole in memory.
+//!
+//! [`walk`]: super::walk
 
-use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +35,7 @@ use rawzip::path::EntryPath;
 use rawzip::time::UtcDateTime;
 use rawzip::{CompressionMethod, DataDescriptorOutput, ZipArchiveWriter};
 use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
 use super::walk::SourceFile;
@@ -43,6 +53,10 @@ pub(super) struct Tuning {
     pub in_flight: u64,
     /// Bytes sampled to decide whether a large file compresses at all.
     pub probe: u64,
+    /// A batch of whole files is closed once it holds this many bytes...
+    pub batch_bytes: u64,
+    /// ...or this many files.
+    pub batch_files: usize,
 }
 
 impl Default for Tuning {
@@ -52,6 +66,8 @@ impl Default for Tuning {
             chunk: 1 << 20,
             in_flight: 64 << 20,
             probe: 128 << 10,
+            batch_bytes: 256 << 10,
+            batch_files: 64,
         }
     }
 }
@@ -59,9 +75,11 @@ impl Default for Tuning {
 /// What the writer measured.
 #[derive(Debug)]
 pub(super) struct Written {
+    pub file_count: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub sha256: String,
+    pub warnings: Vec<String>,
 }
 
 /// Every entry is a plain `rw-r--r--` file, whatever the disk says.
@@ -72,11 +90,36 @@ const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01 00:00:00 UTC
 /// The last second a DOS timestamp can hold.
 const DOS_END: u64 = 4_354_819_199; // 2107-12-31 23:59:59 UTC
 
-/// Write `files` (sorted) as a zip at `out`, via a temporary file in the
-/// same directory that is renamed into place on success.
+/// Where the files come from, in archive order: the walk, or in tests a
+/// list made beforehand.
+pub(super) trait Listing: Iterator<Item = Result<SourceFile, PackageError>> + Send {
+    /// What to tell the user once the listing is over.
+    fn take_warnings(&mut self) -> Vec<String>;
+}
+
+/// An empty temporary file next to `out`, for [`write_archive`]: it is
+/// renamed into place on success and removed however else the run ends.
+pub(super) fn temp_archive(out: &Path) -> Result<NamedTempFile, PackageError> {
+    let dir = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".amplify-deploy-")
+        .suffix(".zip.tmp")
+        .tempfile_in(dir)
+        .map_err(|source| PackageError::Output {
+            path: out.to_path_buf(),
+            source,
+        })
+}
+
+/// Write the files `listing` yields as a zip into `tmp`, then rename it to
+/// `out`.
 pub(super) fn write_archive(
     opts: &PackageOptions,
-    files: &[SourceFile],
+    listing: Box<dyn Listing>,
+    tmp: NamedTempFile,
     out: &Path,
     tuning: &Tuning,
 ) -> Result<Written, PackageError> {
@@ -84,15 +127,6 @@ pub(super) fn write_archive(
         path: out.to_path_buf(),
         source,
     };
-    let dir = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".amplify-deploy-")
-        .suffix(".zip.tmp")
-        .tempfile_in(dir)
-        .map_err(out_err)?;
     let file = tmp.as_file().try_clone().map_err(out_err)?;
     let exceeded = Rc::new(Cell::new(false));
     let sink = Sink {
@@ -104,15 +138,15 @@ pub(super) fn write_archive(
     };
     let budget = Budget::new(tuning.in_flight);
     let writer = EntryWriter {
-        files,
         out,
         limit: opts.max_archive_bytes,
         exceeded,
         time: entry_time(opts.source_date_epoch),
         budget: &budget,
     };
+    let jobs = Jobs::new(listing, tuning.clone());
     let result = if opts.threads == Some(1) {
-        writer.write_all(sink, Source::Inline(Box::new(jobs(files, tuning))))
+        writer.write_all(sink, Source::Inline(Box::new(jobs)))
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads.unwrap_or(0))
@@ -123,7 +157,7 @@ pub(super) fn write_archive(
         let (tx, rx) = mpsc::channel();
         std::thread::scope(|scope| {
             let (pool, budget, cancel_flag) = (&pool, &budget, &cancel);
-            scope.spawn(move || dispatch(jobs(files, tuning), pool, budget, cancel_flag, tx));
+            scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
             let result = writer.write_all(sink, Source::Pool(rx));
             if result.is_err() {
                 cancel.store(true, Ordering::Relaxed);
@@ -132,7 +166,12 @@ pub(super) fn write_archive(
             result
         })
     };
-    let (sink, bytes_in) = result?;
+    let (sink, bytes_in, summary) = result?;
+    if summary.files == 0 {
+        return Err(PackageError::Empty {
+            path: opts.root.clone(),
+        });
+    }
 
     let bytes_out = sink.count;
     let sha256 = hex::encode(sink.hasher.finalize());
@@ -149,9 +188,11 @@ pub(super) fn write_archive(
     }
     tmp.persist(out).map_err(|err| out_err(err.error))?;
     Ok(Written {
+        file_count: summary.files,
         bytes_in,
         bytes_out,
         sha256,
+        warnings: summary.warnings,
     })
 }
 
@@ -164,77 +205,192 @@ fn entry_time(source_date_epoch: Option<u64>) -> UtcDateTime {
     UtcDateTime::from_unix(secs as i64)
 }
 
-/// One job's output: a whole file, or one chunk of a large one.
+/// One job's result: the entry data of a batch of whole files, or one
+/// chunk of a large file.
+struct Output {
+    /// The pieces' bytes, back to back: one allocation for the whole batch.
+    data: Vec<u8>,
+    pieces: Vec<Piece>,
+    /// What stopped the job, after the pieces that came before it.
+    error: Option<PackageError>,
+    /// Budget taken when the job was dispatched.
+    cost: u64,
+}
+
+impl Output {
+    fn new(cost: u64, capacity: usize) -> Self {
+        Output {
+            data: Vec::with_capacity(capacity),
+            pieces: Vec::new(),
+            error: None,
+            cost,
+        }
+    }
+
+    fn failed(cost: u64, error: PackageError) -> Self {
+        let mut out = Output::new(cost, 0);
+        out.error = Some(error);
+        out
+    }
+}
+
+/// A whole file, or one chunk of a large one.
 struct Piece {
-    first: bool,
+    /// The entry name, on a file's first piece only.
+    name: Option<String>,
     last: bool,
     method: Method,
     /// CRC-32 of this piece's uncompressed bytes.
     crc: crc32fast::Hasher,
     raw_len: u64,
-    data: Vec<u8>,
-    /// Budget taken when the job was dispatched.
-    cost: u64,
+    /// Where its bytes are in [`Output::data`].
+    range: Range<usize>,
 }
 
-type Sent = (u64, Result<Piece, PackageError>);
+/// What the walk found, sent after the last job.
+#[derive(Default)]
+struct Summary {
+    files: u64,
+    warnings: Vec<String>,
+}
+
+enum Msg {
+    Output(Output),
+    End(Summary),
+}
+
+type Sent = (u64, Msg);
 
 /// Budget cost of a job reading `len` bytes: its input plus its output.
 fn cost_of(len: u64) -> u64 {
     len.saturating_mul(2).saturating_add(4096)
 }
 
-/// A unit of work: read and compress one file or one chunk of one.
-type Job = Box<dyn FnOnce() -> Result<Piece, PackageError> + Send>;
+/// A unit of work: read and compress some whole files or one chunk.
+type Job = Box<dyn FnOnce() -> Output + Send>;
 
-/// The jobs for `files`, in archive order, each with its budget cost.
-fn jobs<'a>(files: &'a [SourceFile], tuning: &'a Tuning) -> impl Iterator<Item = (u64, Job)> + 'a {
-    files.iter().flat_map(move |file| file_jobs(file, tuning))
+/// The jobs for the files of a walk, in archive order, each with its
+/// budget cost, made as the walk goes.
+struct Jobs {
+    listing: Box<dyn Listing>,
+    tuning: Tuning,
+    /// Small files waiting to fill a batch.
+    batch: Vec<SourceFile>,
+    batch_bytes: u64,
+    /// Jobs ready to hand out, before anything else.
+    ready: VecDeque<(u64, Job)>,
+    files: u64,
 }
 
-fn file_jobs(file: &SourceFile, tuning: &Tuning) -> Vec<(u64, Job)> {
-    let precompressed = compress::is_precompressed(&file.name);
-    if file.size <= tuning.whole_max {
-        let cost = cost_of(file.size);
-        let (path, size) = (file.path.clone(), file.size);
-        let job = move || whole_piece(&path, size, precompressed, cost);
-        return vec![(cost, Box::new(job))];
+impl Jobs {
+    fn new(listing: Box<dyn Listing>, tuning: Tuning) -> Self {
+        Jobs {
+            listing,
+            tuning,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            ready: VecDeque::new(),
+            files: 0,
+        }
     }
-    let method = if precompressed {
+
+    /// The next job, or `None` when the walk is over.
+    fn next_job(&mut self) -> Option<(u64, Job)> {
+        loop {
+            if let Some(job) = self.ready.pop_front() {
+                return Some(job);
+            }
+            let Some(next) = self.listing.next() else {
+                return self.take_batch();
+            };
+            match next {
+                Ok(file) if file.size <= self.tuning.whole_max => {
+                    self.files += 1;
+                    self.batch_bytes += file.size;
+                    self.batch.push(file);
+                    if self.batch_bytes >= self.tuning.batch_bytes
+                        || self.batch.len() >= self.tuning.batch_files
+                    {
+                        return self.take_batch();
+                    }
+                }
+                Ok(file) => {
+                    self.files += 1;
+                    let batch = self.take_batch();
+                    self.ready.extend(batch);
+                    self.ready.extend(chunk_jobs(file, &self.tuning));
+                }
+                Err(error) => {
+                    let batch = self.take_batch();
+                    self.ready.extend(batch);
+                    self.ready
+                        .push_back((0, Box::new(move || Output::failed(0, error))));
+                }
+            }
+        }
+    }
+
+    /// The files batched so far as one job, if there are any.
+    fn take_batch(&mut self) -> Option<(u64, Job)> {
+        if self.batch.is_empty() {
+            return None;
+        }
+        let files = std::mem::take(&mut self.batch);
+        let bytes = std::mem::take(&mut self.batch_bytes);
+        let cost = files.iter().map(|f| cost_of(f.size)).sum();
+        let job = move || whole_files(files, bytes, cost);
+        Some((cost, Box::new(job)))
+    }
+
+    fn summary(&mut self) -> Summary {
+        Summary {
+            files: self.files,
+            warnings: self.listing.take_warnings(),
+        }
+    }
+}
+
+/// The chunk jobs of a file too large to compress in one piece.
+fn chunk_jobs(file: SourceFile, tuning: &Tuning) -> Vec<(u64, Job)> {
+    let method = if compress::is_precompressed(&file.name) {
         Method::Stored
     } else {
         match read_range(&file.path, 0, tuning.probe.min(file.size)) {
             Ok(sample) if compress::looks_incompressible(&sample) => Method::Stored,
             Ok(_) => Method::Deflate,
             Err(source) => {
-                let path = file.path.clone();
-                return vec![(0, Box::new(move || Err(unreadable_at(&path, source))))];
+                let error = unreadable_at(&file.path, source);
+                return vec![(0, Box::new(move || Output::failed(0, error)))];
             }
         }
     };
+    let path = Arc::new(file.path);
+    let mut name = Some(file.name);
     let chunks = file.size.div_ceil(tuning.chunk);
     (0..chunks)
         .map(|k| {
             let start = k * tuning.chunk;
             let end = (start + tuning.chunk).min(file.size);
             let cost = cost_of(end - start + compress::WINDOW);
-            let path = file.path.clone();
-            let job = move || chunk_piece(&path, start, end, k == 0, k + 1 == chunks, method, cost);
+            let (path, name) = (Arc::clone(&path), name.take());
+            let last = k + 1 == chunks;
+            let job = move || chunk_piece(&path, name, start..end, last, method, cost);
             (cost, Box::new(job) as Job)
         })
         .collect()
 }
 
-/// Run `jobs` on the pool, in order, within the budget; results go to `tx`
-/// tagged with their position.
+/// Run the jobs on the pool, in order, within the budget; results go to
+/// `tx` tagged with their position, then the walk's summary.
 fn dispatch(
-    jobs: impl Iterator<Item = (u64, Job)>,
+    mut jobs: Jobs,
     pool: &rayon::ThreadPool,
     budget: &Budget,
     cancel: &Arc<AtomicBool>,
     tx: mpsc::Sender<Sent>,
 ) {
-    for (seq, (cost, job)) in (0u64..).zip(jobs) {
+    let mut seq = 0u64;
+    while let Some((cost, job)) = jobs.next_job() {
         if !budget.acquire(cost) {
             return;
         }
@@ -244,9 +400,11 @@ fn dispatch(
                 return;
             }
             // The receiver is gone only when the writer already failed.
-            let _ = tx.send((seq, job()));
+            let _ = tx.send((seq, Msg::Output(job())));
         });
+        seq += 1;
     }
+    let _ = tx.send((seq, Msg::End(jobs.summary())));
 }
 
 fn unreadable_at(path: &Path, source: io::Error) -> PackageError {
@@ -256,50 +414,76 @@ fn unreadable_at(path: &Path, source: io::Error) -> PackageError {
     }
 }
 
-fn whole_piece(
-    path: &Path,
-    size: u64,
-    precompressed: bool,
-    cost: u64,
-) -> Result<Piece, PackageError> {
-    let data = read_range(path, 0, size).map_err(|source| unreadable_at(path, source))?;
+thread_local! {
+    // Where whole files are read, reused from file to file.
+    static READ: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A thread's reusable buffers are dropped after a file larger than this,
+/// so that one big file does not pin its size in every thread.
+const KEEP_BUFFER: usize = 1 << 20;
+
+/// Read and compress a batch of whole files.
+fn whole_files(files: Vec<SourceFile>, bytes: u64, cost: u64) -> Output {
+    // Compressed data is never larger than the input: it is stored
+    // otherwise. So this never grows.
+    let mut out = Output::new(cost, usize::try_from(bytes).unwrap_or(0));
+    READ.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        for file in files {
+            if let Err(error) = whole_piece(file, &mut buf, &mut out) {
+                out.error = Some(error);
+                break;
+            }
+        }
+        if buf.capacity() > KEEP_BUFFER {
+            *buf = Vec::new();
+        }
+    });
+    out
+}
+
+/// Append one whole file's piece to `out`, read through `buf`.
+fn whole_piece(file: SourceFile, buf: &mut Vec<u8>, out: &mut Output) -> Result<(), PackageError> {
+    read_into(&file.path, 0, file.size, buf).map_err(|source| unreadable_at(&file.path, source))?;
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&data);
-    let deflated = if precompressed {
-        None
+    crc.update(buf);
+    let start = out.data.len();
+    let deflated = !compress::is_precompressed(&file.name) && compress::deflate_whole(buf, &mut out.data);
+    let method = if deflated {
+        Method::Deflate
     } else {
-        compress::deflate_whole(&data)
+        out.data.extend_from_slice(buf);
+        Method::Stored
     };
-    let (method, data) = match deflated {
-        Some(out) => (Method::Deflate, out),
-        None => (Method::Stored, data),
-    };
-    Ok(Piece {
-        first: true,
+    out.pieces.push(Piece {
+        name: Some(file.name),
         last: true,
         method,
         crc,
-        raw_len: size,
-        data,
-        cost,
-    })
+        raw_len: file.size,
+        range: start..out.data.len(),
+    });
+    Ok(())
 }
 
 fn chunk_piece(
     path: &Path,
-    start: u64,
-    end: u64,
-    first: bool,
+    name: Option<String>,
+    range: Range<u64>,
     last: bool,
     method: Method,
     cost: u64,
-) -> Result<Piece, PackageError> {
+) -> Output {
+    let (start, end) = (range.start, range.end);
     let from = match method {
         Method::Deflate => start.saturating_sub(compress::WINDOW),
         Method::Stored => start,
     };
-    let mut buf =
-        read_range(path, from, end - from).map_err(|source| unreadable_at(path, source))?;
+    let mut buf = match read_range(path, from, end - from) {
+        Ok(buf) => buf,
+        Err(source) => return Output::failed(cost, unreadable_at(path, source)),
+    };
     let split = usize::try_from(start - from).unwrap_or(0);
     let mut crc = crc32fast::Hasher::new();
     crc.update(buf.get(split..).unwrap_or_default());
@@ -310,42 +494,56 @@ fn chunk_piece(
         }
         Method::Deflate => {
             let (dict, data) = buf.split_at(split.min(buf.len()));
-            compress::deflate_chunk(dict, data, last)
-                .map_err(|source| unreadable_at(path, source))?
+            match compress::deflate_chunk(dict, data, last) {
+                Ok(data) => data,
+                Err(source) => return Output::failed(cost, unreadable_at(path, source)),
+            }
         }
     };
-    Ok(Piece {
-        first,
-        last,
-        method,
-        crc,
-        raw_len: end - start,
+    let len = data.len();
+    Output {
         data,
+        pieces: vec![Piece {
+            name,
+            last,
+            method,
+            crc,
+            raw_len: end - start,
+            range: 0..len,
+        }],
+        error: None,
         cost,
-    })
+    }
 }
 
 /// Exactly `len` bytes of `path` from `offset`; a file that shrank since the
 /// walk is an error rather than a silently truncated entry.
 fn read_range(path: &Path, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_into(path, offset, len, &mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_range`] into `buf`, replacing what it held.
+fn read_into(path: &Path, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
     let mut file = File::open(path)?;
     if offset > 0 {
         file.seek(SeekFrom::Start(offset))?;
     }
-    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(len).read_to_end(&mut buf)?;
+    buf.reserve(usize::try_from(len).unwrap_or(0));
+    file.take(len).read_to_end(buf)?;
     if (buf.len() as u64) < len {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "the file shrank while it was being packaged",
         ));
     }
-    Ok(buf)
+    Ok(())
 }
 
 /// The writing half: pieces in sequence order into the zip.
 struct EntryWriter<'a> {
-    files: &'a [SourceFile],
     out: &'a Path,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
@@ -354,64 +552,69 @@ struct EntryWriter<'a> {
 }
 
 impl EntryWriter<'_> {
-    /// Returns the sink (to read its size and hash) and the bytes read.
-    fn write_all(&self, sink: Sink, source: Source<'_>) -> Result<(Sink, u64), PackageError> {
-        let mut pieces = InOrder {
-            source,
-            pending: BTreeMap::new(),
-            next: 0,
+    /// Returns the sink (to read its size and hash), the bytes read and
+    /// what the walk found.
+    fn write_all(&self, sink: Sink, source: Source) -> Result<(Sink, u64, Summary), PackageError> {
+        let mut pieces = Pieces {
+            order: InOrder {
+                source,
+                pending: BTreeMap::new(),
+                next: 0,
+            },
+            current: None,
+            budget: self.budget,
         };
-        let mut archive = ZipArchiveWriter::builder()
-            .with_capacity(self.files.len())
-            .build(sink);
+        let mut archive = ZipArchiveWriter::builder().build(sink);
         let mut bytes_in = 0u64;
-        for file in self.files {
-            let mut piece = pieces.next()?;
-            if !piece.first {
+        let summary = loop {
+            let mut piece = match pieces.next()? {
+                Next::Piece(piece) => piece,
+                Next::End(summary) => break summary,
+            };
+            let Some(name) = piece.name.take() else {
                 return Err(self.internal("pieces arrived out of order"));
-            }
+            };
             let method = match piece.method {
                 Method::Stored => CompressionMethod::STORE,
                 Method::Deflate => CompressionMethod::DEFLATE,
             };
-            let name = if file.name.is_ascii() {
-                EntryPath::verbatim(file.name.as_bytes())
+            let path = if name.is_ascii() {
+                EntryPath::verbatim(name.as_bytes())
             } else {
-                EntryPath::conformant(file.name.as_str())
+                EntryPath::conformant(name.as_str())
             };
             let (mut entry, _) = archive
-                .new_file(name)
+                .new_file(path)
                 .compression_method(method)
                 .last_modified(self.time)
                 .unix_permissions(FILE_MODE)
                 .start()
-                .map_err(|err| self.zip_error(&file.name, io::Error::other(err)))?;
+                .map_err(|err| self.zip_error(&name, io::Error::other(err)))?;
             let mut crc = crc32fast::Hasher::new();
             let mut raw_len = 0u64;
             loop {
                 entry
-                    .write_all(&piece.data)
-                    .map_err(|err| self.zip_error(&file.name, err))?;
+                    .write_all(pieces.bytes(&piece))
+                    .map_err(|err| self.zip_error(&name, err))?;
                 crc.combine(&piece.crc);
                 raw_len += piece.raw_len;
-                self.budget.release(piece.cost);
                 if piece.last {
                     break;
                 }
-                piece = pieces.next()?;
-                if piece.first {
-                    return Err(self.internal("pieces arrived out of order"));
-                }
+                piece = match pieces.next()? {
+                    Next::Piece(next) if next.name.is_none() => next,
+                    _ => return Err(self.internal("pieces arrived out of order")),
+                };
             }
             entry
                 .finish(DataDescriptorOutput::new(crc.finalize(), raw_len))
-                .map_err(|err| self.zip_error(&file.name, io::Error::other(err)))?;
+                .map_err(|err| self.zip_error(&name, io::Error::other(err)))?;
             bytes_in += raw_len;
-        }
+        };
         let sink = archive
             .finish()
             .map_err(|err| self.zip_error("the central directory", io::Error::other(err)))?;
-        Ok((sink, bytes_in))
+        Ok((sink, bytes_in, summary))
     }
 
     fn zip_error(&self, name: &str, source: io::Error) -> PackageError {
@@ -435,41 +638,89 @@ impl EntryWriter<'_> {
     }
 }
 
-/// Where the writer gets pieces from.
-enum Source<'a> {
+enum Next {
+    Piece(Piece),
+    End(Summary),
+}
+
+/// The pieces of the job outputs, one at a time, in archive order. An
+/// output's budget is given back once all its pieces have been taken.
+struct Pieces<'a> {
+    order: InOrder,
+    /// The output being taken apart, its pieces reversed to pop in order.
+    current: Option<Output>,
+    budget: &'a Budget,
+}
+
+impl Pieces<'_> {
+    fn next(&mut self) -> Result<Next, PackageError> {
+        loop {
+            if let Some(out) = &mut self.current {
+                if let Some(piece) = out.pieces.pop() {
+                    return Ok(Next::Piece(piece));
+                }
+                if let Some(error) = out.error.take() {
+                    return Err(error);
+                }
+                self.budget.release(out.cost);
+            }
+            match self.order.next()? {
+                Msg::Output(mut out) => {
+                    out.pieces.reverse();
+                    self.current = Some(out);
+                }
+                Msg::End(summary) => {
+                    self.current = None;
+                    return Ok(Next::End(summary));
+                }
+            }
+        }
+    }
+
+    /// The bytes of a piece of the current output.
+    fn bytes(&self, piece: &Piece) -> &[u8] {
+        self.current
+            .as_ref()
+            .and_then(|out| out.data.get(piece.range.clone()))
+            .unwrap_or_default()
+    }
+}
+
+/// Where the writer gets job results from.
+enum Source {
     /// Jobs running on the pool, results arriving in any order.
     Pool(mpsc::Receiver<Sent>),
     /// `--threads 1`: each job runs on the writing thread when its turn
     /// comes, so one thread does all the work.
-    Inline(Box<dyn Iterator<Item = (u64, Job)> + 'a>),
+    Inline(Box<Jobs>),
 }
 
 /// Reorders job results into dispatch order.
-struct InOrder<'a> {
-    source: Source<'a>,
-    pending: BTreeMap<u64, Result<Piece, PackageError>>,
+struct InOrder {
+    source: Source,
+    pending: BTreeMap<u64, Msg>,
     next: u64,
 }
 
-impl InOrder<'_> {
-    fn next(&mut self) -> Result<Piece, PackageError> {
+impl InOrder {
+    fn next(&mut self) -> Result<Msg, PackageError> {
         let rx = match &mut self.source {
             Source::Pool(rx) => rx,
             Source::Inline(jobs) => {
-                return match jobs.next() {
-                    Some((_, job)) => job(),
-                    None => Err(no_result()),
-                }
+                return Ok(match jobs.next_job() {
+                    Some((_, job)) => Msg::Output(job()),
+                    None => Msg::End(jobs.summary()),
+                })
             }
         };
         loop {
-            if let Some(result) = self.pending.remove(&self.next) {
+            if let Some(msg) = self.pending.remove(&self.next) {
                 self.next += 1;
-                return result;
+                return Ok(msg);
             }
             match rx.recv() {
-                Ok((seq, result)) => {
-                    self.pending.insert(seq, result);
+                Ok((seq, msg)) => {
+                    self.pending.insert(seq, msg);
                 }
                 Err(_) => return Err(no_result()),
             }
