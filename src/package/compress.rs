@@ -120,7 +120,15 @@ pub(super) fn looks_incompressible(sample: &[u8]) -> bool {
 /// chunk that is not the last ends on a byte boundary (sync flush) with no
 /// final block, so the chunks' outputs concatenate into one valid stream.
 /// A chunk that deflate would not shrink is emitted as stored blocks.
-pub(super) fn deflate_chunk(dict: &[u8], data: &[u8], last: bool) -> io::Result<Vec<u8>> {
+///
+/// The output is appended to `out`.
+pub(super) fn deflate_chunk(
+    dict: &[u8],
+    data: &[u8],
+    last: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let at = out.len();
     let mut c = Compress::new(Compression::new(LEVEL as u32), false);
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(io::Error::other)?;
@@ -130,7 +138,7 @@ pub(super) fn deflate_chunk(dict: &[u8], data: &[u8], last: bool) -> io::Result<
     } else {
         FlushCompress::Sync
     };
-    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    out.reserve(data.len() / 2 + 1024);
     loop {
         if out.capacity() - out.len() < 1024 {
             out.reserve(out.capacity().max(64 * 1024));
@@ -138,7 +146,7 @@ pub(super) fn deflate_chunk(dict: &[u8], data: &[u8], last: bool) -> io::Result<
         let consumed = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
         let input = data.get(consumed..).unwrap_or_default();
         let status = c
-            .compress_vec(input, &mut out, flush)
+            .compress_vec(input, out, flush)
             .map_err(io::Error::other)?;
         let all_in = usize::try_from(c.total_in()).unwrap_or(usize::MAX) >= data.len();
         let done = match status {
@@ -150,22 +158,23 @@ pub(super) fn deflate_chunk(dict: &[u8], data: &[u8], last: bool) -> io::Result<
             break;
         }
     }
-    if out.len() >= data.len() + data.len() / 65535 * 5 + 5 {
-        return Ok(stored_blocks(data, last));
+    if out.len() - at >= data.len() + data.len() / 65535 * 5 + 5 {
+        out.truncate(at);
+        stored_blocks(data, last, out);
     }
-    Ok(out)
+    Ok(())
 }
 
-/// `data` as deflate stored blocks (RFC 1951 §3.2.4), starting on a byte
-/// boundary; the last block is final when `last`.
-pub(super) fn stored_blocks(data: &[u8], last: bool) -> Vec<u8> {
+/// Append `data` to `out` as deflate stored blocks (RFC 1951 §3.2.4),
+/// starting on a byte boundary; the last block is final when `last`.
+pub(super) fn stored_blocks(data: &[u8], last: bool, out: &mut Vec<u8>) {
     const MAX_BLOCK: usize = 65_535;
-    let mut out = Vec::with_capacity(data.len() + (data.len() / MAX_BLOCK + 1) * 5);
+    out.reserve(data.len() + (data.len() / MAX_BLOCK + 1) * 5);
     let mut blocks = data.chunks(MAX_BLOCK).peekable();
     if blocks.peek().is_none() {
         // An empty chunk still has to close the stream when it is the last.
         out.extend_from_slice(&[u8::from(last), 0, 0, 0xff, 0xff]);
-        return out;
+        return;
     }
     while let Some(block) = blocks.next() {
         let is_final = last && blocks.peek().is_none();
@@ -175,7 +184,6 @@ pub(super) fn stored_blocks(data: &[u8], last: bool) -> Vec<u8> {
         out.extend_from_slice(&(!len).to_le_bytes());
         out.extend_from_slice(block);
     }
-    out
 }
 
 #[cfg(test)]
@@ -261,8 +269,7 @@ mod tests {
         while start < data.len() {
             let end = (start + chunk).min(data.len());
             let dict = &data[start.saturating_sub(WINDOW as usize)..start];
-            let part = deflate_chunk(dict, &data[start..end], end == data.len()).unwrap();
-            stream.extend(part);
+            deflate_chunk(dict, &data[start..end], end == data.len(), &mut stream).unwrap();
             start = end;
         }
         assert_eq!(inflate(&stream), data);
@@ -273,10 +280,13 @@ mod tests {
     fn stored_blocks_are_valid_deflate() {
         for len in [0, 1, 65_535, 65_536, 200_000] {
             let data = noise(len, 11);
-            assert_eq!(inflate(&stored_blocks(&data, true)), data, "len {len}");
+            let mut out = Vec::new();
+            stored_blocks(&data, true, &mut out);
+            assert_eq!(inflate(&out), data, "len {len}");
         }
-        let mut two = stored_blocks(b"hello ", false);
-        two.extend(stored_blocks(b"world", true));
+        let mut two = Vec::new();
+        stored_blocks(b"hello ", false, &mut two);
+        stored_blocks(b"world", true, &mut two);
         assert_eq!(inflate(&two), b"hello world");
     }
 
