@@ -507,6 +507,96 @@ fn non_utf8_name_is_refused_unless_excluded() {
     assert_eq!(names(&read_back(&out)), ["index.html"]);
 }
 
+/// Names whose order differs between sorting each directory by name and
+/// sorting the full paths: `-` (0x2D) and `.` (0x2E) sort before `/`
+/// (0x2F), `0` (0x30) after it, and UTF-8 after ASCII.
+const TRICKY_NAMES: &[&str] = &[
+    "a-b",
+    "a.txt",
+    "a/b c",
+    "a/b-c/d",
+    "a/b.txt",
+    "a/b/c",
+    "a/b/c.txt",
+    "a/b0",
+    "a/bc",
+    "a0",
+    "ab",
+    "A",
+    "Z/z",
+    "e.x",
+    "e/\u{e9}",
+    "e\u{301}",
+    "\u{e9}/x",
+    "\u{e9}a",
+    "\u{e9}.txt",
+    "~",
+];
+
+fn walk_names(site: &Path) -> Vec<String> {
+    walk::Walk::new(&PackageOptions::new(site), None)
+        .unwrap()
+        .map(|file| file.unwrap().name)
+        .collect()
+}
+
+#[test]
+fn walk_yields_names_in_byte_order_without_a_full_sort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    // Made in reverse so that creation order gives nothing away.
+    for name in TRICKY_NAMES.iter().rev() {
+        write(&site, name, name.as_bytes());
+    }
+    let walked = walk_names(&site);
+    let mut sorted: Vec<String> = TRICKY_NAMES.iter().map(|n| n.to_string()).collect();
+    sorted.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    assert_eq!(walked, sorted);
+    assert_eq!(walked[..4], ["A", "Z/z", "a-b", "a.txt"]);
+
+    // The archive keeps that order, whatever the thread count, and pairs
+    // each name with its own contents across batch boundaries.
+    for threads in [1, 2, 4] {
+        let out = tmp.path().join(format!("t{threads}.zip"));
+        let mut opts = PackageOptions::new(&site);
+        opts.threads = Some(threads);
+        package(&opts, &out).unwrap();
+        let entries = read_back(&out);
+        assert_eq!(names(&entries), sorted, "threads {threads}");
+        for (name, _, data) in &entries {
+            assert_eq!(data, name.as_bytes());
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_directories_sort_as_directories() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "real/page.html", b"p");
+    write(&site, "l.txt", b"t");
+    write(&site, "l0", b"0");
+    write(&site, "l-", b"-");
+    write(&site, "m", b"m");
+    // A link to a directory ranks as "l/", a link to a file as its name.
+    symlink("real", site.join("l")).unwrap();
+    symlink("m", site.join("m.link")).unwrap();
+    assert_eq!(
+        walk_names(&site),
+        [
+            "l-",
+            "l.txt",
+            "l/page.html",
+            "l0",
+            "m",
+            "m.link",
+            "real/page.html"
+        ]
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn symlinks_inside_are_followed_outside_are_skipped() {
