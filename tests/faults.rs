@@ -231,33 +231,86 @@ async fn timeout_can_keep_the_job() {
     assert_eq!(count(&emu, "StopJob"), 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigint_while_waiting_stops_the_job() {
-    let emu = emulator().await;
-    emu.set_job_duration(Duration::from_secs(600));
-    let site = tiny_site();
-    let mut c = deploy_cmd(&emu, site.path());
+/// Start the binary, wait until `ready` holds, send `signal`, and return
+/// its exit code and stderr.
+async fn interrupt(
+    mut c: std::process::Command,
+    signal: &str,
+    ready: impl Fn() -> bool,
+) -> (Option<i32>, String) {
     c.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = c.spawn().expect("spawn");
     let pid = child.id().to_string();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while job_statuses(&emu, "main").first().map(String::as_str) != Some("RUNNING") {
-        assert!(std::time::Instant::now() < deadline, "job never started");
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "never got ready");
         sleep_ms(50).await;
     }
     std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .expect("kill");
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("stopped job 1"), "{stderr}");
-    let status = &job_statuses(&emu, "main")[0];
-    assert!(status == "CANCELLED" || status == "CANCELLING", "{status}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_or_sigterm_while_waiting_stops_the_job() {
+    for signal in ["-INT", "-TERM"] {
+        let emu = emulator().await;
+        emu.set_job_duration(Duration::from_secs(600));
+        let site = tiny_site();
+        let (code, stderr) = interrupt(deploy_cmd(&emu, site.path()), signal, || {
+            job_statuses(&emu, "main").first().map(String::as_str) == Some("RUNNING")
+        })
+        .await;
+        assert_eq!(code, Some(130), "{signal}: {stderr}");
+        assert!(stderr.contains("stopped job 1"), "{signal}: {stderr}");
+        let status = &job_statuses(&emu, "main")[0];
+        assert!(
+            status == "CANCELLED" || status == "CANCELLING",
+            "{signal}: {status}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_before_our_job_exists_just_cleans_up() {
+    let emu = emulator().await;
+    let other = emu.insert_job(APP, "main", "RUNNING");
+    let site = tiny_site();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("TMPDIR", tmp.path()).args(["--on-busy", "wait"]);
+    // Ready once the zip is in TMPDIR and the run is waiting for the other job.
+    let zip_written = || {
+        std::fs::read_dir(tmp.path())
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 1
+    };
+    let (code, stderr) =
+        interrupt(c, "-TERM", || zip_written() && count(&emu, "ListJobs") >= 2).await;
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("waiting for job"), "{stderr}");
+    assert_eq!(count(&emu, "CreateDeployment") + count(&emu, "StopJob"), 0);
+    assert_eq!(emu.jobs(APP, "main")[0].job_id, other);
+    assert_eq!(
+        job_statuses(&emu, "main"),
+        ["RUNNING"],
+        "another run's job is left alone"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the temporary zip was left behind: {left:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -192,3 +192,60 @@ async fn amplify_variables_work_for_other_ci_systems() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(count(&emu, "GetJob"), 0, "AMPLIFY_WAIT=false must not wait");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_amplify_endpoint_variable_wins_over_the_general_one() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    // Nothing listens on port 9 of 127.0.0.1: the general variable must lose.
+    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL_AMPLIFY", emu.endpoint());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn region_and_credentials_come_from_the_aws_chain() {
+    let emu = emulator_with(Config {
+        region: "ap-south-1".into(),
+        ..Config::default()
+    })
+    .await;
+    let site = tiny_site();
+    let aws = tempfile::tempdir().unwrap();
+    let config = write(aws.path(), "config", b"[profile ci]\nregion = ap-south-1\n");
+    let credentials = write(
+        aws.path(),
+        "credentials",
+        format!("[ci]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n")
+            .as_bytes(),
+    );
+    // The profile's region and keys, with no AWS_* keys or region in the environment.
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_PROFILE", "ci")
+        .arg("--json");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["region"], "ap-south-1");
+
+    // AWS_DEFAULT_REGION is read too, and AWS_REGION wins over it.
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env_remove("AWS_REGION")
+        .env("AWS_DEFAULT_REGION", "ap-south-1");
+    assert_eq!(run(&mut c).await.code, 0);
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "ap-south-1");
+    let r = run(&mut c).await;
+    assert_eq!(
+        r.code, 3,
+        "the emulator only takes ap-south-1 signatures: {r:?}"
+    );
+}
