@@ -33,6 +33,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 log "cargo test"
 cargo test --locked --workspace
 
+log "zip64: an entry over 4 GiB (release build; writes a 4 GiB temporary file)"
+cargo test --release --locked --lib package::tests::zip64 -- --ignored
+
 log "static release build (x86_64-unknown-linux-musl)"
 cargo build --release --locked --target x86_64-unknown-linux-musl -p amplify-deploy
 static_bin=target/x86_64-unknown-linux-musl/release/amplify-deploy
