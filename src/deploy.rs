@@ -179,6 +179,8 @@ struct Ctx {
     http: reqwest::Client,
     retry: RetryConfig,
     observer: RetryObserver,
+    /// True while a call that creates a job is on the wire (see [`spawn_creating`]).
+    creating: tokio::sync::watch::Sender<bool>,
 }
 
 impl Ctx {
@@ -256,6 +258,7 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
         http,
         retry,
         observer,
+        creating: tokio::sync::watch::Sender::new(false),
     });
 
     let pipeline = run(ctx.clone());
@@ -286,7 +289,15 @@ async fn cleanup_after_failure(ctx: &Ctx, err: RunError) -> RunError {
     err
 }
 
+/// Give a job-creating call that is on the wire time to answer, so that the
+/// job it creates is known and can be stopped.
+async fn settle(ctx: &Ctx, within: Duration) {
+    let mut creating = ctx.creating.subscribe();
+    let _ = tokio::time::timeout(within, creating.wait_for(|c| !*c)).await;
+}
+
 async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
+    settle(ctx, Duration::from_secs(10)).await;
     let job = lock(&ctx.state).job.clone();
     let mut err = RunError::new(
         ErrorClass::Timeout,
@@ -314,13 +325,16 @@ async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
 }
 
 async fn on_signal(ctx: &Ctx, signal: &'static str) -> RunError {
+    // The runner sends SIGTERM 7.5 s after SIGINT, then kills: be done before.
+    let deadline = Instant::now() + Duration::from_millis(6500);
+    settle(ctx, Duration::from_secs(3)).await;
     let job = lock(&ctx.state).job.clone();
     let mut err = RunError::new(ErrorClass::Interrupted, format!("interrupted by {signal}"));
     if let Some(job) = job {
         ctx.reporter
             .line(format!("{signal}: stopping job {}", job.id));
-        // The runner sends SIGTERM 7.5 s after SIGINT, then kills: be done before.
-        match tokio::time::timeout(Duration::from_secs(6), stop_quietly(ctx, &job.id)).await {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stop_quietly(ctx, &job.id)).await {
             Ok(Ok(())) => {
                 err = err.cause(format!("stopped job {}", job.id));
                 ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
@@ -690,7 +704,7 @@ fn is_orphan(job: &JobSummary, first_seen: Instant, grace: Duration) -> bool {
 /// acted but its answer never arrived, the retry meets "the last job N was
 /// not finished" for the job our own first attempt created. That job is
 /// PENDING and newer than anything seen before: stop it and create again.
-async fn create_deployment(ctx: &Ctx) -> Result<(String, String), RunError> {
+async fn create_deployment(ctx: &Arc<Ctx>) -> Result<(String, String), RunError> {
     let plan = &ctx.plan;
     for _ in 0..5 {
         let seen_max = clear_branch(ctx).await?;
@@ -698,11 +712,16 @@ async fn create_deployment(ctx: &Ctx) -> Result<(String, String), RunError> {
             "creating deployment on {}/{} ({})",
             plan.app_id, plan.branch, ctx.region
         ));
-        match ctx
-            .client
-            .create_deployment(&plan.app_id, &plan.branch)
-            .await
-        {
+        let call = {
+            let ctx = Arc::clone(ctx);
+            async move {
+                let plan = &ctx.plan;
+                ctx.client
+                    .create_deployment(&plan.app_id, &plan.branch)
+                    .await
+            }
+        };
+        match spawn_creating(ctx, false, call, |o| o.job_id.clone()).await? {
             Ok(out) => {
                 let Some(job_id) = out.job_id.clone().filter(|j| !j.is_empty()) else {
                     return Err(RunError::aws("CreateDeployment answered without a jobId"));
@@ -804,7 +823,7 @@ async fn upload_and_start(
 }
 
 async fn start_from_url(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     url: &str,
     kind: Option<&'static str>,
 ) -> Result<JobSummary, RunError> {
@@ -822,11 +841,16 @@ async fn start_from_url(
             plan.app_id,
             plan.branch
         ));
-        match ctx
-            .client
-            .start_deployment(&plan.app_id, &plan.branch, &req)
-            .await
-        {
+        let call = {
+            let (ctx, req) = (Arc::clone(ctx), req.clone());
+            async move {
+                let plan = &ctx.plan;
+                ctx.client
+                    .start_deployment(&plan.app_id, &plan.branch, &req)
+                    .await
+            }
+        };
+        match spawn_creating(ctx, true, call, |s| s.job_id.clone()).await? {
             Ok(summary) => {
                 if let Some(id) = &summary.job_id {
                     ctx.set_job(Some(OurJob {
@@ -861,6 +885,38 @@ async fn start_from_url(
         "could not start a deployment on {}/{}: the branch stayed busy",
         plan.app_id, plan.branch
     )))
+}
+
+/// Run a call that creates a job in a task of its own. A signal or the
+/// timeout drops the pipeline, but not this call: its answer still arrives,
+/// records the job, and the cleanup stops it instead of leaving it PENDING.
+async fn spawn_creating<T, F>(
+    ctx: &Arc<Ctx>,
+    started: bool,
+    call: F,
+    job_id: fn(&T) -> Option<String>,
+) -> Result<Result<T, ApiError>, RunError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    ctx.creating.send_replace(true);
+    let task_ctx = Arc::clone(ctx);
+    let task = tokio::spawn(async move {
+        let result = call.await;
+        if let Some(id) = result
+            .as_ref()
+            .ok()
+            .and_then(job_id)
+            .filter(|j| !j.is_empty())
+        {
+            task_ctx.set_job(Some(OurJob { id, started }));
+        }
+        task_ctx.creating.send_replace(false);
+        result
+    });
+    task.await
+        .map_err(|e| RunError::aws(format!("the call creating the job stopped: {e}")))
 }
 
 /// Poll GetJob until the job ends, printing each status change. Transient

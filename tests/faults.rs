@@ -538,3 +538,43 @@ async fn malformed_answers_never_panic() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_while_create_deployment_is_on_the_wire_stops_the_job_it_creates() {
+    let emu = emulator().await;
+    // The emulator holds CreateDeployment for 1.5 s, then creates the job.
+    emu.push_fault(fault(
+        "CreateDeployment",
+        1,
+        FaultAction::Delay { ms: 1500 },
+    ));
+    let site = tiny_site();
+    let listed = std::sync::Mutex::new(None::<std::time::Instant>);
+    let (code, stderr) = interrupt(deploy_cmd(&emu, site.path()), "-INT", || {
+        // CreateDeployment goes out right after ListJobs answers.
+        let mut since = listed.lock().unwrap();
+        if since.is_none() && count(&emu, "ListJobs") >= 1 {
+            *since = Some(std::time::Instant::now());
+        }
+        since.is_some_and(|t| t.elapsed() > Duration::from_millis(400))
+    })
+    .await;
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("stopped job 1"), "{stderr}");
+    assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_while_create_deployment_is_on_the_wire_stops_the_job_it_creates() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "CreateDeployment",
+        1,
+        FaultAction::Delay { ms: 2500 },
+    ));
+    let site = tiny_site();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--timeout", "1s"])).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("stopped job 1"), "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{r:?}");
+}
