@@ -723,13 +723,10 @@ async fn create_deployment(ctx: &Arc<Ctx>) -> Result<(String, String), RunError>
         };
         match spawn_creating(ctx, false, call, |o| o.job_id.clone()).await? {
             Ok(out) => {
+                // spawn_creating has recorded the job as ours.
                 let Some(job_id) = out.job_id.clone().filter(|j| !j.is_empty()) else {
                     return Err(RunError::aws("CreateDeployment answered without a jobId"));
                 };
-                ctx.set_job(Some(OurJob {
-                    id: job_id.clone(),
-                    started: false,
-                }));
                 let Some(url) = out.zip_upload_url.clone().filter(|u| !u.is_empty()) else {
                     return Err(RunError::aws(
                         "CreateDeployment answered without a zipUploadUrl",
@@ -852,12 +849,7 @@ async fn start_from_url(
         };
         match spawn_creating(ctx, true, call, |s| s.job_id.clone()).await? {
             Ok(summary) => {
-                if let Some(id) = &summary.job_id {
-                    ctx.set_job(Some(OurJob {
-                        id: id.clone(),
-                        started: true,
-                    }));
-                }
+                // spawn_creating has recorded the job as ours.
                 ctx.with_outcome(|o| o.source_url = Some(http::redact_url(url)));
                 return Ok(summary);
             }
