@@ -5,15 +5,13 @@
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::amplify::{ApiError, Client, ClientConfig, Job, JobSummary};
+use crate::amplify::{self, ApiError, Client, Job, JobSummary};
 use crate::cli::{AwsArgs, BranchTarget, DeleteBranchArgs, JobArgs, StatusArgs};
 use crate::error::{one_line, RunError};
 use crate::explain::{explain, Scope};
-use crate::http::{self, RetryConfig};
+use crate::http;
 use crate::report::Reporter;
 use crate::settings;
-
-const TERMINAL: [&str; 3] = ["SUCCEED", "FAILED", "CANCELLED"];
 
 /// A signed Amplify client for one app and branch.
 struct Target {
@@ -32,20 +30,7 @@ impl Target {
     ) -> Result<Target, RunError> {
         let app_id = settings::validate_app_id(app_id)?;
         let branch = settings::validate_branch(branch)?;
-        let region = settings::resolve_region(aws.region.as_deref()).await?;
-        let endpoint = settings::resolve_endpoint(aws.endpoint_url.as_deref(), &region)?;
-        let credentials =
-            crate::credentials::provider(&region, aws.role_to_assume.as_deref(), reporter).await?;
-        reporter.mask_credentials(&credentials).await;
-        let retry = RetryConfig::default();
-        let client = Client::new(ClientConfig {
-            endpoint,
-            region: region.clone(),
-            credentials,
-            retry,
-            observer: reporter.retry_observer(retry.max_retries + 1),
-            http: http::build_client(),
-        });
+        let settings::Connection { client, region, .. } = settings::connect(aws, reporter).await?;
         Ok(Target {
             client,
             app_id,
@@ -233,7 +218,7 @@ fn is_branch_missing(e: &ApiError) -> bool {
 }
 
 fn is_terminal(job: &JobSummary) -> bool {
-    job.status.as_deref().is_some_and(|s| TERMINAL.contains(&s))
+    job.status.as_deref().is_some_and(amplify::is_terminal)
 }
 
 fn time(epoch: Option<f64>) -> Option<String> {

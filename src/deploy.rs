@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::amplify::{ApiError, Client, ClientConfig, Job, JobSummary, StartDeploymentInput};
+use crate::amplify::{is_terminal, ApiError, Client, Job, JobSummary, StartDeploymentInput};
 use crate::cli::{DeployArgs, OnBusy, PackageFilterArgs};
 use crate::error::{ErrorClass, RunError};
 use crate::explain::{explain, Scope};
@@ -17,12 +17,6 @@ use crate::outcome::{console_url, Outcome, PackageFacts, StepFailure};
 use crate::package::{self, PackageOptions};
 use crate::report::Reporter;
 use crate::settings;
-
-const TERMINAL: [&str; 3] = ["SUCCEED", "FAILED", "CANCELLED"];
-
-fn is_terminal(status: &str) -> bool {
-    TERMINAL.contains(&status)
-}
 
 /// Everything `deploy` needs, validated.
 struct Plan {
@@ -219,24 +213,13 @@ pub struct DeployResult {
 /// network; other failures come back with whatever outcome was reached.
 pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResult, RunError> {
     let plan = Plan::from_args(args)?;
-    let region = settings::resolve_region(args.aws.region.as_deref()).await?;
-    let endpoint = settings::resolve_endpoint(args.aws.endpoint_url.as_deref(), &region)?;
-    let credentials =
-        crate::credentials::provider(&region, args.aws.role_to_assume.as_deref(), &reporter)
-            .await?;
-    reporter.mask_credentials(&credentials).await;
-
-    let retry = RetryConfig::default();
-    let observer = reporter.retry_observer(retry.max_retries + 1);
-    let http = http::build_client();
-    let client = Client::new(ClientConfig {
-        endpoint,
-        region: region.clone(),
-        credentials,
+    let settings::Connection {
+        client,
+        region,
+        http,
         retry,
-        observer: observer.clone(),
-        http: http.clone(),
-    });
+        observer,
+    } = settings::connect(&args.aws, &reporter).await?;
     let state = Arc::new(Mutex::new(RunState {
         job: None,
         zip: None,

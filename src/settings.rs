@@ -6,7 +6,11 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::region::Region;
 
+use crate::amplify::{Client, ClientConfig};
+use crate::cli::AwsArgs;
 use crate::error::RunError;
+use crate::http::{RetryConfig, RetryObserver};
+use crate::report::Reporter;
 
 /// `appId` matches `d[a-z0-9]+`, 1–20 characters.
 pub fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
@@ -132,6 +136,44 @@ pub async fn credentials(region: &str) -> Result<SharedCredentialsProvider, RunE
         RunError::aws("no AWS credentials provider could be configured").hint(
             "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, or role-to-assume",
         )
+    })
+}
+
+/// A signed Amplify client built from what [`AwsArgs`] and the environment
+/// say, with the transport settings the upload shares.
+pub struct Connection {
+    pub client: Client,
+    pub region: String,
+    pub http: reqwest::Client,
+    pub retry: RetryConfig,
+    pub observer: RetryObserver,
+}
+
+/// Region, endpoint and credentials, resolved once for every command.
+/// Secrets are masked on GitHub before anything could print them.
+pub async fn connect(aws: &AwsArgs, reporter: &Reporter) -> Result<Connection, RunError> {
+    let region = resolve_region(aws.region.as_deref()).await?;
+    let endpoint = resolve_endpoint(aws.endpoint_url.as_deref(), &region)?;
+    let credentials =
+        crate::credentials::provider(&region, aws.role_to_assume.as_deref(), reporter).await?;
+    reporter.mask_credentials(&credentials).await;
+    let retry = RetryConfig::default();
+    let observer = reporter.retry_observer(retry.max_retries + 1);
+    let http = crate::http::build_client();
+    let client = Client::new(ClientConfig {
+        endpoint,
+        region: region.clone(),
+        credentials,
+        retry,
+        observer: observer.clone(),
+        http: http.clone(),
+    });
+    Ok(Connection {
+        client,
+        region,
+        http,
+        retry,
+        observer,
     })
 }
 

@@ -13,6 +13,6 @@ pub use client::{Client, ClientConfig};
 pub use error::ApiError;
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
-    App, Branch, CreateDeploymentOutput, Job, JobSummary, ListJobsOutput, StartDeploymentInput,
-    Step,
+    is_terminal, App, Branch, CreateDeploymentOutput, Job, JobSummary, ListJobsOutput,
+    StartDeploymentInput, Step,
 };

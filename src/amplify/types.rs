@@ -91,6 +91,12 @@ pub struct StartDeploymentInput {
     pub source_url_type: Option<String>,
 }
 
+/// Whether a job or step status is final: `SUCCEED`, `FAILED` or
+/// `CANCELLED` (any other status may still change).
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, "SUCCEED" | "FAILED" | "CANCELLED")
+}
+
 /// A job as listed, started or stopped.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
