@@ -36,6 +36,10 @@ async fn bad_inputs_are_refused_before_the_network() {
     let f = file.to_str().unwrap();
     let long = "b".repeat(256);
     // Each case: the arguments after `deploy`, and what the error names.
+    // Most add to a valid app and branch.
+    fn target<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+        [&["--app-id", APP, "--branch", "main"], rest].concat()
+    }
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--branch", "main", "--path", p], "app-id"),
         (
@@ -58,100 +62,17 @@ async fn bad_inputs_are_refused_before_the_network() {
             vec!["--app-id", APP, "--branch", &long, "--path", p],
             "branch",
         ),
-        (vec!["--app-id", APP, "--branch", "main"], "path"),
+        (target(&[]), "path"),
+        (target(&["--path", "/no/such/dir"]), "/no/such/dir"),
+        (target(&["--path", f]), "not a directory"),
+        (target(&["--path", e]), "no files"),
+        (target(&["--source-url", "ftp://x/y"]), "source-url"),
+        (target(&["--path", p, "--timeout", "soon"]), "timeout"),
+        (target(&["--path", p, "--on-busy", "maybe"]), "on-busy"),
+        (target(&["--path", p, "--region", "Not A Region"]), "region"),
+        (target(&["--path", p, "--threads", "0"]), "threads"),
         (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--path",
-                "/no/such/dir",
-            ],
-            "/no/such/dir",
-        ),
-        (
-            vec!["--app-id", APP, "--branch", "main", "--path", f],
-            "not a directory",
-        ),
-        (
-            vec!["--app-id", APP, "--branch", "main", "--path", e],
-            "no files",
-        ),
-        (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--source-url",
-                "ftp://x/y",
-            ],
-            "source-url",
-        ),
-        (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--path",
-                p,
-                "--timeout",
-                "soon",
-            ],
-            "timeout",
-        ),
-        (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--path",
-                p,
-                "--on-busy",
-                "maybe",
-            ],
-            "on-busy",
-        ),
-        (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--path",
-                p,
-                "--region",
-                "Not A Region",
-            ],
-            "region",
-        ),
-        (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--path",
-                p,
-                "--threads",
-                "0",
-            ],
-            "threads",
-        ),
-        (
-            vec![
-                "--app-id",
-                APP,
-                "--branch",
-                "main",
-                "--path",
-                p,
-                "--role-to-assume",
-                "deployer",
-            ],
+            target(&["--path", p, "--role-to-assume", "deployer"]),
             "role-to-assume",
         ),
     ];

@@ -12,6 +12,20 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+/// Retries that are quick enough for tests: 3 retries, 1–5 ms apart.
+pub(crate) fn fast_retry() -> super::RetryConfig {
+    super::RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(20),
+        backoff: super::BackoffConfig {
+            init_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            base: 2.0,
+        },
+        request_timeout: Duration::from_secs(5),
+    }
+}
+
 /// What the server does with the next request.
 #[derive(Debug, Clone)]
 pub(crate) enum Action {

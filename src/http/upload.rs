@@ -277,24 +277,13 @@ fn xml_element(text: &str, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::http::test_server::{Action, TestServer};
-    use crate::http::{build_client, silent_observer, BackoffConfig, RetryEvent};
+    use crate::http::{build_client, silent_observer, RetryEvent};
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
     const SIGNED_QUERY: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIA%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=10800&X-Amz-Security-Token=IQo%2Bab%3D%3D&X-Amz-SignedHeaders=host&x=a+b&y=c=d&X-Amz-Signature=0f%3D";
 
-    fn fast() -> RetryConfig {
-        RetryConfig {
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(20),
-            backoff: BackoffConfig {
-                init_backoff: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(5),
-                base: 2.0,
-            },
-            request_timeout: Duration::from_secs(5),
-        }
-    }
+    use crate::http::test_server::fast_retry as fast;
 
     fn zip_file(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
         let content: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();

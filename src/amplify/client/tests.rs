@@ -9,21 +9,8 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 
 use super::*;
-use crate::http::test_server::{Action, TestServer};
-use crate::http::{build_client, BackoffConfig, RetryDecision, RetryEvent};
-
-fn fast_retry() -> RetryConfig {
-    RetryConfig {
-        max_retries: 3,
-        retry_timeout: Duration::from_secs(20),
-        backoff: BackoffConfig {
-            init_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            base: 2.0,
-        },
-        request_timeout: Duration::from_secs(5),
-    }
-}
+use crate::http::test_server::{fast_retry, Action, TestServer};
+use crate::http::{build_client, RetryDecision, RetryEvent};
 
 struct Harness {
     server: TestServer,
