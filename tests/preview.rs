@@ -49,6 +49,31 @@ fn preview_cmd(
     c
 }
 
+/// An emulator, a fake GitHub, a one-page site, and a folder for event payloads.
+struct Pr {
+    emu: Emulator,
+    gh: FakeGitHub,
+    site: tempfile::TempDir,
+    events: tempfile::TempDir,
+}
+
+impl Pr {
+    async fn start() -> Pr {
+        Pr {
+            emu: emulator().await,
+            gh: FakeGitHub::start().await,
+            site: tiny_site(),
+            events: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The binary as the runner starts it for PR 7's `action` event.
+    fn cmd(&self, action: &str, sha: &str, head_repo: &str, token: &str) -> Command {
+        let event = event(self.events.path(), action, sha, head_repo);
+        preview_cmd(&self.emu, &self.gh, self.site.path(), &event, token)
+    }
+}
+
 /// No secret in anything the run printed, `::add-mask::` lines aside (the
 /// runner reads those and hides the value everywhere else).
 fn assert_no_secrets(r: &Run) {
@@ -65,24 +90,15 @@ fn assert_no_secrets(r: &Run) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
-    let emu = emulator().await;
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
+    let pr = Pr::start().await;
+    let (emu, gh) = (&pr.emu, &pr.gh);
     gh.add_comment(7, "LGTM");
 
     // opened: branch pr-7 created (stage PULL_REQUEST) and deployed, one comment.
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "opened", SHA1, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let r = run(&mut pr.cmd("opened", SHA1, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(emu.branches(APP).contains(&"pr-7".to_owned()));
-    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED"]);
+    assert_eq!(job_statuses(emu, "pr-7"), ["SUCCEED"]);
     assert!(
         r.stderr
             .contains("creating branch pr-7 (stage PULL_REQUEST)"),
@@ -115,16 +131,9 @@ async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
         .all(|q| q.authorization.as_deref() == Some(&*format!("Bearer {WRITE_TOKEN}"))));
 
     // synchronize: the same comment is updated, not a second one.
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "synchronize", SHA2, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let r = run(&mut pr.cmd("synchronize", SHA2, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED", "SUCCEED"]);
+    assert_eq!(job_statuses(emu, "pr-7"), ["SUCCEED", "SUCCEED"]);
     let comments = gh.comments(7);
     assert_eq!(comments.len(), 2, "{comments:?}");
     let updated = comments.iter().find(|c| c.id == comment.id).unwrap();
@@ -136,28 +145,20 @@ async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
     assert!(r.stderr.contains("updated the comment"), "{r:?}");
 
     // closed, as a dry run: nothing changes.
-    let closed = event(dir.path(), "closed", SHA2, REPO);
-    let mut c = preview_cmd(&emu, &gh, site.path(), &closed, WRITE_TOKEN);
+    let mut c = pr.cmd("closed", SHA2, REPO, WRITE_TOKEN);
     let r = run(c.arg("--dry-run")).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("would stop"), "{r:?}");
     assert!(emu.branches(APP).contains(&"pr-7".to_owned()));
 
     // closed: the branch is deleted and the comment says so.
-    let before = count(&emu, "CreateDeployment");
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "closed", SHA2, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let before = count(emu, "CreateDeployment");
+    let r = run(&mut pr.cmd("closed", SHA2, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!emu.branches(APP).contains(&"pr-7".to_owned()));
     assert!(emu.branches(APP).contains(&"main".to_owned()));
     assert_eq!(
-        count(&emu, "CreateDeployment"),
+        count(emu, "CreateDeployment"),
         before,
         "closing must not deploy"
     );
@@ -172,36 +173,20 @@ async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
     assert_no_secrets(&r);
 
     // closed again (a re-run): the branch is already gone, still fine.
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "closed", SHA2, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let r = run(&mut pr.cmd("closed", SHA2, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("does not exist"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn closing_stops_the_unfinished_job_before_deleting() {
-    let emu = emulator().await;
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
+    let pr = Pr::start().await;
+    let (emu, gh) = (&pr.emu, &pr.gh);
     emu.create_branch(APP, "pr-7");
     emu.insert_job(APP, "pr-7", "RUNNING");
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "closed", SHA1, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let r = run(&mut pr.cmd("closed", SHA1, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
-    let ops: Vec<String> = operations(&emu)
+    let ops: Vec<String> = operations(emu)
         .into_iter()
         .filter(|o| o == "StopJob" || o == "DeleteBranch")
         .collect();
@@ -213,10 +198,8 @@ async fn closing_stops_the_unfinished_job_before_deleting() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_marker_is_found_on_a_later_page() {
-    let emu = emulator().await;
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
+    let pr = Pr::start().await;
+    let gh = &pr.gh;
     gh.add_comments(7, 120);
     let ours = gh.add_comment(
         7,
@@ -226,14 +209,7 @@ async fn the_marker_is_found_on_a_later_page() {
     // Another app's preview comment is not ours.
     gh.add_comment(7, "<!-- amplify-deploy:preview:d9other -->\nother app");
 
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "synchronize", SHA1, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let r = run(&mut pr.cmd("synchronize", SHA1, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
     let comments = gh.comments(7);
     assert_eq!(comments.len(), 152, "a second comment was created");
@@ -252,20 +228,11 @@ async fn the_marker_is_found_on_a_later_page() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_only_token_is_a_warning_not_a_failed_deploy() {
-    let emu = emulator().await;
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "opened", SHA1, REPO),
-        READ_TOKEN,
-    ))
-    .await;
+    let pr = Pr::start().await;
+    let (emu, gh) = (&pr.emu, &pr.gh);
+    let r = run(&mut pr.cmd("opened", SHA1, REPO, READ_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED"]);
+    assert_eq!(job_statuses(emu, "pr-7"), ["SUCCEED"]);
     assert!(r.stderr.contains("::warning"), "{r:?}");
     assert!(r.stderr.contains("pull-requests: write"), "{r:?}");
     assert!(gh.comments(7).is_empty());
@@ -275,16 +242,13 @@ async fn a_read_only_token_is_a_warning_not_a_failed_deploy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_deploys_without_commenting_and_says_why() {
-    let emu = emulator().await;
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
-    let ev = event(dir.path(), "opened", SHA1, "stranger/site");
-    let mut c = preview_cmd(&emu, &gh, site.path(), &ev, READ_TOKEN);
+    let pr = Pr::start().await;
+    let (emu, gh) = (&pr.emu, &pr.gh);
+    let mut c = pr.cmd("opened", SHA1, "stranger/site", READ_TOKEN);
     c.args(["--deployment-environment", "preview"]);
     let r = run(&mut c).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(job_statuses(&emu, "pr-7"), ["SUCCEED"]);
+    assert_eq!(job_statuses(emu, "pr-7"), ["SUCCEED"]);
     assert!(r.stderr.contains("fork stranger/site"), "{r:?}");
     assert!(r.stderr.contains("read-only"), "{r:?}");
     assert!(r.stderr.contains("::notice"), "{r:?}");
@@ -293,22 +257,13 @@ async fn a_fork_deploys_without_commenting_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fifty_first_branch_is_a_clear_error() {
-    let emu = emulator().await;
+    let pr = Pr::start().await;
+    let emu = &pr.emu;
     for i in 1..50 {
         emu.create_branch(APP, &format!("b{i}"));
     }
     assert_eq!(emu.branches(APP).len(), 50);
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
-    let r = run(&mut preview_cmd(
-        &emu,
-        &gh,
-        site.path(),
-        &event(dir.path(), "opened", SHA1, REPO),
-        WRITE_TOKEN,
-    ))
-    .await;
+    let r = run(&mut pr.cmd("opened", SHA1, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("limit of 50 branches"), "{r:?}");
     assert!(
@@ -439,12 +394,9 @@ async fn preview_outside_a_pull_request_deploys_to_the_branch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_explicit_stage_wins_over_the_preview_default() {
-    let emu = emulator().await;
-    let gh = FakeGitHub::start().await;
-    let site = tiny_site();
-    let dir = tempfile::tempdir().unwrap();
-    let ev = event(dir.path(), "opened", SHA1, REPO);
-    let mut c = preview_cmd(&emu, &gh, site.path(), &ev, WRITE_TOKEN);
+    let pr = Pr::start().await;
+    let emu = &pr.emu;
+    let mut c = pr.cmd("opened", SHA1, REPO, WRITE_TOKEN);
     c.env("AMPLIFY_STAGE", "DEVELOPMENT")
         .env("AMPLIFY_PREVIEW_PREFIX", "preview-");
     let r = run(&mut c).await;
@@ -454,5 +406,5 @@ async fn an_explicit_stage_wins_over_the_preview_default() {
             .contains("creating branch preview-7 (stage DEVELOPMENT)"),
         "{r:?}"
     );
-    assert_eq!(job_statuses(&emu, "preview-7"), ["SUCCEED"]);
+    assert_eq!(job_statuses(emu, "preview-7"), ["SUCCEED"]);
 }
