@@ -48,6 +48,9 @@ else
   echo "warning: the x86_64-unknown-linux-musl target could not be installed here: static build skipped" >&2
 fi
 
+log "README tables against action.yml and --help"
+python3 tests/docs/check_readme.py README.md action.yml target/debug/amplify-deploy
+
 if [[ -f scripts/lint-workflows.sh ]]; then
   log "workflow and action lints"
   bash scripts/lint-workflows.sh
