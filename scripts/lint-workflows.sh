@@ -49,13 +49,14 @@ JS
 echo "== zizmor"
 zizmor --offline --no-progress .github/workflows action.yml || status=1
 
-echo "== shellcheck (the action's scripts and tests)"
+echo "== shellcheck (the action's and the release's scripts, and their tests)"
 if ! command -v shellcheck >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; } || true
 fi
 if command -v shellcheck >/dev/null 2>&1; then
-  shellcheck -x scripts/install.sh scripts/lint-workflows.sh tests/action/run.sh tests/action/source_case.sh || status=1
+  shellcheck -x scripts/install.sh scripts/lint-workflows.sh scripts/release/*.sh \
+    tests/action/run.sh tests/action/source_case.sh tests/image/run.sh || status=1
 else
   echo "shellcheck not installed: skipped"
 fi
