@@ -41,12 +41,13 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
   python3 -m pip install --quiet pyyaml || { echo "cannot install PyYAML"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-# run_case NAME [run_action.py args...]: run the whole action; keep its log.
+# run_case NAME [run_action.py args...]: run the whole action (the one in
+# $action_dir if set, else this checkout); keep its log.
 run_case() {
   local name=$1
   shift
   cases+=("$name")
-  python3 "$here/run_action.py" "$root" "$tmp/$name.json" "$@" >"$tmp/$name.log" 2>&1
+  python3 "$here/run_action.py" "${action_dir:-$root}" "$tmp/$name.json" "$@" >"$tmp/$name.log" 2>&1
   local rc=$?
   if [[ $rc != 0 ]]; then
     # The emulation itself failed (not the action): nothing else is meaningful.
@@ -232,6 +233,10 @@ PATH="$tmp/fake-cargo:$PATH" run_case hostileref --github 'action_ref=topic%0A::
 check "hostile ref: no injected workflow command" only_own_commands hostileref
 check "hostile ref: built from source, with the ref folded in the notice" log_has hostileref \
   "::notice title=amplify-deploy::Building amplify-deploy from the action's source: version 'source' (ref 'topic?0A??add-mask??x')"
+
+# --- the two-phase release, and installs at the commits it produces -----------
+# shellcheck source=tests/action/release_case.sh
+source "$here/release_case.sh"
 
 # --- (a) no checksum: build from source, deploy to the emulator ---------------
 if [[ ${AMPLIFY_ACTION_TEST_SKIP_SOURCE:-} == 1 ]]; then
