@@ -21,6 +21,10 @@
 #                                 built, with a notice
 # The version input is validated before it is printed anywhere.
 #
+# A download is also checked for build provenance with `gh attestation
+# verify` where gh and a token (GH_TOKEN) are available; the log says which
+# checks passed.
+#
 # Inputs (environment):
 #   AMPLIFY_DEPLOY_VERSION            wanted version (1.2.3 or v1.2.3), or `source`
 #   AMPLIFY_DEPLOY_ACTION_REF         ref the action was used at (github.action_ref)
@@ -28,6 +32,7 @@
 #   AMPLIFY_DEPLOY_DOWNLOAD_BASE      for testing and mirrors only: https URL that
 #                                     replaces https://github.com/{owner}/{repo}/releases/download
 #   AMPLIFY_DEPLOY_CHECKSUMS_DIR      for testing only: directory used instead of checksums/
+#   GH_TOKEN                          token for gh attestation verify (optional)
 #   GITHUB_ACTION_PATH, GITHUB_OUTPUT, RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP
 # Output: `path` (the binary) and `version` in $GITHUB_OUTPUT.
 set -euo pipefail
@@ -241,6 +246,26 @@ if [[ $actual != "$expected_binary" ]]; then
   fail "checksum mismatch for $binary_entry (inside $asset): expected $expected_binary (from checksums/v$version.sha256), extracted file has $actual. Refusing to install it."
 fi
 echo "Verified $asset and the binary inside it against checksums/v$version.sha256"
+
+# Build provenance, a second line behind the committed hashes: where gh can
+# ask GitHub, the archive's attestation must name this repository. Releases
+# made before attestations have none, so a failure warns; the hashes above
+# are what is enforced.
+passed="archive SHA-256, binary SHA-256"
+if [[ -z $repository ]]; then
+  provenance="not checked (no repository to check it against)"
+elif ! command -v gh >/dev/null 2>&1; then
+  provenance="not checked (gh is not installed)"
+elif [[ -z ${GH_TOKEN:-${GITHUB_TOKEN:-}} ]]; then
+  provenance="not checked (no GitHub token for gh)"
+elif gh attestation verify "$work/$asset" --repo "$repository" >"$work/attestation.log" 2>&1; then
+  passed+=", build provenance (gh attestation verify --repo $repository)"
+  provenance="verified"
+else
+  provenance="FAILED"
+  echo "::warning title=amplify-deploy install::$(command_data "The build provenance of $asset did not verify for $repository (gh attestation verify): $(tail -n 1 "$work/attestation.log"). Installing it on the strength of the committed checksums.")"
+fi
+echo "Checks passed: $passed; build provenance: $provenance"
 
 mkdir -p "$cache"
 cp "$found" "$bin.tmp.$$"

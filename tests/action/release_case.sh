@@ -194,3 +194,21 @@ check "install at a commit without checksums, version pinned: refused" log_has a
   "::error title=amplify-deploy install::version $release_version cannot be verified"
 check "install at a commit without checksums, version pinned: no cargo" test ! -e "$tmp/cargo-calls"
 
+# --- install: build provenance through gh, where it is available ---------------
+attested() { # NAME ATTESTATION(ok|bad)
+  local -x PATH="$tmp/fake-gh:$PATH" FAKE_GH_LOG="$tmp/gh-$1.log" FAKE_GH_ATTESTATION=$2
+  installed_at "$1" "$tmp/at-tag" "v$release_version" --github token=fake-token
+}
+attested attestok ok
+check "install with gh: provenance verified for the action's repository" grep -q \
+  "^attestation verify .*/amplify-deploy-v$release_version-$target.tar.gz --repo owner/amplify-deploy$" "$tmp/gh-attestok.log"
+check "install with gh: says which checks passed" log_has attestok \
+  "Checks passed: archive SHA-256, binary SHA-256, build provenance (gh attestation verify --repo owner/amplify-deploy); build provenance: verified"
+attested attestbad bad
+check "install with gh, provenance fails: warns" log_has attestbad \
+  "::warning title=amplify-deploy install::The build provenance of amplify-deploy-v$release_version-$target.tar.gz did not verify for owner/amplify-deploy"
+check "install with gh, provenance fails: says the hashes passed" log_has attestbad \
+  "Checks passed: archive SHA-256, binary SHA-256; build provenance: FAILED"
+# (Here gh is not installed; on a GitHub runner it is, but has no token.)
+check "install without gh or token: says provenance was not checked" log_has attag \
+  "Checks passed: archive SHA-256, binary SHA-256; build provenance: not checked ("
