@@ -26,6 +26,15 @@ cargo=$(cargo_version Cargo.toml)
 [[ $cargo == "$version" ]] || die "Cargo.toml has version '$cargo', not $version: bump it (and Cargo.lock) first"
 echo "ok: Cargo.toml version is $version"
 
+if [[ $mode == prepare ]]; then
+  if git rev-parse -q --verify "refs/tags/v$version" >/dev/null; then
+    die "tag v$version exists already: a released version is never rebuilt; bump the version"
+  fi
+  [[ ! -e checksums/v$version.sha256 ]] ||
+    die "checksums/v$version.sha256 exists already: $version was released; bump the version"
+  echo "ok: no tag v$version and no checksums/v$version.sha256 yet"
+fi
+
 [[ -f $changelog ]] || die "no $changelog"
 heading=$(changelog_heading "$changelog" "$version")
 [[ -n $heading ]] || die "$changelog has no '## [$version]' section: move the Unreleased entries under it"
@@ -37,12 +46,6 @@ case $mode in
     [[ $heading == "## [$version]" ]] ||
       die "$changelog's heading for $version is '$heading': leave it undated, '## [$version]'; the release PR adds the date"
     echo "ok: $changelog has an undated section for $version with entries"
-    if git rev-parse -q --verify "refs/tags/v$version" >/dev/null; then
-      die "tag v$version exists already: a released version is never rebuilt; bump the version"
-    fi
-    [[ ! -e checksums/v$version.sha256 ]] ||
-      die "checksums/v$version.sha256 exists already: $version was released; bump the version"
-    echo "ok: no tag v$version and no checksums/v$version.sha256 yet"
     ;;
   publish)
     [[ $heading =~ $dated ]] ||

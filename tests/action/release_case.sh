@@ -93,6 +93,8 @@ git_in commit --quiet -m "Release $release_version: checksums and date"
 git_in tag "v$release_version"
 git_in push --quiet "$tmp/remote.git" main "v$release_version"
 check "release publish: the tagged commit passes" in_repo bash "$release/check.sh" publish "$release_version"
+check "release prepare: a released version is not prepared again" \
+  fails_with "tag v$release_version exists already" in_repo bash "$release/check.sh" prepare "$release_version"
 
 # --- phase two: publish the draft only if it matches --------------------------
 cat >"$tmp/fake-gh/gh" <<'EOF'
