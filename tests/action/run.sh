@@ -115,6 +115,9 @@ checksums_of "$other" 0.0.3-test | awk -v b="$binsha" 'NR == 2 {$1 = b; $0 = $1 
 # The old format: the archive's hash alone, nothing to check a cached binary against.
 old=$(make_release 0.0.4-test "binary of an archive-only checksum file")
 checksums_of "$old" 0.0.4-test | head -n 1 >"$tmp/checksums/v0.0.4-test.sha256"
+# A file with one line not in sha256sum form (here: an upper-case hash) is not trusted in part.
+sed 's/0\.0\.0-test/0.0.5-test/' "$tmp/checksums/v0.0.0-test.sha256" >"$tmp/checksums/v0.0.5-test.sha256"
+echo "${binsha^^}  amplify-deploy-v0.0.5-test-other/amplify-deploy" >>"$tmp/checksums/v0.0.5-test.sha256"
 # A fake cargo that records being run: the refusals must not build anything.
 mkdir -p "$tmp/fake-cargo"
 printf '#!/bin/sh\necho "$*" >>"%s"\nexit 1\n' "$tmp/cargo-calls" >"$tmp/fake-cargo/cargo"
@@ -197,6 +200,12 @@ check "checksum file without the binary hash: action fails" test "$(field archiv
 check "checksum file without the binary hash: says so" log_has archiveonly \
   "lists amplify-deploy-v0.0.4-test-$target.tar.gz but not the binary inside it"
 check "checksum file without the binary hash: nothing downloaded" equals "$(downloads v0.0.4-test)" 0
+
+run_case malformed --input version=0.0.5-test "${inputs[@]}"
+check "malformed checksum file: action fails" test "$(field malformed exit)" != 0
+check "malformed checksum file: names the line" log_has malformed \
+  "::error title=amplify-deploy install::line 3 of checksums/v0.0.5-test.sha256 is not '<sha256, lowercase hex>  <file name>'"
+check "malformed checksum file: nothing downloaded" equals "$(downloads v0.0.5-test)" 0
 
 # --- an explicit version is that release or nothing ---------------------------
 PATH="$tmp/fake-cargo:$PATH" run_case unreleased --input version=9.9.9 "${inputs[@]}"
