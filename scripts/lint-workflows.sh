@@ -66,7 +66,7 @@ if ! command -v shellcheck >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v 
 fi
 if command -v shellcheck >/dev/null 2>&1; then
   shellcheck -x scripts/install.sh scripts/lint-workflows.sh scripts/release/*.sh \
-    tests/action/run.sh tests/action/source_case.sh tests/image/run.sh || status=1
+    tests/action/run.sh tests/action/source_case.sh tests/action/release_case.sh tests/image/run.sh || status=1
 else
   echo "shellcheck not installed: skipped"
 fi
