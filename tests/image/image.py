@@ -4,9 +4,9 @@
 There is no container engine on the test machine, so this reads the
 Dockerfile and carries out its instructions on a directory:
 
-  image.py build DOCKERFILE CONTEXT BINARY ROOT CONFIG_JSON
-      Build the last stage into ROOT (which must not exist), with the stages
-      it copies from, and write its ENV, WORKDIR and ENTRYPOINT to
+  image.py build DOCKERFILE CONTEXT BINARY ROOT CONFIG_JSON [STAGE]
+      Build the last stage (or STAGE, as `docker build --target`) into ROOT
+      (which must not exist), with the stages it copies from, and write its ENV, WORKDIR and ENTRYPOINT to
       CONFIG_JSON. The Rust build is not run: `cargo build` places BINARY
       (the static musl build) where it would have written its output.
   image.py run ROOT CONFIG_JSON [-e NAME=VALUE]... -- ARGS...
@@ -234,15 +234,20 @@ def copy(src, stage, dest, n):
         raise Unknown(f"line {n}: COPY source {src} does not exist")
 
 
-def build(dockerfile, context, binary, root, config):
+def build(dockerfile, context, binary, root, config, target=None):
     os.umask(0o022)
     global_args, stages = stages_of(parse(dockerfile))
     check(stages)
     if os.path.exists(root):
         raise Unknown(f"{root} exists already")
+    index = len(stages) - 1
+    if target is not None:
+        index = next((i for i, s in enumerate(stages) if s["name"] == target), None)
+        if index is None:
+            raise Unknown(f"no stage named {target}")
     built = {}
     try:
-        final = build_stage(stages, len(stages) - 1, root, binary, global_args, context, built)
+        final = build_stage(stages, index, root, binary, global_args, context, built)
     finally:
         for stage in built.values():
             shutil.rmtree(stage.root, ignore_errors=True)
@@ -269,7 +274,7 @@ def run(root, config, argv):
 
 
 def main(argv):
-    if argv[1:2] == ["build"] and len(argv) == 7:
+    if argv[1:2] == ["build"] and len(argv) in (7, 8):
         build(*argv[2:])
     elif argv[1:2] == ["run"] and len(argv) >= 4:
         run(argv[2], argv[3], argv[4:])

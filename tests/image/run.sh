@@ -4,7 +4,8 @@
 # instructions, and fails on one it does not know), then run a real deploy
 # inside it with chroot, as `docker run` would: the image's ENTRYPOINT, ENV
 # and WORKDIR, the site at /site, against amplify-emulator on 127.0.0.1.
-#   - the deploy succeeds and the emulator serves the site;
+#   - the deploy succeeds and the emulator serves the site, in the default
+#     (final) stage's tree and in the `prebuilt` stage's;
 #   - /tmp is there with mode 1777;
 #   - the same tree without /tmp fails, so the test does see /tmp.
 # Usage: tests/image/run.sh [STATIC_BINARY]
@@ -80,8 +81,8 @@ for _ in $(seq 100); do
 done
 
 # docker run -v "$PWD/site:/site:ro" -e AWS_... amplify-deploy --app-id … --path /site
-deploy_in() { # ROOT LOG BRANCH
-  python3 "$here/image.py" run "$1" "$tmp/image.json" \
+deploy_in() { # ROOT LOG BRANCH [IMAGE_CONFIG]
+  python3 "$here/image.py" run "$1" "${4:-$tmp/image.json}" \
     -e AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
     -e AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
     -e AWS_REGION=us-east-1 \
@@ -99,6 +100,22 @@ status=$?
 check "deploy inside the image's tree succeeds" test "$status" = 0
 served=$(curl -fsS "http://127.0.0.1:$port/__site/d1example/main/" 2>/dev/null)
 check "the emulator serves the deployed site" grep -qF "$marker" <<<"$served"
+# The `prebuilt` stage packages a binary built elsewhere (a release asset):
+# docker build --build-arg PREBUILT=amplify-deploy --target prebuilt .
+mkdir -p "$tmp/prebuilt-context"
+cp "$binary" "$tmp/prebuilt-context/amplify-deploy"
+if python3 "$here/image.py" build "$root/Dockerfile" "$tmp/prebuilt-context" "$binary" \
+  "$tmp/root-prebuilt" "$tmp/image-prebuilt.json" prebuilt; then
+  check "prebuilt stage: /tmp exists with mode 1777" test "$(stat -c %a "$tmp/root-prebuilt/tmp" 2>/dev/null)" = 1777
+  cp -a "$tmp/root/site" "$tmp/root-prebuilt/site"
+  deploy_in "$tmp/root-prebuilt" "$tmp/deploy-prebuilt.log" prebuilt "$tmp/image-prebuilt.json"
+  check "prebuilt stage: deploy inside its tree succeeds" test "$?" = 0
+  check "prebuilt stage: the emulator serves the site" grep -qF "$marker" \
+    <<<"$(curl -fsS "http://127.0.0.1:$port/__site/d1example/prebuilt/" 2>/dev/null)"
+else
+  check "prebuilt stage: the Dockerfile's instructions build a tree" false
+fi
+
 # The same tree without /tmp (the image before it had one) must fail: else
 # this test would pass whether or not the image has /tmp.
 cp -a "$tmp/root" "$tmp/root-no-tmp"
@@ -108,8 +125,8 @@ status=$?
 check "without /tmp the deploy fails" test "$status" != 0
 
 if [[ $failed != 0 ]]; then
-  for log in deploy.log deploy-no-tmp.log emulator.log; do
-    sed "s/^/    [$log] /" "$tmp/$log"
+  for log in deploy.log deploy-prebuilt.log deploy-no-tmp.log emulator.log; do
+    [[ -f $tmp/$log ]] && sed "s/^/    [$log] /" "$tmp/$log"
   done
 fi
 finish
