@@ -26,6 +26,7 @@ struct Plan {
     wait: bool,
     dry_run: bool,
     timeout: Duration,
+    quota_wait: Duration,
     keep_job_on_timeout: bool,
     on_busy: OnBusy,
     create_branch: bool,
@@ -81,6 +82,7 @@ impl Plan {
             wait: !args.no_wait && args.wait.unwrap_or(true),
             dry_run: args.dry_run.unwrap_or(false),
             timeout: args.timeout,
+            quota_wait: args.quota_wait,
             keep_job_on_timeout: args.keep_job_on_timeout.unwrap_or(false),
             on_busy: args.on_busy,
             create_branch: args.create_branch.unwrap_or(false),
@@ -232,8 +234,13 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
         },
     }));
     let timeout = plan.timeout;
+    // A quota wait is one more way to spend the run's time: never past --timeout.
+    let retry = RetryConfig {
+        quota_wait: plan.quota_wait.min(timeout),
+        ..retry
+    };
     let ctx = Arc::new(Ctx {
-        client,
+        client: client.with_retry(retry),
         plan,
         region,
         reporter,

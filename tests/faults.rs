@@ -578,3 +578,74 @@ async fn a_timeout_while_create_deployment_is_on_the_wire_stops_the_job_it_creat
     assert!(r.stderr.contains("stopped job 1"), "{r:?}");
     assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{r:?}");
 }
+
+fn limit_exceeded(message: &str) -> FaultAction {
+    FaultAction::Status {
+        status: 429,
+        error_type: Some("LimitExceededException".into()),
+        message: Some(message.into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_on_create_deployment_is_waited_for() {
+    let emu = emulator().await;
+    let message = "Concurrent jobs limit reached for region";
+    emu.push_fault(fault("CreateDeployment", 4, limit_exceeded(message)));
+    let site = tiny_site();
+    let r = run(&mut deploy_cmd(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&emu, "CreateDeployment"), 5);
+    assert!(
+        r.stderr.contains(&format!(
+            "Amplify quota reached (LimitExceededException: {message}): waiting"
+        )),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("more for it to clear"), "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_that_does_not_clear_fails_after_quota_wait() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "CreateDeployment",
+        10_000,
+        limit_exceeded("Concurrent jobs limit reached for region"),
+    ));
+    let site = tiny_site();
+    let started = std::time::Instant::now();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--quota-wait", "2s"])).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("did not clear within --quota-wait"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("raise --quota-wait"), "{r:?}");
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(count(&emu, "CreateDeployment") >= 3);
+    assert!(emu.jobs(APP, "main").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_branch_count_quota_fails_at_once() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "CreateBranch",
+        5,
+        limit_exceeded("Limit of 50 branches per app exceeded for app d1test."),
+    ));
+    let site = tiny_site();
+    let r = run(cmd(&emu)
+        .args(["deploy", "--app-id", APP, "--branch", "feature/new"])
+        .args(["--create-branch", "--path"])
+        .arg(site.path()))
+    .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(count(&emu, "CreateBranch"), 1, "{r:?}");
+    assert!(r.stderr.contains("limit of 50 branches"), "{r:?}");
+    assert!(r.stderr.contains("delete unused branches"), "{r:?}");
+}
