@@ -649,3 +649,39 @@ async fn the_branch_count_quota_fails_at_once() {
     assert!(r.stderr.contains("limit of 50 branches"), "{r:?}");
     assert!(r.stderr.contains("delete unused branches"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_start_deployment_answer_for_a_job_someone_stopped_is_no_start() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_secs(600));
+    // StartDeployment starts the job and its answer is lost; the retry is
+    // held long enough for someone to stop the job meanwhile.
+    emu.push_fault(fault("StartDeployment", 1, FaultAction::DropAfter));
+    emu.push_fault(fault("StartDeployment", 1, FaultAction::Delay { ms: 1500 }));
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.arg("--no-wait")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while job_statuses(&emu, "main").first().map(String::as_str) != Some("RUNNING") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        sleep_ms(20).await;
+    }
+    emu.stop_job(APP, "main", "1").expect("stop");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("started job"), "{stderr}");
+    assert!(
+        stderr.contains("job 1 did not start: it is CANCELLED"),
+        "{stderr}"
+    );
+    assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{stderr}");
+}
