@@ -279,6 +279,15 @@ async fn cleanup_after_failure(ctx: &Ctx, err: RunError) -> RunError {
     err
 }
 
+/// The longest a clean-up after a timeout or a signal may take. The runner
+/// sends SIGTERM 7.5 s after SIGINT, then kills; and `--timeout` bounds the
+/// whole run, a StopJob that never answers included.
+const CLEANUP_BUDGET: Duration = Duration::from_millis(6500);
+
+/// Of [`CLEANUP_BUDGET`], the most spent waiting for a job-creating call on
+/// the wire to answer, so that StopJob keeps time of its own.
+const SETTLE_BUDGET: Duration = Duration::from_secs(3);
+
 /// Give a job-creating call that is on the wire time to answer, so that the
 /// job it creates is known and can be stopped.
 async fn settle(ctx: &Ctx, within: Duration) {
@@ -286,8 +295,22 @@ async fn settle(ctx: &Ctx, within: Duration) {
     let _ = tokio::time::timeout(within, creating.wait_for(|c| !*c)).await;
 }
 
+/// Stop our job by `deadline`; the cause to report either way.
+async fn stop_by(ctx: &Ctx, job_id: &str, deadline: Instant) -> String {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, stop_quietly(ctx, job_id)).await {
+        Ok(Ok(())) => {
+            ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
+            format!("stopped job {job_id}")
+        }
+        Ok(Err(e)) => format!("could not stop job {job_id}: {}", e.message),
+        Err(_) => format!("could not stop job {job_id} in time"),
+    }
+}
+
 async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
-    settle(ctx, Duration::from_secs(10)).await;
+    let deadline = Instant::now() + CLEANUP_BUDGET;
+    settle(ctx, SETTLE_BUDGET).await;
     let job = lock(&ctx.state).job.clone();
     let mut err = RunError::new(
         ErrorClass::Timeout,
@@ -303,11 +326,7 @@ async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
         Some(job) => {
             ctx.reporter
                 .line(format!("timed out: stopping job {}", job.id));
-            match stop_quietly(ctx, &job.id).await {
-                Ok(()) => err = err.cause(format!("stopped job {}", job.id)),
-                Err(e) => err = err.cause(format!("could not stop job {}: {}", job.id, e.message)),
-            }
-            ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
+            err = err.cause(stop_by(ctx, &job.id, deadline).await);
         }
         None => {}
     }
@@ -315,23 +334,14 @@ async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
 }
 
 async fn on_signal(ctx: &Ctx, signal: &'static str) -> RunError {
-    // The runner sends SIGTERM 7.5 s after SIGINT, then kills: be done before.
-    let deadline = Instant::now() + Duration::from_millis(6500);
-    settle(ctx, Duration::from_secs(3)).await;
+    let deadline = Instant::now() + CLEANUP_BUDGET;
+    settle(ctx, SETTLE_BUDGET).await;
     let job = lock(&ctx.state).job.clone();
     let mut err = RunError::new(ErrorClass::Interrupted, format!("interrupted by {signal}"));
     if let Some(job) = job {
         ctx.reporter
             .line(format!("{signal}: stopping job {}", job.id));
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, stop_quietly(ctx, &job.id)).await {
-            Ok(Ok(())) => {
-                err = err.cause(format!("stopped job {}", job.id));
-                ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
-            }
-            Ok(Err(e)) => err = err.cause(format!("could not stop job {}: {}", job.id, e.message)),
-            Err(_) => err = err.cause(format!("could not stop job {} in time", job.id)),
-        }
+        err = err.cause(stop_by(ctx, &job.id, deadline).await);
     }
     err
 }

@@ -685,3 +685,19 @@ async fn a_lost_start_deployment_answer_for_a_job_someone_stopped_is_no_start() 
     );
     assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_job_that_never_answers_does_not_hold_the_timeout() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_secs(600));
+    // StopJob is accepted and never answered.
+    emu.push_fault(fault("StopJob", 100, FaultAction::Delay { ms: 600_000 }));
+    let site = tiny_site();
+    let started = std::time::Instant::now();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--timeout", "3s"])).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("could not stop job 1 in time"), "{r:?}");
+    // The clean-up is capped at 6.5 s, as after a signal.
+    assert!(took < Duration::from_secs(11), "{took:?}: {r:?}");
+}
