@@ -701,3 +701,63 @@ async fn a_stop_job_that_never_answers_does_not_hold_the_timeout() {
     // The clean-up is capped at 6.5 s, as after a signal.
     assert!(took < Duration::from_secs(11), "{took:?}: {r:?}");
 }
+
+fn url_deploy(emu: &Emulator) -> std::process::Command {
+    let mut c = cmd(emu);
+    c.args(["deploy", "--app-id", APP, "--branch", "main"])
+        .args([
+            "--source-url",
+            "s3://my-bucket/site/",
+            "--source-url-type",
+            "BUCKET_PREFIX",
+        ]);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_start_from_url_answer_adopts_the_job_it_started() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_millis(500));
+    emu.push_fault(fault("StartDeployment", 1, FaultAction::DropAfter));
+    let r = run(&mut url_deploy(&emu)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("following that job"), "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"], "{r:?}");
+    assert_eq!(count(&emu, "StartDeployment"), 2);
+}
+
+/// Two runs deploying the same URL at once: the second is refused while
+/// the first one's job runs, and waits for it rather than taking it as
+/// its own (no attempt of its own went unanswered).
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_from_the_same_url_each_follow_their_own_job() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_millis(500));
+    emu.push_fault(fault(
+        "StartDeployment",
+        1000,
+        FaultAction::Delay { ms: 400 },
+    ));
+    let spawn = || {
+        let mut c = url_deploy(&emu);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut followed = Vec::new();
+    for child in [a, b] {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let job = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("started job "))
+            .map(str::to_owned);
+        followed.push((job, stderr));
+    }
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED", "SUCCEED"]);
+    assert_ne!(followed[0].0, followed[1].0, "{followed:?}");
+}
