@@ -703,7 +703,7 @@ fn is_orphan(job: &JobSummary, first_seen: Instant, grace: Duration) -> bool {
 /// How far a job's start time may fall outside the window of the attempt
 /// that may have created it, in seconds: the difference between this
 /// machine's clock and the service's, and the service's rounding.
-const CLOCK_TOLERANCE_SECS: f64 = 2.0;
+const CLOCK_TOLERANCE_SECS: f64 = 5.0;
 
 /// An attempt of a job-creating call that was sent and got no answer (it
 /// timed out, or the connection dropped): the service may have created a
@@ -1117,5 +1117,56 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, start_time: Option<f64>) -> JobSummary {
+        JobSummary {
+            job_id: Some(id.into()),
+            start_time,
+            ..JobSummary::default()
+        }
+    }
+
+    #[test]
+    fn a_job_is_ours_only_when_it_appeared_within_an_unanswered_attempt() {
+        let attempt = Unanswered {
+            seen_max: 4,
+            sent: 1000.0,
+            failed: 1060.0,
+        };
+        assert!(attempt.may_have_created(&job("5", Some(1000.3))));
+        assert!(attempt.may_have_created(&job("7", Some(1059.0))));
+        // The clocks may differ a little.
+        assert!(attempt.may_have_created(&job("5", Some(998.0))));
+        // Seen before the call: another run's.
+        assert!(!attempt.may_have_created(&job("4", Some(1001.0))));
+        assert!(!attempt.may_have_created(&job("x", Some(1001.0))));
+        // Started well before the attempt was sent, or after it failed.
+        assert!(!attempt.may_have_created(&job("5", Some(900.0))));
+        assert!(!attempt.may_have_created(&job("5", Some(1100.0))));
+        // Without a start time, the number decides.
+        assert!(attempt.may_have_created(&job("5", None)));
+    }
+
+    #[test]
+    fn cancelled_or_failed_is_never_started() {
+        for status in ["RUNNING", "PROVISIONING", "SUCCEED", "DEPLOYING"] {
+            assert!(has_started(status), "{status}");
+        }
+        for status in [
+            "",
+            "CREATED",
+            "PENDING",
+            "CANCELLING",
+            "CANCELLED",
+            "FAILED",
+        ] {
+            assert!(!has_started(status), "{status}");
+        }
     }
 }

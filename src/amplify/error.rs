@@ -602,6 +602,42 @@ mod tests {
         );
     }
 
+    async fn transport_error(url: String, timeout: Duration) -> ApiError {
+        let source = reqwest::Client::new()
+            .post(url)
+            .timeout(timeout)
+            .body("{}")
+            .send()
+            .await
+            .expect_err("no answer");
+        ApiError::Transport {
+            operation: "CreateDeployment",
+            source,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_got_no_answer_may_have_been_received() {
+        use crate::http::test_server::{Action, TestServer};
+        let second = Duration::from_secs(1);
+        // Read, then closed without an answer.
+        let server = TestServer::start(vec![Action::Drop]).await;
+        let dropped = transport_error(server.url("/x"), second).await;
+        assert!(dropped.may_have_been_received(), "{dropped:?}");
+        // Read, and not answered in time.
+        let slow = Action::Delay(Duration::from_secs(3), Box::new(Action::status(200)));
+        let server = TestServer::start(vec![slow]).await;
+        let timed_out = transport_error(server.url("/x"), Duration::from_millis(200)).await;
+        assert!(timed_out.may_have_been_received(), "{timed_out:?}");
+        // Never connected: never received.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let refused = transport_error(format!("http://127.0.0.1:{port}/x"), second).await;
+        assert!(!refused.may_have_been_received(), "{refused:?}");
+    }
+
     #[test]
     fn only_an_unanswered_request_may_have_been_received() {
         let answered = ApiError::Service {
