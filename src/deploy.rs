@@ -251,29 +251,39 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
         creating: tokio::sync::watch::Sender::new(false),
     });
 
+    let deadline = Instant::now() + timeout;
     let pipeline = run(ctx.clone());
     let error = tokio::select! {
         r = pipeline => r.err(),
-        _ = tokio::time::sleep(timeout) => Some(on_timeout(&ctx, timeout).await),
+        _ = tokio::time::sleep_until(deadline.into()) => Some(on_timeout(&ctx, timeout).await),
         signal = crate::signal::shutdown() => Some(on_signal(&ctx, signal).await),
     };
     let error = match error {
-        Some(e) => Some(cleanup_after_failure(&ctx, e).await),
+        Some(e) => Some(cleanup_after_failure(&ctx, e, deadline).await),
         None => None,
     };
     let outcome = lock(&ctx.state).outcome.clone();
     Ok(DeployResult { outcome, error })
 }
 
-/// A job that was created but never started would block the branch: stop it.
-async fn cleanup_after_failure(ctx: &Ctx, err: RunError) -> RunError {
+/// A job that was created but never started would block the branch: stop
+/// it, within what is left of `--timeout` (at least [`CLEANUP_BUDGET`]).
+async fn cleanup_after_failure(ctx: &Ctx, mut err: RunError, deadline: Instant) -> RunError {
     let job = lock(&ctx.state).job.clone();
     if let Some(OurJob { id, started: false }) = job {
         if err.class != ErrorClass::Timeout && err.class != ErrorClass::Interrupted {
             ctx.reporter.line(format!(
                 "stopping job {id}, which was created but not started"
             ));
-            let _ = stop_quietly(ctx, &id).await;
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(CLEANUP_BUDGET);
+            if tokio::time::timeout(left, stop_quietly(ctx, &id))
+                .await
+                .is_err()
+            {
+                err = err.cause(format!("could not stop job {id} in time"));
+            }
         }
     }
     err

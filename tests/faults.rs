@@ -761,3 +761,18 @@ async fn two_runs_from_the_same_url_each_follow_their_own_job() {
     assert_eq!(job_statuses(&emu, "main"), ["SUCCEED", "SUCCEED"]);
     assert_ne!(followed[0].0, followed[1].0, "{followed:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clean_up_after_a_failure_stays_within_the_timeout() {
+    let emu = emulator().await;
+    // The upload fails for good (403), and StopJob never answers.
+    emu.set_upload_url_ttl(Duration::ZERO);
+    emu.push_fault(fault("StopJob", 100, FaultAction::Delay { ms: 600_000 }));
+    let site = tiny_site();
+    let started = std::time::Instant::now();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--timeout", "3s"])).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("could not stop job 1 in time"), "{r:?}");
+    assert!(took < Duration::from_secs(11), "{took:?}: {r:?}");
+}
