@@ -213,13 +213,26 @@ pub struct DeployResult {
 /// network; other failures come back with whatever outcome was reached.
 pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResult, RunError> {
     let plan = Plan::from_args(args)?;
+    // --timeout bounds the whole run, getting credentials (OIDC, STS,
+    // profiles, IMDS) included.
+    let deadline = tokio::time::Instant::now() + plan.timeout;
+    let connecting = tokio::time::timeout_at(deadline, settings::connect(&args.aws, &reporter));
     let settings::Connection {
         client,
         region,
         http,
         retry,
         observer,
-    } = settings::connect(&args.aws, &reporter).await?;
+    } = connecting.await.map_err(|_| {
+        RunError::new(
+            ErrorClass::Timeout,
+            format!(
+                "timed out after {} while getting AWS credentials",
+                humantime::format_duration(plan.timeout)
+            ),
+        )
+        .hint("check that the OIDC token endpoint and STS (or your credential source) answer; raise --timeout")
+    })??;
     let state = Arc::new(Mutex::new(RunState {
         job: None,
         zip: None,
@@ -247,7 +260,7 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
     let pipeline = run(ctx.clone());
     let error = tokio::select! {
         r = pipeline => r.err(),
-        _ = tokio::time::sleep(timeout) => Some(on_timeout(&ctx, timeout).await),
+        _ = tokio::time::sleep_until(deadline) => Some(on_timeout(&ctx, timeout).await),
         signal = crate::signal::shutdown() => Some(on_signal(&ctx, signal).await),
     };
     let error = match error {
