@@ -6,6 +6,7 @@ mod branches;
 mod deploy;
 mod faults;
 mod inputs;
+mod network;
 mod oidc;
 mod package;
 mod preview;

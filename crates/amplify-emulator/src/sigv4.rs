@@ -440,7 +440,7 @@ mod tests {
         let headers = signed_headers("POST", BRANCH_PATH, b"{}", &session, now);
         let verifier = Verifier {
             credentials: &[],
-            expired: &[session.access_key_id.clone()],
+            expired: std::slice::from_ref(&session.access_key_id),
             region: "us-east-1",
             clock_skew_tolerance: Duration::from_secs(15 * 60),
             now,
