@@ -591,6 +591,7 @@ fn parse_sts_credentials(xml: &str) -> Option<Credentials> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::test_server::{Action, TestServer};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
@@ -818,6 +819,88 @@ mod tests {
         assert!(f.cache.provide_credentials().await.is_err());
         *f.fail.lock().unwrap() = false;
         assert_eq!(f.cache.get().await.unwrap().access_key_id(), "ASIA5");
+    }
+
+    fn web_identity(endpoint: &str, token_file: &std::path::Path) -> WebIdentity {
+        WebIdentity {
+            http: crate::http::build_client(),
+            sts_endpoint: url::Url::parse(endpoint).unwrap(),
+            role_arn: "arn:aws:iam::123456789012:role/deploy".into(),
+            session_name: "amplify-deploy-7".into(),
+            duration_seconds: 900,
+            token: TokenSource::File(token_file.to_path_buf()),
+            mask: Arc::new(|_: &str| {}),
+        }
+    }
+
+    fn sts_answer(n: u32) -> Action {
+        Action::body(
+            200,
+            "text/xml",
+            &format!(
+                "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                 <SessionToken>token{n}</SessionToken><SecretAccessKey>secret{n}</SecretAccessKey>\
+                 <Expiration>2099-01-01T00:00:00Z</Expiration><AccessKeyId>ASIA{n}</AccessKeyId>\
+                 </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+            ),
+        )
+    }
+
+    fn form(body: &[u8]) -> std::collections::BTreeMap<String, String> {
+        url::form_urlencoded::parse(body).into_owned().collect()
+    }
+
+    #[tokio::test]
+    async fn each_refresh_rereads_the_token_file() {
+        let server = TestServer::start(vec![sts_answer(1), sts_answer(2)]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "first-token\n").unwrap();
+        let source = web_identity(&server.url("/"), &token);
+        assert_eq!(source.fetch().await.unwrap().access_key_id(), "ASIA1");
+        // The CI system rotates the file; the next refresh sends the new one.
+        std::fs::write(&token, "second-token").unwrap();
+        let second = source.fetch().await.unwrap();
+        assert_eq!(second.access_key_id(), "ASIA2");
+        assert_eq!(second.session_token(), Some("token2"));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        let first = form(&requests[0].body);
+        assert_eq!(first["Action"], "AssumeRoleWithWebIdentity");
+        assert_eq!(first["Version"], "2011-06-15");
+        assert_eq!(first["WebIdentityToken"], "first-token");
+        assert_eq!(first["DurationSeconds"], "900");
+        assert_eq!(first["RoleSessionName"], "amplify-deploy-7");
+        assert_eq!(form(&requests[1].body)["WebIdentityToken"], "second-token");
+        // Unsigned: STS authenticates the token, not a signature.
+        assert_eq!(requests[0].header("authorization"), None);
+    }
+
+    #[tokio::test]
+    async fn an_sts_refusal_names_the_code_and_is_not_retried() {
+        let server = TestServer::start(vec![Action::body(
+            403,
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+             <Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error></ErrorResponse>",
+        )])
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "t").unwrap();
+        let e = web_identity(&server.url("/"), &token)
+            .fetch()
+            .await
+            .unwrap_err();
+        assert_eq!(e.class.code(), 3);
+        assert!(e.message.contains("arn:aws:iam::123456789012:role/deploy"));
+        let causes = e.causes.join("\n");
+        assert!(
+            causes.contains("HTTP 403 AccessDenied: Not authorized"),
+            "{causes}"
+        );
+        assert!(e.hint.unwrap().contains("trust policy"));
+        assert_eq!(server.requests().len(), 1);
     }
 
     #[test]

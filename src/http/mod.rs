@@ -262,6 +262,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn bodies_are_read_up_to_the_cap() {
+        let big = "x".repeat(10_000);
+        let server = test_server::TestServer::start(vec![
+            test_server::Action::body(200, "text/plain", &big),
+            test_server::Action::body(200, "text/plain", "short"),
+        ])
+        .await;
+        let get = || build_client().get(server.url("/b")).send();
+        let cut = read_capped(get().await.unwrap(), 4096).await.unwrap();
+        assert!(cut.truncated);
+        assert_eq!(cut.bytes.len(), 4096);
+        let whole = read_capped(get().await.unwrap(), 4096).await.unwrap();
+        assert!(!whole.truncated);
+        assert_eq!(whole.bytes, b"short");
+        assert_eq!(format_limit(MAX_ANSWER_BYTES), "4 MiB");
+        assert_eq!(format_limit(MAX_ERROR_BYTES), "64 KiB");
+        assert_eq!(format_limit(1000), "1000 bytes");
+    }
+
+    #[tokio::test]
     async fn client_sends_user_agent() {
         let server = test_server::TestServer::start(vec![test_server::Action::status(204)]).await;
         let response = build_client()

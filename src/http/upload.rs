@@ -370,6 +370,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_redirect_is_not_followed_and_names_the_status() {
+        for status in [301, 302, 303, 307, 308] {
+            let server = TestServer::start(vec![
+                Action::status(status).with_header("location", "/elsewhere?X-Amz-Signature=s3cret"),
+                Action::status(200),
+            ])
+            .await;
+            let (file, _) = zip_file(1000);
+            let err = upload_file(
+                &build_client(),
+                &server.url("/up?sig=1"),
+                file.path(),
+                &fast(),
+                &silent_observer(),
+            )
+            .await
+            .expect_err("a redirect is an error");
+            let shown = err.to_string();
+            assert!(
+                shown.contains(&format!("HTTP {status} Redirect")),
+                "{shown}"
+            );
+            assert!(shown.contains("/elsewhere"), "{shown}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+            let requests = server.requests();
+            assert_eq!(requests.len(), 1, "{status}: followed or retried");
+            assert_eq!(requests[0].method, "PUT");
+        }
+    }
+
+    #[tokio::test]
     async fn upload_sends_content_length_and_exact_query() {
         let server = TestServer::start(vec![Action::status(200)]).await;
         let (file, content) = zip_file(300_000);
