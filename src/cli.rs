@@ -57,6 +57,22 @@ pub struct AwsArgs {
     /// `id-token: write`, or AWS_WEB_IDENTITY_TOKEN_FILE elsewhere)
     #[arg(long, env = "AMPLIFY_ROLE_TO_ASSUME", value_name = "ARN")]
     pub role_to_assume: Option<String>,
+
+    /// Session name of the assumed role (2–64 characters of letters,
+    /// digits and _+=,.@-) [default: amplify-deploy-$GITHUB_RUN_ID]
+    #[arg(long, env = "AMPLIFY_ROLE_SESSION_NAME", value_name = "NAME")]
+    pub role_session_name: Option<String>,
+
+    /// Lifetime of the assumed role's credentials in whole seconds,
+    /// 900–43200 (at most the role's maximum session duration); they are
+    /// renewed before they expire [default: 3600]
+    #[arg(long, env = "AMPLIFY_ROLE_DURATION_SECONDS", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u32).range(900..=43200))]
+    pub role_duration_seconds: Option<u32>,
+
+    /// Audience of the GitHub OIDC token [default: sts.amazonaws.com]
+    #[arg(long, env = "AMPLIFY_AUDIENCE", value_name = "AUDIENCE")]
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -215,13 +215,27 @@ pub struct DeployResult {
 /// network; other failures come back with whatever outcome was reached.
 pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResult, RunError> {
     let plan = Plan::from_args(args)?;
+    // --timeout bounds the whole run, getting credentials (OIDC, STS,
+    // profiles, IMDS) included.
+    let deadline = Instant::now() + plan.timeout;
+    let connecting =
+        tokio::time::timeout_at(deadline.into(), settings::connect(&args.aws, &reporter));
     let settings::Connection {
         client,
         region,
         http,
         retry,
         observer,
-    } = settings::connect(&args.aws, &reporter).await?;
+    } = connecting.await.map_err(|_| {
+        RunError::new(
+            ErrorClass::Timeout,
+            format!(
+                "timed out after {} while getting AWS credentials",
+                humantime::format_duration(plan.timeout)
+            ),
+        )
+        .hint("check that the OIDC token endpoint and STS (or your credential source) answer; raise --timeout")
+    })??;
     let state = Arc::new(Mutex::new(RunState {
         job: None,
         zip: None,
@@ -251,7 +265,6 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
         creating: tokio::sync::watch::Sender::new(false),
     });
 
-    let deadline = Instant::now() + timeout;
     let pipeline = run(ctx.clone());
     let error = tokio::select! {
         r = pipeline => r.err(),

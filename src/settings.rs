@@ -9,7 +9,7 @@ use aws_types::region::Region;
 use crate::amplify::{Client, ClientConfig};
 use crate::cli::AwsArgs;
 use crate::error::RunError;
-use crate::http::{RetryConfig, RetryObserver};
+use crate::http::{self, Purpose, RetryConfig, RetryObserver};
 use crate::report::Reporter;
 
 /// `appId` matches `d[a-z0-9]+`, 1–20 characters.
@@ -139,39 +139,88 @@ pub async fn credentials(region: &str) -> Result<SharedCredentialsProvider, RunE
     })
 }
 
+/// Extra trust roots for AWS endpoints (the Amplify API, the upload, STS):
+/// the PEM file named by `AWS_CA_BUNDLE`, else by the profile's
+/// `ca_bundle`, as the AWS CLI and SDKs read them. None: the platform's
+/// and the bundled roots only.
+pub async fn resolve_ca_bundle() -> Result<Vec<reqwest::Certificate>, RunError> {
+    let (source, path) = if let Some(path) = env_nonempty("AWS_CA_BUNDLE") {
+        ("AWS_CA_BUNDLE", path)
+    } else if let Some(path) = profile_value("ca_bundle").await {
+        ("the profile's ca_bundle", path)
+    } else {
+        return Ok(Vec::new());
+    };
+    let path = path.trim();
+    let pem = std::fs::read(path).map_err(|e| {
+        RunError::input(format!("cannot read {source} {path}")).cause(e.to_string())
+    })?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(roots) if !roots.is_empty() => Ok(roots),
+        Ok(_) => Err(RunError::input(format!(
+            "{source} {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ))),
+        Err(e) => Err(
+            RunError::input(format!("{source} {path} is not a PEM certificate bundle"))
+                .caused_by(&e),
+        ),
+    }
+}
+
+/// A setting of the selected profile (`AWS_PROFILE`, else `default`) in
+/// the shared config and credentials files.
+async fn profile_value(key: &str) -> Option<String> {
+    // aws-config re-exports only this deprecated name of aws-runtime's
+    // `EnvConfigFiles`; depending on aws-runtime for it is not worth it.
+    #[allow(deprecated)]
+    use aws_config::profile::profile_file::ProfileFiles;
+    use aws_types::os_shim_internal::{Env, Fs};
+    #[allow(deprecated)]
+    let files = ProfileFiles::default();
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+        .await
+        .ok()?;
+    profiles
+        .get(key)
+        .map(str::to_owned)
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// A signed Amplify client built from what [`AwsArgs`] and the environment
 /// say, with the transport settings the upload shares.
 pub struct Connection {
     pub client: Client,
     pub region: String,
+    /// The client for the upload (no read timeout: each attempt's time
+    /// limit is sized from the file).
     pub http: reqwest::Client,
     pub retry: RetryConfig,
     pub observer: RetryObserver,
 }
 
-/// Region, endpoint and credentials, resolved once for every command.
-/// Secrets are masked on GitHub before anything could print them.
+/// Region, endpoint, trust roots and credentials, resolved once for every
+/// command. Secrets are masked on GitHub before anything could print them.
 pub async fn connect(aws: &AwsArgs, reporter: &Reporter) -> Result<Connection, RunError> {
     let region = resolve_region(aws.region.as_deref()).await?;
     let endpoint = resolve_endpoint(aws.endpoint_url.as_deref(), &region)?;
-    let credentials =
-        crate::credentials::provider(&region, aws.role_to_assume.as_deref(), reporter).await?;
+    let roots = resolve_ca_bundle().await?;
+    let api_http = http::build_client_with(Purpose::Api, &roots);
+    let credentials = crate::credentials::provider(&region, aws, &api_http, reporter).await?;
     reporter.mask_credentials(&credentials).await;
     let retry = RetryConfig::default();
     let observer = reporter.retry_observer(retry.max_retries + 1);
-    let http = crate::http::build_client();
     let client = Client::new(ClientConfig {
         endpoint,
         region: region.clone(),
         credentials,
         retry,
         observer: observer.clone(),
-        http: http.clone(),
+        http: api_http,
     });
     Ok(Connection {
         client,
         region,
-        http,
+        http: http::build_client_with(Purpose::Upload, &roots),
         retry,
         observer,
     })

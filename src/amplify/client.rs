@@ -15,7 +15,9 @@ use super::types::{
     App, AppEnvelope, Branch, BranchEnvelope, CreateBranchInput, CreateDeploymentOutput, Job,
     JobEnvelope, JobSummary, JobSummaryEnvelope, ListJobsOutput, StartDeploymentInput,
 };
-use crate::http::{retry, RetryConfig, RetryObserver};
+use crate::http::{
+    format_limit, read_capped, retry, RetryConfig, RetryObserver, MAX_ANSWER_BYTES, MAX_ERROR_BYTES,
+};
 
 /// How to reach and authenticate to Amplify.
 #[derive(Clone)]
@@ -277,14 +279,34 @@ impl Client {
         let response = self.cfg.http.execute(request).await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport)?;
-        if !(200..300).contains(&status) {
-            return Err(service_error(operation, status, &headers, &body));
+        // Redirects are not followed (see `http::build_client_with`): a 3xx
+        // lands here and is reported with its status like any error.
+        let success = (200..300).contains(&status);
+        let limit = if success {
+            MAX_ANSWER_BYTES
+        } else {
+            MAX_ERROR_BYTES
+        };
+        let body = read_capped(response, limit).await.map_err(transport)?;
+        if !success {
+            return Err(service_error(operation, status, &headers, &body.bytes));
         }
         let request_id = headers
             .get("x-amzn-RequestId")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        if body.truncated {
+            return Err(Failure::from(ApiError::Decode {
+                operation,
+                status,
+                message: format!(
+                    "the answer is larger than {}, the most read from the Amplify API",
+                    format_limit(MAX_ANSWER_BYTES)
+                ),
+                request_id,
+            }));
+        }
+        let body = body.bytes;
         let decode = |message: String| {
             Failure::from(ApiError::Decode {
                 operation,

@@ -1,5 +1,6 @@
 //! Generic HTTP transport: the shared client, one retry loop with backoff,
-//! and the upload of a file to a presigned URL.
+//! the upload of a file to a presigned URL, and the limits every client
+//! keeps (timeouts, no redirects, capped answers).
 //!
 //! Nothing here knows about Amplify: the API client in `crate::amplify`
 //! brings its own signing and error classification, and this module
@@ -19,24 +20,70 @@ pub use retry::{
     parse_retry_after, retry, retry_with_backoff, silent_observer, RetryConfig, RetryDecision,
     RetryEvent, RetryObserver,
 };
+pub(crate) use upload::xml_element;
 pub use upload::{upload_file, UploadError};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("amplify-deploy/", env!("CARGO_PKG_VERSION"));
 
-/// Connect timeout of the shared client.
+/// Longest wait for a TCP (and TLS) connection to be set up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The client every call shares: rustls with the platform's roots plus the
-/// bundled Mozilla roots, HTTP/1.1, `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY`
-/// honoured (reqwest's default), our user agent, a 10 s connect timeout.
-/// Per-request timeouts are set by each call.
+/// Longest wait for an answer's headers, and then for each part of its
+/// body, on the API clients (Amplify, STS, the OIDC token, GitHub).
+/// reqwest starts this clock when the request starts, so it also bounds
+/// the time to send the body: the upload has its own per-attempt time
+/// limit, sized from the file, instead.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest JSON (or XML) answer read from an API; past it the call fails
+/// instead of buffering whatever the server sends. Amplify's largest
+/// answers (ListJobs pages) are a few KiB.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// How much of an error answer is kept: enough for any JSON or XML error
+/// document, and the excerpt shown to the user.
+pub const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// What a client is for: the API clients wait at most [`READ_TIMEOUT`]
+/// for an answer; the upload's time limit is set per attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Api,
+    Upload,
+}
+
+/// An API client with the platform's and the bundled roots: see
+/// [`build_client_with`].
 pub fn build_client() -> reqwest::Client {
+    build_client_with(Purpose::Api, &[])
+}
+
+/// A client for `purpose`: rustls with the platform's roots plus the
+/// bundled Mozilla roots plus `extra_roots` (`AWS_CA_BUNDLE`), HTTP/1.1,
+/// `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY` honoured (reqwest reads them
+/// whatever its features; `system-proxy` only adds macOS and Windows
+/// settings), our user agent, connect and read timeouts, and no
+/// redirects: a 3xx is returned as it is, and callers treat it as an
+/// error (a followed 307 would resend an upload's body elsewhere, and a
+/// 302/303 would turn the PUT into a GET that "succeeds").
+pub fn build_client_with(
+    purpose: Purpose,
+    extra_roots: &[reqwest::Certificate],
+) -> reqwest::Client {
     let builder = || {
-        reqwest::Client::builder()
+        let mut b = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_keepalive(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none());
+        if purpose == Purpose::Api {
+            b = b.read_timeout(READ_TIMEOUT);
+        }
+        for root in extra_roots {
+            b = b.add_root_certificate(root.clone());
+        }
+        b
     };
     // The only thing that can fail here is loading the platform's
     // certificate store; the bundled roots still work without it.
@@ -46,6 +93,49 @@ pub fn build_client() -> reqwest::Client {
             .build()
             .unwrap_or_default()
     })
+}
+
+/// An answer's body, read up to a limit.
+#[derive(Debug)]
+pub struct CappedBody {
+    pub bytes: Vec<u8>,
+    /// The answer was longer than the limit (the rest was not read).
+    pub truncated: bool,
+}
+
+/// Read at most `limit` bytes of `response`'s body; a longer body is cut
+/// (and the connection closed) rather than buffered whole.
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<CappedBody, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(CappedBody {
+                bytes,
+                truncated: true,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(CappedBody {
+        bytes,
+        truncated: false,
+    })
+}
+
+/// "4 MiB" for a limit in bytes.
+pub fn format_limit(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// A URL safe to print: scheme, host, port and path; never the query (it
@@ -169,6 +259,26 @@ mod tests {
     fn user_agent_names_the_version() {
         assert!(USER_AGENT.starts_with("amplify-deploy/"));
         assert!(USER_AGENT.len() > "amplify-deploy/".len());
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_up_to_the_cap() {
+        let big = "x".repeat(10_000);
+        let server = test_server::TestServer::start(vec![
+            test_server::Action::body(200, "text/plain", &big),
+            test_server::Action::body(200, "text/plain", "short"),
+        ])
+        .await;
+        let get = || build_client().get(server.url("/b")).send();
+        let cut = read_capped(get().await.unwrap(), 4096).await.unwrap();
+        assert!(cut.truncated);
+        assert_eq!(cut.bytes.len(), 4096);
+        let whole = read_capped(get().await.unwrap(), 4096).await.unwrap();
+        assert!(!whole.truncated);
+        assert_eq!(whole.bytes, b"short");
+        assert_eq!(format_limit(MAX_ANSWER_BYTES), "4 MiB");
+        assert_eq!(format_limit(MAX_ERROR_BYTES), "64 KiB");
+        assert_eq!(format_limit(1000), "1000 bytes");
     }
 
     #[tokio::test]

@@ -8,11 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio_util::io::ReaderStream;
 
 use super::retry::{parse_retry_after, retry, RetryConfig, RetryDecision, RetryObserver};
-use super::{body_excerpt, describe_reqwest_error, redact_url};
+use super::{body_excerpt, describe_reqwest_error, read_capped, redact_url, MAX_ERROR_BYTES};
 
 /// The slowest link we plan for when sizing the per-attempt timeout.
 const MIN_THROUGHPUT_BYTES_PER_SEC: u64 = 1024 * 1024;
@@ -68,7 +68,8 @@ enum AttemptError {
 /// used exactly as given, no Authorization header, `Content-Type:
 /// application/zip`, `Content-Length` set, never chunked. Retried per
 /// `cfg` on connection errors, timeouts, 5xx, 429 and S3's `SlowDown`,
-/// `RequestTimeout` and `InternalError`; not on 403 or other 4xx.
+/// `RequestTimeout` and `InternalError`; not on 403 or other 4xx, nor on
+/// a redirect (never followed: it is an error naming the status).
 ///
 /// Each attempt may take `cfg.request_timeout` plus the time to send the
 /// file at 1 MiB/s, and the total budget grows by the same transfer time.
@@ -151,12 +152,28 @@ async fn put_once(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
-    let body = response.bytes().await;
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(redact_url);
+    // S3 answers a PUT with an empty body; an error body is read only as
+    // far as its XML document can reasonably go.
+    let body = read_capped(response, MAX_ERROR_BYTES).await;
     if status.is_success() {
         return Ok(());
     }
-    let body = body.map(|b| b.to_vec()).unwrap_or_default();
-    let (code, message) = parse_s3_error(&body);
+    let body = body.map(|b| b.bytes).unwrap_or_default();
+    let (code, message) = if status.is_redirection() {
+        // Never followed: the file was not stored, whatever comes next.
+        let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
+        (
+            "Redirect".to_owned(),
+            format!("the upload URL redirects{to}; redirects are not followed"),
+        )
+    } else {
+        parse_s3_error(&body)
+    };
     Err(AttemptError::Status {
         status: status.as_u16(),
         code,
@@ -258,7 +275,8 @@ fn parse_s3_error(body: &[u8]) -> (String, String) {
     }
 }
 
-fn xml_element(text: &str, name: &str) -> Option<String> {
+/// The text of the first `<name>` element, unescaped, whitespace folded.
+pub(crate) fn xml_element(text: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     let close = format!("</{name}>");
     let start = text.find(&open)? + open.len();
@@ -349,6 +367,37 @@ mod tests {
             parse_s3_error(b"<Error><Code>Unclosed"),
             ("Unknown".into(), "Unclosed".into())
         );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_names_the_status() {
+        for status in [301, 302, 303, 307, 308] {
+            let server = TestServer::start(vec![
+                Action::status(status).with_header("location", "/elsewhere?X-Amz-Signature=s3cret"),
+                Action::status(200),
+            ])
+            .await;
+            let (file, _) = zip_file(1000);
+            let err = upload_file(
+                &build_client(),
+                &server.url("/up?sig=1"),
+                file.path(),
+                &fast(),
+                &silent_observer(),
+            )
+            .await
+            .expect_err("a redirect is an error");
+            let shown = err.to_string();
+            assert!(
+                shown.contains(&format!("HTTP {status} Redirect")),
+                "{shown}"
+            );
+            assert!(shown.contains("/elsewhere"), "{shown}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+            let requests = server.requests();
+            assert_eq!(requests.len(), 1, "{status}: followed or retried");
+            assert_eq!(requests[0].method, "PUT");
+        }
     }
 
     #[tokio::test]

@@ -18,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+use amplify_emulator::{Credential, SessionCredentials};
+
 /// A token with write access (`pull-requests: write`, `deployments: write`).
 pub const WRITE_TOKEN: &str = "ghs_writeTOKENforTESTS0123456789";
 /// A token that may read but answers 403 on writes (a fork's token).
@@ -66,7 +68,15 @@ pub struct State {
     pub requests: Vec<FakeRequest>,
     /// The form bodies STS received.
     pub sts_calls: Vec<BTreeMap<String, String>>,
+    /// Set by [`FakeGitHub::issue_session_credentials`].
+    sts_issue: Option<(SessionCredentials, Duration)>,
     next_id: u64,
+}
+
+/// What the fake STS issued on its `n`th call (from 1) once
+/// [`FakeGitHub::issue_session_credentials`] is on.
+pub fn issued_access_key(n: usize) -> String {
+    format!("ASIAFAKESTS{n:09}")
 }
 
 pub struct FakeGitHub {
@@ -121,6 +131,13 @@ impl FakeGitHub {
 
     pub fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on STS issues new credentials on every call, valid for
+    /// `ttl` (whatever DurationSeconds asked), and registers each with the
+    /// emulator, which refuses them once expired.
+    pub fn issue_session_credentials(&self, credentials: SessionCredentials, ttl: Duration) {
+        self.state().sts_issue = Some((credentials, ttl));
     }
 
     /// Add `n` comments from other people to pull request `issue`.
@@ -451,8 +468,33 @@ fn sts(s: &mut State, body: &[u8]) -> HttpResponse {
         return error("ValidationError", "RoleArn is invalid");
     };
     let session = form.get("RoleSessionName").cloned().unwrap_or_default();
-    let expiration =
-        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(3600));
+    let (access_key, secret_key, session_token, expiration) = match &s.sts_issue {
+        None => (
+            STS_ACCESS_KEY.to_owned(),
+            STS_SECRET_KEY.to_owned(),
+            STS_SESSION_TOKEN.to_owned(),
+            humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(3600))
+                .to_string(),
+        ),
+        Some((registry, ttl)) => {
+            let n = s.sts_calls.len();
+            // Announced and enforced alike: to the second, rounded down.
+            let shown = humantime::format_rfc3339_seconds(SystemTime::now() + *ttl).to_string();
+            let expires = humantime::parse_rfc3339(&shown).expect("own timestamp");
+            let credential = Credential {
+                access_key_id: issued_access_key(n),
+                secret_access_key: format!("{STS_SECRET_KEY}{n}"),
+                session_token: Some(format!("{STS_SESSION_TOKEN}{n}")),
+            };
+            registry.add(credential.clone(), expires);
+            (
+                credential.access_key_id,
+                credential.secret_access_key,
+                credential.session_token.unwrap_or_default(),
+                shown,
+            )
+        }
+    };
     let role_name = role.rsplit('/').next().unwrap_or("role");
     xml(
         200,
@@ -466,10 +508,10 @@ fn sts(s: &mut State, body: &[u8]) -> HttpResponse {
       <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:{session}</AssumedRoleId>
     </AssumedRoleUser>
     <Credentials>
-      <SessionToken>{STS_SESSION_TOKEN}</SessionToken>
-      <SecretAccessKey>{STS_SECRET_KEY}</SecretAccessKey>
+      <SessionToken>{session_token}</SessionToken>
+      <SecretAccessKey>{secret_key}</SecretAccessKey>
       <Expiration>{expiration}</Expiration>
-      <AccessKeyId>{STS_ACCESS_KEY}</AccessKeyId>
+      <AccessKeyId>{access_key}</AccessKeyId>
     </Credentials>
     <Provider>token.actions.githubusercontent.com</Provider>
   </AssumeRoleWithWebIdentityResult>

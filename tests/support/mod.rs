@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod github;
+pub mod net;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 pub use amplify_emulator::{Config, Credential, Emulator, Fault, FaultAction};
+pub use std::time::Instant;
 
 pub const ACCESS_KEY: &str = "AKIDEXAMPLE";
 pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -104,6 +106,35 @@ pub async fn run(c: &mut Command) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Run to completion, but kill the binary if it is still running after
+/// `limit` (a test of a bound must not hang when the bound is missing).
+/// Returns the run and how long it took.
+pub async fn run_within(c: &mut Command, limit: Duration) -> (Run, Duration) {
+    let started = Instant::now();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    tokio::task::block_in_place(|| {
+        while child.try_wait().expect("wait").is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let out = tokio::task::block_in_place(|| child.wait_with_output().expect("output"));
+    let elapsed = started.elapsed();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    (run, elapsed)
 }
 
 /// A site with nested folders, hidden files, unicode and spaces in names,

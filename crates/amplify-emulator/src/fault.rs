@@ -87,6 +87,12 @@ pub enum FaultAction {
     CutUpload { after_bytes: u64 },
     /// StartDeployment only: start normally, but the job ends FAILED.
     FailJob { reason: String },
+    /// Answer with a redirect (301, 302, 307, …) to `location`; the
+    /// operation is not performed (a misconfigured proxy or bucket).
+    Redirect { status: u16, location: String },
+    /// Answer 200 with a JSON-looking body of `bytes` bytes (a runaway
+    /// answer); the operation is not performed.
+    HugeBody { bytes: u64 },
 }
 
 impl FaultAction {
@@ -101,6 +107,8 @@ impl FaultAction {
             FaultAction::DropAfter => "drop_after",
             FaultAction::CutUpload { .. } => "cut_upload",
             FaultAction::FailJob { .. } => "fail_job",
+            FaultAction::Redirect { .. } => "redirect",
+            FaultAction::HugeBody { .. } => "huge_body",
         }
     }
 }

@@ -21,7 +21,7 @@ mod zipcheck;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -98,6 +98,22 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// Adds temporary credentials to a running emulator (cheap to clone, can
+/// be moved into a fake STS). Requests signed with them are accepted until
+/// they expire, then answered 403 `ExpiredTokenException`, as AWS does.
+#[derive(Clone)]
+pub struct SessionCredentials(Arc<Shared>);
+
+impl SessionCredentials {
+    pub fn add(&self, credential: Credential, expires: SystemTime) {
+        self.0
+            .session_credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((credential, expires));
+    }
+}
+
 /// One job as the tests see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JobRecord {
@@ -132,6 +148,8 @@ pub struct RequestRecord {
 pub(crate) struct Shared {
     pub region: String,
     pub credentials: Vec<Credential>,
+    /// Temporary credentials added by tests (a fake STS), with their expiry.
+    session_credentials: Mutex<Vec<(Credential, SystemTime)>>,
     pub clock_skew_tolerance: Duration,
     pub log_requests: bool,
     /// `http://127.0.0.1:PORT`.
@@ -147,6 +165,25 @@ impl Shared {
     /// The account state. A panic elsewhere never locks the tests out.
     pub fn state(&self) -> MutexGuard<'_, state::State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The credentials accepted at `now`, and the access key ids of the
+    /// session credentials that have expired by then.
+    pub fn credentials_at(&self, now: SystemTime) -> (Vec<Credential>, Vec<String>) {
+        let mut accepted = self.credentials.clone();
+        let mut expired = Vec::new();
+        let sessions = self
+            .session_credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (credential, expires) in sessions.iter() {
+            if now < *expires {
+                accepted.push(credential.clone());
+            } else {
+                expired.push(credential.access_key_id.clone());
+            }
+        }
+        (accepted, expired)
     }
 
     pub fn site_url(&self, app_id: &str, branch: &str) -> String {
@@ -200,6 +237,7 @@ impl Emulator {
         let shared = Arc::new(Shared {
             region: config.region.clone(),
             credentials: config.credentials.clone(),
+            session_credentials: Mutex::new(Vec::new()),
             clock_skew_tolerance: config.clock_skew_tolerance,
             log_requests: config.log_requests,
             endpoint: format!("http://{host}"),
@@ -259,6 +297,11 @@ impl Emulator {
     /// branch is left alone; beyond Amplify's 50 branches nothing is created.
     pub fn create_branch(&self, app_id: &str, branch: &str) {
         self.shared.ensure_branch(app_id, branch);
+    }
+
+    /// A handle to add temporary credentials, as a fake STS issues them.
+    pub fn session_credentials(&self) -> SessionCredentials {
+        SessionCredentials(self.shared.clone())
     }
 
     /// Queues a fault; the first queued fault that applies to a request is used.

@@ -276,6 +276,24 @@ async fn early_fault(
             content_type,
             body,
         } => Err(Ok(error::raw(status, &content_type, Bytes::from(body)))),
+        FaultAction::Redirect { status, location } => {
+            let mut response = error::raw(status, "text/plain", Bytes::new());
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&location) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::LOCATION, value);
+            }
+            Err(Ok(response))
+        }
+        FaultAction::HugeBody { bytes } => {
+            // `{"job": ` and then spaces: valid JSON as far as it goes.
+            let mut body = b"{\"job\": ".to_vec();
+            body.resize(
+                usize::try_from(bytes).unwrap_or(usize::MAX).max(body.len()),
+                b' ',
+            );
+            Err(Ok(error::raw(200, "application/json", Bytes::from(body))))
+        }
         FaultAction::Drop => Err(Err(Dropped)),
         FaultAction::Delay { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -314,11 +332,14 @@ async fn handle_api(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
+    let now = SystemTime::now();
+    let (credentials, expired) = shared.credentials_at(now);
     let verifier = Verifier {
-        credentials: &shared.credentials,
+        credentials: &credentials,
+        expired: &expired,
         region: &shared.region,
         clock_skew_tolerance: shared.clock_skew_tolerance,
-        now: SystemTime::now(),
+        now,
     };
     let signed = SignedRequest {
         method: parts.method.as_str(),

@@ -24,10 +24,13 @@ pub(crate) const SERVICE: &str = "amplify";
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
 
 /// What the verifier needs to know about the service.
 pub(crate) struct Verifier<'a> {
     pub credentials: &'a [Credential],
+    /// Access key ids of session credentials that have expired.
+    pub expired: &'a [String],
     pub region: &'a str,
     pub clock_skew_tolerance: Duration,
     pub now: SystemTime,
@@ -67,6 +70,9 @@ impl Verifier<'_> {
             .map_err(|_| incomplete("Authorization header is not valid ASCII."))?;
         let auth = parse_authorization(header)?;
 
+        if self.expired.iter().any(|id| id == auth.access_key_id) {
+            return Err(ApiError::new(403, "ExpiredTokenException", EXPIRED_TOKEN));
+        }
         let credential = self
             .credentials
             .iter()
@@ -364,6 +370,7 @@ mod tests {
         let credentials = [known.clone()];
         let verifier = Verifier {
             credentials: &credentials,
+            expired: &[],
             region: "us-east-1",
             clock_skew_tolerance: Duration::from_secs(15 * 60),
             now,
@@ -424,6 +431,30 @@ mod tests {
         let unsigned = signed_headers("POST", BRANCH_PATH, b"{}", &credential(SECRET, None), now);
         let err = verify(&unsigned, BRANCH_PATH, b"{}", &with_token, now).expect_err("no token");
         assert_eq!(err.error_type, "UnrecognizedClientException");
+    }
+
+    #[test]
+    fn expired_session_credentials_are_refused_as_expired() {
+        let now = SystemTime::now();
+        let session = credential(SECRET, Some("session-token"));
+        let headers = signed_headers("POST", BRANCH_PATH, b"{}", &session, now);
+        let verifier = Verifier {
+            credentials: &[],
+            expired: std::slice::from_ref(&session.access_key_id),
+            region: "us-east-1",
+            clock_skew_tolerance: Duration::from_secs(15 * 60),
+            now,
+        };
+        let err = verifier
+            .verify(&SignedRequest {
+                method: "POST",
+                path_and_query: BRANCH_PATH,
+                headers: &headers,
+                body: b"{}",
+            })
+            .expect_err("expired");
+        assert_eq!(err.status, 403);
+        assert_eq!(err.error_type, "ExpiredTokenException");
     }
 
     #[test]
