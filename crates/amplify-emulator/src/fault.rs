@@ -47,7 +47,9 @@ impl Fault {
         };
         let action_fits = match self.action {
             FaultAction::CutUpload { .. } => operation == "Upload",
-            FaultAction::FailJob { .. } => operation == "StartDeployment",
+            FaultAction::FailJob { .. } | FaultAction::FailJobWithLog { .. } => {
+                operation == "StartDeployment"
+            }
             _ => true,
         };
         operation_matches && action_fits
@@ -83,6 +85,9 @@ pub enum FaultAction {
     CutUpload { after_bytes: u64 },
     /// StartDeployment only: start normally, but the job ends FAILED.
     FailJob { reason: String },
+    /// StartDeployment only: as `FailJob`, and the failed step's log (served
+    /// at its presigned `logUrl`) is `log`.
+    FailJobWithLog { reason: String, log: String },
 }
 
 impl FaultAction {
@@ -96,6 +101,7 @@ impl FaultAction {
             FaultAction::DropAfter => "drop_after",
             FaultAction::CutUpload { .. } => "cut_upload",
             FaultAction::FailJob { .. } => "fail_job",
+            FaultAction::FailJobWithLog { .. } => "fail_job_with_log",
         }
     }
 }

@@ -233,7 +233,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpR
             .await
         }
         Route::Site { segments } => Ok(site::serve_site(&shared, &method, &path, &segments)),
-        Route::Logs { segments } => Ok(site::serve_log(&shared, &segments)),
+        Route::Logs { segments } => Ok(site::serve_log(&shared, &parts, &segments)),
         Route::Control { segments } => {
             match read_body(body, MAX_API_BODY, None, &mut recorder).await {
                 Ok(bytes) => Ok(control::handle(&shared, &method, &segments, &bytes)),
@@ -330,7 +330,14 @@ async fn handle_api(
         return Ok(err.into_response());
     }
     let fail_reason = match &fault {
-        Some(FaultAction::FailJob { reason }) => Some(reason.clone()),
+        Some(FaultAction::FailJob { reason }) => Some(api::Failure {
+            reason: reason.clone(),
+            log: None,
+        }),
+        Some(FaultAction::FailJobWithLog { reason, log }) => Some(api::Failure {
+            reason: reason.clone(),
+            log: Some(log.clone()),
+        }),
         _ => None,
     };
     let response = match api::perform(shared, &call, parts.uri.query(), &body, fail_reason) {
