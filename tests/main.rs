@@ -7,5 +7,6 @@ mod deploy;
 mod faults;
 mod inputs;
 mod oidc;
+mod output;
 mod package;
 mod preview;
