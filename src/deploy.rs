@@ -490,7 +490,11 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     // What a user needs to fix the build: the end of each failed step's log
     // (fetched through its presigned URL, which is never printed).
     if status == "FAILED" {
-        for s in job.steps.iter().filter(|s| s.status.as_deref() == Some("FAILED")) {
+        for s in job
+            .steps
+            .iter()
+            .filter(|s| s.status.as_deref() == Some("FAILED"))
+        {
             if let Some(url) = &s.log_url {
                 let step = s.step_name.as_deref().unwrap_or("?");
                 crate::steplog::show_tail(&ctx.reporter, &ctx.http, step, url).await;

@@ -147,7 +147,10 @@ mod tests {
             "error: cannot read ::error::pwned\n  caused by: ::add-mask::x ::stop-commands::tok\n  caused by: ##\\[error]x\n  hint: check ::warning::y"
         );
         for line in e.to_string().lines() {
-            assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line}");
+            assert!(
+                !line.trim_start().starts_with("::") && !line.contains("##["),
+                "{line}"
+            );
         }
     }
 

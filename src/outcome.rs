@@ -147,12 +147,16 @@ mod tests {
     fn the_source_url_is_reported_without_its_signature() {
         let o = Outcome {
             source_url: Some(
-                "https://b.s3.amazonaws.com/site.zip?X-Amz-Signature=abc&X-Amz-Security-Token=tok".into(),
+                "https://b.s3.amazonaws.com/site.zip?X-Amz-Signature=abc&X-Amz-Security-Token=tok"
+                    .into(),
             ),
             ..Outcome::default()
         };
         let json = serde_json::to_string(&o).unwrap();
-        assert!(json.contains("\"sourceUrl\":\"https://b.s3.amazonaws.com/site.zip\""), "{json}");
+        assert!(
+            json.contains("\"sourceUrl\":\"https://b.s3.amazonaws.com/site.zip\""),
+            "{json}"
+        );
         assert!(!json.contains("X-Amz"), "{json}");
         assert_eq!(
             o.source_url_shown().as_deref(),

@@ -59,7 +59,8 @@ pub async fn fetch_tail(
 }
 
 async fn fetch(client: &reqwest::Client, url: &str) -> Result<Tail, StepLogError> {
-    let transport = |e: reqwest::Error| StepLogError::Transport(http::describe_reqwest_error(&e.without_url()));
+    let transport =
+        |e: reqwest::Error| StepLogError::Transport(http::describe_reqwest_error(&e.without_url()));
     let mut response = client
         .get(url)
         .header(RANGE, format!("bytes=-{MAX_TAIL_BYTES}"))
@@ -198,7 +199,9 @@ mod tests {
         );
         let long = "x".repeat(2000);
         assert_eq!(
-            last_lines(long.as_bytes(), false, 30).lines[0].chars().count(),
+            last_lines(long.as_bytes(), false, 30).lines[0]
+                .chars()
+                .count(),
             MAX_LINE_CHARS + 1
         );
     }
@@ -206,9 +209,10 @@ mod tests {
     #[tokio::test]
     async fn asks_for_the_end_only_and_reads_a_partial_answer() {
         let body: String = (1..=5).map(|i| format!("l{i}\n")).collect();
-        let server = TestServer::start(vec![Action::body(206, "text/plain", &body)
-            .with_header("Content-Range", "bytes 10-24/25")])
-        .await;
+        let server =
+            TestServer::start(vec![Action::body(206, "text/plain", &body)
+                .with_header("Content-Range", "bytes 10-24/25")])
+            .await;
         let tail = fetch_tail(
             &http::build_client(),
             &server.url("/log?X-Amz-Signature=s"),

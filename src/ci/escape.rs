@@ -234,7 +234,10 @@ mod tests {
             markdown_link("[x](y)", "https://e.com"),
             "[\\[x\\]\\(y\\)](https://e.com)"
         );
-        assert_eq!(markdown_link("x", "javascript:alert(1)"), "javascript:alert\\(1\\)");
+        assert_eq!(
+            markdown_link("x", "javascript:alert(1)"),
+            "javascript:alert\\(1\\)"
+        );
         assert_eq!(
             markdown_link("x", "https://e.com/) ![i](https://evil"),
             "https://e.com/\\) \\!\\[i\\]\\(https://evil"

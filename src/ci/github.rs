@@ -269,13 +269,19 @@ pub fn summary_markdown(o: &Outcome) -> String {
         let _ = writeln!(
             md,
             "\n{}",
-            markdown_link("Open the job and its logs in the Amplify console", &job_page)
+            markdown_link(
+                "Open the job and its logs in the Amplify console",
+                &job_page
+            )
         );
     } else if !o.console_url.is_empty() {
         let _ = writeln!(
             md,
             "\n{}",
-            markdown_link("Open the deployments in the Amplify console", &o.console_url)
+            markdown_link(
+                "Open the deployments in the Amplify console",
+                &o.console_url
+            )
         );
     }
     if !o.failures.is_empty() {

@@ -126,9 +126,11 @@ pub async fn upsert(
         None
     } else {
         let me = identity(api).await?;
-        marked
-            .into_iter()
-            .find(|c| c.author.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&me)))
+        marked.into_iter().find(|c| {
+            c.author
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&me))
+        })
     };
     match existing {
         Some(c) => {

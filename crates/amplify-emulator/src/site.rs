@@ -90,7 +90,10 @@ pub(crate) fn serve_log(
     let text = {
         let state = shared.state();
         match state.job(app_id, branch, job_id) {
-            Ok(job) => job.log.clone().unwrap_or_else(|| default_log(app_id, branch, job)),
+            Ok(job) => job
+                .log
+                .clone()
+                .unwrap_or_else(|| default_log(app_id, branch, job)),
             Err(err) => return plain(404, &format!("{}\n", err.message)),
         }
     };

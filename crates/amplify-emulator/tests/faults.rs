@@ -177,7 +177,10 @@ async fn a_failed_step_log_is_served_only_through_its_presigned_url() {
         .expect("logUrl")
         .to_owned();
     assert!(
-        url.starts_with(&format!("{}/__logs/d1/main/{job}/DEPLOY?", emulator.endpoint())),
+        url.starts_with(&format!(
+            "{}/__logs/d1/main/{job}/DEPLOY?",
+            emulator.endpoint()
+        )),
         "{url}"
     );
     assert!(url.contains("X-Amz-Signature="), "{url}");
@@ -198,13 +201,30 @@ async fn a_failed_step_log_is_served_only_through_its_presigned_url() {
     assert_eq!(tail.status().as_u16(), 206);
     assert_eq!(
         tail.headers()["content-range"],
-        format!("bytes {}-{}/{}", text.len() - 22, text.len() - 1, text.len()).as_str()
+        format!(
+            "bytes {}-{}/{}",
+            text.len() - 22,
+            text.len() - 1,
+            text.len()
+        )
+        .as_str()
     );
     assert_eq!(tail.text().await.expect("body"), "::error::from the log\n");
 
     // Without its query, or with another signature, the log is refused.
     let (bare, _) = url.split_once('?').expect("query");
-    assert_eq!(http.get(bare).send().await.expect("bare").status().as_u16(), 400);
+    assert_eq!(
+        http.get(bare).send().await.expect("bare").status().as_u16(),
+        400
+    );
     let forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
-    assert_eq!(http.get(&forged).send().await.expect("forged").status().as_u16(), 403);
+    assert_eq!(
+        http.get(&forged)
+            .send()
+            .await
+            .expect("forged")
+            .status()
+            .as_u16(),
+        403
+    );
 }
