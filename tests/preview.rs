@@ -312,7 +312,7 @@ async fn deployment_statuses_go_in_progress_then_success() {
     );
     assert_eq!(
         success["log_url"],
-        "https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments"
+        "https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments/1"
     );
 }
 
