@@ -497,7 +497,11 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         {
             if let Some(url) = &s.log_url {
                 let step = s.step_name.as_deref().unwrap_or("?");
-                crate::steplog::show_tail(&ctx.reporter, &ctx.http, step, url).await;
+                // Inside --timeout, with a second to spare: a slow log
+                // server must not turn a failed job into a timeout.
+                let left = ctx.plan.timeout.saturating_sub(started.elapsed());
+                let within = left.saturating_sub(Duration::from_secs(1));
+                crate::steplog::show_tail(&ctx.reporter, &ctx.http, step, url, within).await;
             }
         }
     }

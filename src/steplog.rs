@@ -143,8 +143,15 @@ pub fn last_lines(bytes: &[u8], cut: bool, n: usize) -> Tail {
 
 /// Print the end of step `step`'s log in a collapsed group (GitHub
 /// Actions) or an indented block (elsewhere). Every log line goes through
-/// [`Reporter::line`], so it cannot start a workflow command.
-pub async fn show_tail(reporter: &Reporter, client: &reqwest::Client, step: &str, url: &str) {
+/// [`Reporter::line`], so it cannot start a workflow command. The fetch
+/// takes at most `within` (and never more than [`FETCH_TIMEOUT`]).
+pub async fn show_tail(
+    reporter: &Reporter,
+    client: &reqwest::Client,
+    step: &str,
+    url: &str,
+    within: Duration,
+) {
     // Should anything echo it after all, the runner hides the signature.
     reporter.mask_url(url);
     let title = format!("Last lines of the {step} step's log");
@@ -154,7 +161,7 @@ pub async fn show_tail(reporter: &Reporter, client: &reqwest::Client, step: &str
     } else {
         reporter.line(format!("{title}:"));
     }
-    match fetch_tail(client, url, FETCH_TIMEOUT).await {
+    match fetch_tail(client, url, within.min(FETCH_TIMEOUT)).await {
         Ok(tail) if tail.lines.is_empty() => reporter.line("  (the log is empty)"),
         Ok(tail) => {
             if tail.cut {

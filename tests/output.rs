@@ -246,3 +246,59 @@ async fn a_failed_job_shows_its_log_tail_and_publishes_no_markup_or_signature() 
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_that_cannot_be_fetched_is_a_note_and_the_exit_code_stays() {
+    for (log_fault, note) in [
+        (
+            FaultAction::Status {
+                status: 403,
+                error_type: Some("AccessDenied".into()),
+                message: None,
+            },
+            "could not fetch the DEPLOY step's log: the log server answered HTTP 403",
+        ),
+        // Never answers in time: bounded by what is left of --timeout.
+        (
+            FaultAction::Delay { ms: 60_000 },
+            "could not fetch the DEPLOY step's log: no answer within",
+        ),
+    ] {
+        let emu = emulator().await;
+        emu.push_fault(fault(
+            "StartDeployment",
+            1,
+            FaultAction::FailJob {
+                reason: "build failed".into(),
+            },
+        ));
+        emu.push_fault(fault("StepLog", 1, log_fault));
+        let site = tiny_site();
+        let out = tempfile::tempdir().unwrap();
+        let mut c = deploy_cmd(&emu, site.path());
+        in_actions(&mut c, out.path());
+        c.args(["--timeout", "5s"]);
+        let started = std::time::Instant::now();
+        let r = run(&mut c).await;
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{r:?}"
+        );
+        assert!(r.stderr.contains(note), "{r:?}");
+        assert!(
+            r.stderr
+                .contains("::group::Last lines of the DEPLOY step's log\n"),
+            "{r:?}"
+        );
+        assert!(r.stderr.contains("ended FAILED"), "{r:?}");
+        for secret in log_url_secrets(&emu) {
+            let shown: Vec<&str> = r
+                .stderr
+                .lines()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .collect();
+            assert!(!shown.join("\n").contains(&secret), "{r:?}");
+        }
+    }
+}
