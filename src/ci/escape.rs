@@ -127,7 +127,7 @@ pub fn markdown_link(text: &str, url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// What the runner would take as a command (ActionCommand.TryParseV2,
@@ -243,5 +243,108 @@ mod tests {
             "https://e.com/\\) \\!\\[i\\]\\(https://evil"
         );
         assert_eq!(markdown_link("x", "https://"), "https://");
+    }
+
+    /// What a CommonMark + GFM renderer makes of `md`: the events, minus
+    /// the table scaffolding, and the text of each table cell.
+    pub(crate) fn parse(md: &str) -> (Vec<String>, Vec<String>) {
+        use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+        let options = Options::ENABLE_TABLES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_MATH
+            | Options::ENABLE_GFM
+            | Options::ENABLE_FOOTNOTES
+            | Options::ENABLE_TASKLISTS;
+        let mut markup = Vec::new();
+        let mut cells = Vec::new();
+        let mut cell: Option<String> = None;
+        for event in Parser::new_ext(md, options) {
+            match event {
+                Event::Start(Tag::TableCell) => cell = Some(String::new()),
+                Event::End(TagEnd::TableCell) => cells.extend(cell.take()),
+                Event::Text(t) => {
+                    if let Some(c) = &mut cell {
+                        c.push_str(&t);
+                    }
+                }
+                Event::Start(
+                    Tag::Table(_) | Tag::TableHead | Tag::TableRow | Tag::Paragraph | Tag::Strong,
+                )
+                | Event::End(
+                    TagEnd::Table
+                    | TagEnd::TableHead
+                    | TagEnd::TableRow
+                    | TagEnd::Paragraph
+                    | TagEnd::Strong,
+                ) => {}
+                other => markup.push(format!("{other:?}")),
+            }
+        }
+        (markup, cells)
+    }
+
+    #[test]
+    fn a_markdown_renderer_sees_only_text() {
+        for input in [
+            "![x](https://evil/x.png) <img src=x> | a\n::error::y",
+            "[link](https://evil) <a href=x>a</a> <!-- c --> &#60;script&#62;",
+            "*em* **strong** _u_ ~~s~~ `code` $math$ $$m$$",
+            "a | b | c\n|---|---|\n| d | e |",
+            "# h\n- list\n> quote\n1. one\n---\n=== \n    indented",
+            "<https://autolink> [^1] [x]: https://ref",
+            "trailing backslash \\",
+            "tab\tand\r\ncrlf",
+        ] {
+            let value = markdown(input);
+            let md = format!("| | |\n|---|---|\n| key | {value} |\n\n**Error:** {value}\n");
+            let (markup, cells) = parse(&md);
+            assert_eq!(markup, Vec::<String>::new(), "{input:?} -> {value:?}");
+            let folded = input
+                .split(['\r', '\n'])
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('\t', " ");
+            assert_eq!(
+                cells,
+                ["", "", "key", folded.as_str()],
+                "{input:?} -> {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unescaped_the_same_text_would_be_markup() {
+        let (markup, _) =
+            parse("| | |\n|---|---|\n| key | ![x](https://evil/x.png) <img src=x> |\n");
+        assert!(markup.iter().any(|e| e.contains("Image")), "{markup:?}");
+        assert!(
+            markup.iter().any(|e| e.contains("InlineHtml")),
+            "{markup:?}"
+        );
+        // A raw pipe splits the cell, and GFM drops the extra one: text lost.
+        let (_, cells) = parse("| | |\n|---|---|\n| key | a | b |\n");
+        assert_eq!(cells, ["", "", "key", "a"]);
+    }
+
+    #[test]
+    fn a_markdown_renderer_sees_one_link_to_the_url() {
+        let md = format!(
+            "| a | {} |\n|---|---|\n",
+            markdown_link("job ![i](x) [3]", "https://e.com/a%2Fb/1")
+        );
+        let events: Vec<_> =
+            pulldown_cmark::Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES)
+                .filter_map(|e| match e {
+                    pulldown_cmark::Event::Start(pulldown_cmark::Tag::Link {
+                        dest_url, ..
+                    }) => Some(format!("link {dest_url}")),
+                    pulldown_cmark::Event::Start(pulldown_cmark::Tag::Image { .. }) => {
+                        Some("image".into())
+                    }
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(events, ["link https://e.com/a%2Fb/1"]);
     }
 }

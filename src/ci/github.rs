@@ -594,6 +594,25 @@ mod tests {
         }];
         o.source_url = Some("https://b.s3.amazonaws.com/s.zip?X-Amz-Signature=SIG".into());
         let md = summary_markdown(&o);
+        // A renderer sees headings, the links we made, and text.
+        let (markup, cells) = crate::ci::escape::tests::parse(&md);
+        assert!(
+            markup.iter().all(|e| e.contains("Heading")
+                || e.contains("Link")
+                || e.contains("\"<code>\"")
+                || e.contains("\"</code>\"")),
+            "{markup:?}"
+        );
+        let links = markup
+            .iter()
+            .filter(|e| e.starts_with("Start(Link"))
+            .count();
+        assert_eq!(links, 2, "URL and console page only: {markup:?}");
+        let folded = "![x](https://evil/x.png) <img src=x> | a ::error::y";
+        assert!(
+            cells.iter().filter(|c| *c == folded).count() == 2,
+            "{cells:?}"
+        );
         assert!(!md.contains("!["), "{md}");
         assert!(!md.contains("<img"), "{md}");
         assert!(!md.contains("\n::"), "{md}");

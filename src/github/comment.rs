@@ -222,6 +222,28 @@ mod tests {
             error: Some(hostile),
         };
         let body = render("d1", Some("`abc`<b>"), &state, SystemTime::UNIX_EPOCH);
+        // A renderer sees the <code> tags we wrote, one link, and text.
+        let (markup, _) = crate::ci::escape::tests::parse(&body);
+        for event in &markup {
+            assert!(
+                event.contains("<code>")
+                    || event.contains("</code>")
+                    || event.contains("Heading")
+                    || event.contains("Link")
+                    || event.contains("\"<!-- amplify-deploy:preview:d1 -->\\n\"")
+                    || event.starts_with("Start(HtmlBlock")
+                    || event.starts_with("End(HtmlBlock"),
+                "{event} in {body}"
+            );
+        }
+        assert_eq!(
+            markup
+                .iter()
+                .filter(|e| e.starts_with("Start(Link"))
+                .count(),
+            1,
+            "{markup:?}"
+        );
         assert!(!body.contains("!["), "{body}");
         assert!(!body.contains("<img") && !body.contains("<b>"), "{body}");
         assert!(!body.contains("\n::"), "{body}");
