@@ -59,25 +59,12 @@ fn the_command_detector_matches_the_runner() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn hostile_file_names_start_no_workflow_command() {
-    let emu = emulator().await;
+/// A one-page site with a symlink per name, alternately leaving the folder
+/// and dangling: both are skipped with a warning naming them.
+fn site_with_symlinks(names: &[&str]) -> (tempfile::TempDir, tempfile::TempDir) {
     let site = tiny_site();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "outside").unwrap();
-    // Symlinks are skipped with a warning naming them: dangling ones, and
-    // ones that leave the folder.
-    let names = [
-        "::error::pwned",
-        "::add-mask::x",
-        "##[error]x",
-        "::stop-commands::tok",
-        "nl\n::error::pwned-after-newline",
-        "nl\n::add-mask::x",
-        "nl\n::stop-commands::tok",
-        "cr\r::error::pwned-after-cr",
-        "nl\n##[set-env name=A]pwned",
-    ];
     for (i, name) in names.iter().enumerate() {
         let target = if i % 2 == 0 {
             outside.path().join("secret.txt")
@@ -86,21 +73,66 @@ async fn hostile_file_names_start_no_workflow_command() {
         };
         std::os::unix::fs::symlink(target, site.path().join(name)).unwrap();
     }
+    (site, outside)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_file_names_start_no_workflow_command() {
+    let emu = emulator().await;
+    let (site, _outside) = site_with_symlinks(&[
+        "::error::pwned",
+        "::add-mask::x",
+        "##[error]x",
+        "::stop-commands::tok",
+        "  ::warning::indented",
+    ]);
     let out = tempfile::tempdir().unwrap();
     let mut c = deploy_cmd(&emu, site.path());
     in_actions(&mut c, out.path());
     let r = run(&mut c).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("skipped symlink"), "{r:?}");
-    assert_eq!(injected_commands(&r.stderr), Vec::<String>::new(), "{r:?}");
-    assert_eq!(injected_commands(&r.stdout), Vec::<String>::new(), "{r:?}");
-    // Each name is still shown, on the line of its warning.
-    assert!(
-        r.stderr.contains("nl \\::error::pwned-after-newline")
-            || r.stderr.contains("nl ::error::pwned-after-newline"),
+    assert_eq!(
+        r.stderr.matches("warning: skipped symlink").count(),
+        5,
         "{r:?}"
     );
-    assert!(r.stderr.contains("##\\[error]x"), "{r:?}");
+    assert_eq!(injected_commands(&r.stderr), Vec::<String>::new(), "{r:?}");
+    assert_eq!(injected_commands(&r.stdout), Vec::<String>::new(), "{r:?}");
+    // Each name is still shown, visibly escaped where it must be.
+    assert!(
+        r.stderr.contains("skipped symlink ::error::pwned -> "),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("skipped symlink ##\\[error]x -> "),
+        "{r:?}"
+    );
+}
+
+/// Names with a line break: whether the walk skips them with a warning or
+/// refuses them (exit 2), no line of the output is an injected command.
+#[tokio::test(flavor = "multi_thread")]
+async fn file_names_with_line_breaks_stay_on_their_line() {
+    let emu = emulator().await;
+    let (site, _outside) = site_with_symlinks(&[
+        "nl\n::error::pwned-after-newline",
+        "nl\n::add-mask::x",
+        "nl\n::stop-commands::tok",
+        "cr\r::error::pwned-after-cr",
+        "nl\n##[set-env name=A]pwned",
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy_cmd(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(&mut c).await;
+    assert!(r.code == 0 || r.code == 2, "{r:?}");
+    assert_eq!(injected_commands(&r.stderr), Vec::<String>::new(), "{r:?}");
+    assert_eq!(injected_commands(&r.stdout), Vec::<String>::new(), "{r:?}");
+    assert!(
+        r.stderr.contains("nl ::error::pwned-after-newline"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("cr ::error::pwned-after-cr"), "{r:?}");
 }
 
 /// The presigned log URL's secrets, as the emulator received them.
