@@ -1,6 +1,6 @@
 # amplify-deploy as a container image, for GitLab CI, Jenkins and other
 # systems that run jobs in images. The final image is `scratch`: one static
-# musl binary and the CA roots, nothing else.
+# musl binary, the CA roots and an empty /tmp, nothing else.
 #
 #   docker build -t amplify-deploy .
 #   docker run --rm -v "$PWD/dist:/site:ro" -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY \
@@ -24,18 +24,24 @@ RUN cargo build --release --locked --bin amplify-deploy \
  && cp target/release/amplify-deploy /amplify-deploy \
  && /amplify-deploy --version
 
-FROM alpine:3 AS certs
-RUN apk add --no-cache ca-certificates
+# The scratch image's file tree besides the binary: the CA roots, and a /tmp
+# (mode 1777) for the deploy's temporary zip. tests/image/run.sh builds this
+# tree from these instructions and runs a deploy in it with chroot.
+FROM alpine:3 AS rootfs
+RUN apk add --no-cache ca-certificates \
+ && mkdir -p /rootfs/etc/ssl/certs /rootfs/tmp \
+ && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
+ && chmod 1777 /rootfs/tmp
 
 FROM scratch AS prebuilt
 ARG PREBUILT=amplify-deploy
-COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=rootfs /rootfs/ /
 COPY ${PREBUILT} /usr/local/bin/amplify-deploy
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 ENTRYPOINT ["/usr/local/bin/amplify-deploy"]
 
 FROM scratch
-COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=rootfs /rootfs/ /
 COPY --from=build /amplify-deploy /usr/local/bin/amplify-deploy
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 WORKDIR /work

@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
 # Install the amplify-deploy binary for the action's run step.
 #
-# A released version is downloaded and run only if its SHA-256 matches the
-# one committed in this repository (checksums/v{version}.sha256), so a
-# replaced release asset cannot run in anyone's workflow. A ref with no
-# release (a branch, a fork, an unreleased commit) is built from the
-# action's own source instead.
+# A released version is downloaded and run only if it matches the SHA-256
+# hashes committed in this repository (checksums/v{version}.sha256): the
+# archive's, and the extracted binary's. A binary already in the tool cache
+# is hashed again and reused only if it matches the committed binary hash; a
+# marker stored next to it would prove nothing, since whoever can replace the
+# binary can replace the marker.
+#
+# Which version:
+#   `version: 1.2.3` (or v1.2.3)  that release; an error if this checkout of
+#                                 the action has no checksums for it (it is
+#                                 never built from a different source)
+#   `version: source`             build the action's own source with cargo
+#   no version                    the release matching the action's ref
+#                                 (`@v1.2.3`), or the version in the action's
+#                                 Cargo.toml (`@v1`, `@<commit>`, `./`); when
+#                                 that has no committed checksums, or the ref
+#                                 is a branch, the action's own source is
+#                                 built, with a notice
+# The version input is validated before it is printed anywhere.
+#
+# A download is also checked for build provenance with `gh attestation
+# verify` where gh and a token (GH_TOKEN) are available; the log says which
+# checks passed.
 #
 # Inputs (environment):
 #   AMPLIFY_DEPLOY_VERSION            wanted version (1.2.3 or v1.2.3), or `source`
@@ -14,14 +32,30 @@
 #   AMPLIFY_DEPLOY_DOWNLOAD_BASE      for testing and mirrors only: https URL that
 #                                     replaces https://github.com/{owner}/{repo}/releases/download
 #   AMPLIFY_DEPLOY_CHECKSUMS_DIR      for testing only: directory used instead of checksums/
+#   GH_TOKEN                          token for gh attestation verify (optional)
 #   GITHUB_ACTION_PATH, GITHUB_OUTPUT, RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP
 # Output: `path` (the binary) and `version` in $GITHUB_OUTPUT.
 set -euo pipefail
 
+# Workflow-command data: `%`, CR and LF escaped, so a message cannot end the
+# command early or start another one on a new line.
+command_data() {
+  local s=$1
+  s=${s//%/%25}
+  s=${s//$'\r'/%0D}
+  s=${s//$'\n'/%0A}
+  printf '%s' "$s"
+}
 fail() {
-  # Our own messages hold no newline or `%`, so no workflow-command escaping.
-  echo "::error title=amplify-deploy install::$*"
+  echo "::error title=amplify-deploy install::$(command_data "$*")"
   exit 1
+}
+# A value from outside (an input, a ref) as shown in messages: at most 64
+# characters, anything but [0-9A-Za-z._+/-] replaced by `?`. No `:`, `%` or
+# line break survives, so it cannot form a workflow command however printed.
+shown() {
+  local s=${1:0:64}
+  printf '%s' "${s//[^0-9A-Za-z._+\/-]/?}"
 }
 
 action_path=${GITHUB_ACTION_PATH:?run this script as a step of the action (GITHUB_ACTION_PATH is unset)}
@@ -45,23 +79,30 @@ source_version() {
   ' "$action_path/Cargo.toml"
 }
 
-semver='^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$'
+release_re='^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$'
 
 # --- which version -----------------------------------------------------------
-version=${AMPLIFY_DEPLOY_VERSION:-}
-version=${version#v}
+# Validated before anything prints it.
+input=${AMPLIFY_DEPLOY_VERSION:-}
 ref=${AMPLIFY_DEPLOY_ACTION_REF:-}
-if [[ -z $version ]]; then
-  if [[ $ref =~ ^v([0-9]+\.[0-9]+\.[0-9]+.*)$ ]]; then
-    version=${BASH_REMATCH[1]}        # uses: owner/amplify-deploy@v1.2.3
-  elif [[ -z $ref || $ref =~ ^[0-9a-f]{40}$ || $ref =~ ^v[0-9]+(\.[0-9]+)?$ ]]; then
-    version=$(source_version)         # local action, pinned commit, or v1 / v1.2 moving tag
+explicit=false
+if [[ -n $input ]]; then
+  explicit=true
+  if [[ $input == source ]]; then
+    version=source
+  elif [[ $input =~ $release_re ]]; then
+    version=${input#v}
   else
-    version=source                    # a branch: its code need not match any release
+    fail "the version input '$(shown "$input")' is not a release number like 1.2.3 or v1.2.3, nor 'source' (build the action's own code)"
   fi
-fi
-if [[ $version != source && ! $version =~ $semver ]]; then
-  fail "version '$version' is not a release number like 1.2.3 (or 'source' to build the action's code)"
+elif [[ $ref =~ $release_re && $ref == v* ]]; then
+  version=${ref#v}                  # uses: owner/amplify-deploy@v1.2.3
+elif [[ -z $ref || $ref =~ ^[0-9a-f]{40}$ || $ref =~ ^v[0-9]+(\.[0-9]+)?$ ]]; then
+  version=$(source_version)         # local action, pinned commit, or v1 / v1.2 moving tag
+  [[ $version =~ $release_re ]] ||
+    fail "the version in $action_path/Cargo.toml, '$(shown "$version")', is not a release number"
+else
+  version=source                    # a branch: its code need not match any release
 fi
 
 # --- which binary ------------------------------------------------------------
@@ -78,22 +119,49 @@ case "${RUNNER_OS:-}/${RUNNER_ARCH:-}" in
 esac
 case "${RUNNER_OS:-}" in Windows) exe=.exe ;; esac
 
-expected=""
+# The committed hashes for this version and target, from a file in
+# `sha256sum` format with two lines per target (see checksums/README.md):
+#   <sha256>  amplify-deploy-v1.2.3-<target>.tar.gz
+#   <sha256>  amplify-deploy-v1.2.3-<target>/amplify-deploy
+# Any line not of that form fails the install: a file that does not parse is
+# not trusted in part.
+expected_archive=""
+expected_binary=""
+read_checksums() { # FILE ARCHIVE_NAME BINARY_NAME
+  local file=$1 line hash name n=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    line=${line%$'\r'}
+    [[ $line =~ ^([0-9a-f]{64})\ [\ *](.+)$ ]] ||
+      fail "line $n of checksums/v$version.sha256 is not '<sha256, lowercase hex>  <file name>': refusing to trust the file"
+    hash=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]}
+    if [[ $name == "$2" || $name == "$3" ]]; then
+      local var=expected_archive
+      [[ $name == "$3" ]] && var=expected_binary
+      [[ -z ${!var} ]] || fail "checksums/v$version.sha256 lists $name twice"
+      printf -v "$var" '%s' "$hash"
+    fi
+  done <"$file"
+}
+
 why=""
 if [[ $version == source ]]; then
-  why="version 'source' (ref '${ref:-local}')"
+  why="version 'source' (ref '$(shown "${ref:-local}")')"
 elif [[ -z $target ]]; then
-  why="no release build for runner ${RUNNER_OS:-unknown}/${RUNNER_ARCH:-unknown}"
+  why="no release build for runner $(shown "${RUNNER_OS:-unknown}/${RUNNER_ARCH:-unknown}")"
 else
   asset="amplify-deploy-v$version-$target.$archive"
+  binary_entry="amplify-deploy-v$version-$target/amplify-deploy$exe"
   checksums="${AMPLIFY_DEPLOY_CHECKSUMS_DIR:-$action_path/checksums}/v$version.sha256"
   if [[ -f $checksums ]]; then
-    expected=$(awk -v name="$asset" '{ f = $2; sub(/^\*/, "", f); if (f == name) { print tolower($1); exit } }' "$checksums")
+    read_checksums "$checksums" "$asset" "$binary_entry"
   fi
-  if [[ -z $expected ]]; then
+  if [[ -n $expected_archive && -z $expected_binary ]]; then
+    fail "checksums/v$version.sha256 lists $asset but not the binary inside it ($binary_entry): a cached binary could not be checked, so it is not trusted"
+  elif [[ -z $expected_archive && -n $expected_binary ]]; then
+    fail "checksums/v$version.sha256 lists $binary_entry but not its archive $asset"
+  elif [[ -z $expected_archive ]]; then
     why="no checksum for $asset in checksums/v$version.sha256 (unreleased version $version)"
-  elif [[ ! $expected =~ ^[0-9a-f]{64}$ ]]; then
-    fail "checksum entry for $asset in $checksums is not a SHA-256: '$expected'"
   fi
 fi
 
@@ -105,8 +173,13 @@ write_outputs() {
 }
 
 # --- build from source -------------------------------------------------------
-if [[ -z $expected ]]; then
-  echo "::notice title=amplify-deploy::Building amplify-deploy from the action's source: $why. This takes a few minutes; use a released version to skip it."
+if [[ -z $expected_archive ]]; then
+  # An explicit release number means that release: building this checkout's
+  # source instead would run different code under its name.
+  if [[ $explicit == true && $version != source ]]; then
+    fail "version $version cannot be verified: $why. This checkout of the action only runs releases whose SHA-256 is committed in checksums/; pick one of those, or set 'version: source' to build the action's own code"
+  fi
+  echo "::notice title=amplify-deploy::$(command_data "Building amplify-deploy from the action's source: $why. This takes a few minutes; use a released version to skip it.")"
   command -v cargo >/dev/null 2>&1 ||
     fail "cargo is not installed, so the action's source cannot be built ($why): install Rust first (e.g. dtolnay/rust-toolchain) or pin a released version"
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$action_path/target}
@@ -117,16 +190,22 @@ if [[ -z $expected ]]; then
   exit 0
 fi
 
-# --- download, verify, cache -------------------------------------------------
+# --- reuse the tool cache, only if the binary still matches --------------------
 cache="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}}/amplify-deploy/$version/$target"
 bin="$cache/amplify-deploy$exe"
-# The marker holds the archive's checksum: a cached binary is reused only if
-# it came from exactly the archive this checkout of the action trusts.
-if [[ -x $bin && -f $cache.complete && $(<"$cache.complete") == "$expected" ]]; then
-  write_outputs "$bin" "$version"
-  exit 0
+if [[ -e $bin ]]; then
+  cached=$(sha256_of "$bin")
+  if [[ $cached == "$expected_binary" ]]; then
+    [[ -x $bin ]] || chmod +x "$bin"
+    echo "Reusing $bin: its SHA-256 matches the committed binary hash"
+    write_outputs "$bin" "$version"
+    exit 0
+  fi
+  echo "::warning title=amplify-deploy install::$(command_data "The cached $bin has SHA-256 $cached, not the committed $expected_binary (checksums/v$version.sha256): discarding it and downloading the release again.")"
+  rm -f "$bin"
 fi
 
+# --- download, verify, cache -------------------------------------------------
 repository=${AMPLIFY_DEPLOY_ACTION_REPOSITORY:-${GITHUB_REPOSITORY:-}}
 base=${AMPLIFY_DEPLOY_DOWNLOAD_BASE:-https://github.com/$repository/releases/download}
 base=${base%/}
@@ -143,8 +222,8 @@ curl --proto '=https' --tlsv1.2 -fsSL --retry 5 --retry-all-errors -o "$work/$as
   fail "download of $url failed"
 
 actual=$(sha256_of "$work/$asset")
-if [[ $actual != "$expected" ]]; then
-  fail "checksum mismatch for $asset: expected $expected (from checksums/v$version.sha256), downloaded file has $actual. Refusing to install it."
+if [[ $actual != "$expected_archive" ]]; then
+  fail "checksum mismatch for $asset: expected $expected_archive (from checksums/v$version.sha256), downloaded file has $actual. Refusing to install it."
 fi
 
 mkdir -p "$work/x"
@@ -160,12 +239,36 @@ case $archive in
     fi
     ;;
 esac
-found=$(find "$work/x" -type f -name "amplify-deploy$exe" | head -n 1)
-[[ -n $found ]] || fail "$asset holds no amplify-deploy$exe"
+found="$work/x/$binary_entry"
+[[ -f $found ]] || fail "$asset holds no $binary_entry"
+actual=$(sha256_of "$found")
+if [[ $actual != "$expected_binary" ]]; then
+  fail "checksum mismatch for $binary_entry (inside $asset): expected $expected_binary (from checksums/v$version.sha256), extracted file has $actual. Refusing to install it."
+fi
+echo "Verified $asset and the binary inside it against checksums/v$version.sha256"
+
+# Build provenance, a second line behind the committed hashes: where gh can
+# ask GitHub, the archive's attestation must name this repository. Releases
+# made before attestations have none, so a failure warns; the hashes above
+# are what is enforced.
+passed="archive SHA-256, binary SHA-256"
+if [[ -z $repository ]]; then
+  provenance="not checked (no repository to check it against)"
+elif ! command -v gh >/dev/null 2>&1; then
+  provenance="not checked (gh is not installed)"
+elif [[ -z ${GH_TOKEN:-${GITHUB_TOKEN:-}} ]]; then
+  provenance="not checked (no GitHub token for gh)"
+elif gh attestation verify "$work/$asset" --repo "$repository" >"$work/attestation.log" 2>&1; then
+  passed+=", build provenance (gh attestation verify --repo $repository)"
+  provenance="verified"
+else
+  provenance="FAILED"
+  echo "::warning title=amplify-deploy install::$(command_data "The build provenance of $asset did not verify for $repository (gh attestation verify): $(tail -n 1 "$work/attestation.log"). Installing it on the strength of the committed checksums.")"
+fi
+echo "Checks passed: $passed; build provenance: $provenance"
 
 mkdir -p "$cache"
-cp "$found" "$bin.tmp"
-chmod +x "$bin.tmp"
-mv -f "$bin.tmp" "$bin"
-printf '%s' "$expected" >"$cache.complete"
+cp "$found" "$bin.tmp.$$"
+chmod +x "$bin.tmp.$$"
+mv -f "$bin.tmp.$$" "$bin"
 write_outputs "$bin" "$version"

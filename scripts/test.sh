@@ -44,9 +44,15 @@ if rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
     exit 1
   fi
   "$static_bin" --version
+
+  log "container image: a deploy inside the Dockerfile's file tree (chroot)"
+  bash tests/image/run.sh "$static_bin"
 else
   echo "warning: the x86_64-unknown-linux-musl target could not be installed here: static build skipped" >&2
 fi
+
+log "README tables against action.yml and --help"
+python3 tests/docs/check_readme.py README.md action.yml target/debug/amplify-deploy
 
 if [[ -f scripts/lint-workflows.sh ]]; then
   log "workflow and action lints"

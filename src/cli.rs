@@ -143,6 +143,12 @@ pub struct DeployArgs {
           value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// Longest time to wait for an Amplify quota (e.g. concurrent jobs per
+    /// region) to clear before failing; always within --timeout
+    #[arg(long, env = "AMPLIFY_QUOTA_WAIT", value_name = "DURATION", default_value = "10m",
+          value_parser = parse_duration)]
+    pub quota_wait: Duration,
+
     /// Leave the job running when --timeout passes instead of stopping it
     #[arg(long, env = "AMPLIFY_KEEP_JOB_ON_TIMEOUT", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]

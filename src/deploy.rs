@@ -26,6 +26,7 @@ struct Plan {
     wait: bool,
     dry_run: bool,
     timeout: Duration,
+    quota_wait: Duration,
     keep_job_on_timeout: bool,
     on_busy: OnBusy,
     create_branch: bool,
@@ -81,6 +82,7 @@ impl Plan {
             wait: !args.no_wait && args.wait.unwrap_or(true),
             dry_run: args.dry_run.unwrap_or(false),
             timeout: args.timeout,
+            quota_wait: args.quota_wait,
             keep_job_on_timeout: args.keep_job_on_timeout.unwrap_or(false),
             on_busy: args.on_busy,
             create_branch: args.create_branch.unwrap_or(false),
@@ -232,8 +234,13 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
         },
     }));
     let timeout = plan.timeout;
+    // A quota wait is one more way to spend the run's time: never past --timeout.
+    let retry = RetryConfig {
+        quota_wait: plan.quota_wait.min(timeout),
+        ..retry
+    };
     let ctx = Arc::new(Ctx {
-        client,
+        client: client.with_retry(retry),
         plan,
         region,
         reporter,
@@ -244,33 +251,52 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
         creating: tokio::sync::watch::Sender::new(false),
     });
 
+    let deadline = Instant::now() + timeout;
     let pipeline = run(ctx.clone());
     let error = tokio::select! {
         r = pipeline => r.err(),
-        _ = tokio::time::sleep(timeout) => Some(on_timeout(&ctx, timeout).await),
+        _ = tokio::time::sleep_until(deadline.into()) => Some(on_timeout(&ctx, timeout).await),
         signal = crate::signal::shutdown() => Some(on_signal(&ctx, signal).await),
     };
     let error = match error {
-        Some(e) => Some(cleanup_after_failure(&ctx, e).await),
+        Some(e) => Some(cleanup_after_failure(&ctx, e, deadline).await),
         None => None,
     };
     let outcome = lock(&ctx.state).outcome.clone();
     Ok(DeployResult { outcome, error })
 }
 
-/// A job that was created but never started would block the branch: stop it.
-async fn cleanup_after_failure(ctx: &Ctx, err: RunError) -> RunError {
+/// A job that was created but never started would block the branch: stop
+/// it, within what is left of `--timeout` (at least [`CLEANUP_BUDGET`]).
+async fn cleanup_after_failure(ctx: &Ctx, mut err: RunError, deadline: Instant) -> RunError {
     let job = lock(&ctx.state).job.clone();
     if let Some(OurJob { id, started: false }) = job {
         if err.class != ErrorClass::Timeout && err.class != ErrorClass::Interrupted {
             ctx.reporter.line(format!(
                 "stopping job {id}, which was created but not started"
             ));
-            let _ = stop_quietly(ctx, &id).await;
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(CLEANUP_BUDGET);
+            if tokio::time::timeout(left, stop_quietly(ctx, &id))
+                .await
+                .is_err()
+            {
+                err = err.cause(format!("could not stop job {id} in time"));
+            }
         }
     }
     err
 }
+
+/// The longest a clean-up after a timeout or a signal may take. The runner
+/// sends SIGTERM 7.5 s after SIGINT, then kills; and `--timeout` bounds the
+/// whole run, a StopJob that never answers included.
+const CLEANUP_BUDGET: Duration = Duration::from_millis(6500);
+
+/// Of [`CLEANUP_BUDGET`], the most spent waiting for a job-creating call on
+/// the wire to answer, so that StopJob keeps time of its own.
+const SETTLE_BUDGET: Duration = Duration::from_secs(3);
 
 /// Give a job-creating call that is on the wire time to answer, so that the
 /// job it creates is known and can be stopped.
@@ -279,8 +305,22 @@ async fn settle(ctx: &Ctx, within: Duration) {
     let _ = tokio::time::timeout(within, creating.wait_for(|c| !*c)).await;
 }
 
+/// Stop our job by `deadline`; the cause to report either way.
+async fn stop_by(ctx: &Ctx, job_id: &str, deadline: Instant) -> String {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, stop_quietly(ctx, job_id)).await {
+        Ok(Ok(())) => {
+            ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
+            format!("stopped job {job_id}")
+        }
+        Ok(Err(e)) => format!("could not stop job {job_id}: {}", e.message),
+        Err(_) => format!("could not stop job {job_id} in time"),
+    }
+}
+
 async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
-    settle(ctx, Duration::from_secs(10)).await;
+    let deadline = Instant::now() + CLEANUP_BUDGET;
+    settle(ctx, SETTLE_BUDGET).await;
     let job = lock(&ctx.state).job.clone();
     let mut err = RunError::new(
         ErrorClass::Timeout,
@@ -296,11 +336,7 @@ async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
         Some(job) => {
             ctx.reporter
                 .line(format!("timed out: stopping job {}", job.id));
-            match stop_quietly(ctx, &job.id).await {
-                Ok(()) => err = err.cause(format!("stopped job {}", job.id)),
-                Err(e) => err = err.cause(format!("could not stop job {}: {}", job.id, e.message)),
-            }
-            ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
+            err = err.cause(stop_by(ctx, &job.id, deadline).await);
         }
         None => {}
     }
@@ -308,23 +344,14 @@ async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
 }
 
 async fn on_signal(ctx: &Ctx, signal: &'static str) -> RunError {
-    // The runner sends SIGTERM 7.5 s after SIGINT, then kills: be done before.
-    let deadline = Instant::now() + Duration::from_millis(6500);
-    settle(ctx, Duration::from_secs(3)).await;
+    let deadline = Instant::now() + CLEANUP_BUDGET;
+    settle(ctx, SETTLE_BUDGET).await;
     let job = lock(&ctx.state).job.clone();
     let mut err = RunError::new(ErrorClass::Interrupted, format!("interrupted by {signal}"));
     if let Some(job) = job {
         ctx.reporter
             .line(format!("{signal}: stopping job {}", job.id));
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, stop_quietly(ctx, &job.id)).await {
-            Ok(Ok(())) => {
-                err = err.cause(format!("stopped job {}", job.id));
-                ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
-            }
-            Ok(Err(e)) => err = err.cause(format!("could not stop job {}: {}", job.id, e.message)),
-            Err(_) => err = err.cause(format!("could not stop job {} in time", job.id)),
-        }
+        err = err.cause(stop_by(ctx, &job.id, deadline).await);
     }
     err
 }
@@ -697,64 +724,242 @@ fn is_orphan(job: &JobSummary, first_seen: Instant, grace: Duration) -> bool {
     age > grace.as_secs_f64() || first_seen.elapsed() >= grace
 }
 
-/// CreateDeployment, recovering from a lost response: when the service
-/// acted but its answer never arrived, the retry meets "the last job N was
-/// not finished" for the job our own first attempt created. That job is
-/// PENDING and newer than anything seen before: stop it and create again.
-async fn create_deployment(ctx: &Arc<Ctx>) -> Result<(String, String), RunError> {
-    let plan = &ctx.plan;
-    for _ in 0..5 {
-        let seen_max = clear_branch(ctx).await?;
-        ctx.reporter.line(format!(
-            "creating deployment on {}/{} ({})",
-            plan.app_id, plan.branch, ctx.region
-        ));
-        let call = {
-            let ctx = Arc::clone(ctx);
-            async move {
-                let plan = &ctx.plan;
-                ctx.client
-                    .create_deployment(&plan.app_id, &plan.branch)
-                    .await
-            }
-        };
-        match spawn_creating(ctx, false, call, |o| o.job_id.clone()).await? {
-            Ok(out) => {
-                // spawn_creating has recorded the job as ours.
-                let Some(job_id) = out.job_id.clone().filter(|j| !j.is_empty()) else {
-                    return Err(RunError::aws("CreateDeployment answered without a jobId"));
-                };
-                let Some(url) = out.zip_upload_url.clone().filter(|u| !u.is_empty()) else {
-                    return Err(RunError::aws(
-                        "CreateDeployment answered without a zipUploadUrl",
-                    ));
-                };
-                ctx.reporter.mask_url(&url);
-                return Ok((job_id, url));
-            }
-            Err(e) => match e.unfinished_job_id() {
-                Some(n) if job_number(&n) > seen_max => {
-                    let status = ctx
-                        .client
-                        .get_job(&plan.app_id, &plan.branch, &n)
-                        .await
-                        .ok();
-                    if status.as_ref().and_then(job_status) == Some("PENDING") {
-                        ctx.reporter.line(format!(
-                            "CreateDeployment's answer was lost after it created job {n}: stopping that job and creating again"
-                        ));
-                        stop_quietly(ctx, &n).await?;
-                    }
-                }
-                Some(_) => {} // another run's job: clear_branch deals with it
-                None => return Err(ctx.explain(&e)),
-            },
+/// How far a job's start time may fall outside the window of the attempt
+/// that may have created it, in seconds: the difference between this
+/// machine's clock and the service's, and the service's rounding.
+const CLOCK_TOLERANCE_SECS: f64 = 5.0;
+
+/// An attempt of a job-creating call that was sent and got no answer (it
+/// timed out, or the connection dropped): the service may have created a
+/// job for it, which would then be ours.
+#[derive(Debug, Clone, Copy)]
+struct Unanswered {
+    /// The highest job number on the branch before the call.
+    seen_max: u64,
+    /// When the attempt was sent and when it failed, in epoch seconds.
+    sent: f64,
+    failed: f64,
+}
+
+impl Unanswered {
+    /// Whether `job` may be the one this attempt created: numbered after
+    /// every job seen before the call, and started within the attempt's
+    /// window (when the service says when it started).
+    fn may_have_created(&self, job: &JobSummary) -> bool {
+        let number = job.job_id.as_deref().map(job_number).unwrap_or(0);
+        let in_window = job.start_time.is_none_or(|t| {
+            t >= self.sent - CLOCK_TOLERANCE_SECS && t <= self.failed + CLOCK_TOLERANCE_SECS
+        });
+        number > self.seen_max && in_window
+    }
+}
+
+/// A call that creates a job on the branch.
+#[derive(Clone)]
+enum Creating {
+    /// CreateDeployment: a PENDING job waiting for our zip.
+    Zip,
+    /// StartDeployment from a URL: a job that starts at once.
+    Url(StartDeploymentInput),
+}
+
+/// What a job-creating call answered.
+enum Created {
+    Zip(crate::amplify::CreateDeploymentOutput),
+    Url(JobSummary),
+}
+
+impl Created {
+    fn job_id(&self) -> Option<String> {
+        match self {
+            Created::Zip(out) => out.job_id.clone(),
+            Created::Url(summary) => summary.job_id.clone(),
         }
     }
-    Err(RunError::aws(format!(
-        "could not create a deployment on {}/{}: the branch stayed busy",
-        plan.app_id, plan.branch
-    )))
+}
+
+impl Creating {
+    fn operation(&self) -> &'static str {
+        match self {
+            Creating::Zip => "CreateDeployment",
+            Creating::Url(_) => "StartDeployment",
+        }
+    }
+}
+
+/// Create our job: CreateDeployment or StartDeployment from a URL, after
+/// `clear_branch` has made the branch free.
+///
+/// When the service refuses because "the last job N was not finished", job
+/// N is ours only when an earlier attempt of this call was sent and got no
+/// answer, and N appeared within that attempt's window
+/// ([`Unanswered::may_have_created`]): then a PENDING job is stopped and
+/// created again (its upload URL was lost with the answer), and a job
+/// started from our URL is adopted. Any other job belongs to another run
+/// and is waited for, however often that run wins the race; `--timeout`
+/// bounds the whole.
+async fn start_job(ctx: &Arc<Ctx>, creating: Creating) -> Result<Created, RunError> {
+    let plan = &ctx.plan;
+    let unanswered: Arc<Mutex<Vec<Unanswered>>> = Arc::default();
+    loop {
+        let seen_max = clear_branch(ctx).await?;
+        match &creating {
+            Creating::Zip => ctx.reporter.line(format!(
+                "creating deployment on {}/{} ({})",
+                plan.app_id, plan.branch, ctx.region
+            )),
+            Creating::Url(req) => ctx.reporter.line(format!(
+                "starting deployment of {} on {}/{}",
+                http::redact_url(req.source_url.as_deref().unwrap_or_default()),
+                plan.app_id,
+                plan.branch
+            )),
+        }
+        let call = tracked_call(ctx, creating.clone(), seen_max, unanswered.clone());
+        let started = matches!(creating, Creating::Url(_));
+        let e = match spawn_creating(ctx, started, call, Created::job_id).await? {
+            // spawn_creating has recorded the job as ours.
+            Ok(created) => return Ok(created),
+            Err(e) => e,
+        };
+        let Some(n) = e.unfinished_job_id() else {
+            return Err(ctx.explain(&e));
+        };
+        let summary = ctx
+            .client
+            .get_job(&plan.app_id, &plan.branch, &n)
+            .await
+            .ok()
+            .and_then(|job| job.summary);
+        let ours = summary.as_ref().filter(|s| {
+            lock_unanswered(&unanswered)
+                .iter()
+                .any(|u| u.may_have_created(s))
+        });
+        match (&creating, ours) {
+            (Creating::Zip, Some(job)) => {
+                if job.status.as_deref() == Some("PENDING") {
+                    ctx.reporter.line(format!(
+                        "CreateDeployment's answer was lost after it created job {n}: stopping that job and creating again"
+                    ));
+                    stop_quietly(ctx, &n).await?;
+                }
+            }
+            (Creating::Url(req), Some(job)) if job.source_url == req.source_url => {
+                let status = job.status.clone().unwrap_or_default();
+                if !has_started(&status) {
+                    return Err(RunError::new(
+                        ErrorClass::DeployFailed,
+                        format!("job {n}, which our StartDeployment started before its answer was lost, is {status}"),
+                    )
+                    .cause(ctx.explain(&e).message));
+                }
+                ctx.reporter.line(format!(
+                    "StartDeployment's answer was lost after it started job {n}: following that job"
+                ));
+                ctx.set_job(Some(OurJob {
+                    id: n.clone(),
+                    started: true,
+                }));
+                return Ok(Created::Url(job.clone()));
+            }
+            _ => {
+                // Another run's job, created after our ListJobs: wait for it.
+                ctx.reporter.line(format!(
+                    "branch {} is busy: job {n} of another run started first",
+                    plan.branch
+                ));
+                tokio::time::sleep(plan.poll_interval).await;
+            }
+        }
+    }
+}
+
+fn lock_unanswered(m: &Mutex<Vec<Unanswered>>) -> std::sync::MutexGuard<'_, Vec<Unanswered>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One job-creating call, retried like every call, noting each attempt
+/// that was sent and got no answer: the client makes single attempts and
+/// the retry loop runs here, where each failed attempt can be seen.
+fn tracked_call(
+    ctx: &Arc<Ctx>,
+    creating: Creating,
+    seen_max: u64,
+    unanswered: Arc<Mutex<Vec<Unanswered>>>,
+) -> impl std::future::Future<Output = Result<Created, ApiError>> + Send + 'static {
+    let ctx = Arc::clone(ctx);
+    async move {
+        let once = ctx.client.with_retry(RetryConfig {
+            max_retries: 0,
+            quota_wait: Duration::ZERO,
+            ..ctx.retry
+        });
+        let sent = Mutex::new(0.0_f64);
+        let classify = |e: &ApiError| {
+            if e.may_have_been_received() {
+                let sent = *sent.lock().unwrap_or_else(|p| p.into_inner());
+                lock_unanswered(&unanswered).push(Unanswered {
+                    seen_max,
+                    sent,
+                    failed: now_epoch(),
+                });
+            }
+            e.retry_decision()
+        };
+        let attempt = || {
+            *sent.lock().unwrap_or_else(|p| p.into_inner()) = now_epoch();
+            let (once, creating, plan) = (once.clone(), creating.clone(), &ctx.plan);
+            async move {
+                match creating {
+                    Creating::Zip => once
+                        .create_deployment(&plan.app_id, &plan.branch)
+                        .await
+                        .map(Created::Zip),
+                    Creating::Url(req) => once
+                        .start_deployment(&plan.app_id, &plan.branch, &req)
+                        .await
+                        .map(Created::Url),
+                }
+            }
+        };
+        http::retry(
+            &ctx.retry,
+            creating.operation(),
+            &ctx.observer,
+            classify,
+            attempt,
+        )
+        .await
+    }
+}
+
+/// Whether a job in this status was started and not stopped: a CANCELLED
+/// (or CANCELLING) or FAILED job never counts as started.
+fn has_started(status: &str) -> bool {
+    !matches!(
+        status,
+        "" | "CREATED" | "PENDING" | "CANCELLING" | "CANCELLED" | "FAILED"
+    )
+}
+
+/// CreateDeployment (see [`start_job`]): our job id and its upload URL.
+async fn create_deployment(ctx: &Arc<Ctx>) -> Result<(String, String), RunError> {
+    let Created::Zip(out) = start_job(ctx, Creating::Zip).await? else {
+        return Err(RunError::aws(
+            "CreateDeployment answered as StartDeployment",
+        ));
+    };
+    let Some(job_id) = out.job_id.clone().filter(|j| !j.is_empty()) else {
+        return Err(RunError::aws("CreateDeployment answered without a jobId"));
+    };
+    let Some(url) = out.zip_upload_url.clone().filter(|u| !u.is_empty()) else {
+        return Err(RunError::aws(
+            "CreateDeployment answered without a zipUploadUrl",
+        ));
+    };
+    ctx.reporter.mask_url(&url);
+    Ok((job_id, url))
 }
 
 async fn upload_and_start(
@@ -801,14 +1006,25 @@ async fn upload_and_start(
             Ok(summary)
         }
         Err(e) => {
-            // A lost answer: the retry is refused because the job already started.
+            // A lost answer: the retry is refused because the job already
+            // started. A job someone stopped, or that failed, did not.
             match ctx.client.get_job(&plan.app_id, &plan.branch, job_id).await {
-                Ok(job) if job_status(&job).is_some_and(|s| s != "PENDING" && s != "CREATED") => {
+                Ok(job) if job_status(&job).is_some_and(has_started) => {
                     ctx.set_job(Some(OurJob {
                         id: job_id.to_owned(),
                         started: true,
                     }));
                     Ok(job.summary.unwrap_or_default())
+                }
+                Ok(job) if job_status(&job).is_some_and(is_terminal) => {
+                    let status = job_status(&job).unwrap_or_default().to_owned();
+                    ctx.set_job(None);
+                    ctx.with_outcome(|o| o.status = Some(status.clone()));
+                    Err(RunError::new(
+                        ErrorClass::DeployFailed,
+                        format!("job {job_id} did not start: it is {status}"),
+                    )
+                    .cause(ctx.explain(&e).message))
                 }
                 _ => Err(ctx.explain(&e)),
             }
@@ -816,64 +1032,24 @@ async fn upload_and_start(
     }
 }
 
+/// StartDeployment from a URL (see [`start_job`]).
 async fn start_from_url(
     ctx: &Arc<Ctx>,
     url: &str,
     kind: Option<&'static str>,
 ) -> Result<JobSummary, RunError> {
-    let plan = &ctx.plan;
     let req = StartDeploymentInput {
         job_id: None,
         source_url: Some(url.to_owned()),
         source_url_type: kind.map(str::to_owned),
     };
-    for _ in 0..5 {
-        let seen_max = clear_branch(ctx).await?;
-        ctx.reporter.line(format!(
-            "starting deployment of {} on {}/{}",
-            http::redact_url(url),
-            plan.app_id,
-            plan.branch
+    let Created::Url(summary) = start_job(ctx, Creating::Url(req)).await? else {
+        return Err(RunError::aws(
+            "StartDeployment answered as CreateDeployment",
         ));
-        let call = {
-            let (ctx, req) = (Arc::clone(ctx), req.clone());
-            async move {
-                let plan = &ctx.plan;
-                ctx.client
-                    .start_deployment(&plan.app_id, &plan.branch, &req)
-                    .await
-            }
-        };
-        match spawn_creating(ctx, true, call, |s| s.job_id.clone()).await? {
-            Ok(summary) => {
-                // spawn_creating has recorded the job as ours.
-                ctx.with_outcome(|o| o.source_url = Some(http::redact_url(url)));
-                return Ok(summary);
-            }
-            Err(e) => match e.unfinished_job_id() {
-                // Our own start whose answer was lost: adopt the job.
-                Some(n) if job_number(&n) > seen_max => {
-                    if let Ok(job) = ctx.client.get_job(&plan.app_id, &plan.branch, &n).await {
-                        let summary = job.summary.clone().unwrap_or_default();
-                        if summary.source_url.as_deref() == Some(url) {
-                            ctx.set_job(Some(OurJob {
-                                id: n.clone(),
-                                started: true,
-                            }));
-                            ctx.with_outcome(|o| o.source_url = Some(http::redact_url(url)));
-                            return Ok(summary);
-                        }
-                    }
-                }
-                Some(_) => {}
-                None => return Err(ctx.explain(&e)),
-            },
-        }
-    }
-    Err(RunError::aws(format!(
-        "could not start a deployment on {}/{}: the branch stayed busy",
-        plan.app_id, plan.branch
-    )))
+    };
+    ctx.with_outcome(|o| o.source_url = Some(http::redact_url(url)));
+    Ok(summary)
 }
 
 /// Run a call that creates a job in a task of its own. A signal or the
@@ -965,5 +1141,56 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, start_time: Option<f64>) -> JobSummary {
+        JobSummary {
+            job_id: Some(id.into()),
+            start_time,
+            ..JobSummary::default()
+        }
+    }
+
+    #[test]
+    fn a_job_is_ours_only_when_it_appeared_within_an_unanswered_attempt() {
+        let attempt = Unanswered {
+            seen_max: 4,
+            sent: 1000.0,
+            failed: 1060.0,
+        };
+        assert!(attempt.may_have_created(&job("5", Some(1000.3))));
+        assert!(attempt.may_have_created(&job("7", Some(1059.0))));
+        // The clocks may differ a little.
+        assert!(attempt.may_have_created(&job("5", Some(998.0))));
+        // Seen before the call: another run's.
+        assert!(!attempt.may_have_created(&job("4", Some(1001.0))));
+        assert!(!attempt.may_have_created(&job("x", Some(1001.0))));
+        // Started well before the attempt was sent, or after it failed.
+        assert!(!attempt.may_have_created(&job("5", Some(900.0))));
+        assert!(!attempt.may_have_created(&job("5", Some(1100.0))));
+        // Without a start time, the number decides.
+        assert!(attempt.may_have_created(&job("5", None)));
+    }
+
+    #[test]
+    fn cancelled_or_failed_is_never_started() {
+        for status in ["RUNNING", "PROVISIONING", "SUCCEED", "DEPLOYING"] {
+            assert!(has_started(status), "{status}");
+        }
+        for status in [
+            "",
+            "CREATED",
+            "PENDING",
+            "CANCELLING",
+            "CANCELLED",
+            "FAILED",
+        ] {
+            assert!(!has_started(status), "{status}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Turn what AWS answered into errors people can act on: what failed, with
 //! the app, branch and region involved, and what to do about it.
 
-use crate::amplify::ApiError;
+use crate::amplify::{limit_kind, ApiError, Limit};
 use crate::error::{one_line, ErrorClass, RunError};
 
 /// Where a call was made, for messages.
@@ -102,13 +102,26 @@ pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
                     "the request was not signed: no AWS credentials",
                 )
                 .cause(format!("{error_type}: {}", one_line(message))),
-                "LimitExceededException" if message_l.contains("branch") => RunError::aws(format!(
+                "LimitExceededException" if message_l.contains("branch")
+                    && limit_kind(operation, message) == Limit::FixedCount => RunError::aws(format!(
                     "app {app_id} has reached Amplify's limit of 50 branches"
                 ))
                 .cause(format!("{error_type}: {}", one_line(message)))
                 .hint(format!(
                     "delete unused branches (amplify-deploy delete-branch --app-id {app_id} --branch NAME, or the console)"
                 )),
+                "LimitExceededException" if limit_kind(operation, message) == Limit::FixedCount => {
+                    RunError::aws(format!("{operation} failed: an AWS limit on tags was reached"))
+                        .cause(format!("{error_type}: {}", one_line(message)))
+                        .hint("an AWS resource has at most 50 tags: remove tags you no longer use")
+                }
+                "LimitExceededException" if limit_kind(operation, message) == Limit::Quota => {
+                    RunError::aws(format!(
+                        "{operation} failed: an Amplify quota in {region} did not clear within --quota-wait"
+                    ))
+                    .cause(format!("{error_type}: {}", one_line(message)))
+                    .hint("let other deployments in this account and region finish, raise --quota-wait, or ask for a higher quota in the Service Quotas console")
+                }
                 _ if message_l.contains("web_compute") => RunError::new(
                     ErrorClass::BadInput,
                     format!("app {app_id} is a WEB_COMPUTE (server-side rendered) app, which cannot take manual deployments"),

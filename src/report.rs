@@ -99,13 +99,7 @@ impl Reporter {
     pub fn retry_observer(&self, max_attempts: usize) -> RetryObserver {
         let me = self.clone();
         Arc::new(move |e: &RetryEvent| {
-            me.line(format!(
-                "retrying {} in {:.1}s (attempt {} of {max_attempts}): {}",
-                e.what,
-                e.wait.as_secs_f64(),
-                e.attempt,
-                crate::error::one_line(&e.reason)
-            ));
+            me.line(crate::error::one_line(&e.describe(max_attempts)));
         })
     }
 }

@@ -578,3 +578,201 @@ async fn a_timeout_while_create_deployment_is_on_the_wire_stops_the_job_it_creat
     assert!(r.stderr.contains("stopped job 1"), "{r:?}");
     assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{r:?}");
 }
+
+fn limit_exceeded(message: &str) -> FaultAction {
+    FaultAction::Status {
+        status: 429,
+        error_type: Some("LimitExceededException".into()),
+        message: Some(message.into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_on_create_deployment_is_waited_for() {
+    let emu = emulator().await;
+    let message = "Concurrent jobs limit reached for region";
+    emu.push_fault(fault("CreateDeployment", 4, limit_exceeded(message)));
+    let site = tiny_site();
+    let r = run(&mut deploy_cmd(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&emu, "CreateDeployment"), 5);
+    assert!(
+        r.stderr.contains(&format!(
+            "Amplify quota reached (LimitExceededException: {message}): waiting"
+        )),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("more for it to clear"), "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_that_does_not_clear_fails_after_quota_wait() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "CreateDeployment",
+        10_000,
+        limit_exceeded("Concurrent jobs limit reached for region"),
+    ));
+    let site = tiny_site();
+    let started = std::time::Instant::now();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--quota-wait", "2s"])).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("did not clear within --quota-wait"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("raise --quota-wait"), "{r:?}");
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(count(&emu, "CreateDeployment") >= 3);
+    assert!(emu.jobs(APP, "main").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_branch_count_quota_fails_at_once() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "CreateBranch",
+        5,
+        limit_exceeded("Limit of 50 branches per app exceeded for app d1test."),
+    ));
+    let site = tiny_site();
+    let r = run(cmd(&emu)
+        .args(["deploy", "--app-id", APP, "--branch", "feature/new"])
+        .args(["--create-branch", "--path"])
+        .arg(site.path()))
+    .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(count(&emu, "CreateBranch"), 1, "{r:?}");
+    assert!(r.stderr.contains("limit of 50 branches"), "{r:?}");
+    assert!(r.stderr.contains("delete unused branches"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_start_deployment_answer_for_a_job_someone_stopped_is_no_start() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_secs(600));
+    // StartDeployment starts the job and its answer is lost; the retry is
+    // held long enough for someone to stop the job meanwhile.
+    emu.push_fault(fault("StartDeployment", 1, FaultAction::DropAfter));
+    emu.push_fault(fault("StartDeployment", 1, FaultAction::Delay { ms: 1500 }));
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.arg("--no-wait")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while job_statuses(&emu, "main").first().map(String::as_str) != Some("RUNNING") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        sleep_ms(20).await;
+    }
+    emu.stop_job(APP, "main", "1").expect("stop");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("started job"), "{stderr}");
+    assert!(
+        stderr.contains("job 1 did not start: it is CANCELLED"),
+        "{stderr}"
+    );
+    assert_eq!(job_statuses(&emu, "main"), ["CANCELLED"], "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_job_that_never_answers_does_not_hold_the_timeout() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_secs(600));
+    // StopJob is accepted and never answered.
+    emu.push_fault(fault("StopJob", 100, FaultAction::Delay { ms: 600_000 }));
+    let site = tiny_site();
+    let started = std::time::Instant::now();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--timeout", "3s"])).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("could not stop job 1 in time"), "{r:?}");
+    // The clean-up is capped at 6.5 s, as after a signal.
+    assert!(took < Duration::from_secs(11), "{took:?}: {r:?}");
+}
+
+fn url_deploy(emu: &Emulator) -> std::process::Command {
+    let mut c = cmd(emu);
+    c.args(["deploy", "--app-id", APP, "--branch", "main"])
+        .args([
+            "--source-url",
+            "s3://my-bucket/site/",
+            "--source-url-type",
+            "BUCKET_PREFIX",
+        ]);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_start_from_url_answer_adopts_the_job_it_started() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_millis(500));
+    emu.push_fault(fault("StartDeployment", 1, FaultAction::DropAfter));
+    let r = run(&mut url_deploy(&emu)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("following that job"), "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"], "{r:?}");
+    assert_eq!(count(&emu, "StartDeployment"), 2);
+}
+
+/// Two runs deploying the same URL at once: the second is refused while
+/// the first one's job runs, and waits for it rather than taking it as
+/// its own (no attempt of its own went unanswered).
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_from_the_same_url_each_follow_their_own_job() {
+    let emu = emulator().await;
+    emu.set_job_duration(Duration::from_millis(500));
+    emu.push_fault(fault(
+        "StartDeployment",
+        1000,
+        FaultAction::Delay { ms: 400 },
+    ));
+    let spawn = || {
+        let mut c = url_deploy(&emu);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut followed = Vec::new();
+    for child in [a, b] {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let job = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("started job "))
+            .map(str::to_owned);
+        followed.push((job, stderr));
+    }
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED", "SUCCEED"]);
+    assert_ne!(followed[0].0, followed[1].0, "{followed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clean_up_after_a_failure_stays_within_the_timeout() {
+    let emu = emulator().await;
+    // The upload fails for good (403), and StopJob never answers.
+    emu.set_upload_url_ttl(Duration::ZERO);
+    emu.push_fault(fault("StopJob", 100, FaultAction::Delay { ms: 600_000 }));
+    let site = tiny_site();
+    let started = std::time::Instant::now();
+    let r = run(deploy_cmd(&emu, site.path()).args(["--timeout", "3s"])).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("could not stop job 1 in time"), "{r:?}");
+    assert!(took < Duration::from_secs(11), "{took:?}: {r:?}");
+}

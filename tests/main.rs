@@ -3,6 +3,7 @@
 mod support;
 
 mod branches;
+mod concurrency;
 mod deploy;
 mod faults;
 mod inputs;

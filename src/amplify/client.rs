@@ -64,6 +64,13 @@ impl Client {
         Client { cfg }
     }
 
+    /// The same client with another retry configuration.
+    pub fn with_retry(&self, retry: RetryConfig) -> Client {
+        let mut cfg = self.cfg.clone();
+        cfg.retry = retry;
+        Client { cfg }
+    }
+
     /// The endpoint calls go to.
     pub fn endpoint(&self) -> &url::Url {
         &self.cfg.endpoint

@@ -121,6 +121,17 @@ impl ApiError {
         }
     }
 
+    /// The request went out and no answer came back (it timed out, or the
+    /// connection dropped after it was sent): the service may have acted
+    /// on it. A connection that never opened, or any answer at all, says it
+    /// did not (an error answer means the operation was not performed).
+    pub fn may_have_been_received(&self) -> bool {
+        match self {
+            ApiError::Transport { source, .. } => !source.is_connect() && !source.is_builder(),
+            _ => false,
+        }
+    }
+
     /// Whether a call failing with this error would be attempted again.
     pub fn retry_decision(&self) -> RetryDecision {
         classify(self, None)
@@ -182,6 +193,55 @@ fn is_about_request_rate(message: &str) -> bool {
     .any(|needle| m.contains(needle))
 }
 
+/// What a `LimitExceededException` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Too many requests: retried like any throttling error.
+    RequestRate,
+    /// A fixed count that no wait changes: branches per app (on
+    /// CreateBranch) or tags per resource. Fails at once, with a hint.
+    FixedCount,
+    /// A quota on work in progress (e.g. concurrent jobs per account and
+    /// region) that clears when that work ends: waited for, up to
+    /// `--quota-wait`.
+    Quota,
+}
+
+/// Sorts a `LimitExceededException`. The AWS SDKs' standard retry mode
+/// retries every `LimitExceededException` as a throttling error; Amplify
+/// also uses it for quotas, of which only the fixed counts (branches per
+/// app, tags per resource) can never clear by waiting.
+pub fn limit_kind(operation: &str, message: &str) -> Limit {
+    if is_about_request_rate(message) {
+        return Limit::RequestRate;
+    }
+    let words: Vec<String> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let mentions = |w: &str| words.iter().any(|x| x == w);
+    if matches!(operation, "CreateBranch" | "TagResource")
+        || mentions("branches")
+        || mentions("tags")
+        || mentions("tag")
+    {
+        Limit::FixedCount
+    } else {
+        Limit::Quota
+    }
+}
+
+/// The retry rule for every Amplify call (defaults in
+/// [`crate::http::RetryConfig`]):
+/// - connection errors, timeouts, HTTP 5xx, 429, 408 and the throttling and
+///   transient error types below are retried with backoff, at most 6 more
+///   times within 120 s;
+/// - `LimitExceededException` is retried as the AWS SDKs do (see
+///   [`limit_kind`]): about request rate, like throttling; about a quota
+///   such as concurrent jobs, waited for up to `--quota-wait` (10 minutes
+///   by default, never past `--timeout`); about a fixed count (branches
+///   per app, tags per resource), not at all;
+/// - every other error answer fails at once.
 fn classify(error: &ApiError, retry_after: Option<Duration>) -> RetryDecision {
     let retry = |reason: String| RetryDecision::Retry {
         reason,
@@ -191,19 +251,24 @@ fn classify(error: &ApiError, retry_after: Option<Duration>) -> RetryDecision {
         ApiError::Transport { source, .. } if source.is_builder() => RetryDecision::Fail,
         ApiError::Transport { source, .. } => retry(describe_reqwest_error(source)),
         ApiError::Service {
+            operation,
             status,
             error_type,
             message,
             ..
         } => {
             let reason = format!("HTTP {status} {error_type}: {}", or_no_message(message));
-            // A LimitExceededException is about request rate or about a
-            // quota such as "50 branches per app"; only the first passes.
             if error_type == "LimitExceededException" {
-                return if is_about_request_rate(message) {
-                    retry(reason)
-                } else {
-                    RetryDecision::Fail
+                return match limit_kind(operation, message) {
+                    Limit::RequestRate => retry(reason),
+                    Limit::FixedCount => RetryDecision::Fail,
+                    Limit::Quota => RetryDecision::Wait {
+                        reason: format!(
+                            "Amplify quota reached ({error_type}: {})",
+                            or_no_message(message)
+                        ),
+                        after: retry_after,
+                    },
                 };
             }
             if *status >= 500
@@ -416,8 +481,12 @@ mod tests {
     }
 
     fn decision(status: u16, error_type: &str, message: &str) -> bool {
+        decision_on("CreateDeployment", status, error_type, message)
+    }
+
+    fn decision_on(operation: &'static str, status: u16, error_type: &str, message: &str) -> bool {
         let e = ApiError::Service {
-            operation: "CreateDeployment",
+            operation,
             status,
             error_type: error_type.into(),
             message: message.into(),
@@ -474,6 +543,116 @@ mod tests {
             message: "x".into(),
         };
         assert_eq!(signing.retry_decision(), RetryDecision::Fail);
+    }
+
+    fn waits(operation: &'static str, message: &str) -> bool {
+        let e = ApiError::Service {
+            operation,
+            status: 429,
+            error_type: "LimitExceededException".into(),
+            message: message.into(),
+            request_id: None,
+            server_date: None,
+        };
+        matches!(e.retry_decision(), RetryDecision::Wait { .. })
+    }
+
+    #[test]
+    fn limit_exceeded_is_retried_unless_it_is_a_fixed_count() {
+        // Any message that is not about a fixed count: a quota to wait for.
+        for message in [
+            "Concurrent jobs limit reached for region",
+            "You have reached the maximum number of concurrent jobs",
+            "",
+        ] {
+            assert!(waits("CreateDeployment", message), "{message}");
+            assert!(waits("StartDeployment", message), "{message}");
+        }
+        // Request rate: retried like throttling, whatever the operation.
+        assert!(decision_on(
+            "CreateBranch",
+            429,
+            "LimitExceededException",
+            "Rate exceeded"
+        ));
+        // Fixed counts fail at once.
+        for (operation, message) in [
+            (
+                "CreateBranch",
+                "Limit of 50 branches per app exceeded for app d1.",
+            ),
+            ("CreateBranch", "Limit exceeded"),
+            (
+                "CreateDeployment",
+                "Maximum number of branches (50) reached",
+            ),
+            ("TagResource", "Too many tags"),
+            ("UpdateBranch", "A resource can have at most 50 tags"),
+        ] {
+            assert!(!waits(operation, message), "{operation}: {message}");
+            assert!(
+                !decision_on(operation, 429, "LimitExceededException", message),
+                "{operation}: {message}"
+            );
+        }
+        // "stage" contains "tag" but is no tag.
+        assert_eq!(
+            limit_kind("CreateDeployment", "jobs limit per stage reached"),
+            Limit::Quota
+        );
+    }
+
+    async fn transport_error(url: String, timeout: Duration) -> ApiError {
+        let source = reqwest::Client::new()
+            .post(url)
+            .timeout(timeout)
+            .body("{}")
+            .send()
+            .await
+            .expect_err("no answer");
+        ApiError::Transport {
+            operation: "CreateDeployment",
+            source,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_got_no_answer_may_have_been_received() {
+        use crate::http::test_server::{Action, TestServer};
+        let second = Duration::from_secs(1);
+        // Read, then closed without an answer.
+        let server = TestServer::start(vec![Action::Drop]).await;
+        let dropped = transport_error(server.url("/x"), second).await;
+        assert!(dropped.may_have_been_received(), "{dropped:?}");
+        // Read, and not answered in time.
+        let slow = Action::Delay(Duration::from_secs(3), Box::new(Action::status(200)));
+        let server = TestServer::start(vec![slow]).await;
+        let timed_out = transport_error(server.url("/x"), Duration::from_millis(200)).await;
+        assert!(timed_out.may_have_been_received(), "{timed_out:?}");
+        // Never connected: never received.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let refused = transport_error(format!("http://127.0.0.1:{port}/x"), second).await;
+        assert!(!refused.may_have_been_received(), "{refused:?}");
+    }
+
+    #[test]
+    fn only_an_unanswered_request_may_have_been_received() {
+        let answered = ApiError::Service {
+            operation: "CreateDeployment",
+            status: 503,
+            error_type: "ServiceUnavailableException".into(),
+            message: String::new(),
+            request_id: None,
+            server_date: None,
+        };
+        assert!(!answered.may_have_been_received());
+        let signing = ApiError::Signing {
+            message: "x".into(),
+        };
+        assert!(!signing.may_have_been_received());
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod sign;
 mod types;
 
 pub use client::{Client, ClientConfig};
-pub use error::ApiError;
+pub use error::{limit_kind, ApiError, Limit};
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
     is_terminal, App, Branch, CreateDeploymentOutput, Job, JobSummary, ListJobsOutput,

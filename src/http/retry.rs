@@ -4,6 +4,16 @@
 //! when to stop (attempt count and total time budget) and how long to wait
 //! (backoff, or the server's `Retry-After`). Modelled on object_store's
 //! `src/client/retry.rs`.
+//!
+//! Two kinds of failure are retried, each with its own budget:
+//! - transient ones ([`RetryDecision::Retry`]: connection errors, timeouts,
+//!   throttling, 5xx): at most `max_retries` more attempts within
+//!   `retry_timeout`;
+//! - a quota that clears on its own when other work ends
+//!   ([`RetryDecision::Wait`], e.g. a service's "too many concurrent jobs"):
+//!   retried with the same backoff for up to `quota_wait`, counted from the
+//!   first such answer, however many attempts that takes. Time spent
+//!   waiting for a quota does not use up the transient budget.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +35,11 @@ pub struct RetryConfig {
     /// Time limit of one attempt. Default 60 s. The upload derives its own
     /// from the file size.
     pub request_timeout: Duration,
+    /// How long a call may wait for a quota to clear (the classifier says
+    /// [`RetryDecision::Wait`]), from the first such answer. Default 10
+    /// minutes: longer than `retry_timeout`, since a quota on concurrent
+    /// work clears only when that work ends.
+    pub quota_wait: Duration,
 }
 
 impl Default for RetryConfig {
@@ -34,6 +49,7 @@ impl Default for RetryConfig {
             retry_timeout: Duration::from_secs(120),
             backoff: BackoffConfig::default(),
             request_timeout: Duration::from_secs(60),
+            quota_wait: Duration::from_secs(600),
         }
     }
 }
@@ -44,6 +60,12 @@ pub enum RetryDecision {
     /// Try again; `reason` is shown to the user, `after` is the server's
     /// `Retry-After` (used instead of the backoff when present).
     Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// Wait for a quota to clear, then try again, within `quota_wait`;
+    /// `reason` says which quota, `after` as for `Retry`.
+    Wait {
         reason: String,
         after: Option<Duration>,
     },
@@ -63,6 +85,37 @@ pub struct RetryEvent {
     pub reason: String,
     /// How long we wait before the attempt.
     pub wait: Duration,
+    /// For a quota wait ([`RetryDecision::Wait`]): how much of `quota_wait`
+    /// is left after this wait. `None` for a transient failure.
+    pub quota_left: Option<Duration>,
+}
+
+impl RetryEvent {
+    /// The line a log shows for this event; `max_attempts` is the most
+    /// attempts a transient failure gets.
+    pub fn describe(&self, max_attempts: usize) -> String {
+        let wait = humantime::format_duration(round_to_secs(self.wait));
+        match self.quota_left {
+            Some(left) => format!(
+                "{}: waiting {wait}, up to {} more for it to clear",
+                self.reason,
+                humantime::format_duration(round_to_secs(left))
+            ),
+            None => format!(
+                "retrying {} in {:.1}s (attempt {} of {max_attempts}): {}",
+                self.what,
+                self.wait.as_secs_f64(),
+                self.attempt,
+                self.reason
+            ),
+        }
+    }
+}
+
+/// Whole seconds (at least 1 s for a non-zero wait), for reading.
+fn round_to_secs(d: Duration) -> Duration {
+    let secs = d.as_secs_f64().round() as u64;
+    Duration::from_secs(if secs == 0 && !d.is_zero() { 1 } else { secs })
 }
 
 /// Receives every [`RetryEvent`].
@@ -110,31 +163,47 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let start = Instant::now();
+    // When the transient budget started; moved forward by every quota
+    // wait, so that waiting for a quota does not use it up.
+    let mut transient_start = Instant::now();
     let mut retries = 0;
+    let mut quota_start: Option<Instant> = None;
     loop {
         let error = match attempt().await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let (reason, after) = match classify(&error) {
+        let (reason, after, quota) = match classify(&error) {
             RetryDecision::Fail => return Err(error),
-            RetryDecision::Retry { reason, after } => (reason, after),
+            RetryDecision::Retry { reason, after } => (reason, after, false),
+            RetryDecision::Wait { reason, after } => (reason, after, true),
         };
-        if retries >= cfg.max_retries {
-            return Err(error);
-        }
         let drawn = backoff.next_wait();
         let wait = after.unwrap_or(drawn);
-        if start.elapsed().saturating_add(wait) > cfg.retry_timeout {
-            return Err(error);
-        }
-        retries += 1;
+        let (wait, quota_left) = if quota {
+            // The last attempt is made when the budget ends, not before.
+            let waited = quota_start.get_or_insert_with(Instant::now).elapsed();
+            let Some(left) = cfg.quota_wait.checked_sub(waited).filter(|l| !l.is_zero()) else {
+                return Err(error);
+            };
+            let wait = wait.min(left);
+            transient_start += wait;
+            (wait, Some(left - wait))
+        } else {
+            if retries >= cfg.max_retries
+                || transient_start.elapsed().saturating_add(wait) > cfg.retry_timeout
+            {
+                return Err(error);
+            }
+            retries += 1;
+            (wait, None)
+        };
         observer(&RetryEvent {
             what: what.to_string(),
             attempt: retries + 1,
             reason,
             wait,
+            quota_left,
         });
         tokio::time::sleep(wait).await;
     }
@@ -162,12 +231,14 @@ mod tests {
                 base: 2.0,
             },
             request_timeout: Duration::from_secs(1),
+            quota_wait: Duration::from_millis(300),
         }
     }
 
     #[derive(Debug, PartialEq)]
     enum E {
         Transient(u32),
+        Quota(u32),
         Fatal,
     }
 
@@ -175,6 +246,10 @@ mod tests {
         match e {
             E::Transient(n) => RetryDecision::Retry {
                 reason: format!("transient {n}"),
+                after: None,
+            },
+            E::Quota(n) => RetryDecision::Wait {
+                reason: format!("quota {n}"),
                 after: None,
             },
             E::Fatal => RetryDecision::Fail,
@@ -282,6 +357,81 @@ mod tests {
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_quota_is_waited_for_beyond_max_retries() {
+        // max_retries is 3; ten quota answers are still waited through.
+        let calls = AtomicUsize::new(0);
+        let (observer, events) = recording();
+        let cfg = RetryConfig {
+            quota_wait: Duration::from_secs(5),
+            ..fast()
+        };
+        let result: Result<&str, E> = retry(&cfg, "op", &observer, classify, || {
+            let n = calls.fetch_add(1, Ordering::SeqCst) as u32;
+            async move {
+                match n {
+                    0..=9 => Err(E::Quota(n)),
+                    10 | 11 => Err(E::Transient(n)),
+                    _ => Ok("done"),
+                }
+            }
+        })
+        .await;
+        assert_eq!(result, Ok("done"));
+        assert_eq!(calls.load(Ordering::SeqCst), 13);
+        let events = events.lock().expect("lock");
+        assert!(events[..10].iter().all(|e| e.quota_left.is_some()));
+        assert!(events[10..].iter().all(|e| e.quota_left.is_none()));
+        // The quota waits left the transient count alone.
+        assert_eq!(events[11].attempt, 3);
+    }
+
+    #[tokio::test]
+    async fn a_quota_wait_gives_up_after_its_budget() {
+        let calls = AtomicUsize::new(0);
+        let (observer, events) = recording();
+        let started = Instant::now();
+        let result: Result<(), E> = retry(&fast(), "op", &observer, classify, || {
+            let n = calls.fetch_add(1, Ordering::SeqCst) as u32;
+            async move { Err(E::Quota(n)) }
+        })
+        .await;
+        assert!(matches!(result, Err(E::Quota(_))));
+        let elapsed = started.elapsed();
+        // fast() has quota_wait 300 ms and waits of 1–5 ms.
+        assert!(elapsed >= Duration::from_millis(290), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+        let events = events.lock().expect("lock");
+        assert!(events.len() > 10, "{}", events.len());
+        let lefts: Vec<Duration> = events.iter().filter_map(|e| e.quota_left).collect();
+        assert!(lefts.windows(2).all(|w| w[0] >= w[1]), "{lefts:?}");
+    }
+
+    #[test]
+    fn events_describe_themselves() {
+        let transient = RetryEvent {
+            what: "GetJob".into(),
+            attempt: 2,
+            reason: "HTTP 503".into(),
+            wait: Duration::from_millis(1500),
+            quota_left: None,
+        };
+        assert_eq!(
+            transient.describe(7),
+            "retrying GetJob in 1.5s (attempt 2 of 7): HTTP 503"
+        );
+        let quota = RetryEvent {
+            reason: "Amplify quota reached (LimitExceededException: too many jobs)".into(),
+            wait: Duration::from_millis(7800),
+            quota_left: Some(Duration::from_secs(592)),
+            ..transient
+        };
+        assert_eq!(
+            quota.describe(7),
+            "Amplify quota reached (LimitExceededException: too many jobs): waiting 8s, up to 9m 52s more for it to clear"
+        );
     }
 
     #[test]

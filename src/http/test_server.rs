@@ -23,6 +23,7 @@ pub(crate) fn fast_retry() -> super::RetryConfig {
             base: 2.0,
         },
         request_timeout: Duration::from_secs(5),
+        quota_wait: Duration::from_secs(20),
     }
 }
 

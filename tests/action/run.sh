@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Test action.yml the way a Linux runner runs it (see run_action.py):
-#   install: a verified release asset lands in the tool cache and is reused;
-#            a tampered asset, a plain-http mirror, a missing asset and a bad
-#            version are refused;
-#   deploy:  with no checksum for the version the action builds itself from
-#            source and deploys a folder to amplify-emulator.
+#   install: a verified release asset lands in the tool cache and is reused
+#            only while its hash matches the committed binary hash; a
+#            tampered asset or binary, a checksum file without the binary
+#            hash, a plain-http mirror, a missing asset, an explicit version
+#            without checksums and a bad or hostile version are refused;
+#   deploy:  with no checksum for the action's own version, and with
+#            `version: source`, the action builds itself from source and
+#            deploys a folder to amplify-emulator.
 # Prints `N passed, M failed` last; exits non-zero if anything failed.
 # AMPLIFY_ACTION_TEST_SKIP_SOURCE=1 skips the (slow) build-from-source case.
 set -uo pipefail
@@ -38,12 +41,13 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
   python3 -m pip install --quiet pyyaml || { echo "cannot install PyYAML"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-# run_case NAME [run_action.py args...]: run the whole action; keep its log.
+# run_case NAME [run_action.py args...]: run the whole action (the one in
+# $action_dir if set, else this checkout); keep its log.
 run_case() {
   local name=$1
   shift
   cases+=("$name")
-  python3 "$here/run_action.py" "$root" "$tmp/$name.json" "$@" >"$tmp/$name.log" 2>&1
+  python3 "$here/run_action.py" "${action_dir:-$root}" "$tmp/$name.json" "$@" >"$tmp/$name.log" 2>&1
   local rc=$?
   if [[ $rc != 0 ]]; then
     # The emulation itself failed (not the action): nothing else is meaningful.
@@ -94,15 +98,30 @@ EOF
   echo "$dir/$name.tar.gz"
 }
 
-good=$(make_release 0.0.0-test "genuine fake binary")
+# The checksum files are written by the release workflow's own script.
+checksums_of() { bash "$root/scripts/release/checksums.sh" "$(dirname "$1")" "$2"; }
 mkdir -p "$tmp/checksums"
-(cd "$(dirname "$good")" && sha256sum "$(basename "$good")") >"$tmp/checksums/v0.0.0-test.sha256"
-# Tampered: the committed checksum is the genuine archive's, the served file is not.
-tampered=$(make_release 0.0.1-test "TAMPERED binary")
-sha=$(awk '{print $1}' "$tmp/checksums/v0.0.0-test.sha256")
-echo "$sha  $(basename "$tampered")" >"$tmp/checksums/v0.0.1-test.sha256"
+good=$(make_release 0.0.0-test "genuine fake binary")
+checksums_of "$good" 0.0.0-test >"$tmp/checksums/v0.0.0-test.sha256"
+binsha=$(awk 'NR == 2 {print $1}' "$tmp/checksums/v0.0.0-test.sha256")
+# Tampered: the committed checksums are the genuine release's, the served archive is not.
+make_release 0.0.1-test "TAMPERED binary" >/dev/null
+sed 's/0\.0\.0-test/0.0.1-test/' "$tmp/checksums/v0.0.0-test.sha256" >"$tmp/checksums/v0.0.1-test.sha256"
 # Listed but never published.
-echo "$sha  amplify-deploy-v0.0.2-test-$target.tar.gz" >"$tmp/checksums/v0.0.2-test.sha256"
+sed 's/0\.0\.0-test/0.0.2-test/' "$tmp/checksums/v0.0.0-test.sha256" >"$tmp/checksums/v0.0.2-test.sha256"
+# The archive matches, the binary inside it does not match its committed hash.
+other=$(make_release 0.0.3-test "binary with another hash")
+checksums_of "$other" 0.0.3-test | awk -v b="$binsha" 'NR == 2 {$1 = b; $0 = $1 "  " $2} {print}' >"$tmp/checksums/v0.0.3-test.sha256"
+# The old format: the archive's hash alone, nothing to check a cached binary against.
+old=$(make_release 0.0.4-test "binary of an archive-only checksum file")
+checksums_of "$old" 0.0.4-test | head -n 1 >"$tmp/checksums/v0.0.4-test.sha256"
+# A file with one line not in sha256sum form (here: an upper-case hash) is not trusted in part.
+sed 's/0\.0\.0-test/0.0.5-test/' "$tmp/checksums/v0.0.0-test.sha256" >"$tmp/checksums/v0.0.5-test.sha256"
+echo "${binsha^^}  amplify-deploy-v0.0.5-test-other/amplify-deploy" >>"$tmp/checksums/v0.0.5-test.sha256"
+# A fake cargo that records being run: the refusals must not build anything.
+mkdir -p "$tmp/fake-cargo"
+printf '#!/bin/sh\necho "$*" >>"%s"\nexit 1\n' "$tmp/cargo-calls" >"$tmp/fake-cargo/cargo"
+chmod +x "$tmp/fake-cargo/cargo"
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
@@ -122,7 +141,7 @@ run_case verified --input version=0.0.0-test "${inputs[@]}"
 cached="$RUNNER_TOOL_CACHE/amplify-deploy/0.0.0-test/$target/amplify-deploy"
 check "verified asset: action succeeds" equals "$(field verified exit)" 0
 check "verified asset: installed into the tool cache" test -x "$cached"
-check "verified asset: cache marker holds the checksum" equals "$(cat "$RUNNER_TOOL_CACHE/amplify-deploy/0.0.0-test/$target.complete" 2>/dev/null)" "$sha"
+check "verified asset: the cached binary has the committed binary hash" equals "$(sha256sum <"$cached" | cut -d' ' -f1)" "$binsha"
 check "verified asset: the installed binary ran" log_has verified "genuine fake binary"
 check "run step: inputs via env, 'deploy' as argument" equals "$(field verified outputs.job-id)" "fake:d1fake:main:deploy"
 check "run step: default input reaches the binary" equals "$(field verified outputs.url)" "true"
@@ -134,6 +153,17 @@ check "verified asset: downloaded once" equals "$(downloads v0.0.0-test)" 1
 run_case cached --input version=v0.0.0-test "${inputs[@]}"
 check "cached: second run succeeds" equals "$(field cached exit)" 0
 check "cached: second run reuses the tool cache" equals "$(downloads v0.0.0-test)" 1
+
+# --- a cached binary is re-checked against the committed binary hash ----------
+printf '#!/bin/sh\necho "TAMPERED cached binary"\n' >"$cached"
+run_case recached --input version=0.0.0-test "${inputs[@]}"
+check "tampered cache: action succeeds" equals "$(field recached exit)" 0
+check "tampered cache: says it discards the cached binary" log_has recached \
+  "::warning title=amplify-deploy install::The cached $cached has SHA-256"
+check "tampered cache: the tampered binary never ran" bash -c "! grep -q 'TAMPERED cached binary' '$tmp/recached.log'"
+check "tampered cache: downloaded and verified again" equals "$(downloads v0.0.0-test)" 2
+check "tampered cache: the genuine binary ran" log_has recached "genuine fake binary"
+check "tampered cache: the cache holds the genuine binary again" equals "$(sha256sum <"$cached" | cut -d' ' -f1)" "$binsha"
 
 # --- (b) a tampered asset is refused -----------------------------------------
 run_case tampered --input version=0.0.1-test "${inputs[@]}"
@@ -156,6 +186,66 @@ check "missing asset: action fails with the URL" log_has missing "download of ht
 run_case badversion --input version=../../etc "${inputs[@]}"
 check "bad version: refused" log_has badversion "is not a release number"
 check "bad version: action fails" test "$(field badversion exit)" != 0
+
+# --- the binary hash: checked after download, required in the file ------------
+run_case binmismatch --input version=0.0.3-test "${inputs[@]}"
+check "binary hash mismatch: action fails" test "$(field binmismatch exit)" != 0
+check "binary hash mismatch: clear error annotation" log_has binmismatch \
+  "::error title=amplify-deploy install::checksum mismatch for amplify-deploy-v0.0.3-test-$target/amplify-deploy (inside amplify-deploy-v0.0.3-test-$target.tar.gz)"
+check "binary hash mismatch: never ran" bash -c "! grep -q 'binary with another hash' '$tmp/binmismatch.log'"
+check "binary hash mismatch: nothing in the tool cache" test ! -e "$RUNNER_TOOL_CACHE/amplify-deploy/0.0.3-test/$target/amplify-deploy"
+
+run_case archiveonly --input version=0.0.4-test "${inputs[@]}"
+check "checksum file without the binary hash: action fails" test "$(field archiveonly exit)" != 0
+check "checksum file without the binary hash: says so" log_has archiveonly \
+  "lists amplify-deploy-v0.0.4-test-$target.tar.gz but not the binary inside it"
+check "checksum file without the binary hash: nothing downloaded" equals "$(downloads v0.0.4-test)" 0
+
+run_case malformed --input version=0.0.5-test "${inputs[@]}"
+check "malformed checksum file: action fails" test "$(field malformed exit)" != 0
+check "malformed checksum file: names the line" log_has malformed \
+  "::error title=amplify-deploy install::line 3 of checksums/v0.0.5-test.sha256 is not '<sha256, lowercase hex>  <file name>'"
+check "malformed checksum file: nothing downloaded" equals "$(downloads v0.0.5-test)" 0
+
+# --- an explicit version is that release or nothing ---------------------------
+PATH="$tmp/fake-cargo:$PATH" run_case unreleased --input version=9.9.9 "${inputs[@]}"
+check "explicit version without checksums: action fails" test "$(field unreleased exit)" != 0
+check "explicit version without checksums: error names it and the way out" log_has unreleased \
+  "::error title=amplify-deploy install::version 9.9.9 cannot be verified: no checksum for amplify-deploy-v9.9.9-$target.tar.gz"
+check "explicit version without checksums: cargo never ran" test ! -e "$tmp/cargo-calls"
+check "explicit version without checksums: no source-build notice" bash -c "! grep -q 'Building amplify-deploy' '$tmp/unreleased.log'"
+
+# --- hostile strings never form a workflow command ----------------------------
+# Every line the action prints that starts with `::` must be one of its own
+# annotations, and no injected command may appear anywhere on a line.
+only_own_commands() {
+  local log="$tmp/$1.log"
+  if grep -n '^::' "$log" | grep -v -e ':::error title=amplify-deploy install::' -e ':::notice title=amplify-deploy::'; then
+    echo "    foreign workflow command in the log of $1"
+    return 1
+  fi
+  if grep -n -e '::add-mask::' -e '::stop-commands::' -e '%0A' "$log"; then
+    echo "    injected text in the log of $1"
+    return 1
+  fi
+}
+PATH="$tmp/fake-cargo:$PATH" run_case hostile1 --input 'version=1.0.0%0A::add-mask::x' "${inputs[@]}"
+check "hostile version (%0A): action fails" test "$(field hostile1 exit)" != 0
+check "hostile version (%0A): refused as not a release number" log_has hostile1 "is not a release number"
+check "hostile version (%0A): no injected workflow command" only_own_commands hostile1
+PATH="$tmp/fake-cargo:$PATH" run_case hostile2 --input $'version=1.0.0\n::add-mask::x\r::stop-commands::y' "${inputs[@]}"
+check "hostile version (line breaks): action fails" test "$(field hostile2 exit)" != 0
+check "hostile version (line breaks): no injected workflow command" only_own_commands hostile2
+check "hostile versions: cargo never ran" test ! -e "$tmp/cargo-calls"
+# A branch name is the action's ref, and git allows `%` in it.
+PATH="$tmp/fake-cargo:$PATH" run_case hostileref --github 'action_ref=topic%0A::add-mask::x' "${inputs[@]}"
+check "hostile ref: no injected workflow command" only_own_commands hostileref
+check "hostile ref: built from source, with the ref folded in the notice" log_has hostileref \
+  "::notice title=amplify-deploy::Building amplify-deploy from the action's source: version 'source' (ref 'topic?0A??add-mask??x')"
+
+# --- the two-phase release, and installs at the commits it produces -----------
+# shellcheck source=tests/action/release_case.sh
+source "$here/release_case.sh"
 
 # --- (a) no checksum: build from source, deploy to the emulator ---------------
 if [[ ${AMPLIFY_ACTION_TEST_SKIP_SOURCE:-} == 1 ]]; then

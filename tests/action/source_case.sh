@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2154  # root, tmp, target, pids: run.sh's
-# Sourced by run.sh: case (a). With no checksum for the action's own version
-# the install step builds the binary from source (cargo build --release
-# --locked), then the run step deploys a folder to amplify-emulator.
+# Sourced by run.sh: case (a). With no `version` input and no checksum for
+# the action's own version, and again with `version: source`, the install
+# step builds the binary from source (cargo build --release --locked), then
+# the run step deploys a folder to amplify-emulator.
 
 version=$(awk '/^\[/{p=($0=="[package]")} p&&/^version *=/{gsub(/.*= *"|".*/,"");print;exit}' "$root/Cargo.toml")
 mkdir -p "$tmp/no-checksums"
@@ -24,18 +25,24 @@ else
   # The emulator's default app and key. The test-only build profile keeps
   # `cargo build --release` as the action runs it, minus LTO and
   # optimisation, in its own target dir.
-  AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
-    AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
-    AWS_REGION=us-east-1 \
-    AMPLIFY_DEPLOY_CHECKSUMS_DIR="$tmp/no-checksums" \
-    RUNNER_TOOL_CACHE="$tmp/toolcache-source" \
-    CARGO_TARGET_DIR="$root/target/action-test" \
-    CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
-    CARGO_PROFILE_RELEASE_INCREMENTAL=true \
-    run_case source --input app-id=d1example --input branch=main --input path=site \
-    --input 'exclude=*.map' --input "endpoint-url=http://127.0.0.1:$emu_port" --input timeout=2m
+  source_run() {
+    local -x AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
+      AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
+      AWS_REGION=us-east-1 \
+      AMPLIFY_DEPLOY_CHECKSUMS_DIR="$tmp/no-checksums" \
+      RUNNER_TOOL_CACHE="$tmp/toolcache-source" \
+      CARGO_TARGET_DIR="$root/target/action-test" \
+      CARGO_PROFILE_RELEASE_LTO=false \
+      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
+      CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
+      CARGO_PROFILE_RELEASE_INCREMENTAL=true
+    run_case "$1" "${@:2}" --input app-id=d1example --input branch=main --input path=site \
+      --input 'exclude=*.map' --input "endpoint-url=http://127.0.0.1:$emu_port" --input timeout=2m
+  }
+  # No version input, no checksum for the action's own version.
+  source_run source
+  # Asked for; the second build reuses the first one's target dir.
+  source_run sourceinput --input version=source
   popd >/dev/null || exit 1
 
   check "source: action succeeds" equals "$(field source exit)" 0
@@ -48,4 +55,9 @@ else
   check "source: package-sha256 output" matches "$(field source outputs.package-sha256)" '^[0-9a-f]{64}$'
   check "source: job summary has the table" summary_has source '| Status | SUCCEED |'
   check "source: job summary names the app" summary_has source '| App | d1example |'
+
+  check "version source: action succeeds" equals "$(field sourceinput exit)" 0
+  check "version source: says it builds from source because it was asked" log_has sourceinput \
+    "::notice title=amplify-deploy::Building amplify-deploy from the action's source: version 'source'"
+  check "version source: status output is SUCCEED" equals "$(field sourceinput outputs.status)" SUCCEED
 fi

@@ -143,12 +143,7 @@ pub(crate) fn perform(
                     .state()
                     .stop_job(&call.app_id, call.branch(), call.job_id())?;
             if needs_task {
-                let task_shared = shared.clone();
-                let serial = job.serial;
-                shared.runtime.spawn(async move {
-                    tokio::time::sleep(CANCEL_DURATION).await;
-                    task_shared.state().finish_cancel(serial);
-                });
+                finish_cancel_later(shared, job.serial);
             }
             let state = shared.state();
             Ok(json!({ "jobSummary": state.job_summary_json(&call.app_id, call.branch(), &job) }))
@@ -164,6 +159,15 @@ pub(crate) fn perform(
 
 /// How long a RUNNING job stays CANCELLING after StopJob.
 const CANCEL_DURATION: Duration = Duration::from_millis(100);
+
+/// Ends a CANCELLING job after [`CANCEL_DURATION`].
+pub(crate) fn finish_cancel_later(shared: &Arc<Shared>, serial: u64) {
+    let task_shared = shared.clone();
+    shared.runtime.spawn(async move {
+        tokio::time::sleep(CANCEL_DURATION).await;
+        task_shared.state().finish_cancel(serial);
+    });
+}
 
 fn create_deployment(shared: &Arc<Shared>, call: &ApiCall, body: &[u8]) -> Result<Value, ApiError> {
     let input = json_object(body)?;

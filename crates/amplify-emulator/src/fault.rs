@@ -75,8 +75,12 @@ pub enum FaultAction {
         content_type: String,
         body: String,
     },
-    /// Wait, then proceed normally.
+    /// Wait, then proceed normally (a slow service, or with a long wait,
+    /// one that accepts and never answers).
     Delay { ms: u64 },
+    /// Perform the operation, then wait before answering (a slow answer:
+    /// other clients see the operation's effect meanwhile).
+    DelayAfter { ms: u64 },
     /// Close the connection without answering; the operation is not performed.
     Drop,
     /// Perform the operation, then close without answering (a lost response).
@@ -97,6 +101,7 @@ impl FaultAction {
             FaultAction::Status { .. } => "status",
             FaultAction::Raw { .. } => "raw",
             FaultAction::Delay { .. } => "delay",
+            FaultAction::DelayAfter { .. } => "delay_after",
             FaultAction::Drop => "drop",
             FaultAction::DropAfter => "drop_after",
             FaultAction::CutUpload { .. } => "cut_upload",
@@ -190,6 +195,9 @@ mod tests {
         .expect("valid fault json");
         assert_eq!(fault.times, 1);
         assert_eq!(fault.action, FaultAction::CutUpload { after_bytes: 10 });
+        let slow: FaultAction =
+            serde_json::from_str(r#"{"type":"delay_after","ms":250}"#).expect("valid action json");
+        assert_eq!(slow, FaultAction::DelayAfter { ms: 250 });
         let status: FaultAction =
             serde_json::from_str(r#"{"type":"status","status":503}"#).expect("valid action json");
         assert_eq!(

@@ -286,6 +286,20 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Stops a job as StopJob does (someone else stopping it, in a test):
+    /// PENDING ends CANCELLED at once, RUNNING goes through CANCELLING.
+    pub fn stop_job(&self, app_id: &str, branch: &str, job_id: &str) -> anyhow::Result<()> {
+        let (job, needs_task) = self
+            .shared
+            .state()
+            .stop_job(app_id, branch, job_id)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        if needs_task {
+            api::finish_cancel_later(&self.shared, job.serial);
+        }
+        Ok(())
+    }
+
     /// The branch's jobs, oldest first (empty for an unknown branch).
     pub fn jobs(&self, app_id: &str, branch: &str) -> Vec<JobRecord> {
         let state = self.shared.state();

@@ -364,6 +364,10 @@ async fn handle_api(
     };
     match fault {
         Some(FaultAction::DropAfter) => Err(Dropped),
+        Some(FaultAction::DelayAfter { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(response)
+        }
         _ => Ok(response),
     }
 }

@@ -228,3 +228,57 @@ async fn a_failed_step_log_is_served_only_through_its_presigned_url() {
         403
     );
 }
+
+#[tokio::test]
+async fn delay_after_fault_acts_at_once_and_answers_late() {
+    let emulator = emulator().await;
+    emulator.push_fault(Fault::new(
+        Some("CreateDeployment"),
+        FaultAction::DelayAfter { ms: 800 },
+    ));
+    let client = Client::new(&emulator);
+    let started = std::time::Instant::now();
+    let call = client.call("POST", "/apps/d1/branches/main/deployments", Some("{}"));
+    let watch = async {
+        // The job is there while the answer is still held back.
+        while emulator.jobs("d1", "main").is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        started.elapsed()
+    };
+    let (got, seen_after) = tokio::join!(call, watch);
+    assert_eq!(got.status, 200, "{got:?}");
+    assert!(seen_after.as_millis() < 700, "{seen_after:?}");
+    assert!(started.elapsed().as_millis() >= 800);
+}
+
+/// Amplify's rule holds under concurrent requests: of eight simultaneous
+/// CreateDeployments on one branch, one creates a job and seven are told
+/// that job is not finished.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_create_deployments_make_one_job() {
+    let emulator = emulator().await;
+    let client = std::sync::Arc::new(Client::new(&emulator));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        tasks.spawn(async move {
+            client
+                .call("POST", "/apps/d1/branches/main/deployments", Some("{}"))
+                .await
+        });
+    }
+    let answers = tasks.join_all().await;
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(ok, 1, "{answers:?}");
+    for refused in answers.iter().filter(|a| a.status != 200) {
+        assert_eq!(refused.status, 400);
+        assert!(
+            refused
+                .message()
+                .starts_with("The last job(deployment) 1 was not finished"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(emulator.jobs("d1", "main").len(), 1);
+}
