@@ -175,10 +175,13 @@ pub async fn status(args: StatusArgs, reporter: Reporter) -> Result<(), RunError
         .get_job(&t.app_id, &t.branch, &id)
         .await
         .map_err(|e| t.explain(&e))?;
+    // Service strings on stdout: made safe like every other printed line.
     if args.json {
-        println!("{}", job_json(&t, &id, &job));
+        println!("{}", crate::ci::json::to_line(&job_json(&t, &id, &job)));
     } else {
-        print!("{}", job_text(&t, &id, &job));
+        for line in job_text(&t, &id, &job).lines() {
+            println!("{}", crate::ci::escape::log_line(line));
+        }
     }
     Ok(())
 }

@@ -514,7 +514,6 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         .map(|s| StepFailure {
             step: s.step_name.clone().unwrap_or_else(|| "?".into()),
             reason: s.status_reason.clone(),
-            log_url: s.log_url.clone(),
         })
         .collect();
     ctx.with_outcome(|o| {
@@ -528,6 +527,24 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     if status == "SUCCEED" {
         return Ok(());
     }
+    // What a user needs to fix the build: the end of each failed step's log
+    // (fetched through its presigned URL, which is never printed).
+    if status == "FAILED" {
+        for s in job
+            .steps
+            .iter()
+            .filter(|s| s.status.as_deref() == Some("FAILED"))
+        {
+            if let Some(url) = &s.log_url {
+                let step = s.step_name.as_deref().unwrap_or("?");
+                // Inside --timeout, with a second to spare: a slow log
+                // server must not turn a failed job into a timeout.
+                let left = ctx.plan.timeout.saturating_sub(started.elapsed());
+                let within = left.saturating_sub(Duration::from_secs(1));
+                crate::steplog::show_tail(&ctx.reporter, &ctx.http, step, url, within).await;
+            }
+        }
+    }
     let mut err = RunError::new(
         ErrorClass::DeployFailed,
         format!(
@@ -540,14 +557,11 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         if let Some(r) = &f.reason {
             line.push_str(&format!(": {}", crate::error::one_line(r)));
         }
-        if let Some(l) = &f.log_url {
-            line.push_str(&format!(" (log: {})", http::redact_url(l)));
-        }
         err = err.cause(line);
     }
     Err(err.hint(format!(
-        "see {}",
-        console_url(&ctx.region, &plan.app_id, &plan.branch)
+        "see the job and its logs at {}",
+        crate::outcome::console_job_url(&ctx.region, &plan.app_id, &plan.branch, &job_id)
     )))
 }
 

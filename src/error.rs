@@ -4,6 +4,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use crate::ci::escape::log_line;
+
 /// Exit codes. Documented in README.md; keep them stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -87,16 +89,26 @@ impl RunError {
     }
 }
 
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+impl RunError {
+    /// The lines people see: `error: …`, `  caused by: …`, `  hint: …`.
+    /// Messages and causes carry outside text (file names, service
+    /// messages), so every line goes through [`log_line`]: one line per
+    /// part, and none of them a GitHub workflow command.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![log_line(&format!("error: {}", self.message))];
         for cause in &self.causes {
-            write!(f, "\n  caused by: {cause}")?;
+            lines.push(log_line(&format!("  caused by: {cause}")));
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            lines.push(log_line(&format!("  hint: {hint}")));
         }
-        Ok(())
+        lines
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
     }
 }
 
@@ -122,6 +134,24 @@ mod tests {
             "error: no Amplify app d1 in us-east-1\n  caused by: NotFoundException: App d1 not found.\n  caused by: request id: abc\n  hint: check app-id and region"
         );
         assert_eq!(e.class.code(), 3);
+    }
+
+    #[test]
+    fn hostile_parts_stay_on_their_line_and_make_no_command() {
+        let e = RunError::input("cannot read ::error::pwned")
+            .cause("::add-mask::x\n::stop-commands::tok")
+            .cause("##[error]x")
+            .hint("check\r\n::warning::y");
+        assert_eq!(
+            e.to_string(),
+            "error: cannot read ::error::pwned\n  caused by: ::add-mask::x ::stop-commands::tok\n  caused by: ##\\[error]x\n  hint: check ::warning::y"
+        );
+        for line in e.to_string().lines() {
+            assert!(
+                !line.trim_start().starts_with("::") && !line.contains("##["),
+                "{line}"
+            );
+        }
     }
 
     #[test]

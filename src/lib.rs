@@ -16,6 +16,7 @@ pub mod package;
 mod report;
 pub mod settings;
 mod signal;
+mod steplog;
 
 use std::process::ExitCode;
 
@@ -51,24 +52,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
-            reporter.github().error("amplify-deploy", &annotation(&e));
+            reporter.error(&e);
             e.class.exit_code()
         }
     }
-}
-
-fn annotation(e: &RunError) -> String {
-    let mut s = e.message.clone();
-    for c in &e.causes {
-        s.push('\n');
-        s.push_str(c);
-    }
-    if let Some(h) = &e.hint {
-        s.push_str("\nhint: ");
-        s.push_str(h);
-    }
-    s
 }
 
 async fn dispatch(cli: Cli, reporter: Reporter) -> Result<(), RunError> {

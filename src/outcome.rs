@@ -21,6 +21,9 @@ pub struct Outcome {
     /// The branch's deployments page in the Amplify console.
     pub console_url: String,
     pub package: Option<PackageFacts>,
+    /// `--source-url`; reported without its query (a presigned URL's
+    /// signature), see [`Outcome::source_url_shown`].
+    #[serde(serialize_with = "url_without_query")]
     pub source_url: Option<String>,
     /// How long each phase took, in order ("package", "upload", "deploy", …).
     #[serde(serialize_with = "phases_as_seconds")]
@@ -37,15 +40,31 @@ pub struct PackageFacts {
     pub sha256: String,
 }
 
+/// A step that did not succeed. Its `logUrl` is presigned (it carries a
+/// signature and a session token), so it is not kept here: every report
+/// links the job's console page instead.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepFailure {
     pub step: String,
     pub reason: Option<String>,
-    pub log_url: Option<String>,
 }
 
 impl Outcome {
+    /// The job's page in the Amplify console (its steps and their logs),
+    /// once there is a job: [`console_job_url`]. JSON reports it as
+    /// `jobConsoleUrl`.
+    pub fn job_console_url(&self) -> Option<String> {
+        let job = self.job_id.as_deref().filter(|j| !j.is_empty())?;
+        (!self.region.is_empty() && !self.app_id.is_empty())
+            .then(|| console_job_url(&self.region, &self.app_id, &self.branch, job))
+    }
+
+    /// `--source-url` as reports show it: without query or user info.
+    pub fn source_url_shown(&self) -> Option<String> {
+        self.source_url.as_deref().map(crate::http::redact_url)
+    }
+
     /// The flat key/value view shared by `$GITHUB_OUTPUT` (these keys) and
     /// dotenv (`AMPLIFY_` + upper-cased key with `_`).
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
@@ -61,6 +80,13 @@ impl Outcome {
             out.push(("file-count", p.file_count.to_string()));
         }
         out
+    }
+}
+
+fn url_without_query<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_some(&crate::http::redact_url(u)),
+        None => s.serialize_none(),
     }
 }
 
@@ -80,4 +106,61 @@ fn phases_as_seconds<S: serde::Serializer>(
 pub fn console_url(region: &str, app_id: &str, branch: &str) -> String {
     let branch = percent_encoding::utf8_percent_encode(branch, percent_encoding::NON_ALPHANUMERIC);
     format!("https://{region}.console.aws.amazon.com/amplify/apps/{app_id}/branches/{branch}/deployments")
+}
+
+/// The job's page in the Amplify console, where its steps and their logs
+/// are: the branch's deployments page followed by `/{jobId}`.
+pub fn console_job_url(region: &str, app_id: &str, branch: &str, job_id: &str) -> String {
+    let job = percent_encoding::utf8_percent_encode(job_id, percent_encoding::NON_ALPHANUMERIC);
+    format!("{}/{job}", console_url(region, app_id, branch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_pages_encode_their_labels() {
+        assert_eq!(
+            console_url("eu-west-1", "d1", "feature/x"),
+            "https://eu-west-1.console.aws.amazon.com/amplify/apps/d1/branches/feature%2Fx/deployments"
+        );
+        assert_eq!(
+            console_job_url("eu-west-1", "d1", "feature/x", "12"),
+            "https://eu-west-1.console.aws.amazon.com/amplify/apps/d1/branches/feature%2Fx/deployments/12"
+        );
+        let o = Outcome {
+            app_id: "d1".into(),
+            branch: "main".into(),
+            region: "us-east-1".into(),
+            job_id: Some("7".into()),
+            ..Outcome::default()
+        };
+        assert_eq!(
+            o.job_console_url().as_deref(),
+            Some("https://us-east-1.console.aws.amazon.com/amplify/apps/d1/branches/main/deployments/7")
+        );
+        assert_eq!(Outcome::default().job_console_url(), None);
+    }
+
+    #[test]
+    fn the_source_url_is_reported_without_its_signature() {
+        let o = Outcome {
+            source_url: Some(
+                "https://b.s3.amazonaws.com/site.zip?X-Amz-Signature=abc&X-Amz-Security-Token=tok"
+                    .into(),
+            ),
+            ..Outcome::default()
+        };
+        let json = serde_json::to_string(&o).unwrap();
+        assert!(
+            json.contains("\"sourceUrl\":\"https://b.s3.amazonaws.com/site.zip\""),
+            "{json}"
+        );
+        assert!(!json.contains("X-Amz"), "{json}");
+        assert_eq!(
+            o.source_url_shown().as_deref(),
+            Some("https://b.s3.amazonaws.com/site.zip")
+        );
+    }
 }

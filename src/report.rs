@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
+use crate::ci::escape::log_line;
 use crate::ci::github::GitHub;
+use crate::error::RunError;
 use crate::http::{RetryEvent, RetryObserver};
 
 /// Cheap to clone; all clones write to the same places.
@@ -38,11 +40,23 @@ impl Reporter {
         &self.github
     }
 
+    /// Print one line. `msg` may hold outside text (file names, service
+    /// messages): it goes through [`log_line`], so it stays one line and
+    /// cannot start a GitHub workflow command. Workflow commands themselves
+    /// are written by [`GitHub`] only.
     pub fn line(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}", msg.as_ref());
+            print_line(msg.as_ref());
         }
+    }
+
+    /// Print a failed run's error, each line safe ([`RunError::lines`]), and
+    /// its `::error` annotation.
+    pub fn error(&self, e: &RunError) {
+        for line in e.lines() {
+            print_line(&line);
+        }
+        self.github.error("amplify-deploy", &annotation(e));
     }
 
     pub fn warning(&self, msg: &str) {
@@ -88,4 +102,24 @@ impl Reporter {
             me.line(crate::error::one_line(&e.describe(max_attempts)));
         })
     }
+}
+
+fn print_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", log_line(text));
+}
+
+/// The annotation of an error: message, causes, hint, one per line (each
+/// line is made safe by [`GitHub::error`]).
+fn annotation(e: &RunError) -> String {
+    let mut s = e.message.clone();
+    for c in &e.causes {
+        s.push('\n');
+        s.push_str(c);
+    }
+    if let Some(h) = &e.hint {
+        s.push_str("\nhint: ");
+        s.push_str(h);
+    }
+    s
 }

@@ -172,7 +172,16 @@ async fn a_failed_job_fails_the_step_with_its_reason() {
         r.stderr.contains("Unable to deploy: index.html missing"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("log: "), "{r:?}");
+    // The job's console page, not the presigned log URL; the log's end is shown.
+    assert!(
+        r.stderr.contains("see the job and its logs at https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments/1"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("Last lines of the DEPLOY step's log:"),
+        "{r:?}"
+    );
+    assert!(!r.all().contains("X-Amz-"), "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(v["status"], "FAILED");
 }

@@ -9,5 +9,6 @@ mod faults;
 mod inputs;
 mod network;
 mod oidc;
+mod output;
 mod package;
 mod preview;

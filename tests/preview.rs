@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::support::github::*;
 use crate::support::*;
 
-const SHA1: &str = "1111111111111111111111111111111111111111";
+pub(crate) const SHA1: &str = "1111111111111111111111111111111111111111";
 const SHA2: &str = "2222222222222222222222222222222222222222";
 
 /// A `pull_request` payload for PR 7 of [`REPO`] (`head_repo` differs for a fork).
@@ -50,15 +50,15 @@ fn preview_cmd(
 }
 
 /// An emulator, a fake GitHub, a one-page site, and a folder for event payloads.
-struct Pr {
-    emu: Emulator,
-    gh: FakeGitHub,
-    site: tempfile::TempDir,
+pub(crate) struct Pr {
+    pub(crate) emu: Emulator,
+    pub(crate) gh: FakeGitHub,
+    pub(crate) site: tempfile::TempDir,
     events: tempfile::TempDir,
 }
 
 impl Pr {
-    async fn start() -> Pr {
+    pub(crate) async fn start() -> Pr {
         Pr {
             emu: emulator().await,
             gh: FakeGitHub::start().await,
@@ -68,7 +68,7 @@ impl Pr {
     }
 
     /// The binary as the runner starts it for PR 7's `action` event.
-    fn cmd(&self, action: &str, sha: &str, head_repo: &str, token: &str) -> Command {
+    pub(crate) fn cmd(&self, action: &str, sha: &str, head_repo: &str, token: &str) -> Command {
         let event = event(self.events.path(), action, sha, head_repo);
         preview_cmd(&self.emu, &self.gh, self.site.path(), &event, token)
     }
@@ -83,7 +83,7 @@ fn assert_no_secrets(r: &Run) {
         .filter(|l| !l.starts_with("::add-mask::"))
         .collect::<Vec<_>>()
         .join("\n");
-    for secret in [WRITE_TOKEN, READ_TOKEN, SECRET_KEY] {
+    for secret in [WRITE_TOKEN, READ_TOKEN, PAT_TOKEN, SECRET_KEY] {
         assert!(!shown.contains(secret), "secret in output: {r:?}");
     }
 }
@@ -201,8 +201,9 @@ async fn the_marker_is_found_on_a_later_page() {
     let pr = Pr::start().await;
     let gh = &pr.gh;
     gh.add_comments(7, 120);
-    let ours = gh.add_comment(
+    let ours = gh.add_comment_by(
         7,
+        ACTIONS_BOT,
         "<!-- amplify-deploy:preview:d1test -->\nold preview comment",
     );
     gh.add_comments(7, 30);
@@ -219,7 +220,7 @@ async fn the_marker_is_found_on_a_later_page() {
     let lists: Vec<_> = gh
         .requests()
         .into_iter()
-        .filter(|q| q.method == "GET")
+        .filter(|q| q.method == "GET" && q.path.ends_with("/comments"))
         .collect();
     assert_eq!(lists.len(), 2, "{lists:?}");
     assert!(lists[0].query.contains("per_page=100"));
@@ -311,7 +312,7 @@ async fn deployment_statuses_go_in_progress_then_success() {
     );
     assert_eq!(
         success["log_url"],
-        "https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments"
+        "https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments/1"
     );
 }
 
@@ -407,4 +408,74 @@ async fn an_explicit_stage_wins_over_the_preview_default() {
         "{r:?}"
     );
     assert_eq!(job_statuses(emu, "preview-7"), ["SUCCEED"]);
+}
+
+const MARKER: &str = "<!-- amplify-deploy:preview:d1test -->";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marker_planted_by_someone_else_is_left_alone() {
+    let pr = Pr::start().await;
+    let gh = &pr.gh;
+    let planted_body = format!("{MARKER}\nplanted by the pull request's author");
+    let planted = gh.add_comment(7, &planted_body);
+
+    let r = run(&mut pr.cmd("opened", SHA1, REPO, WRITE_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let comments = gh.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    let theirs = comments.iter().find(|c| c.id == planted).unwrap();
+    assert_eq!(theirs.body, planted_body, "the planted comment was edited");
+    let ours = comments.iter().find(|c| c.id != planted).unwrap();
+    assert_eq!(ours.author, ACTIONS_BOT);
+    assert!(
+        ours.body.contains(MARKER) && ours.body.contains(SHA1),
+        "{}",
+        ours.body
+    );
+    // The workflow token may not read /user: the bot is assumed, once.
+    let users: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .filter(|q| q.path == "/user")
+        .collect();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0].status, 403);
+
+    // The next push updates the bot's comment, still not the planted one.
+    let r = run(&mut pr.cmd("synchronize", SHA2, REPO, WRITE_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let comments = gh.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert_eq!(
+        comments.iter().find(|c| c.id == planted).unwrap().body,
+        planted_body
+    );
+    let ours = comments.iter().find(|c| c.id == ours.id).unwrap();
+    assert!(ours.body.contains(SHA2), "{}", ours.body);
+    assert!(r.stderr.contains("updated the comment"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_personal_token_updates_only_its_users_comment() {
+    let pr = Pr::start().await;
+    let gh = &pr.gh;
+    let bot_body = format!("{MARKER}\nthe workflow's comment");
+    let bots = gh.add_comment_by(7, ACTIONS_BOT, &bot_body);
+    let alices = gh.add_comment_by(7, PAT_USER, &format!("{MARKER}\nalice's old preview"));
+
+    let r = run(&mut pr.cmd("synchronize", SHA1, REPO, PAT_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let comments = gh.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert_eq!(
+        comments.iter().find(|c| c.id == bots).unwrap().body,
+        bot_body
+    );
+    let alice = comments.iter().find(|c| c.id == alices).unwrap();
+    assert!(alice.body.contains(SHA1), "{}", alice.body);
+    assert!(gh
+        .requests()
+        .iter()
+        .any(|q| q.path == "/user" && q.status == 200));
+    assert_no_secrets(&r);
 }

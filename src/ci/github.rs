@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::escape::{log_line, markdown, markdown_link};
 use super::CiError;
 use crate::outcome::Outcome;
 
@@ -95,7 +96,7 @@ impl GitHub {
 
     /// Start a collapsible group of log lines.
     pub fn group(&self, title: &str) {
-        self.command(&format!("::group::{}", escape_data(title)));
+        self.command(&format!("::group::{}", escape_data(&log_line(title))));
     }
 
     pub fn end_group(&self) {
@@ -168,15 +169,18 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
     file.flush()
 }
 
-/// `::kind title=T::message`, escaped as the runner's parser expects.
+/// `::kind title=T::message`, escaped as the runner's parser expects. Each
+/// line of the message goes through [`log_line`] first: the runner shows the
+/// annotation's lines in the log, where they must not read as commands.
 pub fn annotation_line(kind: &str, title: &str, message: &str) -> String {
+    let message = message.lines().map(log_line).collect::<Vec<_>>().join("\n");
     if title.is_empty() {
-        format!("::{kind}::{}", escape_data(message))
+        format!("::{kind}::{}", escape_data(&message))
     } else {
         format!(
             "::{kind} title={}::{}",
-            escape_property(title),
-            escape_data(message)
+            escape_property(&log_line(title)),
+            escape_data(&message)
         )
     }
 }
@@ -220,7 +224,9 @@ pub fn output_entry(
 }
 
 /// The job summary: one table of what the run did, the console link, and for
-/// a failed job each failed step's reason and log.
+/// a failed job each failed step's reason. Every value from outside goes
+/// through [`markdown`]; step log URLs are presigned and never appear here:
+/// the job's console page shows the logs.
 pub fn summary_markdown(o: &Outcome) -> String {
     let status = o.status.as_deref().unwrap_or("NOT STARTED");
     let icon = match status {
@@ -230,23 +236,23 @@ pub fn summary_markdown(o: &Outcome) -> String {
         _ => "⏳",
     };
     let mut md = String::new();
-    let _ = writeln!(md, "### {icon} Amplify deploy: {}\n", cell(status));
+    let _ = writeln!(md, "### {icon} Amplify deploy: {}\n", markdown(status));
     md.push_str("| | |\n|---|---|\n");
     let mut row = |name: &str, value: String| {
         let _ = writeln!(md, "| {name} | {value} |");
     };
-    row("App", cell(&o.app_id));
-    row("Branch", cell(&o.branch));
+    row("App", markdown(&o.app_id));
+    row("Branch", markdown(&o.branch));
     if !o.region.is_empty() {
-        row("Region", cell(&o.region));
+        row("Region", markdown(&o.region));
     }
-    row("Job", cell(o.job_id.as_deref().unwrap_or("-")));
-    row("Status", cell(status));
+    row("Job", markdown(o.job_id.as_deref().unwrap_or("-")));
+    row("Status", markdown(status));
     if let Some(url) = &o.url {
-        row("URL", link(url, url));
+        row("URL", markdown_link(url, url));
     }
     if let Some(source) = &o.source_url {
-        row("Source", cell(source));
+        row("Source", markdown(&crate::http::redact_url(source)));
     }
     if let Some(p) = &o.package {
         row("Files", p.file_count.to_string());
@@ -254,68 +260,39 @@ pub fn summary_markdown(o: &Outcome) -> String {
             "Size",
             format!("{} ({} bytes)", human_bytes(p.bytes), p.bytes),
         );
-        row("SHA-256", format!("`{}`", cell(&p.sha256).replace('`', "")));
+        row("SHA-256", format!("<code>{}</code>", markdown(&p.sha256)));
     }
     for (phase, took) in &o.phases {
-        row(&format!("Time: {}", cell(phase)), human_duration(*took));
+        row(&format!("Time: {}", markdown(phase)), human_duration(*took));
     }
-    if !o.console_url.is_empty() {
+    if let Some(job_page) = o.job_console_url() {
         let _ = writeln!(
             md,
             "\n{}",
-            link(
+            markdown_link(
+                "Open the job and its logs in the Amplify console",
+                &job_page
+            )
+        );
+    } else if !o.console_url.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n{}",
+            markdown_link(
                 "Open the deployments in the Amplify console",
                 &o.console_url
             )
         );
     }
     if !o.failures.is_empty() {
-        md.push_str("\n#### Failed steps\n\n| Step | Reason | Log |\n|---|---|---|\n");
+        md.push_str("\n#### Failed steps\n\n| Step | Reason |\n|---|---|\n");
         for f in &o.failures {
-            let reason = f.reason.as_deref().map(cell).unwrap_or_else(|| "-".into());
-            let log = f
-                .log_url
-                .as_deref()
-                .map(|u| link("log", u))
-                .unwrap_or_else(|| "-".into());
-            let _ = writeln!(md, "| {} | {reason} | {log} |", cell(&f.step));
+            let reason = f.reason.as_deref().map_or_else(|| "-".into(), markdown);
+            let _ = writeln!(md, "| {} | {reason} |", markdown(&f.step));
         }
     }
     md.push('\n');
     md
-}
-
-/// Text safe inside one Markdown table cell: no column break, no line
-/// break, no HTML.
-fn cell(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '\\' => out.push_str("\\\\"),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A Markdown link when `url` is a plain https URL; otherwise the escaped
-/// text, so a strange value cannot break the table or inject markup.
-fn link(text: &str, url: &str) -> String {
-    let plain = url.starts_with("https://")
-        && !url
-            .chars()
-            .any(|c| c.is_whitespace() || "()<>|[]`\\\"".contains(c));
-    if plain {
-        format!("[{}]({url})", cell(text).replace(['[', ']'], ""))
-    } else {
-        cell(url)
-    }
 }
 
 fn human_bytes(n: u64) -> String {
@@ -561,10 +538,10 @@ mod tests {
             "| URL | [https://main.d1example.amplifyapp.com](https://main.d1example.amplifyapp.com) |",
             "| Files | 42 |",
             "| Size | 3.0 MiB (3146240 bytes) |",
-            &format!("| SHA-256 | `{}` |", "ab".repeat(32)),
+            &format!("| SHA-256 | <code>{}</code> |", "ab".repeat(32)),
             "| Time: package | 1.2 s |",
             "| Time: deploy | 2m 05s |",
-            "[Open the deployments in the Amplify console](https://us-east-1.console.aws.amazon.com/amplify/apps/d1example/branches/main/deployments)",
+            "[Open the job and its logs in the Amplify console](https://us-east-1.console.aws.amazon.com/amplify/apps/d1example/branches/main/deployments/12)",
         ] {
             assert!(md.contains(want), "summary lacks {want:?}:\n{md}");
         }
@@ -580,12 +557,10 @@ mod tests {
             StepFailure {
                 step: "DEPLOY".into(),
                 reason: Some("bad | file\r\nsecond <b>line</b>".into()),
-                log_url: Some("https://logs.example/deploy?x=1".into()),
             },
             StepFailure {
                 step: "VERIFY".into(),
                 reason: None,
-                log_url: Some("javascript:alert(1)".into()),
             },
         ];
         let md = summary_markdown(&o);
@@ -593,13 +568,75 @@ mod tests {
         assert!(md.contains("| Branch | feat\\|x |"), "{md}");
         assert!(md.contains("#### Failed steps"), "{md}");
         assert!(
-            md.contains("| DEPLOY | bad \\| file<br>second &lt;b&gt;line&lt;/b&gt; | [log](https://logs.example/deploy?x=1) |"),
+            md.contains("| DEPLOY | bad \\| file second &lt;b&gt;line&lt;/b&gt; |"),
             "{md}"
         );
-        assert!(md.contains("| VERIFY | - | javascript:alert(1) |"), "{md}");
+        assert!(md.contains("| VERIFY | - |"), "{md}");
+        // The job's console page (with its logs), never a log URL.
+        assert!(
+            md.contains("[Open the job and its logs in the Amplify console](https://us-east-1.console.aws.amazon.com/amplify/apps/d1example/branches/feat%7Cx/deployments/12)"),
+            "{md}"
+        );
         // Every table row keeps exactly its columns.
         for line in md.lines().filter(|l| l.starts_with("| DEPLOY")) {
-            assert_eq!(line.replace("\\|", "").matches('|').count(), 4, "{line}");
+            assert_eq!(line.replace("\\|", "").matches('|').count(), 3, "{line}");
+        }
+    }
+
+    #[test]
+    fn hostile_service_strings_render_as_text() {
+        let hostile = "![x](https://evil/x.png) <img src=x> | a\n::error::y";
+        let mut o = outcome();
+        o.status = Some("FAILED".into());
+        o.failures = vec![StepFailure {
+            step: hostile.into(),
+            reason: Some(hostile.into()),
+        }];
+        o.source_url = Some("https://b.s3.amazonaws.com/s.zip?X-Amz-Signature=SIG".into());
+        let md = summary_markdown(&o);
+        // A renderer sees headings, the links we made, and text.
+        let (markup, cells) = crate::ci::escape::tests::parse(&md);
+        assert!(
+            markup.iter().all(|e| e.contains("Heading")
+                || e.contains("Link")
+                || e.contains("\"<code>\"")
+                || e.contains("\"</code>\"")),
+            "{markup:?}"
+        );
+        let links = markup
+            .iter()
+            .filter(|e| e.starts_with("Start(Link"))
+            .count();
+        assert_eq!(links, 2, "URL and console page only: {markup:?}");
+        let folded = "![x](https://evil/x.png) <img src=x> | a ::error::y";
+        assert!(
+            cells.iter().filter(|c| *c == folded).count() == 2,
+            "{cells:?}"
+        );
+        assert!(!md.contains("!["), "{md}");
+        assert!(!md.contains("<img"), "{md}");
+        assert!(!md.contains("\n::"), "{md}");
+        assert!(!md.contains("X-Amz-Signature"), "{md}");
+        for line in md.lines().filter(|l| l.starts_with('|')) {
+            let columns = line.replace("\\|", "").matches('|').count();
+            assert_eq!(columns, 3, "{line}");
+        }
+    }
+
+    #[test]
+    fn workflow_commands_carry_no_injected_command_or_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (gh, sink) = github(true, dir.path());
+        gh.warning("skipped", "link ::error::pwned\n::add-mask::x\n##[error]x");
+        gh.group("Packaging ##[group]g\n::endgroup::");
+        let text = sink.text();
+        assert_eq!(
+            text,
+            "::warning title=skipped::link ::error::pwned%0A\\::add-mask::x%0A##\\[error]x\n\
+             ::group::Packaging ##\\[group]g ::endgroup::\n"
+        );
+        for line in text.lines() {
+            assert!(!line.contains("##["), "{line}");
         }
     }
 

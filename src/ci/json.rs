@@ -13,13 +13,25 @@ pub const STDOUT: &str = "-";
 pub fn to_json(o: &Outcome) -> serde_json::Value {
     // Outcome has only string keys and plain values, so this cannot fail;
     // should it ever, say so in the report instead of panicking.
-    serde_json::to_value(o)
-        .unwrap_or_else(|e| serde_json::json!({ "error": format!("cannot render outcome: {e}") }))
+    let mut v = serde_json::to_value(o)
+        .unwrap_or_else(|e| serde_json::json!({ "error": format!("cannot render outcome: {e}") }));
+    if let serde_json::Value::Object(map) = &mut v {
+        map.insert("jobConsoleUrl".into(), o.job_console_url().into());
+    }
+    v
+}
+
+/// `value` as one line of JSON that the GitHub runner cannot mistake for a
+/// workflow command when it is printed to stdout: the runner takes a line
+/// holding `##[` anywhere as a legacy command, so such a `[` (only ever
+/// inside a string) is written as the equivalent escape `\u005b`.
+pub fn to_line(value: &serde_json::Value) -> String {
+    value.to_string().replace("##[", "##\\u005b")
 }
 
 /// One line of JSON, newline-terminated.
 pub fn write_to(o: &Outcome, mut out: impl Write) -> std::io::Result<()> {
-    serde_json::to_writer(&mut out, &to_json(o))?;
+    out.write_all(to_line(&to_json(o)).as_bytes())?;
     out.write_all(b"\n")?;
     out.flush()
 }
@@ -60,7 +72,6 @@ mod tests {
             failures: vec![StepFailure {
                 step: "DEPLOY".into(),
                 reason: Some("boom".into()),
-                log_url: None,
             }],
             ..Default::default()
         }
@@ -88,6 +99,33 @@ mod tests {
         assert!(text.ends_with('\n'));
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, to_json(&outcome()));
+    }
+
+    #[test]
+    fn hostile_strings_cannot_make_the_line_a_workflow_command() {
+        let mut o = outcome();
+        o.failures[0].reason = Some("##[error]x ::error::y\n##[set-env name=a]b".into());
+        let mut buf = Vec::new();
+        write_to(&o, &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains("##["), "{text}");
+        assert!(!text.trim_start().starts_with("::"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            back["failures"][0]["reason"],
+            "##[error]x ::error::y\n##[set-env name=a]b"
+        );
+    }
+
+    #[test]
+    fn the_job_console_page_is_reported() {
+        let mut o = outcome();
+        assert_eq!(
+            to_json(&o)["jobConsoleUrl"],
+            "https://us-east-1.console.aws.amazon.com/amplify/apps/d1/branches/main/deployments/4"
+        );
+        o.job_id = None;
+        assert_eq!(to_json(&o)["jobConsoleUrl"], serde_json::Value::Null);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! GitHub output, a dotenv variable and a JSON field never disagree.
 
 pub mod dotenv;
+pub mod escape;
 pub mod github;
 pub mod json;
 

@@ -76,6 +76,8 @@ impl GitHubError {
 pub struct Comment {
     pub id: u64,
     pub body: String,
+    /// The login of who wrote it (`user.login`), when GitHub says.
+    pub author: Option<String>,
 }
 
 /// The API of one repository, with one token.
@@ -177,6 +179,11 @@ impl Api {
                 Some(Comment {
                     id: c.get("id")?.as_u64()?,
                     body: c.get("body")?.as_str().unwrap_or_default().to_owned(),
+                    author: c
+                        .get("user")
+                        .and_then(|u| u.get("login"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 })
             }));
             next = next_link(&headers).filter(|u| self.same_origin(u));
@@ -185,6 +192,23 @@ impl Api {
             }
         }
         Ok(comments)
+    }
+
+    /// `GET /user`: the login of the token's user. The workflow's
+    /// `GITHUB_TOKEN` gets 403 here.
+    /// <https://docs.github.com/rest/users/users#get-the-authenticated-user>
+    pub async fn authenticated_login(&self) -> Result<String, GitHubError> {
+        const OP: &str = "get the token's user";
+        let url = self.url("user")?;
+        let (v, _) = self.call(OP, Method::GET, url, None).await?;
+        v.get("login")
+            .and_then(Value::as_str)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| GitHubError::Decode {
+                operation: OP,
+                message: "no \"login\" in the answer".into(),
+            })
     }
 
     pub async fn create_comment(&self, number: u64, body: &str) -> Result<u64, GitHubError> {

@@ -3,7 +3,8 @@
 
 use std::time::SystemTime;
 
-use super::client::{Api, GitHubError};
+use super::client::{Api, Comment, GitHubError};
+use crate::ci::escape::{markdown, markdown_link};
 use crate::outcome::Outcome;
 
 /// The hidden line that identifies our comment for `app_id`.
@@ -22,7 +23,10 @@ pub enum CommentState<'a> {
     Removed { branch: &'a str },
 }
 
-/// The comment's Markdown.
+/// The comment's Markdown. Values from outside (the service's status and
+/// step reasons, the error, the commit, names) go through
+/// [`markdown`]; links only through [`markdown_link`]. No presigned URL:
+/// the job links to its console page.
 pub fn render(
     app_id: &str,
     sha: Option<&str>,
@@ -30,7 +34,8 @@ pub fn render(
     now: SystemTime,
 ) -> String {
     let time = humantime::format_rfc3339_seconds(now);
-    let sha = sha.unwrap_or("(unknown)");
+    let code = |s: &str| format!("<code>{}</code>", markdown(s));
+    let sha = code(sha.unwrap_or("(unknown)"));
     let mut body = format!("{}\n### Amplify preview\n\n", marker(app_id));
     match state {
         CommentState::Deployed { outcome, error } => {
@@ -40,28 +45,47 @@ pub fn render(
                 ("STARTED", None) => ("⏳", "Deploying"),
                 _ => ("❌", "Failed"),
             };
-            let url = outcome.url.as_deref().unwrap_or("(unknown)");
+            let url = outcome
+                .url
+                .as_deref()
+                .map_or_else(|| "(unknown)".to_owned(), |u| markdown_link(u, u));
             body.push_str("| | |\n|---|---|\n");
-            body.push_str(&format!("| **Status** | {icon} {word} (`{status}`) |\n"));
-            body.push_str(&format!("| **URL** | {url} |\n"));
-            body.push_str(&format!("| **Commit** | `{sha}` |\n"));
             body.push_str(&format!(
-                "| **Branch** | `{}` of app `{}` |\n",
-                outcome.branch, outcome.app_id
+                "| **Status** | {icon} {word} ({}) |\n",
+                code(status)
+            ));
+            body.push_str(&format!("| **URL** | {url} |\n"));
+            body.push_str(&format!("| **Commit** | {sha} |\n"));
+            body.push_str(&format!(
+                "| **Branch** | {} of app {} |\n",
+                code(&outcome.branch),
+                code(&outcome.app_id)
             ));
             if let Some(job) = &outcome.job_id {
-                body.push_str(&format!("| **Job** | [{job}]({}) |\n", outcome.console_url));
+                let page = outcome
+                    .job_console_url()
+                    .unwrap_or_else(|| outcome.console_url.clone());
+                body.push_str(&format!("| **Job** | {} |\n", markdown_link(job, &page)));
+            }
+            for f in &outcome.failures {
+                body.push_str(&format!(
+                    "| **Step {}** | {} |\n",
+                    markdown(&f.step),
+                    markdown(f.reason.as_deref().unwrap_or("failed"))
+                ));
             }
             body.push_str(&format!("| **Updated** | {time} |\n"));
             if let Some(e) = error {
-                body.push_str(&format!("\n{}\n", crate::error::one_line(e)));
+                body.push_str(&format!("\n**Error:** {}\n", markdown(e)));
             }
         }
         CommentState::Removed { branch } => {
             body.push_str(&format!(
-                "🗑️ The preview was removed: the pull request was closed and branch `{branch}` of app `{app_id}` was deleted.\n\n"
+                "🗑️ The preview was removed: the pull request was closed and branch {} of app {} was deleted.\n\n",
+                code(branch),
+                code(app_id)
             ));
-            body.push_str(&format!("Last commit: `{sha}`, removed {time}.\n"));
+            body.push_str(&format!("Last commit: {sha}, removed {time}.\n"));
         }
     }
     body
@@ -76,8 +100,14 @@ pub enum Upserted {
     Absent,
 }
 
-/// Update our comment on pull request `number` (found by the marker on any
-/// page), or create it unless `only_update`.
+/// Update our comment on pull request `number`, or create it unless
+/// `only_update`.
+///
+/// "Ours" means: it carries the marker (on any page) AND the token's own
+/// identity wrote it ([`identity`]). Anyone can paste the marker into a
+/// comment of their own; editing that comment would put our text under
+/// their name (or let them make us overwrite what they wrote), so such a
+/// comment is left alone and ours is created next to it.
 pub async fn upsert(
     api: &Api,
     number: u64,
@@ -86,11 +116,22 @@ pub async fn upsert(
     only_update: bool,
 ) -> Result<Upserted, GitHubError> {
     let marker = marker(app_id);
-    let existing = api
+    let marked: Vec<Comment> = api
         .issue_comments(number)
         .await?
         .into_iter()
-        .find(|c| c.body.contains(&marker));
+        .filter(|c| c.body.contains(&marker))
+        .collect();
+    let existing = if marked.is_empty() {
+        None
+    } else {
+        let me = identity(api).await?;
+        marked.into_iter().find(|c| {
+            c.author
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&me))
+        })
+    };
     match existing {
         Some(c) => {
             api.update_comment(c.id, body).await?;
@@ -103,6 +144,22 @@ pub async fn upsert(
             .map(Upserted::Created),
     }
 }
+
+/// The login comments made with this token appear under: the authenticated
+/// user for a personal or OAuth token (`GET /user`), and
+/// [`ACTIONS_BOT`] for the workflow's `GITHUB_TOKEN`, which may not call
+/// `GET /user` (GitHub answers 403 "Resource not accessible by
+/// integration").
+pub async fn identity(api: &Api) -> Result<String, GitHubError> {
+    match api.authenticated_login().await {
+        Ok(login) => Ok(login),
+        Err(GitHubError::Status { status: 403, .. }) => Ok(ACTIONS_BOT.to_owned()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The author of comments made with a workflow's `GITHUB_TOKEN`.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 #[cfg(test)]
 mod tests {
@@ -126,9 +183,9 @@ mod tests {
         let body = render("d1", Some("abc123"), &state, SystemTime::UNIX_EPOCH);
         assert!(body.starts_with("<!-- amplify-deploy:preview:d1 -->\n"));
         for part in [
-            "✅ Deployed (`SUCCEED`)",
-            "https://pr-7.d1.amplifyapp.com",
-            "`abc123`",
+            "✅ Deployed (<code>SUCCEED</code>)",
+            "[https://pr-7.d1.amplifyapp.com](https://pr-7.d1.amplifyapp.com)",
+            "<code>abc123</code>",
             "[3](https://console/x)",
             "1970-01-01T00:00:00Z",
         ] {
@@ -142,5 +199,58 @@ mod tests {
         );
         assert!(removed.contains("preview was removed"));
         assert!(removed.starts_with(&marker("d1")));
+    }
+
+    #[test]
+    fn service_strings_render_as_text() {
+        let hostile = "![x](https://evil/x.png) <img src=x> | a\n::error::y";
+        let o = Outcome {
+            app_id: "d1".into(),
+            branch: "pr-7".into(),
+            region: "us-east-1".into(),
+            status: Some(format!("FAILED {hostile}")),
+            url: Some("https://x) ![i](https://evil".into()),
+            job_id: Some("3".into()),
+            failures: vec![crate::outcome::StepFailure {
+                step: "DEPLOY|".into(),
+                reason: Some(hostile.into()),
+            }],
+            ..Outcome::default()
+        };
+        let state = CommentState::Deployed {
+            outcome: &o,
+            error: Some(hostile),
+        };
+        let body = render("d1", Some("`abc`<b>"), &state, SystemTime::UNIX_EPOCH);
+        // A renderer sees the <code> tags we wrote, one link, and text.
+        let (markup, _) = crate::ci::escape::tests::parse(&body);
+        for event in &markup {
+            assert!(
+                event.contains("<code>")
+                    || event.contains("</code>")
+                    || event.contains("Heading")
+                    || event.contains("Link")
+                    || event.contains("\"<!-- amplify-deploy:preview:d1 -->\\n\"")
+                    || event.starts_with("Start(HtmlBlock")
+                    || event.starts_with("End(HtmlBlock"),
+                "{event} in {body}"
+            );
+        }
+        assert_eq!(
+            markup
+                .iter()
+                .filter(|e| e.starts_with("Start(Link"))
+                .count(),
+            1,
+            "{markup:?}"
+        );
+        assert!(!body.contains("!["), "{body}");
+        assert!(!body.contains("<img") && !body.contains("<b>"), "{body}");
+        assert!(!body.contains("\n::"), "{body}");
+        assert!(body.contains("[3](https://us-east-1.console.aws.amazon.com/amplify/apps/d1/branches/pr%2D7/deployments/3)"), "{body}");
+        for row in body.lines().filter(|l| l.starts_with("| ")) {
+            let unescaped = row.replace("\\|", "").matches('|').count();
+            assert_eq!(unescaped, 3, "{row}");
+        }
     }
 }

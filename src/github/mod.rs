@@ -283,9 +283,11 @@ impl Integration {
             let env_url = outcome
                 .and_then(|o| o.url.as_deref())
                 .filter(|_| state != "failure");
-            let log_url = outcome.map(|o| o.console_url.as_str());
+            // The job's console page (its logs), never a presigned log URL.
+            let log_url =
+                outcome.map(|o| o.job_console_url().unwrap_or_else(|| o.console_url.clone()));
             if let Err(e) = api
-                .create_deployment_status(*id, state, env_url, log_url, &description)
+                .create_deployment_status(*id, state, env_url, log_url.as_deref(), &description)
                 .await
             {
                 self.reporter.warning(&deployment_warning(

@@ -24,6 +24,14 @@ use amplify_emulator::{Credential, SessionCredentials};
 pub const WRITE_TOKEN: &str = "ghs_writeTOKENforTESTS0123456789";
 /// A token that may read but answers 403 on writes (a fork's token).
 pub const READ_TOKEN: &str = "ghs_readonlyTOKENforTESTS98765";
+/// A personal access token of [`PAT_USER`], with write access. Unlike the
+/// workflow's tokens above, it may call `GET /user`.
+pub const PAT_TOKEN: &str = "ghp_aliceTOKENforTESTS0123456789abcd";
+pub const PAT_USER: &str = "alice";
+/// Who comments made with [`WRITE_TOKEN`] (a workflow's `GITHUB_TOKEN`) are from.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+/// Who [`FakeGitHub::add_comment`] writes as: a reviewer.
+pub const REVIEWER: &str = "someone";
 /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
 pub const OIDC_REQUEST_TOKEN: &str = "oidc-request-bearer-SECRET";
 /// The JWT the OIDC endpoint hands out (and STS requires).
@@ -41,6 +49,8 @@ pub struct FakeComment {
     pub id: u64,
     pub issue: u64,
     pub body: String,
+    /// `user.login`.
+    pub author: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,7 +157,12 @@ impl FakeGitHub {
         }
     }
 
+    /// A comment by [`REVIEWER`].
     pub fn add_comment(&self, issue: u64, body: &str) -> u64 {
+        self.add_comment_by(issue, REVIEWER, body)
+    }
+
+    pub fn add_comment_by(&self, issue: u64, author: &str, body: &str) -> u64 {
         let mut s = self.state();
         s.next_id += 1;
         let id = s.next_id;
@@ -155,6 +170,7 @@ impl FakeGitHub {
             id,
             issue,
             body: body.to_owned(),
+            author: author.to_owned(),
         });
         id
     }
@@ -263,9 +279,12 @@ fn route(
         a.strip_prefix("Bearer ")
             .or_else(|| a.strip_prefix("token "))
     });
-    let can_write = match token {
-        Some(WRITE_TOKEN) => true,
-        Some(READ_TOKEN) => false,
+    // Who the token acts as, and whether it is a workflow token (an
+    // integration, which GitHub does not let read `GET /user`).
+    let (can_write, user, integration) = match token {
+        Some(WRITE_TOKEN) => (true, ACTIONS_BOT, true),
+        Some(READ_TOKEN) => (false, ACTIONS_BOT, true),
+        Some(PAT_TOKEN) => (true, PAT_USER, false),
         _ => return message(401, "Bad credentials"),
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -273,6 +292,13 @@ fn route(
     let json_body = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
     let forbidden = || message(403, "Resource not accessible by integration");
     match (method.clone(), segments.as_slice()) {
+        (Method::GET, ["user"]) => {
+            if integration {
+                forbidden()
+            } else {
+                respond(200, json!({"login": user, "id": 4001, "type": "User"}), &[])
+            }
+        }
         // GitHub's own next links use /repositories/{id}/…
         (Method::GET, ["repos", o, n, "issues", num, "comments"]) if repo_ok(o, n) => {
             list_comments(s, addr, num, query)
@@ -298,8 +324,13 @@ fn route(
                 id,
                 issue,
                 body: text.clone(),
+                author: user.to_owned(),
             });
-            respond(201, json!({"id": id, "body": text}), &[])
+            respond(
+                201,
+                json!({"id": id, "body": text, "user": user_json(user)}),
+                &[],
+            )
         }
         (Method::PATCH, ["repos", o, n, "issues", "comments", id]) if repo_ok(o, n) => {
             if !can_write {
@@ -393,7 +424,7 @@ fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpRes
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": "someone"}}))
+        .map(|c| json!({"id": c.id, "body": c.body, "user": user_json(&c.author)}))
         .collect();
     let link = |p: usize, rel: &str| {
         format!(
@@ -415,6 +446,16 @@ fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpRes
         vec![("link", links.join(", "))]
     };
     respond(200, Value::Array(items), &headers)
+}
+
+/// A comment's `user`: bots (`…[bot]`) have type `Bot`.
+fn user_json(login: &str) -> Value {
+    let kind = if login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    };
+    json!({"login": login, "type": kind})
 }
 
 /// `GET /oidc?api-version=2.0&audience=…` with `Authorization: bearer …`.

@@ -62,13 +62,24 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
     Some(operation)
 }
 
+/// How a `FailJob`/`FailJobWithLog` fault makes a started job end.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub reason: String,
+    /// The failed step's log; the default log when `None`.
+    pub log: Option<String>,
+}
+
+/// How long a step's presigned `logUrl` is valid (S3 presigned GET).
+const LOG_URL_TTL: Duration = Duration::from_secs(900);
+
 /// Runs one operation; `fail_reason` comes from a `FailJob` fault.
 pub(crate) fn perform(
     shared: &Arc<Shared>,
     call: &ApiCall,
     query: Option<&str>,
     body: &[u8],
-    fail_reason: Option<String>,
+    fail_reason: Option<Failure>,
 ) -> Result<Value, ApiError> {
     check_app_id(&call.app_id)?;
     match call.operation {
@@ -101,17 +112,22 @@ pub(crate) fn perform(
             let state = shared.state();
             let job = state.job(&call.app_id, call.branch(), call.job_id())?;
             let summary = state.job_summary_json(&call.app_id, call.branch(), job);
+            // A presigned S3 GET URL, as Amplify returns: its query carries
+            // a signature and a session token.
+            let log_url = shared.signer.presign_path(
+                "GET",
+                &shared.endpoint,
+                &shared.host,
+                &shared.region,
+                &crate::upload::log_path(&call.app_id, call.branch(), &job.job_id, "DEPLOY"),
+                SystemTime::now(),
+                LOG_URL_TTL,
+            );
             let mut step = json!({
                 "stepName": "DEPLOY",
                 "status": job.status,
                 "startTime": summary["startTime"],
-                "logUrl": format!(
-                    "{}/__logs/{}/{}/{}",
-                    shared.endpoint,
-                    encode(&call.app_id),
-                    encode(call.branch()),
-                    encode(&job.job_id)
-                ),
+                "logUrl": log_url,
             });
             if let Some(end) = summary.get("endTime") {
                 step["endTime"] = end.clone();
@@ -179,7 +195,7 @@ fn start_deployment(
     shared: &Arc<Shared>,
     call: &ApiCall,
     body: &[u8],
-    fail_reason: Option<String>,
+    fail_reason: Option<Failure>,
 ) -> Result<Value, ApiError> {
     let input = json_object(body)?;
     let job_id = optional_string(&input, "jobId")?;
@@ -195,6 +211,12 @@ fn start_deployment(
     )?;
     let duration = state.job_duration;
     let summary = state.job_summary_json(&call.app_id, call.branch(), &job);
+    let fail_reason = fail_reason.map(|f| {
+        if let Some(log) = f.log {
+            state.set_job_log(started.serial, log);
+        }
+        f.reason
+    });
     drop(state);
     shared
         .runtime
@@ -420,10 +442,6 @@ fn decode(raw: &str) -> String {
     percent_encoding::percent_decode_str(&raw.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned()
-}
-
-fn encode(label: &str) -> String {
-    percent_encoding::utf8_percent_encode(label, crate::upload::UNRESERVED).to_string()
 }
 
 #[cfg(test)]

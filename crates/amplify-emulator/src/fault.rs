@@ -47,7 +47,9 @@ impl Fault {
         };
         let action_fits = match self.action {
             FaultAction::CutUpload { .. } => operation == "Upload",
-            FaultAction::FailJob { .. } => operation == "StartDeployment",
+            FaultAction::FailJob { .. } | FaultAction::FailJobWithLog { .. } => {
+                operation == "StartDeployment"
+            }
             _ => true,
         };
         operation_matches && action_fits
@@ -93,6 +95,9 @@ pub enum FaultAction {
     /// Answer 200 with a JSON-looking body of `bytes` bytes (a runaway
     /// answer); the operation is not performed.
     HugeBody { bytes: u64 },
+    /// StartDeployment only: as `FailJob`, and the failed step's log (served
+    /// at its presigned `logUrl`) is `log`.
+    FailJobWithLog { reason: String, log: String },
 }
 
 impl FaultAction {
@@ -109,6 +114,7 @@ impl FaultAction {
             FaultAction::FailJob { .. } => "fail_job",
             FaultAction::Redirect { .. } => "redirect",
             FaultAction::HugeBody { .. } => "huge_body",
+            FaultAction::FailJobWithLog { .. } => "fail_job_with_log",
         }
     }
 }

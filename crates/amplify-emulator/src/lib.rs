@@ -126,7 +126,7 @@ pub struct JobRecord {
 /// One request the emulator received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
-    /// "CreateDeployment", …, "Upload", "Site", "Control", "Unknown".
+    /// "CreateDeployment", …, "Upload", "Site", "StepLog", "Control", "Unknown".
     pub operation: String,
     pub method: String,
     /// The path without its query (still percent-encoded).

@@ -99,7 +99,8 @@ impl Route {
         match self {
             Route::Api(call) => call.operation,
             Route::Upload { .. } => "Upload",
-            Route::Site { .. } | Route::Logs { .. } => "Site",
+            Route::Site { .. } => "Site",
+            Route::Logs { .. } => "StepLog",
             Route::Control { .. } => "Control",
             Route::Unknown => "Unknown",
         }
@@ -233,7 +234,24 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpR
             .await
         }
         Route::Site { segments } => Ok(site::serve_site(&shared, &method, &path, &segments)),
-        Route::Logs { segments } => Ok(site::serve_log(&shared, &segments)),
+        Route::Logs { segments } => {
+            // Faults named "StepLog" (status, raw, delay, drop) apply here.
+            match early_fault(
+                &shared,
+                "StepLog",
+                &mut recorder,
+                |status, code, message| {
+                    let code = code.unwrap_or_else(|| default_s3_error(status).to_owned());
+                    let message = message.unwrap_or_else(|| format!("Injected fault: {code}"));
+                    S3Error::new(status, &code, message).into_response()
+                },
+            )
+            .await
+            {
+                Ok(_) => Ok(site::serve_log(&shared, &parts, &segments)),
+                Err(answer) => answer,
+            }
+        }
         Route::Control { segments } => {
             match read_body(body, MAX_API_BODY, None, &mut recorder).await {
                 Ok(bytes) => Ok(control::handle(&shared, &method, &segments, &bytes)),
@@ -351,7 +369,14 @@ async fn handle_api(
         return Ok(err.into_response());
     }
     let fail_reason = match &fault {
-        Some(FaultAction::FailJob { reason }) => Some(reason.clone()),
+        Some(FaultAction::FailJob { reason }) => Some(api::Failure {
+            reason: reason.clone(),
+            log: None,
+        }),
+        Some(FaultAction::FailJobWithLog { reason, log }) => Some(api::Failure {
+            reason: reason.clone(),
+            log: Some(log.clone()),
+        }),
         _ => None,
     };
     let response = match api::perform(shared, &call, parts.uri.query(), &body, fail_reason) {

@@ -1,6 +1,6 @@
 //! Serves what was deployed, so a person can open the site in a browser
 //! (`/__site/{app}/{displayName}/…`), and a plain-text job log for the
-//! `logUrl` of GetJob (`/__logs/{app}/{branch}/{job}`).
+//! presigned `logUrl` of GetJob (`/__logs/{app}/{branch}/{job}/{step}?X-Amz-…`).
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -71,29 +71,115 @@ pub(crate) fn serve_site(
     plain(404, &format!("{file} is not part of the deployed site\n"))
 }
 
-pub(crate) fn serve_log(shared: &Shared, segments: &[String]) -> HttpResponse {
-    let [app_id, branch, job_id] = segments else {
-        return plain(404, "usage: /__logs/{appId}/{branch}/{jobId}\n");
+/// `GET /__logs/{app}/{branch}/{job}[/{step}]` through the presigned URL of
+/// GetJob's `logUrl`, checked as S3 checks a presigned GET. Honours a
+/// `Range: bytes=-N` (the last N bytes) or `bytes=A-[B]` with 206, as S3.
+pub(crate) fn serve_log(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    segments: &[String],
+) -> HttpResponse {
+    let (app_id, branch, job_id) = match segments {
+        [app_id, branch, job_id] | [app_id, branch, job_id, _] => (app_id, branch, job_id),
+        _ => return plain(404, "usage: /__logs/{appId}/{branch}/{jobId}/{step}\n"),
     };
-    let state = shared.state();
-    match state.job(app_id, branch, job_id) {
-        Ok(job) => {
-            let mut text = format!(
-                "job {} of {app_id}/{branch}\nstatus: {}\nstarted: {}\n",
-                job.job_id,
-                job.status,
-                epoch(job.start_time)
-            );
-            if let Some(end) = job.end_time {
-                text.push_str(&format!("ended: {}\n", epoch(end)));
-            }
-            if let Some(reason) = &job.status_reason {
-                text.push_str(&format!("reason: {reason}\n"));
-            }
-            plain(200, &text)
-        }
-        Err(err) => plain(404, &format!("{}\n", err.message)),
+    let method = parts.method.as_str();
+    if method != "GET" && method != "HEAD" {
+        return plain(405, "method not allowed\n");
     }
+    let text = {
+        let state = shared.state();
+        match state.job(app_id, branch, job_id) {
+            Ok(job) => job
+                .log
+                .clone()
+                .unwrap_or_else(|| default_log(app_id, branch, job)),
+            Err(err) => return plain(404, &format!("{}\n", err.message)),
+        }
+    };
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if let Err(err) = shared.signer.verify(
+        "GET",
+        parts.uri.path(),
+        parts.uri.query().unwrap_or_default(),
+        host,
+        std::time::SystemTime::now(),
+    ) {
+        return err.into_response();
+    }
+    let body = Bytes::from(text.into_bytes());
+    let range = parts
+        .headers
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| byte_range(v, body.len()));
+    match range {
+        Some(Ok((start, end))) => Response::builder()
+            .status(206)
+            .header("content-type", "text/plain; charset=utf-8")
+            .header(
+                "content-range",
+                format!("bytes {start}-{}/{}", end - 1, body.len()),
+            )
+            .body(Full::new(body.slice(start..end)))
+            .unwrap_or_else(|_| plain(500, "internal error")),
+        Some(Err(())) => Response::builder()
+            .status(416)
+            .header("content-range", format!("bytes */{}", body.len()))
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_else(|_| plain(500, "internal error")),
+        None => error::raw(200, "text/plain; charset=utf-8", body),
+    }
+}
+
+fn default_log(app_id: &str, branch: &str, job: &crate::state::Job) -> String {
+    let mut text = format!(
+        "job {} of {app_id}/{branch}\nstatus: {}\nstarted: {}\n",
+        job.job_id,
+        job.status,
+        epoch(job.start_time)
+    );
+    if let Some(end) = job.end_time {
+        text.push_str(&format!("ended: {}\n", epoch(end)));
+    }
+    if let Some(reason) = &job.status_reason {
+        text.push_str(&format!("reason: {reason}\n"));
+    }
+    text
+}
+
+/// One `bytes=` range of a `len`-byte body as `start..end`: `Err` when it
+/// cannot be satisfied (416), `None` when the header is not one range.
+fn byte_range(header: &str, len: usize) -> Option<Result<(usize, usize), ()>> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = (first.trim(), last.trim());
+    if first.is_empty() {
+        let n: usize = last.parse().ok()?;
+        if n == 0 || len == 0 {
+            return Some(Err(()));
+        }
+        return Some(Ok((len - n.min(len), len)));
+    }
+    let start: usize = first.parse().ok()?;
+    if start >= len {
+        return Some(Err(()));
+    }
+    let end = match last {
+        "" => len,
+        l => l.parse::<usize>().ok()?.saturating_add(1).min(len),
+    };
+    if end <= start {
+        return None;
+    }
+    Some(Ok((start, end)))
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -116,5 +202,22 @@ fn content_type(name: &str) -> &'static str {
         Some("wasm") => "application/wasm",
         Some("pdf") => "application/pdf",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn ranges_as_s3_reads_them() {
+        assert_eq!(byte_range("bytes=-4", 10), Some(Ok((6, 10))));
+        assert_eq!(byte_range("bytes=-40", 10), Some(Ok((0, 10))));
+        assert_eq!(byte_range("bytes=2-4", 10), Some(Ok((2, 5))));
+        assert_eq!(byte_range("bytes=2-", 10), Some(Ok((2, 10))));
+        assert_eq!(byte_range("bytes=10-", 10), Some(Err(())));
+        assert_eq!(byte_range("bytes=-5", 0), Some(Err(())));
+        assert_eq!(byte_range("bytes=1-2,4-5", 10), None);
+        assert_eq!(byte_range("items=1-2", 10), None);
     }
 }

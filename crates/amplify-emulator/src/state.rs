@@ -63,6 +63,8 @@ pub(crate) struct Job {
     pub source_url: Option<String>,
     pub source_url_type: Option<String>,
     pub status_reason: Option<String>,
+    /// The step log a fault scripted; the default log is built when served.
+    pub log: Option<String>,
     pub commit_time: SystemTime,
     pub start_time: SystemTime,
     pub end_time: Option<SystemTime>,
@@ -151,6 +153,13 @@ impl State {
             .iter()
             .find(|j| j.job_id == job_id)
             .ok_or_else(|| ApiError::job_not_found(job_id))
+    }
+
+    /// Script the step log of job `serial`.
+    pub fn set_job_log(&mut self, serial: u64, log: String) {
+        if let Some((job, _)) = self.job_by_serial_mut(serial) {
+            job.log = Some(log);
+        }
     }
 
     pub fn job_by_serial_mut(&mut self, serial: u64) -> Option<(&mut Job, JobLocation)> {
@@ -527,6 +536,7 @@ impl Branch {
             source_url: None,
             source_url_type: None,
             status_reason: None,
+            log: None,
             commit_time: now,
             start_time: now,
             end_time: None,

@@ -55,6 +55,22 @@ impl UploadSigner {
         ttl: Duration,
     ) -> String {
         let path = upload_path(app_id, branch, job_id);
+        self.presign_path("PUT", endpoint, host, region, &path, now, ttl)
+    }
+
+    /// A presigned URL for `method` on `path` (already percent-encoded), as
+    /// S3 hands out for uploads and for reading step logs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn presign_path(
+        &self,
+        method: &str,
+        endpoint: &str,
+        host: &str,
+        region: &str,
+        path: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> String {
         let date = format_amz_date(now);
         let credential = format!(
             "{ACCESS_KEY}/{}/{region}/s3/aws4_request",
@@ -70,7 +86,7 @@ impl UploadSigner {
             token: self.token.clone(),
             signature: String::new(),
         };
-        let signature = self.signature("PUT", &path, host, &fields);
+        let signature = self.signature(method, path, host, &fields);
         let encode = |v: &str| utf8_percent_encode(v, UNRESERVED).to_string();
         format!(
             "{endpoint}{path}?X-Amz-Algorithm={}&X-Amz-Credential={}&X-Amz-Date={}&X-Amz-Expires={}&X-Amz-SignedHeaders={}&X-Amz-Security-Token={}&X-Amz-Signature={signature}",
@@ -199,6 +215,17 @@ impl QueryFields {
 fn decode(raw: &str) -> String {
     let spaced = raw.replace('+', " ");
     percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+}
+
+/// `/__logs/{app}/{branch}/{job}/{step}` with labels percent-encoded.
+pub(crate) fn log_path(app_id: &str, branch: &str, job_id: &str, step: &str) -> String {
+    format!(
+        "/__logs/{}/{}/{}/{}",
+        utf8_percent_encode(app_id, UNRESERVED),
+        utf8_percent_encode(branch, UNRESERVED),
+        utf8_percent_encode(job_id, UNRESERVED),
+        utf8_percent_encode(step, UNRESERVED)
+    )
 }
 
 /// `/__upload/{app}/{branch}/{job}` with labels percent-encoded.

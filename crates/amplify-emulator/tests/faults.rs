@@ -159,6 +159,77 @@ async fn fail_job_fault_fails_the_started_job() {
 }
 
 #[tokio::test]
+async fn a_failed_step_log_is_served_only_through_its_presigned_url() {
+    let emulator = emulator().await;
+    let log: String = (1..=50).map(|i| format!("build line {i}\n")).collect();
+    emulator.push_fault(Fault::new(
+        None,
+        FaultAction::FailJobWithLog {
+            reason: "npm run build exited 1".into(),
+            log: format!("{log}::error::from the log\n"),
+        },
+    ));
+    let client = Client::new(&emulator);
+    let job = client.deploy("d1", "main", site_zip()).await;
+    let got = client.wait_job("d1", "main", &job).await;
+    let url = got.body["job"]["steps"][0]["logUrl"]
+        .as_str()
+        .expect("logUrl")
+        .to_owned();
+    assert!(
+        url.starts_with(&format!(
+            "{}/__logs/d1/main/{job}/DEPLOY?",
+            emulator.endpoint()
+        )),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    assert!(url.contains("X-Amz-Security-Token="), "{url}");
+
+    let http = reqwest::Client::new();
+    let full = http.get(&url).send().await.expect("log");
+    assert_eq!(full.status().as_u16(), 200);
+    let text = full.text().await.expect("body");
+    assert!(text.starts_with("build line 1\n") && text.ends_with("::error::from the log\n"));
+
+    let tail = http
+        .get(&url)
+        .header("range", "bytes=-22")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(tail.status().as_u16(), 206);
+    assert_eq!(
+        tail.headers()["content-range"],
+        format!(
+            "bytes {}-{}/{}",
+            text.len() - 22,
+            text.len() - 1,
+            text.len()
+        )
+        .as_str()
+    );
+    assert_eq!(tail.text().await.expect("body"), "::error::from the log\n");
+
+    // Without its query, or with another signature, the log is refused.
+    let (bare, _) = url.split_once('?').expect("query");
+    assert_eq!(
+        http.get(bare).send().await.expect("bare").status().as_u16(),
+        400
+    );
+    let forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    assert_eq!(
+        http.get(&forged)
+            .send()
+            .await
+            .expect("forged")
+            .status()
+            .as_u16(),
+        403
+    );
+}
+
+#[tokio::test]
 async fn delay_after_fault_acts_at_once_and_answers_late() {
     let emulator = emulator().await;
     emulator.push_fault(Fault::new(
