@@ -46,7 +46,9 @@ pub async fn provider(
         },
     };
     let session_name = session_name();
-    let conf = ProviderConfig::default().with_region(Some(Region::new(region.to_owned())));
+    let conf = ProviderConfig::default()
+        .with_region(Some(Region::new(region.to_owned())))
+        .with_http_client(crate::http::sdk::http_client(crate::http::build_client()));
     let inner = WebIdentityTokenCredentialsProvider::builder()
         .configure(&conf)
         .static_configuration(StaticConfiguration {

@@ -130,6 +130,7 @@ pub fn resolve_endpoint(flag: Option<&str>, region: &str) -> Result<url::Url, Ru
 pub async fn credentials(region: &str) -> Result<SharedCredentialsProvider, RunError> {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
+        .http_client(crate::http::sdk::http_client(crate::http::build_client()))
         .load()
         .await;
     config.credentials_provider().ok_or_else(|| {
