@@ -64,7 +64,7 @@ pub async fn provider(
         .map(str::trim)
         .filter(|r| !r.is_empty())
     else {
-        let chain = crate::settings::credentials(region).await?;
+        let chain = crate::settings::credentials(region, http).await?;
         let cache = CredentialsCache::new(Box::new(Chain(chain)), mask);
         return Ok(SharedCredentialsProvider::new(cache));
     };
@@ -562,7 +562,7 @@ impl WebIdentity {
                 let hint = if code == "ValidationError" && message.contains("DurationSeconds") {
                     "lower role-duration-seconds to the role's maximum session duration (1 h unless raised)"
                 } else {
-                    "check the role's trust policy: it must trust token.actions.githubusercontent.com for this repository (see IAM permissions in README)"
+                    "check the role's trust policy: it must trust token.actions.githubusercontent.com for this repository (see docs/iam.md)"
                 };
                 return Err(err.hint(hint));
             }

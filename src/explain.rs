@@ -67,7 +67,7 @@ pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
                     ))
                     .cause(format!("{error_type}: {}", one_line(message)))
                     .hint(format!(
-                        "grant {action} on that resource to the role or user running the deploy (see IAM permissions in README)"
+                        "grant {action} on that resource to the role or user running the deploy (see docs/iam.md)"
                     ))
                 }
                 "InvalidSignatureException" | "SignatureDoesNotMatch"

@@ -126,10 +126,16 @@ pub fn resolve_endpoint(flag: Option<&str>, region: &str) -> Result<url::Url, Ru
 
 /// Credentials from the standard AWS chain: environment, shared config and
 /// credentials files and profiles, SSO, web identity token file, ECS and EC2
-/// instance metadata. Nothing is fetched until the first call signs.
-pub async fn credentials(region: &str) -> Result<SharedCredentialsProvider, RunError> {
+/// instance metadata. Nothing is fetched until the first call signs. Their
+/// requests go through `http`, the client every other call uses (its trust
+/// roots, proxy and timeouts).
+pub async fn credentials(
+    region: &str,
+    http: &reqwest::Client,
+) -> Result<SharedCredentialsProvider, RunError> {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
+        .http_client(crate::http::sdk::http_client(http.clone()))
         .load()
         .await;
     config.credentials_provider().ok_or_else(|| {

@@ -170,3 +170,42 @@ async fn region_and_credentials_come_from_the_aws_chain() {
         "the emulator only takes ap-south-1 signatures: {r:?}"
     );
 }
+
+/// The standard chain's web identity provider (`AWS_ROLE_ARN` with
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`, as GitLab and EKS set them) reaches STS
+/// through the HTTP client the program gives aws-config (`src/http/sdk.rs`;
+/// aws-config has no client of its own in this build): the fake STS gets
+/// the call and the session credentials sign the Amplify requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn web_identity_from_the_standard_chain_assumes_the_role() {
+    use crate::support::github::*;
+    let emu = emulator_with(Config {
+        credentials: vec![Credential {
+            access_key_id: STS_ACCESS_KEY.into(),
+            secret_access_key: STS_SECRET_KEY.into(),
+            session_token: Some(STS_SESSION_TOKEN.into()),
+        }],
+        ..Config::default()
+    })
+    .await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = write(dir.path(), "id_token", OIDC_JWT.as_bytes());
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/from-env")
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
+        .env("AWS_ENDPOINT_URL_STS", gh.url());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"]);
+    let calls = gh.state().sts_calls.clone();
+    assert!(!calls.is_empty());
+    assert_eq!(
+        calls[0]["RoleArn"],
+        "arn:aws:iam::123456789012:role/from-env"
+    );
+    assert_eq!(calls[0]["WebIdentityToken"], OIDC_JWT);
+}

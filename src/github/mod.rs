@@ -4,7 +4,7 @@
 //! talks to the GitHub REST API with the workflow's token; a failure of
 //! that API is a warning, never a failed deploy.
 //!
-//! Decisions, documented in README:
+//! Decisions, documented in docs/previews.md:
 //! - `--preview` outside a pull request event deploys to `--branch` as
 //!   usual (with a notice), so one workflow serves pushes and pull requests.
 //! - a closed pull request's branch that is already gone is not an error.

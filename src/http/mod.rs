@@ -9,6 +9,7 @@
 
 mod backoff;
 mod retry;
+pub mod sdk;
 #[cfg(test)]
 pub(crate) mod test_server;
 mod upload;
