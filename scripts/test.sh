@@ -48,6 +48,10 @@ else
   echo "warning: the x86_64-unknown-linux-musl target could not be installed here: static build skipped" >&2
 fi
 
+log "entry names as unzip and Python's zipfile read them"
+cargo build --locked -p amplify-deploy
+python3 tests/names.py "${CARGO_TARGET_DIR:-target}/debug/amplify-deploy"
+
 if [[ -f scripts/lint-workflows.sh ]]; then
   log "workflow and action lints"
   bash scripts/lint-workflows.sh

@@ -15,11 +15,12 @@
 //! as much time handing work between threads (a wake-up, a channel send, a
 //! reorder) as compressing it.
 //!
-//! The container is written with `rawzip`, which accepts data we compressed
-//! ourselves and streams it (data descriptors, zip64 when sizes or offsets
-//! need it), so a large file is never held whole in memory.
+//! The container is framed by [`container`], which takes data compressed here and
+//! streams it (data descriptors, zip64 when sizes or offsets need it), so a
+//! large file is never held whole in memory.
 //!
 //! [`walk`]: super::walk
+//! [`container`]: super::container
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -31,13 +32,11 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 
-use rawzip::path::EntryPath;
-use rawzip::time::UtcDateTime;
-use rawzip::{CompressionMethod, DataDescriptorOutput, ZipArchiveWriter};
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
+use super::container::{EntryTime, ZipError, ZipWriter};
 use super::walk::SourceFile;
 use super::{PackageError, PackageOptions};
 
@@ -84,9 +83,6 @@ pub(super) struct Written {
     pub sha256: String,
     pub warnings: Vec<String>,
 }
-
-/// Every entry is a plain `rw-r--r--` file, whatever the disk says.
-const FILE_MODE: u32 = 0o100_644;
 
 /// The zip epoch, used when no `SOURCE_DATE_EPOCH` is given.
 const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01 00:00:00 UTC
@@ -203,11 +199,11 @@ pub(super) fn write_archive(
 
 /// Timestamp of every entry: `SOURCE_DATE_EPOCH` clamped to what a DOS
 /// date can hold, or the zip epoch.
-fn entry_time(source_date_epoch: Option<u64>) -> UtcDateTime {
+fn entry_time(source_date_epoch: Option<u64>) -> EntryTime {
     let secs = source_date_epoch
         .unwrap_or(DOS_EPOCH)
         .clamp(DOS_EPOCH, DOS_END);
-    UtcDateTime::from_unix(secs as i64)
+    EntryTime::from_unix(secs)
 }
 
 /// One job's result: the entry data of a batch of whole files, or one
@@ -581,7 +577,7 @@ struct EntryWriter<'a> {
     out: &'a Path,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
-    time: UtcDateTime,
+    time: EntryTime,
     budget: &'a Budget,
     buffers: &'a Buffers,
 }
@@ -600,7 +596,7 @@ impl EntryWriter<'_> {
             budget: self.budget,
             buffers: self.buffers,
         };
-        let mut archive = ZipArchiveWriter::builder().build(sink);
+        let mut archive = ZipWriter::new(sink, self.time);
         let mut bytes_in = 0u64;
         let summary = loop {
             let mut piece = match pieces.next()? {
@@ -610,27 +606,14 @@ impl EntryWriter<'_> {
             let Some(name) = piece.name.take() else {
                 return Err(self.internal("pieces arrived out of order"));
             };
-            let method = match piece.method {
-                Method::Stored => CompressionMethod::STORE,
-                Method::Deflate => CompressionMethod::DEFLATE,
-            };
-            let path = if name.is_ascii() {
-                EntryPath::verbatim(name.as_bytes())
-            } else {
-                EntryPath::conformant(name.as_str())
-            };
-            let (mut entry, _) = archive
-                .new_file(path)
-                .compression_method(method)
-                .last_modified(self.time)
-                .unix_permissions(FILE_MODE)
-                .start()
-                .map_err(|err| self.zip_error(&name, io::Error::other(err)))?;
+            archive
+                .start(&name, piece.method)
+                .map_err(|err| self.entry_error(&name, err))?;
             let mut crc = crc32fast::Hasher::new();
             let mut raw_len = 0u64;
             loop {
-                entry
-                    .write_all(pieces.bytes(&piece))
+                archive
+                    .write_data(pieces.bytes(&piece))
                     .map_err(|err| self.zip_error(&name, err))?;
                 crc.combine(&piece.crc);
                 raw_len += piece.raw_len;
@@ -642,15 +625,24 @@ impl EntryWriter<'_> {
                     _ => return Err(self.internal("pieces arrived out of order")),
                 };
             }
-            entry
-                .finish(DataDescriptorOutput::new(crc.finalize(), raw_len))
-                .map_err(|err| self.zip_error(&name, io::Error::other(err)))?;
+            archive
+                .finish_entry(crc.finalize(), raw_len)
+                .map_err(|err| self.zip_error(&name, err))?;
             bytes_in += raw_len;
         };
         let sink = archive
             .finish()
-            .map_err(|err| self.zip_error("the central directory", io::Error::other(err)))?;
+            .map_err(|err| self.zip_error("the central directory", err))?;
         Ok((sink, bytes_in, summary))
+    }
+
+    fn entry_error(&self, name: &str, err: ZipError) -> PackageError {
+        match err {
+            ZipError::Duplicate(name) => PackageError::DuplicateName { name },
+            ZipError::NameTooLong(name) => PackageError::NameTooLong { name },
+            ZipError::OutOfOrder(_) => self.internal(&err.to_string()),
+            ZipError::Io(err) => self.zip_error(name, err),
+        }
     }
 
     fn zip_error(&self, name: &str, source: io::Error) -> PackageError {
