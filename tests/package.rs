@@ -155,3 +155,18 @@ async fn a_name_that_cannot_be_served_is_refused_before_any_request() {
         assert!(emu.requests().is_empty(), "{:?}", operations(&emu));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_packaging_error_keeps_its_os_cause() {
+    let site = tiny_site();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("missing-dir").join("site.zip");
+    let r = run(&mut package(site.path(), &out, &[])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("cannot write the archive"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("caused by: No such file or directory (os error 2)"),
+        "{r:?}"
+    );
+}

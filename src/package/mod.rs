@@ -101,10 +101,17 @@ pub enum PackageError {
     DuplicateName { name: String },
     #[error("file name {name:?} is longer than the 65535 bytes a zip entry name can hold")]
     NameTooLong { name: String },
+    #[error("{path} changed size while it was being packaged (it had {size} bytes when the folder was listed): package once the build has finished writing")]
+    SizeChanged { path: PathBuf, size: u64 },
     #[error("archive exceeds the limit of {limit} bytes (reached while adding {path}): exclude large files")]
     TooLarge { limit: u64, path: String },
     #[error("symlink loop at {path}: remove the link or exclude it")]
-    SymlinkLoop { path: PathBuf },
+    SymlinkLoop {
+        path: PathBuf,
+        /// What the OS said, when it was the OS that found the loop.
+        #[source]
+        source: Option<std::io::Error>,
+    },
     #[error("cannot read {path}")]
     Unreadable {
         path: PathBuf,

@@ -636,7 +636,7 @@ fn symlink_loops_are_refused() {
     symlink("..", site.join("a/up")).unwrap();
     let out = tmp.path().join("a.zip");
     match package(&PackageOptions::new(&site), &out) {
-        Err(PackageError::SymlinkLoop { path }) => assert!(path.ends_with("a/up"), "{path:?}"),
+        Err(PackageError::SymlinkLoop { path, .. }) => assert!(path.ends_with("a/up"), "{path:?}"),
         other => panic!("expected SymlinkLoop, got {other:?}"),
     }
 
@@ -644,7 +644,7 @@ fn symlink_loops_are_refused() {
     write(&site2, "index.html", b"x");
     symlink("self", site2.join("self")).unwrap();
     match package(&PackageOptions::new(&site2), &out) {
-        Err(PackageError::SymlinkLoop { path }) => assert!(path.ends_with("self"), "{path:?}"),
+        Err(PackageError::SymlinkLoop { path, .. }) => assert!(path.ends_with("self"), "{path:?}"),
         other => panic!("expected SymlinkLoop, got {other:?}"),
     }
     assert!(!out.exists());
@@ -991,4 +991,126 @@ fn a_name_listed_twice_is_refused() {
         other => panic!("expected DuplicateName, got {other:?}"),
     }
     assert!(!out.exists());
+}
+
+// ---- Files that change while they are packaged ----
+
+/// Lists `site`, lets `change` alter it, then packages that listing.
+fn package_after(
+    site: &Path,
+    change: impl FnOnce(),
+    threads: usize,
+) -> Result<write::Written, PackageError> {
+    let mut opts = PackageOptions::new(site);
+    opts.threads = Some(threads);
+    let listed = Listed(walk::Walk::new(&opts, None).unwrap().collect());
+    change();
+    let out = site.with_extension("zip");
+    let tmp = write::temp_archive(&out).unwrap();
+    let result = write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning());
+    if result.is_err() {
+        assert!(!out.exists());
+    }
+    result
+}
+
+fn resize(path: &Path, by: i64) {
+    let len = fs::metadata(path).unwrap().len();
+    if by > 0 {
+        let mut f = fs::File::options().append(true).open(path).unwrap();
+        std::io::Write::write_all(&mut f, &vec![b'+'; by as usize]).unwrap();
+    } else {
+        let f = fs::File::options().write(true).open(path).unwrap();
+        f.set_len(len - by.unsigned_abs()).unwrap();
+    }
+}
+
+#[test]
+fn a_file_that_grows_or_shrinks_after_the_listing_is_an_error_naming_it() {
+    // Whole files, stored and deflated chunks (tiny tuning: above 64 kB a
+    // file is cut into 40 kB chunks), by a byte and by more than a chunk.
+    let cases: &[(&str, Vec<u8>)] = &[
+        ("small.html", text(5_000, 1)),
+        ("photo.png", noise(5_000, 2)),
+        ("large-text.txt", text(150_000, 3)),
+        ("large-noise.bin", noise(150_000, 4)),
+    ];
+    for (name, data) in cases {
+        for by in [1i64, -1, 50_000, -50_000] {
+            if -by >= data.len() as i64 {
+                continue;
+            }
+            for threads in [1, 3] {
+                let tmp = tempfile::tempdir().unwrap();
+                let site = tmp.path().join("site");
+                write(&site, "index.html", b"x");
+                write(&site, name, data);
+                let path = site.join(name);
+                match package_after(&site, || resize(&path, by), threads) {
+                    Err(PackageError::SizeChanged { path, size }) => {
+                        assert!(path.ends_with(name), "{path:?}");
+                        assert_eq!(size, data.len() as u64);
+                    }
+                    other => panic!("{name} {by:+} bytes: expected SizeChanged, got {other:?}"),
+                }
+            }
+        }
+    }
+    // Unchanged, the same listing packages fine.
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    for (name, data) in cases {
+        write(&site, name, data);
+    }
+    let written = package_after(&site, || {}, 2).unwrap();
+    assert_eq!(written.file_count, cases.len() as u64);
+}
+
+#[test]
+fn errors_keep_the_os_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    write(&site, "gone.html", b"x");
+    let err = package_after(
+        &site,
+        || fs::remove_file(site.join("gone.html")).unwrap(),
+        1,
+    )
+    .unwrap_err();
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("os error")),
+        "{err}: {cause:?}"
+    );
+
+    let err = package(
+        &PackageOptions::new(&site),
+        &tmp.path().join("no/such/dir/a.zip"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PackageError::Output { .. }), "{err:?}");
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("os error 2")),
+        "{err}: {cause:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_found_by_the_os_keeps_its_cause() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    symlink("b", site.join("a")).unwrap();
+    symlink("a", site.join("b")).unwrap();
+    let err = package(&PackageOptions::new(&site), &tmp.path().join("a.zip")).unwrap_err();
+    assert!(matches!(err, PackageError::SymlinkLoop { .. }), "{err:?}");
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("os error")),
+        "{err}: {cause:?}"
+    );
 }

@@ -358,7 +358,7 @@ fn handle_walk_error(
         return Ok(());
     }
     if err.loop_ancestor().is_some() {
-        return Err(PackageError::SymlinkLoop { path });
+        return Err(PackageError::SymlinkLoop { path, source: None });
     }
     let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
     let source = walk_io_error(err);
@@ -384,6 +384,7 @@ fn symlink_error(path: &Path, source: io::Error) -> PackageError {
         },
         _ => PackageError::SymlinkLoop {
             path: path.to_path_buf(),
+            source: Some(source),
         },
     }
 }
