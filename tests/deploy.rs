@@ -302,6 +302,8 @@ pub const MULTILINGUAL: &[&str] = &[
     "\u{1f600} \u{1f44d}\u{1f3fd}.html",
     "caf\u{e9}.html",
     "cafe\u{301}.html",
+    "Wiki:Main Page",
+    "~user/#hash %20&?.html",
 ];
 
 /// Writes [`MULTILINGUAL`], each file holding its own name.
