@@ -16,7 +16,6 @@ pub mod package;
 mod report;
 pub mod settings;
 mod signal;
-mod steplog;
 
 use std::process::ExitCode;
 
@@ -144,12 +143,13 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
 }
 
 async fn package(args: PackageArgs, reporter: Reporter) -> Result<(), RunError> {
-    let opts = deploy::package_options(&args.path, &args.filter)?;
+    let f = &args.filter;
+    let opts = package::package_options(&args.path, &f.exclude, f.threads, f.max_archive_bytes)?;
     let output = args.output.clone();
     let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &output))
         .await
         .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
-        .map_err(deploy::package_error)?;
+        .map_err(package::package_error)?;
     for w in &report.warnings {
         reporter.warning(w);
     }
