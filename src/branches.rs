@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::amplify::{self, ApiError, Client, Job, JobSummary};
+use crate::amplify::{ApiError, Client, Job, JobStatus, JobSummary};
 use crate::cli::{AwsArgs, BranchTarget, DeleteBranchArgs, JobArgs, StatusArgs};
 use crate::error::{one_line, RunError};
 use crate::explain::{explain, Scope};
@@ -111,7 +111,7 @@ pub async fn remove_branch(
         };
         reporter.line(format!(
             "stopping job {id} ({}) on {}/{}",
-            job.status.as_deref().unwrap_or("?"),
+            job.status.as_ref().map_or("?", JobStatus::as_str),
             t.app_id,
             t.branch
         ));
@@ -196,7 +196,7 @@ pub async fn stop(args: JobArgs, reporter: Reporter) -> Result<(), RunError> {
                 "stopped job {id} on {}/{}: {}",
                 t.app_id,
                 t.branch,
-                summary.status.as_deref().unwrap_or("?")
+                summary.status.as_ref().map_or("?", JobStatus::as_str)
             ));
             Ok(())
         }
@@ -221,7 +221,7 @@ fn is_branch_missing(e: &ApiError) -> bool {
 }
 
 fn is_terminal(job: &JobSummary) -> bool {
-    job.status.as_deref().is_some_and(amplify::is_terminal)
+    job.status.as_ref().is_some_and(JobStatus::is_terminal)
 }
 
 fn time(epoch: Option<f64>) -> Option<String> {
@@ -238,7 +238,7 @@ fn job_text(t: &Target, id: &str, job: &Job) -> String {
         "job {id} on {}/{}: {}",
         t.app_id,
         t.branch,
-        s.status.as_deref().unwrap_or("UNKNOWN")
+        s.status.as_ref().map_or("UNKNOWN", JobStatus::as_str)
     );
     if let Some(kind) = &s.job_type {
         let _ = writeln!(out, "  type     {kind}");
@@ -254,7 +254,7 @@ fn job_text(t: &Target, id: &str, job: &Job) -> String {
             out,
             "  step {}: {}",
             step.step_name.as_deref().unwrap_or("?"),
-            step.status.as_deref().unwrap_or("?")
+            step.status.as_ref().map_or("?", JobStatus::as_str)
         );
         if let Some(reason) = step.status_reason.as_deref().filter(|r| !r.is_empty()) {
             let _ = write!(out, ": {}", one_line(reason));

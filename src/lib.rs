@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, DeployArgs, PackageArgs};
 use crate::error::{ErrorClass, RunError};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, RunStatus};
 use crate::report::Reporter;
 
 /// Entry point of the binary.
@@ -120,8 +120,8 @@ fn write_reports(args: &DeployArgs, o: &Outcome, reporter: &Reporter) -> Result<
 }
 
 fn print_summary(o: &Outcome, reporter: &Reporter) {
-    match o.status.as_deref() {
-        Some("SUCCEED") => {
+    match &o.status {
+        Some(status) if status.succeeded() => {
             let url = o.url.as_deref().unwrap_or("(unknown URL)");
             reporter.line(format!(
                 "deployed {}/{} job {}: {url}",
@@ -131,7 +131,7 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
             ));
             reporter.github().notice("Deployed", url);
         }
-        Some("STARTED") => reporter.line(format!(
+        Some(RunStatus::Started) => reporter.line(format!(
             "started {}/{} job {} (not waiting): {}",
             o.app_id,
             o.branch,

@@ -13,6 +13,6 @@ pub use client::{Client, ClientConfig};
 pub use error::{limit_kind, ApiError, Limit};
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
-    is_terminal, App, Branch, CreateDeploymentOutput, Job, JobSummary, ListJobsOutput,
+    App, Branch, CreateDeploymentOutput, Job, JobStatus, JobSummary, ListJobsOutput,
     StartDeploymentInput, Step,
 };

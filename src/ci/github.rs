@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use super::escape::{log_line, markdown, markdown_link};
 use super::CiError;
-use crate::outcome::Outcome;
+use crate::amplify::JobStatus;
+use crate::outcome::{Outcome, RunStatus};
 
 /// The GitHub Actions side of a run.
 pub struct GitHub {
@@ -228,11 +229,11 @@ pub fn output_entry(
 /// through [`markdown`]; step log URLs are presigned and never appear here:
 /// the job's console page shows the logs.
 pub fn summary_markdown(o: &Outcome) -> String {
-    let status = o.status.as_deref().unwrap_or("NOT STARTED");
-    let icon = match status {
-        "SUCCEED" => "✅",
-        "FAILED" | "CANCELLED" | "NOT STARTED" => "❌",
-        "DRY_RUN" => "📝",
+    let status = o.status.as_ref().map_or("NOT STARTED", RunStatus::as_str);
+    let icon = match &o.status {
+        Some(RunStatus::Job(JobStatus::Succeed)) => "✅",
+        Some(RunStatus::Job(JobStatus::Failed | JobStatus::Cancelled)) | None => "❌",
+        Some(RunStatus::DryRun) => "📝",
         _ => "⏳",
     };
     let mut md = String::new();

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::amplify::{is_terminal, ApiError, Job};
+use crate::amplify::{ApiError, Job, JobStatus};
 use crate::error::RunError;
 
 use super::{job_status, Ctx};
@@ -11,21 +11,21 @@ use super::{job_status, Ctx};
 /// errors (after the client's own retries) do not fail the deploy.
 pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunError> {
     let plan = &ctx.plan;
-    let mut last: Option<String> = None;
+    let mut last: Option<JobStatus> = None;
     let started = Instant::now();
     loop {
         match ctx.client.get_job(&plan.app_id, &plan.branch, job_id).await {
             Ok(job) => {
-                let status = job_status(&job).unwrap_or("UNKNOWN").to_owned();
-                if last.as_deref() != Some(status.as_str()) {
+                let status = job_status(&job).cloned().unwrap_or_else(JobStatus::unknown);
+                if last.as_ref() != Some(&status) {
                     ctx.reporter.line(format!(
                         "job {job_id}: {status} ({:.0}s)",
                         started.elapsed().as_secs_f64()
                     ));
-                    ctx.with_outcome(|o| o.status = Some(status.clone()));
+                    ctx.with_outcome(|o| o.status = Some(status.clone().into()));
                     last = Some(status.clone());
                 }
-                if is_terminal(&status) {
+                if status.is_terminal() {
                     return Ok(job);
                 }
             }

@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 use crate::cli::{DeployArgs, Stage};
 use crate::error::RunError;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, RunStatus};
 use crate::report::Reporter;
 
 use client::Api;
@@ -274,9 +274,10 @@ impl Integration {
             api, id: Some(id), ..
         }) = &self.deployment
         {
-            let status = outcome.and_then(|o| o.status.as_deref());
-            let (state, description) = match (error, status) {
-                (None, Some("SUCCEED")) => ("success", "Deployed to Amplify".to_owned()),
+            let succeeded =
+                outcome.is_some_and(|o| o.status.as_ref().is_some_and(RunStatus::succeeded));
+            let (state, description) = match (error, succeeded) {
+                (None, true) => ("success", "Deployed to Amplify".to_owned()),
                 (None, _) => ("in_progress", "Amplify deployment started".to_owned()),
                 (Some(e), _) => ("failure", e.message.chars().take(MAX_DESCRIPTION).collect()),
             };
@@ -297,7 +298,7 @@ impl Integration {
             }
         }
         if let (Some(p), Some(o)) = (&self.preview, outcome) {
-            if o.status.as_deref() == Some("DRY_RUN") {
+            if o.status == Some(RunStatus::DryRun) {
                 return;
             }
             let message = error.map(|e| e.message.clone());
