@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::amplify::{ApiError, Job, JobStatus};
+use crate::amplify::{Job, JobStatus};
 use crate::error::RunError;
 
 use super::{job_status, Ctx};
@@ -29,7 +29,9 @@ pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunErro
                     return Ok(job);
                 }
             }
-            Err(e) if is_transient(&e) => {
+            // The client has already retried these, and the next poll may
+            // well succeed. `--timeout` bounds the wait.
+            Err(e) if e.is_transient() => {
                 ctx.reporter.line(format!(
                     "polling job {job_id} failed, trying again: {}",
                     crate::error::one_line(&e.to_string())
@@ -38,16 +40,5 @@ pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunErro
             Err(e) => return Err(ctx.explain(&e)),
         }
         tokio::time::sleep(plan.poll_interval).await;
-    }
-}
-
-/// Errors that must not fail a deploy whose job is running: the client has
-/// already retried them, and the next poll may well succeed (a proxy's
-/// garbled answer included). `--timeout` bounds the wait.
-fn is_transient(e: &ApiError) -> bool {
-    match e {
-        ApiError::Transport { .. } | ApiError::Decode { .. } => true,
-        ApiError::Service { status, .. } => *status >= 500 || *status == 429,
-        _ => false,
     }
 }
