@@ -112,7 +112,7 @@ impl Iterator for Listed {
     }
 }
 
-impl write::Listing for Listed {
+impl walk::Listing for Listed {
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
     }

@@ -18,7 +18,6 @@ use std::path::{Component, Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use walkdir::{DirEntry, WalkDir};
 
-use super::write::Listing;
 use super::{PackageError, PackageOptions, IGNORE_FILE};
 
 /// One file to put in the archive.
@@ -30,6 +29,13 @@ pub(super) struct SourceFile {
     pub path: PathBuf,
     /// Size seen while walking; exactly this many bytes are stored.
     pub size: u64,
+}
+
+/// Where the files come from, in archive order: the walk, or in tests a
+/// list made beforehand.
+pub(super) trait Listing: Iterator<Item = Result<SourceFile, PackageError>> + Send {
+    /// What to tell the user once the listing is over.
+    fn take_warnings(&mut self) -> Vec<String>;
 }
 
 /// The files under a root, in archive order, one at a time.

@@ -37,7 +37,7 @@ use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
 use super::container::{EntryTime, ZipError, ZipWriter};
-use super::walk::SourceFile;
+use super::walk::{Listing, SourceFile};
 use super::{PackageError, PackageOptions};
 
 /// Sizes that shape the pipeline; tests shrink them to exercise chunking on
@@ -88,13 +88,6 @@ pub(super) struct Written {
 const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01 00:00:00 UTC
 /// The last second a DOS timestamp can hold.
 const DOS_END: u64 = 4_354_819_199; // 2107-12-31 23:59:59 UTC
-
-/// Where the files come from, in archive order: the walk, or in tests a
-/// list made beforehand.
-pub(super) trait Listing: Iterator<Item = Result<SourceFile, PackageError>> + Send {
-    /// What to tell the user once the listing is over.
-    fn take_warnings(&mut self) -> Vec<String>;
-}
 
 /// An empty temporary file next to `out`, for [`write_archive`]: it is
 /// renamed into place on success and removed however else the run ends.
