@@ -8,6 +8,7 @@ mod client;
 mod error;
 mod sign;
 mod types;
+mod upload;
 
 pub use client::{Client, ClientConfig};
 pub use error::{limit_kind, ApiError, Limit};
@@ -16,3 +17,4 @@ pub use types::{
     App, Branch, CreateDeploymentOutput, Job, JobStatus, JobSummary, ListJobsOutput,
     StartDeploymentInput, Step,
 };
+pub use upload::upload_zip;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::amplify::{ApiError, JobStatus, JobSummary, StartDeploymentInput};
+use crate::amplify::{self, ApiError, JobStatus, JobSummary, StartDeploymentInput};
 use crate::error::{ErrorClass, RunError};
 use crate::http;
 use crate::package::human_bytes;
@@ -18,7 +18,7 @@ pub(super) async fn upload_and_start(
     url: &str,
     zip: &Path,
 ) -> Result<JobSummary, RunError> {
-    upload_zip(ctx, job_id, url, zip).await?;
+    put_zip(ctx, job_id, url, zip).await?;
     let plan = &ctx.plan;
     let req = StartDeploymentInput {
         job_id: Some(job_id.to_owned()),
@@ -40,7 +40,7 @@ pub(super) async fn upload_and_start(
     }
 }
 
-async fn upload_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), RunError> {
+async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), RunError> {
     let size = std::fs::metadata(zip).map(|m| m.len()).unwrap_or(0);
     ctx.reporter.line(format!(
         "uploading {} to {}",
@@ -48,7 +48,7 @@ async fn upload_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<()
         http::redact_url(url)
     ));
     let t = Instant::now();
-    http::upload_file(&ctx.http, url, zip, &ctx.retry, &ctx.observer).await.map_err(|e| {
+    amplify::upload_zip(&ctx.http, url, zip, &ctx.retry, &ctx.observer).await.map_err(|e| {
         let msg = e.to_string();
         let mut err = RunError::aws(format!("upload of the zip for job {job_id} failed")).cause(crate::error::one_line(&msg));
         if msg.to_ascii_lowercase().contains("expired") {

@@ -486,7 +486,7 @@ async fn full_deploy_against_the_emulator() {
         std::io::Write::write_all(&mut writer, b"<h1>hi</h1>").expect("write");
         writer.finish().expect("finish");
     }
-    crate::http::upload_file(
+    crate::amplify::upload_zip(
         &build_client(),
         &upload_url,
         zip.path(),
