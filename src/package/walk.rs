@@ -18,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use walkdir::{DirEntry, WalkDir};
 
-use super::{PackageError, PackageOptions, IGNORE_FILE};
+use super::{Control, PackageError, PackageOptions, IGNORE_FILE};
 
 /// One file to put in the archive.
 #[derive(Debug, Clone)]
@@ -195,6 +195,54 @@ impl Iterator for Walk {
 impl Listing for Walk {
     fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+}
+
+/// A listing under a [`Control`]: stops with [`PackageError::Cancelled`]
+/// once cancelled, and says when it is complete.
+pub(super) struct Watched {
+    inner: Box<dyn Listing>,
+    control: Control,
+    done: bool,
+}
+
+impl Watched {
+    pub(super) fn new(inner: Box<dyn Listing>, control: Control) -> Watched {
+        Watched {
+            inner,
+            control,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Watched {
+    type Item = Result<SourceFile, PackageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.control.is_cancelled() {
+            self.done = true;
+            return Some(Err(PackageError::Cancelled));
+        }
+        let next = self.inner.next();
+        match &next {
+            None => {
+                self.done = true;
+                self.control.listed();
+            }
+            Some(Err(_)) => self.done = true,
+            Some(Ok(_)) => {}
+        }
+        next
+    }
+}
+
+impl Listing for Watched {
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
     }
 }
 

@@ -38,7 +38,7 @@ use tempfile::NamedTempFile;
 use super::compress::{self, Method};
 use super::container::{EntryTime, ZipError, ZipWriter};
 use super::walk::{Listing, SourceFile};
-use super::{PackageError, PackageOptions};
+use super::{Control, PackageError, PackageOptions};
 
 /// Sizes that shape the pipeline; tests shrink them to exercise chunking on
 /// small files.
@@ -114,6 +114,7 @@ pub(super) fn write_archive(
     tmp: NamedTempFile,
     out: &Path,
     tuning: &Tuning,
+    control: &Control,
 ) -> Result<Written, PackageError> {
     let out_err = |source: io::Error| PackageError::Output {
         path: out.to_path_buf(),
@@ -127,6 +128,7 @@ pub(super) fn write_archive(
         count: 0,
         limit: opts.max_archive_bytes,
         exceeded: Rc::clone(&exceeded),
+        control: control.clone(),
     };
     let budget = Budget::new(tuning.in_flight);
     let buffers = Arc::new(Buffers::default());
@@ -134,6 +136,7 @@ pub(super) fn write_archive(
         out,
         limit: opts.max_archive_bytes,
         exceeded,
+        control,
         time: entry_time(opts.source_date_epoch),
         budget: &budget,
         buffers: &buffers,
@@ -587,6 +590,7 @@ struct EntryWriter<'a> {
     out: &'a Path,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
+    control: &'a Control,
     time: EntryTime,
     budget: &'a Budget,
     buffers: &'a Buffers,
@@ -656,6 +660,9 @@ impl EntryWriter<'_> {
     }
 
     fn zip_error(&self, name: &str, source: io::Error) -> PackageError {
+        if self.control.is_cancelled() {
+            return PackageError::Cancelled;
+        }
         if self.exceeded.get() {
             return PackageError::TooLarge {
                 limit: self.limit,
@@ -783,10 +790,14 @@ struct Sink {
     count: u64,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
+    control: Control,
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.control.is_cancelled() {
+            return Err(io::Error::other("packaging was stopped"));
+        }
         if self.count.saturating_add(buf.len() as u64) > self.limit {
             self.exceeded.set(true);
             return Err(io::Error::other("archive size limit exceeded"));
