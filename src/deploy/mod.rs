@@ -179,13 +179,15 @@ impl Ctx {
 async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     let started = Instant::now();
     let plan = &ctx.plan;
-    // Package first: a folder that cannot be deployed is bad input, found
-    // before anything reaches the service.
-    let zip = match &plan.source {
-        Source::Folder(opts) => Some(packaging::package_step(&ctx, opts.clone()).await?),
-        Source::Url { .. } => None,
+    // A folder that cannot be deployed is bad input, found before anything
+    // reaches the service; the preflight runs alongside its compression.
+    let (zip, branch_missing) = match &plan.source {
+        Source::Folder(opts) => {
+            let (zip, missing) = packaging::package_and_check(&ctx, opts.clone()).await?;
+            (Some(zip), missing)
+        }
+        Source::Url { .. } => (None, preflight::preflight(&ctx).await?),
     };
-    let branch_missing = preflight::preflight(&ctx).await?;
     if plan.dry_run {
         plan::show_dry_run(&ctx, branch_missing);
         ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));

@@ -196,7 +196,8 @@ fn package_with(
     let walk = walk::Walk::new(opts, Some(out))?;
     // Made before the walk reaches it, as it may lie inside the folder.
     let tmp = write::temp_archive(out)?;
-    let walk = walk::Watched::new(Box::new(walk.skipping(tmp.path())), control.clone());
+    let walk = walk.skipping(tmp.path());
+    let walk = walk::Watched::new(Box::new(walk), control.clone(), &opts.root);
     let written = write::write_archive(opts, Box::new(walk), tmp, out, tuning, control)?;
     Ok(PackageReport {
         file_count: written.file_count,

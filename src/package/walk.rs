@@ -199,18 +199,23 @@ impl Listing for Walk {
 }
 
 /// A listing under a [`Control`]: stops with [`PackageError::Cancelled`]
-/// once cancelled, and says when it is complete.
+/// once cancelled, and says when it is complete. A folder with nothing to
+/// ship is refused right there, before the control hears of it.
 pub(super) struct Watched {
     inner: Box<dyn Listing>,
     control: Control,
+    root: PathBuf,
+    files: u64,
     done: bool,
 }
 
 impl Watched {
-    pub(super) fn new(inner: Box<dyn Listing>, control: Control) -> Watched {
+    pub(super) fn new(inner: Box<dyn Listing>, control: Control, root: &Path) -> Watched {
         Watched {
             inner,
             control,
+            root: root.to_path_buf(),
+            files: 0,
             done: false,
         }
     }
@@ -229,12 +234,17 @@ impl Iterator for Watched {
         }
         let next = self.inner.next();
         match &next {
+            None if self.files == 0 => {
+                self.done = true;
+                let path = self.root.clone();
+                return Some(Err(PackageError::Empty { path }));
+            }
             None => {
                 self.done = true;
                 self.control.listed();
             }
             Some(Err(_)) => self.done = true,
-            Some(Ok(_)) => {}
+            Some(Ok(_)) => self.files += 1,
         }
         next
     }
