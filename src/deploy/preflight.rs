@@ -4,6 +4,7 @@
 
 use crate::amplify::Client;
 use crate::error::RunError;
+use crate::explain::web_compute_app;
 
 use super::Ctx;
 
@@ -25,11 +26,9 @@ pub(super) async fn check_app_and_branch(ctx: &Ctx, client: &Client) -> Result<b
         .await
         .map_err(|e| ctx.explain(&e))?;
     if app.platform.as_deref() == Some("WEB_COMPUTE") {
-        return Err(RunError::input(format!(
-            "app {} is a WEB_COMPUTE (server-side rendered) app, which cannot take manual deployments",
-            plan.app_id
-        ))
-        .hint("deploy to a WEB (static) app; SSR apps deploy from a connected Git repository"));
+        return Err(web_compute_app(&plan.app_id).hint(
+            "deploy to a WEB (static) app; SSR apps deploy from a connected Git repository",
+        ));
     }
     let domain = app.default_domain.clone();
     ctx.with_outcome(|o| {
