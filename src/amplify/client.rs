@@ -65,7 +65,7 @@ fn decode_answer<E, T>(
     body: crate::http::CappedBody,
     member: &'static str,
     extract: &impl Fn(E) -> Option<T>,
-) -> Result<T, Failure>
+) -> Result<T, ApiError>
 where
     E: DeserializeOwned,
 {
@@ -73,13 +73,11 @@ where
         .get("x-amzn-RequestId")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let decode = |message: String| {
-        Failure::from(ApiError::Decode {
-            operation,
-            status,
-            message,
-            request_id: request_id.clone(),
-        })
+    let decode = |message: String| ApiError::Decode {
+        operation,
+        status,
+        message,
+        request_id: request_id.clone(),
     };
     if body.truncated {
         return Err(decode(format!(
@@ -323,7 +321,7 @@ impl Client {
         if !success {
             return Err(service_error(operation, status, &headers, &body.bytes));
         }
-        decode_answer(operation, status, &headers, body, member, extract)
+        decode_answer(operation, status, &headers, body, member, extract).map_err(Failure::from)
     }
 
     /// The request for `call`, signed for this attempt: a fresh
