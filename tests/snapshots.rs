@@ -192,6 +192,7 @@ async fn a_failed_job() {
 
 /// File names that are workflow commands, and symlinks, in GitHub Actions:
 /// the warnings name them, escaped so that none starts a command.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_file_names_in_github_actions() {
     let emu = emulator().await;
@@ -291,6 +292,47 @@ async fn bad_input() {
     assert_eq!(r.code, 2, "{r:?}");
     assert_output("actions_input_missing_app_id", &r.stderr, &paths);
     assert!(emu.requests().is_empty(), "{:?}", operations(&emu));
+}
+
+/// The other service answers a user meets: no such app, and a branch busy
+/// with another deployment under `--on-busy fail`.
+#[tokio::test(flavor = "multi_thread")]
+async fn service_refusals() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let paths = [(site.path(), "[SITE]")];
+    let mut c = cmd(&emu);
+    c.args([
+        "deploy",
+        "--app-id",
+        "d9nosuchapp",
+        "--branch",
+        "main",
+        "--path",
+    ])
+    .arg(site.path())
+    .env("SOURCE_DATE_EPOCH", EPOCH);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_output("no_such_app_stderr", &r.stderr, &paths);
+
+    emu.insert_job(APP, "main", "RUNNING");
+    let r = run(deploy(&emu, site.path()).args(["--on-busy", "fail"])).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_output("busy_branch_stderr", &r.stderr, &paths);
+    assert_eq!(job_statuses(&emu, "main"), ["RUNNING"]);
+}
+
+/// `--no-wait`: the run ends once the job has started.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_that_does_not_wait() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let r = run(deploy(&emu, site.path()).args(["--no-wait", "--json"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    assert_output("no_wait_stderr", &r.stderr, &paths);
+    assert_output("no_wait_json", &r.stdout, &paths);
 }
 
 /// A service error: what failed, AWS's message, a hint and the request id.
