@@ -10,13 +10,14 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
+use crate::operation::Operation;
 use crate::state::{StartedJob, MAX_LIST_RESULTS};
 use crate::{zipcheck, Shared};
 
 /// One routed Amplify call: the operation and its URI labels (decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiCall {
-    pub operation: &'static str,
+    pub operation: Operation,
     pub app_id: String,
     pub branch: Option<String>,
     pub job_id: Option<String>,
@@ -42,20 +43,20 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
     };
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let operation = match (method, parts.as_slice()) {
-        ("GET", [_]) => call("GetApp", None, None),
-        ("POST", [_, "branches"]) => call("CreateBranch", None, None),
-        ("GET", [_, "branches", _]) => call("GetBranch", segments.get(2), None),
-        ("DELETE", [_, "branches", _]) => call("DeleteBranch", segments.get(2), None),
+        ("GET", [_]) => call(Operation::GetApp, None, None),
+        ("POST", [_, "branches"]) => call(Operation::CreateBranch, None, None),
+        ("GET", [_, "branches", _]) => call(Operation::GetBranch, segments.get(2), None),
+        ("DELETE", [_, "branches", _]) => call(Operation::DeleteBranch, segments.get(2), None),
         ("POST", [_, "branches", _, "deployments"]) => {
-            call("CreateDeployment", segments.get(2), None)
+            call(Operation::CreateDeployment, segments.get(2), None)
         }
         ("POST", [_, "branches", _, "deployments", "start"]) => {
-            call("StartDeployment", segments.get(2), None)
+            call(Operation::StartDeployment, segments.get(2), None)
         }
-        ("GET", [_, "branches", _, "jobs"]) => call("ListJobs", segments.get(2), None),
-        ("GET", [_, "branches", _, "jobs", _]) => call("GetJob", segments.get(2), segments.get(4)),
+        ("GET", [_, "branches", _, "jobs"]) => call(Operation::ListJobs, segments.get(2), None),
+        ("GET", [_, "branches", _, "jobs", _]) => call(Operation::GetJob, segments.get(2), segments.get(4)),
         ("DELETE", [_, "branches", _, "jobs", _, "stop"]) => {
-            call("StopJob", segments.get(2), segments.get(4))
+            call(Operation::StopJob, segments.get(2), segments.get(4))
         }
         _ => return None,
     };
@@ -83,17 +84,17 @@ pub(crate) fn perform(
 ) -> Result<Value, ApiError> {
     check_app_id(&call.app_id)?;
     match call.operation {
-        "GetApp" => {
+        Operation::GetApp => {
             let state = shared.state();
             let app = state.app(&call.app_id)?;
             Ok(json!({ "app": state.app_json(app) }))
         }
-        "GetBranch" => {
+        Operation::GetBranch => {
             let state = shared.state();
             let branch = state.branch(&call.app_id, call.branch())?;
             Ok(json!({ "branch": state.branch_json(&call.app_id, branch) }))
         }
-        "CreateBranch" => {
+        Operation::CreateBranch => {
             let input = json_object(body)?;
             let name = required_string(&input, "branchName")?;
             let stage = optional_string(&input, "stage")?;
@@ -101,14 +102,14 @@ pub(crate) fn perform(
             let branch = state.create_branch(&call.app_id, &name, stage.as_deref())?;
             Ok(json!({ "branch": branch }))
         }
-        "DeleteBranch" => {
+        Operation::DeleteBranch => {
             let mut state = shared.state();
             let branch = state.delete_branch(&call.app_id, call.branch())?;
             Ok(json!({ "branch": state.branch_json(&call.app_id, &branch) }))
         }
-        "CreateDeployment" => create_deployment(shared, call, body),
-        "StartDeployment" => start_deployment(shared, call, body, fail_reason),
-        "GetJob" => {
+        Operation::CreateDeployment => create_deployment(shared, call, body),
+        Operation::StartDeployment => start_deployment(shared, call, body, fail_reason),
+        Operation::GetJob => {
             let state = shared.state();
             let job = state.job(&call.app_id, call.branch(), call.job_id())?;
             let summary = state.job_summary_json(&call.app_id, call.branch(), job);
@@ -137,7 +138,7 @@ pub(crate) fn perform(
             }
             Ok(json!({ "job": { "summary": summary, "steps": [step] } }))
         }
-        "StopJob" => {
+        Operation::StopJob => {
             let (job, needs_task) =
                 shared
                     .state()
@@ -148,7 +149,7 @@ pub(crate) fn perform(
             let state = shared.state();
             Ok(json!({ "jobSummary": state.job_summary_json(&call.app_id, call.branch(), &job) }))
         }
-        "ListJobs" => list_jobs(shared, call, query),
+        Operation::ListJobs => list_jobs(shared, call, query),
         other => Err(ApiError::new(
             404,
             "UnknownOperationException",
@@ -471,7 +472,7 @@ mod tests {
         ];
         for (method, path, operation) in cases {
             let call = route(method, &segments(path)).expect(path);
-            assert_eq!(call.operation, operation);
+            assert_eq!(call.operation.as_str(), operation);
         }
         assert_eq!(route("PUT", &segments("d1")), None);
         assert_eq!(route("GET", &segments("d1/branches/main/jobs/3/x")), None);

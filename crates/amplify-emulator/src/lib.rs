@@ -11,6 +11,7 @@ mod api;
 mod control;
 mod error;
 mod fault;
+mod operation;
 mod server;
 mod sigv4;
 mod site;
@@ -26,20 +27,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 pub use fault::{Fault, FaultAction};
-
-/// The Amplify operations the emulator implements (fault matching with
-/// `operation: None` covers exactly these).
-pub const API_OPERATIONS: &[&str] = &[
-    "CreateDeployment",
-    "StartDeployment",
-    "GetJob",
-    "StopJob",
-    "ListJobs",
-    "GetApp",
-    "GetBranch",
-    "CreateBranch",
-    "DeleteBranch",
-];
+pub use operation::{Operation, UnknownOperation, API_OPERATIONS};
 
 /// Settings of one emulator.
 #[derive(Clone, Debug)]

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::api::{self, ApiCall};
 use crate::error::{self, ApiError, S3Error};
 use crate::fault::FaultAction;
+use crate::operation::Operation;
 use crate::sigv4::{SignedRequest, Verifier};
 use crate::{control, site, RequestRecord, Shared};
 
@@ -95,14 +96,14 @@ enum Route {
 }
 
 impl Route {
-    fn operation(&self) -> &'static str {
+    fn operation(&self) -> Operation {
         match self {
             Route::Api(call) => call.operation,
-            Route::Upload { .. } => "Upload",
-            Route::Site { .. } => "Site",
-            Route::Logs { .. } => "StepLog",
-            Route::Control { .. } => "Control",
-            Route::Unknown => "Unknown",
+            Route::Upload { .. } => Operation::Upload,
+            Route::Site { .. } => Operation::Site,
+            Route::Logs { .. } => Operation::StepLog,
+            Route::Control { .. } => Operation::Control,
+            Route::Unknown => Operation::Unknown,
         }
     }
 }
@@ -207,7 +208,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpR
     let mut recorder = Recorder {
         shared: shared.clone(),
         record: Some(RequestRecord {
-            operation: route.operation().to_owned(),
+            operation: route.operation().as_str().to_owned(),
             method: method.clone(),
             path: path.clone(),
             query: parts.uri.query().map(str::to_owned),
@@ -238,7 +239,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpR
             // Faults named "StepLog" (status, raw, delay, drop) apply here.
             match early_fault(
                 &shared,
-                "StepLog",
+                Operation::StepLog,
                 &mut recorder,
                 |status, code, message| {
                     let code = code.unwrap_or_else(|| default_s3_error(status).to_owned());
@@ -275,7 +276,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<HttpR
 /// Applies the answering faults; returns the action left for the handler.
 async fn early_fault(
     shared: &Shared,
-    operation: &str,
+    operation: Operation,
     recorder: &mut Recorder,
     error_response: impl Fn(u16, Option<String>, Option<String>) -> HttpResponse,
 ) -> Result<Option<FaultAction>, Result<HttpResponse, Dropped>> {
@@ -422,7 +423,7 @@ async fn handle_upload(
     body: Incoming,
     recorder: &mut Recorder,
 ) -> Result<HttpResponse, Dropped> {
-    let fault = match early_fault(shared, "Upload", recorder, |status, code, message| {
+    let fault = match early_fault(shared, Operation::Upload, recorder, |status, code, message| {
         let code = code.unwrap_or_else(|| default_s3_error(status).to_owned());
         let message = message.unwrap_or_else(|| format!("Injected fault: {code}"));
         S3Error::new(status, &code, message).into_response()
@@ -579,7 +580,7 @@ mod tests {
     fn routes_decode_labels() {
         match route("GET", "/apps/d1/branches/feature%2Fx/jobs/2") {
             Route::Api(call) => {
-                assert_eq!(call.operation, "GetJob");
+                assert_eq!(call.operation, Operation::GetJob);
                 assert_eq!(call.branch.as_deref(), Some("feature/x"));
                 assert_eq!(call.job_id.as_deref(), Some("2"));
             }
