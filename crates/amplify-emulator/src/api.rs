@@ -5,14 +5,14 @@
 //! <https://docs.aws.amazon.com/amplify/latest/APIReference/API_Operations.html>
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::operation::Operation;
 use crate::state::{StartedJob, MAX_LIST_RESULTS};
-use crate::{zipcheck, Shared};
+use crate::{upload, zipcheck, Shared};
 
 /// One routed Amplify call: the operation and its URI labels (decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,9 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
             call(Operation::StartDeployment, segments.get(2), None)
         }
         ("GET", [_, "branches", _, "jobs"]) => call(Operation::ListJobs, segments.get(2), None),
-        ("GET", [_, "branches", _, "jobs", _]) => call(Operation::GetJob, segments.get(2), segments.get(4)),
+        ("GET", [_, "branches", _, "jobs", _]) => {
+            call(Operation::GetJob, segments.get(2), segments.get(4))
+        }
         ("DELETE", [_, "branches", _, "jobs", _, "stop"]) => {
             call(Operation::StopJob, segments.get(2), segments.get(4))
         }
@@ -70,9 +72,6 @@ pub(crate) struct Failure {
     /// The failed step's log; the default log when `None`.
     pub log: Option<String>,
 }
-
-/// How long a step's presigned `logUrl` is valid (S3 presigned GET).
-const LOG_URL_TTL: Duration = Duration::from_secs(900);
 
 /// Runs one operation; `fail_reason` comes from a `FailJob` fault.
 pub(crate) fn perform(
@@ -113,17 +112,8 @@ pub(crate) fn perform(
             let state = shared.state();
             let job = state.job(&call.app_id, call.branch(), call.job_id())?;
             let summary = state.job_summary_json(&call.app_id, call.branch(), job);
-            // A presigned S3 GET URL, as Amplify returns: its query carries
-            // a signature and a session token.
-            let log_url = shared.signer.presign_path(
-                "GET",
-                &shared.endpoint,
-                &shared.host,
-                &shared.region,
-                &crate::upload::log_path(&call.app_id, call.branch(), &job.job_id, "DEPLOY"),
-                SystemTime::now(),
-                LOG_URL_TTL,
-            );
+            let log_url =
+                upload::log_url(shared, (&call.app_id, call.branch(), &job.job_id), "DEPLOY");
             let mut step = json!({
                 "stepName": "DEPLOY",
                 "status": job.status,
@@ -179,14 +169,9 @@ fn create_deployment(shared: &Arc<Shared>, call: &ApiCall, body: &[u8]) -> Resul
     }
     let mut state = shared.state();
     let job = state.create_deployment(&call.app_id, call.branch())?;
-    let url = shared.signer.presign(
-        &shared.endpoint,
-        &shared.host,
-        &shared.region,
-        &call.app_id,
-        call.branch(),
-        &job.job_id,
-        SystemTime::now(),
+    let url = upload::upload_url(
+        shared,
+        (&call.app_id, call.branch(), &job.job_id),
         state.upload_url_ttl,
     );
     Ok(json!({ "jobId": job.job_id, "zipUploadUrl": url }))
@@ -331,7 +316,7 @@ const SOURCE_URL_LIMIT: usize = 1024 * 1024 * 1024;
 fn list_jobs(shared: &Arc<Shared>, call: &ApiCall, query: Option<&str>) -> Result<Value, ApiError> {
     let mut max_results = MAX_LIST_RESULTS;
     let mut start = 0usize;
-    for (name, value) in url_query(query.unwrap_or_default()) {
+    for (name, value) in upload::presign::query_pairs(query.unwrap_or_default()) {
         match name.as_str() {
             "maxResults" => {
                 let parsed: i64 = value.parse().map_err(|_| {
@@ -425,24 +410,6 @@ fn required_string(input: &Map<String, Value>, name: &str) -> Result<String, Api
             "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
         ))
     })
-}
-
-/// Decoded `name=value` pairs of a query string.
-pub(crate) fn url_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect()
-}
-
-fn decode(raw: &str) -> String {
-    percent_encoding::percent_decode_str(&raw.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[cfg(test)]

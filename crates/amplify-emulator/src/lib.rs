@@ -12,6 +12,7 @@ mod control;
 mod error;
 mod fault;
 mod operation;
+mod request;
 mod server;
 mod sigv4;
 mod site;
@@ -144,7 +145,7 @@ pub(crate) struct Shared {
     pub endpoint: String,
     /// `127.0.0.1:PORT`, the Host upload URLs are signed for.
     pub host: String,
-    pub signer: upload::UploadSigner,
+    pub signer: upload::presign::UploadSigner,
     pub runtime: tokio::runtime::Handle,
     state: Mutex<state::State>,
 }
@@ -179,8 +180,8 @@ impl Shared {
         format!(
             "{}/__site/{}/{}/",
             self.endpoint,
-            percent_encoding::utf8_percent_encode(app_id, upload::UNRESERVED),
-            percent_encoding::utf8_percent_encode(&display, upload::UNRESERVED)
+            percent_encoding::utf8_percent_encode(app_id, upload::presign::UNRESERVED),
+            percent_encoding::utf8_percent_encode(&display, upload::presign::UNRESERVED)
         )
     }
 
@@ -230,7 +231,7 @@ impl Emulator {
             log_requests: config.log_requests,
             endpoint: format!("http://{host}"),
             host,
-            signer: upload::UploadSigner::new(),
+            signer: upload::presign::UploadSigner::new(),
             runtime: runtime.handle().clone(),
             state: Mutex::new(state::State::new(
                 config.region,
