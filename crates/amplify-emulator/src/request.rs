@@ -18,6 +18,9 @@ use crate::fault::FaultAction;
 use crate::operation::Operation;
 use crate::{RequestRecord, Shared};
 
+/// Largest API or control request body read.
+pub(crate) const MAX_BODY: u64 = 10 * 1024 * 1024;
+
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
 /// What a handler gives back: an answer, or a connection closed unanswered.

@@ -5,7 +5,7 @@
 //! upload half-way.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -18,15 +18,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use crate::api::{self, ApiCall};
-use crate::error::{self, ApiError};
-use crate::fault::FaultAction;
+use crate::error::ApiError;
 use crate::operation::Operation;
-use crate::request::{early_fault, read_body, Answer, BodyError, Dropped, Recorder};
-use crate::sigv4::{SignedRequest, Verifier};
+use crate::request::{read_body, Answer, Dropped, Recorder, MAX_BODY};
 use crate::{control, site, upload, Shared};
-
-/// Largest API or control request body read.
-const MAX_API_BODY: u64 = 10 * 1024 * 1024;
 
 /// Accepts connections until `stop` fires (or its sender is dropped).
 pub(crate) async fn serve(
@@ -148,7 +143,7 @@ async fn dispatch(
     let method = parts.method.as_str();
     let path = parts.uri.path();
     match route {
-        Route::Api(call) => handle_api(shared, call, parts, body, recorder).await,
+        Route::Api(call) => api::handle(shared, call, parts, body, recorder).await,
         Route::Upload {
             app_id,
             branch,
@@ -156,7 +151,7 @@ async fn dispatch(
         } => upload::handle(shared, (&app_id, &branch, &job_id), parts, body, recorder).await,
         Route::Site { segments } => Ok(site::serve_site(shared, method, path, &segments)),
         Route::Logs { segments } => upload::handle_log(shared, parts, &segments, recorder).await,
-        Route::Control { segments } => match read_body(body, MAX_API_BODY, None, recorder).await {
+        Route::Control { segments } => match read_body(body, MAX_BODY, None, recorder).await {
             Ok(bytes) => Ok(control::handle(shared, method, &segments, &bytes)),
             Err(_) => Err(Dropped),
         },
@@ -166,72 +161,6 @@ async fn dispatch(
             format!("No Amplify operation for {method} {path}"),
         )
         .into_response()),
-    }
-}
-
-async fn handle_api(
-    shared: &Arc<Shared>,
-    call: ApiCall,
-    parts: &hyper::http::request::Parts,
-    body: Incoming,
-    recorder: &mut Recorder,
-) -> Answer {
-    let fault = match early_fault(shared, call.operation, recorder, ApiError::injected).await {
-        Ok(fault) => fault,
-        Err(answer) => return answer,
-    };
-    let body = match read_body(body, MAX_API_BODY, None, recorder).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            return Ok(ApiError::serialization("Request body is too large.").into_response())
-        }
-        Err(_) => return Err(Dropped),
-    };
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let now = SystemTime::now();
-    let (credentials, expired) = shared.credentials_at(now);
-    let verifier = Verifier {
-        credentials: &credentials,
-        expired: &expired,
-        region: &shared.region,
-        clock_skew_tolerance: shared.clock_skew_tolerance,
-        now,
-    };
-    let signed = SignedRequest {
-        method: parts.method.as_str(),
-        path_and_query,
-        headers: &parts.headers,
-        body: &body,
-    };
-    if let Err(err) = verifier.verify(&signed) {
-        return Ok(err.into_response());
-    }
-    let fail_reason = match &fault {
-        Some(FaultAction::FailJob { reason }) => Some(api::Failure {
-            reason: reason.clone(),
-            log: None,
-        }),
-        Some(FaultAction::FailJobWithLog { reason, log }) => Some(api::Failure {
-            reason: reason.clone(),
-            log: Some(log.clone()),
-        }),
-        _ => None,
-    };
-    let response = match api::perform(shared, &call, parts.uri.query(), &body, fail_reason) {
-        Ok(output) => error::json_response(200, &output),
-        Err(err) => err.into_response(),
-    };
-    match fault {
-        Some(FaultAction::DropAfter) => Err(Dropped),
-        Some(FaultAction::DelayAfter { ms }) => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok(response)
-        }
-        _ => Ok(response),
     }
 }
 
