@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::api::render;
 use crate::error::{json_response, ApiError};
 use crate::fault::Fault;
-use crate::Shared;
+use crate::shared::Shared;
 
 type HttpResponse = Response<Full<Bytes>>;
 

@@ -16,7 +16,8 @@ use hyper::Response;
 use crate::error;
 use crate::fault::FaultAction;
 use crate::operation::Operation;
-use crate::{RequestRecord, Shared};
+use crate::record::RequestRecord;
+use crate::shared::Shared;
 
 /// Largest API or control request body read.
 pub(crate) const MAX_BODY: u64 = 10 * 1024 * 1024;

@@ -21,7 +21,8 @@ use crate::api::{self, ApiCall};
 use crate::error::ApiError;
 use crate::operation::Operation;
 use crate::request::{read_body, Answer, Dropped, Recorder, MAX_BODY};
-use crate::{control, site, upload, Shared};
+use crate::shared::Shared;
+use crate::{control, site, upload};
 
 /// Accepts connections until `stop` fires (or its sender is dropped).
 pub(crate) async fn serve(

@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use crate::error::ApiError;
 use crate::fault::FaultQueue;
-use crate::RequestRecord;
+use crate::record::RequestRecord;
 
 /// Amplify's limit on branches per app (not adjustable).
 pub(crate) const MAX_BRANCHES_PER_APP: usize = 50;

@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 use super::input::{json_object, optional_string};
 use super::{render, ApiCall};
 use crate::error::ApiError;
+use crate::shared::Shared;
 use crate::state::{JobLocation, StartedJob};
-use crate::{upload, zipcheck, Shared};
+use crate::{upload, zipcheck};
 
 /// How a `FailJob`/`FailJobWithLog` fault makes a started job end.
 #[derive(Debug, Clone)]

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use super::deploy::finish_cancel_later;
 use super::{render, ApiCall};
 use crate::error::ApiError;
+use crate::shared::Shared;
 use crate::state::MAX_LIST_RESULTS;
 use crate::upload::{self, presign::query_pairs};
-use crate::Shared;
 
 /// GetJob: the job and its DEPLOY step, whose `logUrl` is presigned.
 pub(super) fn get(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {

@@ -25,8 +25,8 @@ use crate::error::{self, ApiError};
 use crate::fault::FaultAction;
 use crate::operation::Operation;
 use crate::request::{early_fault, read_body, Answer, BodyError, Dropped, Recorder, MAX_BODY};
+use crate::shared::Shared;
 use crate::sigv4::{SignedRequest, Verifier};
-use crate::Shared;
 
 /// One routed Amplify call: the operation and its URI labels (decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,8 @@ use crate::error::{self, S3Error};
 use crate::fault::FaultAction;
 use crate::operation::Operation;
 use crate::request::{early_fault, read_body, Answer, BodyError, Dropped, Recorder};
-use crate::{site, Shared};
+use crate::shared::Shared;
+use crate::site;
 
 /// Largest upload accepted (Amplify's limit for manual deploys).
 const MAX_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
