@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::input::{json_object, optional_string};
-use super::{render, ApiCall};
+use super::render;
+use super::route::ApiCall;
 use crate::error::ApiError;
 use crate::shared::Shared;
 use crate::state::{JobLocation, StartedJob};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::deploy::finish_cancel_later;
-use super::{render, ApiCall};
+use super::render;
+use super::route::ApiCall;
 use crate::error::ApiError;
 use crate::shared::Shared;
 use crate::state::MAX_LIST_RESULTS;

@@ -1,8 +1,8 @@
 //! The Amplify API: routing a signed REST-JSON request to its operation,
 //! the front door every call passes (faults, body, SigV4), and one function
-//! per operation of the service model (`amplify-2017-07-25`). The rules live
-//! in `state`; the JSON shapes in [`render`]; the deploy lifecycle in
-//! [`deploy`]; the job queries in [`jobs`].
+//! per operation of the service model (`amplify-2017-07-25`). Routing is in
+//! [`route`]; the rules live in `state`; the JSON shapes in [`render`]; the
+//! deploy lifecycle in [`deploy`]; the job queries in [`jobs`].
 //!
 //! <https://docs.aws.amazon.com/amplify/latest/APIReference/API_Operations.html>
 
@@ -10,6 +10,7 @@ mod deploy;
 mod input;
 mod jobs;
 pub(crate) mod render;
+mod route;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,6 +21,7 @@ use serde_json::{json, Value};
 pub(crate) use deploy::finish_cancel_later;
 use deploy::Failure;
 use input::{check_app_id, json_object, optional_string, required_string};
+pub(crate) use route::{route, ApiCall};
 
 use crate::error::{self, ApiError};
 use crate::fault::FaultAction;
@@ -27,57 +29,6 @@ use crate::operation::Operation;
 use crate::request::{early_fault, read_body, Answer, BodyError, Dropped, Recorder, MAX_BODY};
 use crate::shared::Shared;
 use crate::sigv4::{SignedRequest, Verifier};
-
-/// One routed Amplify call: the operation and its URI labels (decoded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiCall {
-    pub operation: Operation,
-    pub app_id: String,
-    pub branch: Option<String>,
-    pub job_id: Option<String>,
-}
-
-impl ApiCall {
-    pub fn branch(&self) -> &str {
-        self.branch.as_deref().unwrap_or_default()
-    }
-
-    pub fn job_id(&self) -> &str {
-        self.job_id.as_deref().unwrap_or_default()
-    }
-}
-
-/// Maps method and decoded path segments after `/apps/` to an operation.
-pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
-    let call = |operation, branch: Option<&String>, job: Option<&String>| ApiCall {
-        operation,
-        app_id: segments[0].clone(),
-        branch: branch.cloned(),
-        job_id: job.cloned(),
-    };
-    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let operation = match (method, parts.as_slice()) {
-        ("GET", [_]) => call(Operation::GetApp, None, None),
-        ("POST", [_, "branches"]) => call(Operation::CreateBranch, None, None),
-        ("GET", [_, "branches", _]) => call(Operation::GetBranch, segments.get(2), None),
-        ("DELETE", [_, "branches", _]) => call(Operation::DeleteBranch, segments.get(2), None),
-        ("POST", [_, "branches", _, "deployments"]) => {
-            call(Operation::CreateDeployment, segments.get(2), None)
-        }
-        ("POST", [_, "branches", _, "deployments", "start"]) => {
-            call(Operation::StartDeployment, segments.get(2), None)
-        }
-        ("GET", [_, "branches", _, "jobs"]) => call(Operation::ListJobs, segments.get(2), None),
-        ("GET", [_, "branches", _, "jobs", _]) => {
-            call(Operation::GetJob, segments.get(2), segments.get(4))
-        }
-        ("DELETE", [_, "branches", _, "jobs", _, "stop"]) => {
-            call(Operation::StopJob, segments.get(2), segments.get(4))
-        }
-        _ => return None,
-    };
-    Some(operation)
-}
 
 /// Answers one API call: faults that answer first, the body, the
 /// signature, the operation, then faults that act after it.
@@ -212,38 +163,4 @@ fn delete_branch(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {
     let mut state = shared.state();
     let branch = state.delete_branch(&call.app_id, call.branch())?;
     Ok(json!({ "branch": render::branch(&state.region, &call.app_id, &branch) }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn segments(path: &str) -> Vec<String> {
-        path.split('/').map(str::to_owned).collect()
-    }
-
-    #[test]
-    fn routes_every_operation() {
-        let cases = [
-            ("GET", "d1", "GetApp"),
-            ("POST", "d1/branches", "CreateBranch"),
-            ("GET", "d1/branches/main", "GetBranch"),
-            ("DELETE", "d1/branches/main", "DeleteBranch"),
-            ("POST", "d1/branches/main/deployments", "CreateDeployment"),
-            (
-                "POST",
-                "d1/branches/main/deployments/start",
-                "StartDeployment",
-            ),
-            ("GET", "d1/branches/main/jobs", "ListJobs"),
-            ("GET", "d1/branches/main/jobs/3", "GetJob"),
-            ("DELETE", "d1/branches/main/jobs/3/stop", "StopJob"),
-        ];
-        for (method, path, operation) in cases {
-            let call = route(method, &segments(path)).expect(path);
-            assert_eq!(call.operation.as_str(), operation);
-        }
-        assert_eq!(route("PUT", &segments("d1")), None);
-        assert_eq!(route("GET", &segments("d1/branches/main/jobs/3/x")), None);
-    }
 }
