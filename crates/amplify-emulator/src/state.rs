@@ -302,38 +302,59 @@ impl State {
                 )));
             }
         }
-        let now = SystemTime::now();
         if let Some(job_id) = job_id {
-            let job = self.job(app_id, branch, job_id)?;
-            if job.status != PENDING {
-                return Err(ApiError::bad_request(format!(
-                    "Job {job_id} is not in PENDING status (it is {}); only a job created by CreateDeployment and not yet started can be started.",
-                    job.status
-                )));
-            }
-            let serial = job.serial;
-            let zip = self.uploads.get(&serial).cloned();
-            let branch = self.branch_mut(app_id, branch)?;
-            let job = branch
-                .jobs
-                .iter_mut()
-                .find(|j| j.serial == serial)
-                .ok_or_else(|| ApiError::job_not_found(job_id))?;
-            job.status = RUNNING.to_owned();
-            job.start_time = now;
-            let started = StartedJob {
-                serial,
-                zip,
-                from_source_url: false,
-                source_url: None,
-            };
-            return Ok((job.clone(), started));
+            return self.start_uploaded(app_id, branch, job_id);
         }
         let Some(source_url) = source_url else {
             return Err(ApiError::bad_request(
                 "Must specify jobId or sourceUrl for StartDeploymentRequest.",
             ));
         };
+        self.start_from_url(app_id, branch, source_url, source_url_type)
+    }
+
+    /// Starts the PENDING job CreateDeployment made, with its uploaded zip.
+    fn start_uploaded(
+        &mut self,
+        app_id: &str,
+        branch: &str,
+        job_id: &str,
+    ) -> Result<(Job, StartedJob), ApiError> {
+        let job = self.job(app_id, branch, job_id)?;
+        if job.status != PENDING {
+            return Err(ApiError::bad_request(format!(
+                "Job {job_id} is not in PENDING status (it is {}); only a job created by CreateDeployment and not yet started can be started.",
+                job.status
+            )));
+        }
+        let serial = job.serial;
+        let zip = self.uploads.get(&serial).cloned();
+        let branch = self.branch_mut(app_id, branch)?;
+        let job = branch
+            .jobs
+            .iter_mut()
+            .find(|j| j.serial == serial)
+            .ok_or_else(|| ApiError::job_not_found(job_id))?;
+        job.status = RUNNING.to_owned();
+        job.start_time = SystemTime::now();
+        let started = StartedJob {
+            serial,
+            zip,
+            from_source_url: false,
+            source_url: None,
+        };
+        Ok((job.clone(), started))
+    }
+
+    /// A new RUNNING job deploying `source_url`; the branch must have no
+    /// unfinished job.
+    fn start_from_url(
+        &mut self,
+        app_id: &str,
+        branch: &str,
+        source_url: &str,
+        source_url_type: Option<&str>,
+    ) -> Result<(Job, StartedJob), ApiError> {
         self.branch(app_id, branch)?.check_no_unfinished_job()?;
         let serial = self.take_serial();
         let branch = self.branch_mut(app_id, branch)?;
