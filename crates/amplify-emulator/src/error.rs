@@ -76,8 +76,7 @@ impl ApiError {
         error_type: Option<String>,
         message: Option<String>,
     ) -> Response<Full<Bytes>> {
-        let error_type = error_type.unwrap_or_else(|| default_api_error(status).to_owned());
-        let message = message.unwrap_or_else(|| format!("Injected fault: {error_type}"));
+        let (error_type, message) = injected(error_type, default_api_error(status), message);
         ApiError::new(status, &error_type, message).into_response()
     }
 
@@ -127,8 +126,7 @@ impl S3Error {
         code: Option<String>,
         message: Option<String>,
     ) -> Response<Full<Bytes>> {
-        let code = code.unwrap_or_else(|| default_s3_error(status).to_owned());
-        let message = message.unwrap_or_else(|| format!("Injected fault: {code}"));
+        let (code, message) = injected(code, default_s3_error(status), message);
         S3Error::new(status, &code, message).into_response()
     }
 
@@ -176,6 +174,14 @@ pub(crate) fn raw(status: u16, content_type: &str, body: Bytes) -> Response<Full
         response.headers_mut().insert("content-type", value);
     }
     response
+}
+
+/// A `status` fault's error name (or `default`) and message (or one that
+/// names the fault as injected).
+fn injected(name: Option<String>, default: &str, message: Option<String>) -> (String, String) {
+    let name = name.unwrap_or_else(|| default.to_owned());
+    let message = message.unwrap_or_else(|| format!("Injected fault: {name}"));
+    (name, message)
 }
 
 fn default_api_error(status: u16) -> &'static str {
