@@ -6,6 +6,14 @@
 //! memory, runs jobs on a timer, and can be scripted to misbehave
 //! ([`Fault`]). Each [`Emulator`] runs on its own thread and runtime, so a
 //! test may block on a child process while the emulator keeps answering.
+//!
+//! Layout, from the wire inwards: `server` accepts and routes; `request`
+//! is one request's life (log entry, body, faults that answer first); the
+//! handlers are `api/` (the Amplify operations, their JSON in
+//! `api/render`), `upload/` (presigned URLs and the S3-style upload),
+//! `site` (deployed files and step logs) and `control`. They share
+//! `shared::Shared`; `state` is the account and its rules; `fault` and
+//! `operation` are the scripted faults and the names they match.
 
 mod api;
 mod config;

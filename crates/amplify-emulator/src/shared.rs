@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::{Config, Credential};
 use crate::state::{display_name, State};
-use crate::upload::presign::{UploadSigner, UNRESERVED};
+use crate::upload::presign::{UrlSigner, UNRESERVED};
 
 /// What every connection task shares.
 pub(crate) struct Shared {
@@ -22,7 +22,7 @@ pub(crate) struct Shared {
     pub endpoint: String,
     /// `127.0.0.1:PORT`, the Host upload URLs are signed for.
     pub host: String,
-    pub signer: UploadSigner,
+    pub signer: UrlSigner,
     pub runtime: tokio::runtime::Handle,
     state: Mutex<State>,
 }
@@ -38,7 +38,7 @@ impl Shared {
             log_requests: config.log_requests,
             endpoint: format!("http://{host}"),
             host,
-            signer: UploadSigner::new(),
+            signer: UrlSigner::new(),
             runtime,
             state: Mutex::new(State::new(
                 config.region,

@@ -24,14 +24,15 @@ pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const ACCESS_KEY: &str = "ASIAEMULATORUPLOADS1";
 
-/// Signs and checks upload URLs with a secret only this emulator knows.
-pub(crate) struct UploadSigner {
+/// Signs and checks presigned URLs (upload and step log) with a secret
+/// only this emulator knows.
+pub(crate) struct UrlSigner {
     secret: [u8; 32],
     token: String,
 }
 
-impl UploadSigner {
-    pub fn new() -> UploadSigner {
+impl UrlSigner {
+    pub fn new() -> UrlSigner {
         let mut secret = [0u8; 32];
         secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -40,7 +41,7 @@ impl UploadSigner {
             "IQoJb3JpZ2luX2VjE/emulator+{}/session==",
             uuid::Uuid::new_v4().simple()
         );
-        UploadSigner { secret, token }
+        UrlSigner { secret, token }
     }
 
     /// A presigned URL for `method` on `path` (already percent-encoded), as
@@ -237,7 +238,7 @@ mod tests {
 
     const HOST: &str = "127.0.0.1:4566";
 
-    fn presigned(signer: &UploadSigner, now: SystemTime) -> (String, String) {
+    fn presigned(signer: &UrlSigner, now: SystemTime) -> (String, String) {
         let url = signer.presign_path(
             "PUT",
             "http://127.0.0.1:4566",
@@ -256,7 +257,7 @@ mod tests {
 
     #[test]
     fn url_as_returned_verifies_and_encodes_slashes() {
-        let signer = UploadSigner::new();
+        let signer = UrlSigner::new();
         let now = SystemTime::now();
         let (path, query) = presigned(&signer, now);
         assert_eq!(path, "/__upload/d1/feature%2Fx/1");
@@ -274,7 +275,7 @@ mod tests {
 
     #[test]
     fn reencoded_query_post_and_other_host_are_refused() {
-        let signer = UploadSigner::new();
+        let signer = UrlSigner::new();
         let now = SystemTime::now();
         let (path, query) = presigned(&signer, now);
         let reencoded = query.replace('%', "%25");
@@ -293,7 +294,7 @@ mod tests {
 
     #[test]
     fn expired_url_is_refused() {
-        let signer = UploadSigner::new();
+        let signer = UrlSigner::new();
         let signed = SystemTime::now() - Duration::from_secs(4 * 3600);
         let (path, query) = presigned(&signer, signed);
         let err = signer
