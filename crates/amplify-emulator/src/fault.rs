@@ -9,8 +9,10 @@ use crate::operation::Operation;
 /// One scripted fault.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Fault {
-    /// The operation it applies to ("CreateDeployment", …, "Upload"); `None`
-    /// means any Amplify API operation (not the upload).
+    /// The name of the operation it applies to, as [`crate::Operation::as_str`]
+    /// gives it ("CreateDeployment", …, "Upload", "StepLog"); `None` means
+    /// any Amplify API operation (not the upload). A name no operation has
+    /// never applies.
     #[serde(default)]
     pub operation: Option<String>,
     /// How many requests it affects.

@@ -16,7 +16,8 @@ pub struct JobRecord {
 /// One request the emulator received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
-    /// "CreateDeployment", …, "Upload", "Site", "StepLog", "Control", "Unknown".
+    /// The [`crate::Operation`]'s name: "CreateDeployment", …, "Upload",
+    /// "Site", "StepLog", "Control", "Unknown".
     pub operation: String,
     pub method: String,
     /// The path without its query (still percent-encoded).
