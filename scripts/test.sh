@@ -20,7 +20,7 @@ apt_install() {
   fi
 }
 
-apt_install zip unzip openssl curl ca-certificates python3-yaml musl-tools binutils
+apt_install zip unzip openssl curl ca-certificates python3-yaml musl-tools binutils time
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 log "cargo fmt --check"
@@ -45,14 +45,29 @@ if rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
   fi
   "$static_bin" --version
 
+  log "budgets: binary size, packaging memory, one HTTP and TLS stack"
+  bash scripts/budgets.sh "$static_bin"
+
   log "container image: a deploy inside the Dockerfile's file tree (chroot)"
   bash tests/image/run.sh "$static_bin"
 else
   echo "warning: the x86_64-unknown-linux-musl target could not be installed here: static build skipped" >&2
 fi
 
+log "windows: the Windows code paths compile lint-clean (x86_64-pc-windows-gnu)"
+# The TLS crates build C code: Debian's MinGW cross-compiler provides it.
+if apt_install gcc-mingw-w64-x86-64 && rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1; then
+  cargo clippy --locked --target x86_64-pc-windows-gnu -p amplify-deploy --all-targets -- -D warnings
+else
+  echo "warning: the x86_64-pc-windows-gnu target or its C compiler could not be installed here: Windows clippy skipped" >&2
+fi
+
+log "entry names as unzip and Python's zipfile read them"
+cargo build --locked -p amplify-deploy
+python3 tests/names.py "${CARGO_TARGET_DIR:-target}/debug/amplify-deploy"
+
 log "README tables against action.yml and --help"
-python3 tests/docs/check_readme.py README.md action.yml target/debug/amplify-deploy
+python3 tests/docs/check_readme.py README.md action.yml "${CARGO_TARGET_DIR:-target}/debug/amplify-deploy"
 
 if [[ -f scripts/lint-workflows.sh ]]; then
   log "workflow and action lints"

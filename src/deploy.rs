@@ -145,8 +145,14 @@ pub fn source_date_epoch() -> Result<Option<u64>, RunError> {
     }
 }
 
+/// A packaging error as bad input, with the OS's reason ("Permission
+/// denied (os error 13)") as its cause.
 pub fn package_error(e: package::PackageError) -> RunError {
-    RunError::input(format!("{e}"))
+    let err = RunError::input(format!("{e}"));
+    match std::error::Error::source(&e) {
+        Some(source) => err.caused_by(source),
+        None => err,
+    }
 }
 
 /// A job this run created or started, and whether it started.

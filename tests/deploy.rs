@@ -294,3 +294,66 @@ async fn dry_run_changes_nothing() {
         0
     );
 }
+
+/// A wiki-style, multilingual site: `:` in names, every script, emoji, and
+/// `é` composed (NFC) and decomposed (NFD) as two different files.
+pub const MULTILINGUAL: &[&str] = &[
+    "index.html",
+    "Cat\u{e9}gorie:Histoire.html",
+    "sub/\u{e9}:index.html",
+    "sub/index.html",
+    "\u{627}\u{644}\u{639}\u{631}\u{628}\u{64a}\u{629}/\u{635}\u{641}\u{62d}\u{629}.html",
+    "\u{939}\u{93f}\u{928}\u{94d}\u{926}\u{940}/\u{92a}\u{943}\u{937}\u{94d}\u{920}.html",
+    "\u{4e2d}\u{6587}/\u{9996}\u{9875}.html",
+    "\u{65e5}\u{672c}\u{8a9e}.html",
+    "\u{420}\u{443}\u{441}\u{441}\u{43a}\u{438}\u{439}.html",
+    "\u{5e2}\u{5d1}\u{5e8}\u{5d9}\u{5ea}.html",
+    "\u{1f600} \u{1f44d}\u{1f3fd}.html",
+    "caf\u{e9}.html",
+    "cafe\u{301}.html",
+    "Wiki:Main Page",
+    "~user/#hash %20&?.html",
+];
+
+/// Writes [`MULTILINGUAL`], each file holding its own name.
+pub fn multilingual_site() -> (
+    tempfile::TempDir,
+    std::collections::BTreeMap<String, Vec<u8>>,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = std::collections::BTreeMap::new();
+    for name in MULTILINGUAL {
+        let data = format!("<p>{name}</p>\n").into_bytes();
+        write(dir.path(), name, &data);
+        files.insert((*name).to_owned(), data);
+    }
+    (dir, files)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multilingual_site_is_stored_and_served_under_its_exact_names() {
+    let emu = emulator().await;
+    let (site, files) = multilingual_site();
+    let r = run(&mut deploy_cmd(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains(&format!("packaged {} files", files.len())),
+        "{r:?}"
+    );
+    assert_eq!(emu.deployed_files(APP, "main").expect("deployed"), files);
+    let http = reqwest::Client::new();
+    for (name, data) in &files {
+        let path: Vec<String> = name
+            .split('/')
+            .map(|s| {
+                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            })
+            .collect();
+        let url = format!("{}{}", emu.site_url(APP, "main"), path.join("/"));
+        let response = http.get(&url).send().await.expect("site answers");
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(&response.bytes().await.unwrap()[..], &data[..], "{name}");
+    }
+}

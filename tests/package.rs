@@ -119,3 +119,54 @@ async fn a_symlink_leaving_the_folder_is_skipped_with_a_warning() {
     );
     assert_eq!(files["home.html"], b"<h1>tiny</h1>");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn package_keeps_multilingual_names_exactly() {
+    let (site, files) = crate::deploy::multilingual_site();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("site.zip");
+    let r = run(&mut package(site.path(), &out, &[])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(entries(&out), files);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_that_cannot_be_served_is_refused_before_any_request() {
+    for (name, shown) in [
+        ("sub/a\\b.html", r#""sub/a\\b.html""#),
+        ("x\u{1}.html", r#""x\u{1}.html""#),
+        ("::error::x\n.html", r#""::error::x\n.html""#),
+    ] {
+        let emu = emulator().await;
+        let site = tiny_site();
+        write(site.path(), name, b"x");
+        let r = run(&mut deploy_cmd(&emu, site.path())).await;
+        assert_eq!(r.code, 2, "{r:?}");
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            line.contains(shown) && line.contains("cannot be served"),
+            "{r:?}"
+        );
+        assert!(emu.requests().is_empty(), "{:?}", operations(&emu));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_packaging_error_keeps_its_os_cause() {
+    let site = tiny_site();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("missing-dir").join("site.zip");
+    let r = run(&mut package(site.path(), &out, &[])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("cannot write the archive"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("caused by: No such file or directory (os error 2)"),
+        "{r:?}"
+    );
+}

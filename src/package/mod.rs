@@ -12,9 +12,15 @@
 //! - [`compress`] turns one file, or one chunk of a large file, into the
 //!   bytes of a zip entry (deflate or stored), on any thread;
 //! - [`write`] runs the compression jobs in parallel with bounded memory and
-//!   writes their results into the zip in a fixed order.
+//!   writes their results into the zip in a fixed order, framed by [`container`].
+//!
+//! Entry names are the files' paths relative to the folder, byte for byte
+//! as UTF-8: never normalised, so `:`, every script, and both the composed
+//! and decomposed forms of an accented letter reach the service as they are
+//! on disk. What cannot be served that way is refused, naming the file.
 
 mod compress;
+mod container;
 mod walk;
 mod write;
 
@@ -89,10 +95,23 @@ pub enum PackageError {
     },
     #[error("file name {path:?} is not valid UTF-8: rename it or exclude it")]
     NonUtf8Name { path: PathBuf },
+    #[error("file name {path:?} cannot be served: it contains {what}: rename it or exclude it")]
+    UnservableName { path: PathBuf, what: &'static str },
+    #[error("two files would both be stored as {name:?}")]
+    DuplicateName { name: String },
+    #[error("file name {name:?} is longer than the 65535 bytes a zip entry name can hold")]
+    NameTooLong { name: String },
+    #[error("{path} changed size while it was being packaged (it had {size} bytes when the folder was listed): package once the build has finished writing")]
+    SizeChanged { path: PathBuf, size: u64 },
     #[error("archive exceeds the limit of {limit} bytes (reached while adding {path}): exclude large files")]
     TooLarge { limit: u64, path: String },
     #[error("symlink loop at {path}: remove the link or exclude it")]
-    SymlinkLoop { path: PathBuf },
+    SymlinkLoop {
+        path: PathBuf,
+        /// What the OS said, when it was the OS that found the loop.
+        #[source]
+        source: Option<std::io::Error>,
+    },
     #[error("cannot read {path}")]
     Unreadable {
         path: PathBuf,

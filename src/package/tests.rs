@@ -636,7 +636,7 @@ fn symlink_loops_are_refused() {
     symlink("..", site.join("a/up")).unwrap();
     let out = tmp.path().join("a.zip");
     match package(&PackageOptions::new(&site), &out) {
-        Err(PackageError::SymlinkLoop { path }) => assert!(path.ends_with("a/up"), "{path:?}"),
+        Err(PackageError::SymlinkLoop { path, .. }) => assert!(path.ends_with("a/up"), "{path:?}"),
         other => panic!("expected SymlinkLoop, got {other:?}"),
     }
 
@@ -644,7 +644,7 @@ fn symlink_loops_are_refused() {
     write(&site2, "index.html", b"x");
     symlink("self", site2.join("self")).unwrap();
     match package(&PackageOptions::new(&site2), &out) {
-        Err(PackageError::SymlinkLoop { path }) => assert!(path.ends_with("self"), "{path:?}"),
+        Err(PackageError::SymlinkLoop { path, .. }) => assert!(path.ends_with("self"), "{path:?}"),
         other => panic!("expected SymlinkLoop, got {other:?}"),
     }
     assert!(!out.exists());
@@ -704,4 +704,413 @@ fn zip64_entry_over_4_gib() {
         .unwrap();
     assert_eq!(last, "after");
     unzip_accepts(&out);
+}
+
+// ---- Entry names exactly as on disk ----
+
+/// The files under `root` as entry names, read with nothing but
+/// `std::fs`: relative paths, components joined with `/`, in byte order.
+fn names_on_disk(root: &Path) -> Vec<String> {
+    fn visit(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().expect("UTF-8 on disk");
+            let full = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.file_type().unwrap().is_dir() {
+                visit(&entry.path(), &full, out);
+            } else {
+                out.push(full);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(root, "", &mut out);
+    out.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    out
+}
+
+/// Every entry's raw name bytes, UTF-8 flag (general-purpose bit 11) and
+/// contents, read by the `zip` crate.
+fn raw_entries(zip_path: &Path) -> Vec<(Vec<u8>, bool, Vec<u8>)> {
+    let mut archive = ::zip::ZipArchive::new(fs::File::open(zip_path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            let utf8 = entry.flags().as_u16() & (1 << 11) != 0;
+            (entry.name_raw().to_vec(), utf8, data)
+        })
+        .collect()
+}
+
+/// Asserts that the archive holds exactly the files of `root`, under their
+/// names on disk byte for byte, flagged UTF-8, with their contents.
+fn assert_archive_is_the_folder(zip_path: &Path, root: &Path) {
+    let on_disk = names_on_disk(root);
+    let entries = raw_entries(zip_path);
+    let names: Vec<String> = entries
+        .iter()
+        .map(|(raw, _, _)| String::from_utf8(raw.clone()).expect("UTF-8 entry name"))
+        .collect();
+    assert_eq!(names, on_disk);
+    for (name, utf8, data) in &entries {
+        let name = std::str::from_utf8(name).unwrap();
+        assert!(utf8, "{name:?}: UTF-8 flag not set");
+        assert_eq!(data, &fs::read(root.join(name)).unwrap(), "{name:?}");
+    }
+    // A strict reader decodes names by the flag: the `zip` crate agrees.
+    let decoded: Vec<String> = read_back(zip_path).into_iter().map(|e| e.0).collect();
+    assert_eq!(decoded, on_disk);
+}
+
+/// What generated names are made of: several scripts, composed and
+/// decomposed accents, other combining marks, `:`, emoji (with skin tones
+/// and joiners), spaces, dots and URL-special characters.
+const NAME_PARTS: &[&str] = &[
+    "a",
+    "Z",
+    "index",
+    "0",
+    " ",
+    ".",
+    ":",
+    "-",
+    "~",
+    "#",
+    "%20",
+    "&",
+    "'",
+    "+",
+    "(1)",
+    "\u{e9}",                                      // é, composed (NFC)
+    "e\u{301}",                                    // é, decomposed (NFD)
+    "A\u{30a}",                                    // Å, decomposed
+    "\u{1e9b}\u{323}",                             // ẛ̣
+    "Cat\u{e9}gorie",                              // Catégorie
+    "\u{627}\u{644}\u{639}\u{631}\u{628}\u{64a}",  // Arabic
+    "\u{5e2}\u{5d1}\u{5e8}\u{5d9}\u{5ea}",         // Hebrew
+    "\u{939}\u{93f}\u{928}\u{94d}\u{926}\u{940}",  // Hindi
+    "\u{4e2d}\u{6587}",                            // Chinese
+    "\u{65e5}\u{672c}\u{8a9e}",                    // Japanese
+    "\u{d55c}\u{ad6d}\u{c5b4}",                    // Korean
+    "\u{440}\u{443}\u{441}",                       // Cyrillic
+    "\u{3b5}\u{3bb}",                              // Greek
+    "\u{e44}\u{e17}\u{e22}",                       // Thai
+    "\u{1f600}",                                   // emoji
+    "\u{1f44d}\u{1f3fd}",                          // with a skin tone
+    "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}", // joined by ZWJ
+    "\u{2764}\u{fe0f}",                            // with a variation selector
+    "\u{200b}",                                    // zero-width space
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A random relative path of one to three components, or `None` when the
+/// draw is not a usable file name (`.`, `..`, too long for the disk).
+fn random_path(rng: &mut Rng) -> Option<String> {
+    let depth = 1 + rng.below(3);
+    let mut components = Vec::new();
+    for _ in 0..depth {
+        let parts = 1 + rng.below(4);
+        let component: String = (0..parts)
+            .map(|_| NAME_PARTS[rng.below(NAME_PARTS.len())])
+            .collect();
+        if component == "." || component == ".." || component.len() > 200 {
+            return None;
+        }
+        components.push(component);
+    }
+    let ext = [".html", ".png", ".txt", ""][rng.below(4)];
+    let mut path = components.join("/");
+    path.push_str(ext);
+    (path != IGNORE_FILE).then_some(path)
+}
+
+/// Property: whatever UTF-8 names a folder holds, the archive holds the
+/// same names byte for byte (flagged UTF-8), each with its own contents.
+#[test]
+fn generated_utf8_names_are_stored_exactly_as_on_disk() {
+    for seed in 1..=40u64 {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().join("site");
+        fs::create_dir(&site).unwrap();
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut files: Vec<String> = Vec::new();
+        let mut dirs: Vec<String> = Vec::new();
+        while files.len() < 12 {
+            let Some(path) = random_path(&mut rng) else {
+                continue;
+            };
+            // A name cannot be a file and a folder at once.
+            let prefixes: Vec<String> = path
+                .match_indices('/')
+                .map(|(i, _)| path[..i].to_owned())
+                .collect();
+            if files.contains(&path)
+                || dirs.contains(&path)
+                || prefixes.iter().any(|p| files.contains(p))
+            {
+                continue;
+            }
+            let contents = format!("{seed} {path}\n").repeat(1 + rng.below(300));
+            write(&site, &path, contents.as_bytes());
+            dirs.extend(prefixes);
+            files.push(path);
+        }
+        let out = tmp.path().join("a.zip");
+        let mut opts = PackageOptions::new(&site);
+        opts.threads = Some([1, 2, 4][seed as usize % 3]);
+        let report = package(&opts, &out).unwrap();
+        assert_eq!(report.file_count, files.len() as u64, "seed {seed}");
+        assert_archive_is_the_folder(&out, &site);
+        if seed % 10 == 0 {
+            unzip_accepts(&out);
+        }
+    }
+}
+
+/// The names issue 9 found rewritten: everything before the last `:` was
+/// dropped, so `sub/é:index.html` became a second `sub/index.html`.
+pub(crate) const MULTILINGUAL: &[&str] = &[
+    "Cat\u{e9}gorie:Histoire.html",
+    "sub/\u{e9}:index.html",
+    "sub/index.html",
+    "\u{627}\u{644}\u{639}\u{631}\u{628}\u{64a}\u{629}/\u{635}\u{641}\u{62d}\u{629}.html",
+    "\u{939}\u{93f}\u{928}\u{94d}\u{926}\u{940}/\u{92a}\u{943}\u{937}\u{94d}\u{920}.html",
+    "\u{4e2d}\u{6587}/\u{9996}\u{9875}.html",
+    "\u{420}\u{443}\u{441}\u{441}\u{43a}\u{438}\u{439}.html",
+    "\u{5e2}\u{5d1}\u{5e8}\u{5d9}\u{5ea}.html",
+    "\u{1f600} smile.html",
+    "caf\u{e9}.html",
+    "cafe\u{301}.html",
+    "a..b/..c.html",
+    "Wiki:Main Page",
+];
+
+#[test]
+fn multilingual_names_with_colons_and_both_normal_forms_stay_distinct() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    for name in MULTILINGUAL {
+        write(&site, name, name.as_bytes());
+    }
+    let out = tmp.path().join("a.zip");
+    let report = package(&PackageOptions::new(&site), &out).unwrap();
+    assert_eq!(report.file_count, MULTILINGUAL.len() as u64);
+    assert_archive_is_the_folder(&out, &site);
+    unzip_accepts(&out);
+}
+
+#[cfg(unix)]
+#[test]
+fn names_that_cannot_be_served_are_refused_unless_excluded() {
+    for (name, what) in [
+        ("a\\b.html", "a backslash"),
+        ("dir\\/x.html", "a backslash"),
+        ("tab\t.html", "a control character"),
+        ("line\nbreak/x.html", "a control character"),
+        ("esc\u{1b}[31m.html", "a control character"),
+        ("del\u{7f}.html", "a control character"),
+        ("c1\u{85}.html", "a control character"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().join("site");
+        write(&site, "index.html", b"x");
+        write(&site, name, b"x");
+        let out = tmp.path().join("a.zip");
+        let err = package(&PackageOptions::new(&site), &out).unwrap_err();
+        // The file, or the folder holding it, is named.
+        let PackageError::UnservableName { path, what: found } = &err else {
+            panic!("{name:?}: expected UnservableName, got {err:?}");
+        };
+        let first = name.split('/').next().unwrap();
+        assert_eq!(path, Path::new(first));
+        assert!(found.starts_with(what), "{name:?}: {found}");
+        // On one line, its odd characters escaped.
+        let message = err.to_string();
+        assert!(!message.contains(['\n', '\t', '\u{1b}']), "{message:?}");
+        assert!(message.contains(&format!("{first:?}")), "{message}");
+        assert!(!out.exists());
+
+        let mut opts = PackageOptions::new(&site);
+        let pattern = first.replace(|c: char| c == '\\' || c.is_control(), "*");
+        opts.excludes = vec![format!("/{pattern}")];
+        package(&opts, &out).unwrap();
+        assert_eq!(names(&read_back(&out)), ["index.html"]);
+    }
+}
+
+/// On Windows `\` separates components, so it joins the name as `/`.
+#[cfg(windows)]
+#[test]
+fn windows_paths_are_joined_with_slashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "sub\\Cat\u{e9}gorie\\page.html", b"x");
+    write(&site, "index.html", b"x");
+    assert_eq!(
+        walk_names(&site),
+        ["index.html", "sub/Cat\u{e9}gorie/page.html"]
+    );
+}
+
+#[test]
+fn a_name_listed_twice_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "a.html", b"a");
+    write(&site, "b.html", b"b");
+    let opts = PackageOptions::new(&site);
+    let mut files: Vec<_> = walk::Walk::new(&opts, None).unwrap().collect();
+    let mut twin = files[1].as_ref().unwrap().clone();
+    twin.path = site.join("a.html");
+    files.insert(2, Ok(twin));
+    let out = tmp.path().join("a.zip");
+    let tmp = write::temp_archive(&out).unwrap();
+    let listed = Listed(files.into());
+    match write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning()) {
+        Err(PackageError::DuplicateName { name }) => assert_eq!(name, "b.html"),
+        other => panic!("expected DuplicateName, got {other:?}"),
+    }
+    assert!(!out.exists());
+}
+
+// ---- Files that change while they are packaged ----
+
+/// Lists `site`, lets `change` alter it, then packages that listing.
+fn package_after(
+    site: &Path,
+    change: impl FnOnce(),
+    threads: usize,
+) -> Result<write::Written, PackageError> {
+    let mut opts = PackageOptions::new(site);
+    opts.threads = Some(threads);
+    let listed = Listed(walk::Walk::new(&opts, None).unwrap().collect());
+    change();
+    let out = site.with_extension("zip");
+    let tmp = write::temp_archive(&out).unwrap();
+    let result = write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning());
+    if result.is_err() {
+        assert!(!out.exists());
+    }
+    result
+}
+
+fn resize(path: &Path, by: i64) {
+    let len = fs::metadata(path).unwrap().len();
+    if by > 0 {
+        let mut f = fs::File::options().append(true).open(path).unwrap();
+        std::io::Write::write_all(&mut f, &vec![b'+'; by as usize]).unwrap();
+    } else {
+        let f = fs::File::options().write(true).open(path).unwrap();
+        f.set_len(len - by.unsigned_abs()).unwrap();
+    }
+}
+
+#[test]
+fn a_file_that_grows_or_shrinks_after_the_listing_is_an_error_naming_it() {
+    // Whole files, stored and deflated chunks (tiny tuning: above 64 kB a
+    // file is cut into 40 kB chunks), by a byte and by more than a chunk.
+    let cases: &[(&str, Vec<u8>)] = &[
+        ("small.html", text(5_000, 1)),
+        ("photo.png", noise(5_000, 2)),
+        ("large-text.txt", text(150_000, 3)),
+        ("large-noise.bin", noise(150_000, 4)),
+    ];
+    for (name, data) in cases {
+        for by in [1i64, -1, 50_000, -50_000] {
+            if -by >= data.len() as i64 {
+                continue;
+            }
+            for threads in [1, 3] {
+                let tmp = tempfile::tempdir().unwrap();
+                let site = tmp.path().join("site");
+                write(&site, "index.html", b"x");
+                write(&site, name, data);
+                let path = site.join(name);
+                match package_after(&site, || resize(&path, by), threads) {
+                    Err(PackageError::SizeChanged { path, size }) => {
+                        assert!(path.ends_with(name), "{path:?}");
+                        assert_eq!(size, data.len() as u64);
+                    }
+                    other => panic!("{name} {by:+} bytes: expected SizeChanged, got {other:?}"),
+                }
+            }
+        }
+    }
+    // Unchanged, the same listing packages fine.
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    for (name, data) in cases {
+        write(&site, name, data);
+    }
+    let written = package_after(&site, || {}, 2).unwrap();
+    assert_eq!(written.file_count, cases.len() as u64);
+}
+
+#[test]
+fn errors_keep_the_os_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    write(&site, "gone.html", b"x");
+    let err = package_after(
+        &site,
+        || fs::remove_file(site.join("gone.html")).unwrap(),
+        1,
+    )
+    .unwrap_err();
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("os error")),
+        "{err}: {cause:?}"
+    );
+
+    let err = package(
+        &PackageOptions::new(&site),
+        &tmp.path().join("no/such/dir/a.zip"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PackageError::Output { .. }), "{err:?}");
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("os error 2")),
+        "{err}: {cause:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_found_by_the_os_keeps_its_cause() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "index.html", b"x");
+    symlink("b", site.join("a")).unwrap();
+    symlink("a", site.join("b")).unwrap();
+    let err = package(&PackageOptions::new(&site), &tmp.path().join("a.zip")).unwrap_err();
+    assert!(matches!(err, PackageError::SymlinkLoop { .. }), "{err:?}");
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("os error")),
+        "{err}: {cause:?}"
+    );
 }

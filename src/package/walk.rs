@@ -296,7 +296,15 @@ fn build_matcher(root: &Path, excludes: &[String]) -> Result<Gitignore, PackageE
     })
 }
 
-/// The archive name of a path relative to the root.
+/// The archive name of a path relative to the root: its components as
+/// UTF-8, exactly as on disk, joined with `/`.
+///
+/// Joining components (rather than taking the path's text) is what makes
+/// Windows give the same names as Unix: there `\` separates components
+/// and never reaches a name, while on Unix it is an ordinary character that
+/// a web server would take for a separator, so a name holding one is
+/// refused, as are control characters (no URL or log line shows them
+/// faithfully).
 fn entry_name(rel: &Path) -> Result<String, PackageError> {
     let mut name = String::new();
     for component in rel.components() {
@@ -310,12 +318,30 @@ fn entry_name(rel: &Path) -> Result<String, PackageError> {
         let part = part.to_str().ok_or_else(|| PackageError::NonUtf8Name {
             path: rel.to_path_buf(),
         })?;
+        if let Some(what) = unservable(part) {
+            return Err(PackageError::UnservableName {
+                path: rel.to_path_buf(),
+                what,
+            });
+        }
         if !name.is_empty() {
             name.push('/');
         }
         name.push_str(part);
     }
     Ok(name)
+}
+
+/// Why one component of a path cannot be part of an entry name, if it
+/// cannot.
+fn unservable(part: &str) -> Option<&'static str> {
+    if part.contains('\\') {
+        return Some("a backslash, which servers take for a path separator");
+    }
+    if part.chars().any(char::is_control) {
+        return Some("a control character");
+    }
+    None
 }
 
 fn handle_walk_error(
@@ -332,7 +358,7 @@ fn handle_walk_error(
         return Ok(());
     }
     if err.loop_ancestor().is_some() {
-        return Err(PackageError::SymlinkLoop { path });
+        return Err(PackageError::SymlinkLoop { path, source: None });
     }
     let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
     let source = walk_io_error(err);
@@ -358,6 +384,7 @@ fn symlink_error(path: &Path, source: io::Error) -> PackageError {
         },
         _ => PackageError::SymlinkLoop {
             path: path.to_path_buf(),
+            source: Some(source),
         },
     }
 }

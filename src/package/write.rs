@@ -15,11 +15,12 @@
 //! as much time handing work between threads (a wake-up, a channel send, a
 //! reorder) as compressing it.
 //!
-//! The container is written with `rawzip`, which accepts data we compressed
-//! ourselves and streams it (data descriptors, zip64 when sizes or offsets
-//! need it), so a large file is never held whole in memory.
+//! The container is framed by [`container`], which takes data compressed here and
+//! streams it (data descriptors, zip64 when sizes or offsets need it), so a
+//! large file is never held whole in memory.
 //!
 //! [`walk`]: super::walk
+//! [`container`]: super::container
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -31,13 +32,11 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 
-use rawzip::path::EntryPath;
-use rawzip::time::UtcDateTime;
-use rawzip::{CompressionMethod, DataDescriptorOutput, ZipArchiveWriter};
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
+use super::container::{EntryTime, ZipError, ZipWriter};
 use super::walk::SourceFile;
 use super::{PackageError, PackageOptions};
 
@@ -84,9 +83,6 @@ pub(super) struct Written {
     pub sha256: String,
     pub warnings: Vec<String>,
 }
-
-/// Every entry is a plain `rw-r--r--` file, whatever the disk says.
-const FILE_MODE: u32 = 0o100_644;
 
 /// The zip epoch, used when no `SOURCE_DATE_EPOCH` is given.
 const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01 00:00:00 UTC
@@ -203,11 +199,11 @@ pub(super) fn write_archive(
 
 /// Timestamp of every entry: `SOURCE_DATE_EPOCH` clamped to what a DOS
 /// date can hold, or the zip epoch.
-fn entry_time(source_date_epoch: Option<u64>) -> UtcDateTime {
+fn entry_time(source_date_epoch: Option<u64>) -> EntryTime {
     let secs = source_date_epoch
         .unwrap_or(DOS_EPOCH)
         .clamp(DOS_EPOCH, DOS_END);
-    UtcDateTime::from_unix(secs as i64)
+    EntryTime::from_unix(secs)
 }
 
 /// One job's result: the entry data of a batch of whole files, or one
@@ -376,16 +372,19 @@ fn chunk_jobs(file: SourceFile, tuning: &Tuning, buffers: &Arc<Buffers>) -> Vec<
     let method = if compress::is_precompressed(&file.name) {
         Method::Stored
     } else {
-        match read_range(&file.path, 0, tuning.probe.min(file.size)) {
-            Ok(sample) if compress::looks_incompressible(&sample) => Method::Stored,
-            Ok(_) => Method::Deflate,
-            Err(source) => {
-                let error = unreadable_at(&file.path, source);
-                return vec![(0, Box::new(move || Output::failed(0, error)))];
-            }
+        let mut sample = Vec::new();
+        match read_append(
+            &file.path,
+            file.size,
+            0..tuning.probe.min(file.size),
+            &mut sample,
+        ) {
+            Ok(()) if compress::looks_incompressible(&sample) => Method::Stored,
+            Ok(()) => Method::Deflate,
+            Err(error) => return vec![(0, Box::new(move || Output::failed(0, error)))],
         }
     };
-    let path = Arc::new(file.path);
+    let (path, size) = (Arc::new(file.path), file.size);
     let mut name = Some(file.name);
     let chunks = file.size.div_ceil(tuning.chunk);
     (0..chunks)
@@ -400,9 +399,12 @@ fn chunk_jobs(file: SourceFile, tuning: &Tuning, buffers: &Arc<Buffers>) -> Vec<
                 let mut out = Output::new(cost, buffers.take());
                 READ.with(|cell| {
                     let mut buf = cell.borrow_mut();
-                    let chunk = start..end;
-                    if let Err(error) =
-                        chunk_piece(&path, name, chunk, last, method, &mut buf, &mut out)
+                    let chunk = Chunk {
+                        size,
+                        range: start..end,
+                        last,
+                    };
+                    if let Err(error) = chunk_piece(&path, name, chunk, method, &mut buf, &mut out)
                     {
                         out.error = Some(error);
                     }
@@ -482,8 +484,7 @@ fn whole_files(files: Vec<SourceFile>, room: u64, cost: u64, buffers: &Buffers) 
 /// Append one whole file's piece to `out`, read through `buf`.
 fn whole_piece(file: SourceFile, buf: &mut Vec<u8>, out: &mut Output) -> Result<(), PackageError> {
     buf.clear();
-    read_append(&file.path, 0, file.size, buf)
-        .map_err(|source| unreadable_at(&file.path, source))?;
+    read_append(&file.path, file.size, 0..file.size, buf)?;
     let mut crc = crc32fast::Hasher::new();
     crc.update(buf);
     let start = out.data.len();
@@ -506,32 +507,38 @@ fn whole_piece(file: SourceFile, buf: &mut Vec<u8>, out: &mut Output) -> Result<
     Ok(())
 }
 
+/// Which part of a large file a chunk job reads.
+struct Chunk {
+    /// The file's size when the folder was listed.
+    size: u64,
+    range: Range<u64>,
+    last: bool,
+}
+
 /// Append one chunk's piece to `out`, read through `buf`.
 fn chunk_piece(
     path: &Path,
     name: Option<String>,
-    chunk: Range<u64>,
-    last: bool,
+    chunk: Chunk,
     method: Method,
     buf: &mut Vec<u8>,
     out: &mut Output,
 ) -> Result<(), PackageError> {
-    let (start, end) = (chunk.start, chunk.end);
+    let Chunk { size, range, last } = chunk;
+    let (start, end) = (range.start, range.end);
     let at = out.data.len();
     let mut crc = crc32fast::Hasher::new();
     match method {
         Method::Stored => {
             // Straight into the output: stored data needs no other copy.
-            read_append(path, start, end - start, &mut out.data)
-                .map_err(|source| unreadable_at(path, source))?;
+            read_append(path, size, start..end, &mut out.data)?;
             crc.update(out.data.get(at..).unwrap_or_default());
         }
         Method::Deflate => {
             // The window before the chunk comes along as its dictionary.
             let from = start.saturating_sub(compress::WINDOW);
             buf.clear();
-            read_append(path, from, end - from, buf)
-                .map_err(|source| unreadable_at(path, source))?;
+            read_append(path, size, from..end, buf)?;
             let split = usize::try_from(start - from).unwrap_or(0).min(buf.len());
             let (dict, data) = buf.split_at(split);
             crc.update(data);
@@ -550,28 +557,34 @@ fn chunk_piece(
     Ok(())
 }
 
-/// Exactly `len` bytes of `path` from `offset`; a file that shrank since the
-/// walk is an error rather than a silently truncated entry.
-fn read_range(path: &Path, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    read_append(path, offset, len, &mut buf)?;
-    Ok(buf)
-}
-
-/// [`read_range`] appended to `buf`.
-fn read_append(path: &Path, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
-    let mut file = File::open(path)?;
-    if offset > 0 {
-        file.seek(SeekFrom::Start(offset))?;
+/// Append the bytes `range` of the file at `path` to `buf`. `size` is the
+/// file's size when the folder was listed, which is what the entry claims:
+/// a file that holds fewer bytes now, or more when the read reaches its
+/// end, is an error rather than an entry silently cut or padded.
+fn read_append(
+    path: &Path,
+    size: u64,
+    range: Range<u64>,
+    buf: &mut Vec<u8>,
+) -> Result<(), PackageError> {
+    let unreadable = |source| unreadable_at(path, source);
+    let mut file = File::open(path).map_err(unreadable)?;
+    if range.start > 0 {
+        file.seek(SeekFrom::Start(range.start))
+            .map_err(unreadable)?;
     }
+    let len = range.end.saturating_sub(range.start);
+    // Asking for one byte past the listed end is how growth shows.
+    let want = len + u64::from(range.end >= size);
     let at = buf.len();
     buf.reserve(usize::try_from(len).unwrap_or(0));
-    file.take(len).read_to_end(buf)?;
-    if ((buf.len() - at) as u64) < len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the file shrank while it was being packaged",
-        ));
+    file.take(want).read_to_end(buf).map_err(unreadable)?;
+    if (buf.len() - at) as u64 != len {
+        buf.truncate(at);
+        return Err(PackageError::SizeChanged {
+            path: path.to_path_buf(),
+            size,
+        });
     }
     Ok(())
 }
@@ -581,7 +594,7 @@ struct EntryWriter<'a> {
     out: &'a Path,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
-    time: UtcDateTime,
+    time: EntryTime,
     budget: &'a Budget,
     buffers: &'a Buffers,
 }
@@ -600,7 +613,7 @@ impl EntryWriter<'_> {
             budget: self.budget,
             buffers: self.buffers,
         };
-        let mut archive = ZipArchiveWriter::builder().build(sink);
+        let mut archive = ZipWriter::new(sink, self.time);
         let mut bytes_in = 0u64;
         let summary = loop {
             let mut piece = match pieces.next()? {
@@ -610,27 +623,14 @@ impl EntryWriter<'_> {
             let Some(name) = piece.name.take() else {
                 return Err(self.internal("pieces arrived out of order"));
             };
-            let method = match piece.method {
-                Method::Stored => CompressionMethod::STORE,
-                Method::Deflate => CompressionMethod::DEFLATE,
-            };
-            let path = if name.is_ascii() {
-                EntryPath::verbatim(name.as_bytes())
-            } else {
-                EntryPath::conformant(name.as_str())
-            };
-            let (mut entry, _) = archive
-                .new_file(path)
-                .compression_method(method)
-                .last_modified(self.time)
-                .unix_permissions(FILE_MODE)
-                .start()
-                .map_err(|err| self.zip_error(&name, io::Error::other(err)))?;
+            archive
+                .start(&name, piece.method)
+                .map_err(|err| self.entry_error(&name, err))?;
             let mut crc = crc32fast::Hasher::new();
             let mut raw_len = 0u64;
             loop {
-                entry
-                    .write_all(pieces.bytes(&piece))
+                archive
+                    .write_data(pieces.bytes(&piece))
                     .map_err(|err| self.zip_error(&name, err))?;
                 crc.combine(&piece.crc);
                 raw_len += piece.raw_len;
@@ -642,15 +642,24 @@ impl EntryWriter<'_> {
                     _ => return Err(self.internal("pieces arrived out of order")),
                 };
             }
-            entry
-                .finish(DataDescriptorOutput::new(crc.finalize(), raw_len))
-                .map_err(|err| self.zip_error(&name, io::Error::other(err)))?;
+            archive
+                .finish_entry(crc.finalize(), raw_len)
+                .map_err(|err| self.zip_error(&name, err))?;
             bytes_in += raw_len;
         };
         let sink = archive
             .finish()
-            .map_err(|err| self.zip_error("the central directory", io::Error::other(err)))?;
+            .map_err(|err| self.zip_error("the central directory", err))?;
         Ok((sink, bytes_in, summary))
+    }
+
+    fn entry_error(&self, name: &str, err: ZipError) -> PackageError {
+        match err {
+            ZipError::Duplicate(name) => PackageError::DuplicateName { name },
+            ZipError::NameTooLong(name) => PackageError::NameTooLong { name },
+            ZipError::OutOfOrder(_) => self.internal(&err.to_string()),
+            ZipError::Io(err) => self.zip_error(name, err),
+        }
     }
 
     fn zip_error(&self, name: &str, source: io::Error) -> PackageError {
