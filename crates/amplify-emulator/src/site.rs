@@ -8,7 +8,7 @@ use hyper::Response;
 
 use crate::error::{self, plain};
 use crate::state::epoch;
-use crate::Shared;
+use crate::shared::Shared;
 
 type HttpResponse = Response<Full<Bytes>>;
 
