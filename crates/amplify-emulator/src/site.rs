@@ -7,8 +7,8 @@ use http_body_util::Full;
 use hyper::Response;
 
 use crate::error::{self, plain};
-use crate::state::epoch;
 use crate::shared::Shared;
+use crate::state::epoch;
 
 type HttpResponse = Response<Full<Bytes>>;
 
