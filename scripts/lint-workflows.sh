@@ -65,7 +65,7 @@ if ! command -v shellcheck >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v 
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; } || true
 fi
 if command -v shellcheck >/dev/null 2>&1; then
-  shellcheck -x scripts/install.sh scripts/lint-workflows.sh scripts/release/*.sh \
+  shellcheck -x scripts/install.sh scripts/lint-workflows.sh scripts/release/*.sh scripts/budgets.sh scripts/test.sh \
     tests/action/run.sh tests/action/source_case.sh tests/action/release_case.sh tests/image/run.sh || status=1
 else
   echo "shellcheck not installed: skipped"

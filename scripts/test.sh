@@ -20,7 +20,7 @@ apt_install() {
   fi
 }
 
-apt_install zip unzip openssl curl ca-certificates python3-yaml musl-tools binutils
+apt_install zip unzip openssl curl ca-certificates python3-yaml musl-tools binutils time
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 log "cargo fmt --check"
@@ -44,6 +44,9 @@ if rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
     exit 1
   fi
   "$static_bin" --version
+
+  log "budgets: binary size, packaging memory, one HTTP and TLS stack"
+  bash scripts/budgets.sh "$static_bin"
 
   log "container image: a deploy inside the Dockerfile's file tree (chroot)"
   bash tests/image/run.sh "$static_bin"

@@ -12,3 +12,4 @@ mod oidc;
 mod output;
 mod package;
 mod preview;
+mod snapshots;

@@ -327,3 +327,47 @@ async fn a_silent_oidc_endpoint_or_sts_is_bounded_by_the_timeout() {
     assert_eq!(silent.accepted(), 2);
     assert!(emu.requests().is_empty());
 }
+
+/// A job that outlives three credential lifetimes succeeds: every poll, and
+/// the last GetJob, go out with credentials that are still valid.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_longer_than_its_credentials_succeeds() {
+    let (emu, gh) = expiring_sts(Duration::from_secs(14), Duration::from_secs(4)).await;
+    let site = tiny_site();
+    let mut c = role_cmd(&emu, &gh, site.path());
+    c.args(["--poll-interval", "200ms"]);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&emu, "main"), ["SUCCEED"]);
+    for q in emu.requests() {
+        assert!(q.status / 100 == 2, "{q:?}\n{r:?}");
+    }
+    let sts_calls = gh.state().sts_calls.len();
+    assert!(
+        sts_calls >= 4,
+        "{sts_calls} STS calls for 14 s of 4 s credentials"
+    );
+    let oidc_calls = gh.requests().iter().filter(|q| q.path == "/oidc").count();
+    assert_eq!(oidc_calls, sts_calls, "one fresh OIDC token per STS call");
+}
+
+/// The standard chain's instance metadata (IMDS) that accepts and never
+/// answers does not hold the run: it ends within the timeout, before any
+/// Amplify call, with a credentials error or the timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_instance_metadata_service_is_bounded() {
+    let emu = emulator().await;
+    let silent = SilentServer::start().await;
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", silent.url())
+        .args(["--timeout", "5s"]);
+    let (r, took) = run_within(&mut c, Duration::from_secs(60)).await;
+    assert!(r.code == 3 || r.code == 4, "{r:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {r:?}");
+    assert!(silent.accepted() >= 1, "IMDS was not asked: {r:?}");
+    assert!(emu.requests().is_empty());
+}

@@ -479,3 +479,16 @@ async fn a_personal_token_updates_only_its_users_comment() {
         .any(|q| q.path == "/user" && q.status == 200));
     assert_no_secrets(&r);
 }
+
+/// A GitHub answer past the 4 MiB cap (a runaway listing) is refused as
+/// such instead of being read whole, and only warns: the deploy succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runaway_github_answer_is_capped_and_only_warns() {
+    let pr = Pr::start().await;
+    pr.gh.state().huge_comment_listing = Some(16 << 20);
+    let r = run(&mut pr.cmd("opened", SHA1, REPO, WRITE_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(job_statuses(&pr.emu, "pr-7"), ["SUCCEED"]);
+    assert!(r.stderr.contains("larger than 4 MiB"), "{r:?}");
+    assert!(pr.gh.comments(7).is_empty());
+}

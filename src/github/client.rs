@@ -324,7 +324,24 @@ impl Api {
         let response = req.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport)?;
+        let limit = if status.is_success() {
+            http::MAX_ANSWER_BYTES
+        } else {
+            http::MAX_ERROR_BYTES
+        };
+        let body = http::read_capped(response, limit)
+            .await
+            .map_err(transport)?;
+        if body.truncated && status.is_success() {
+            return Err(GitHubError::Decode {
+                operation,
+                message: format!(
+                    "the answer is larger than {}",
+                    http::format_limit(http::MAX_ANSWER_BYTES)
+                ),
+            });
+        }
+        let bytes = body.bytes;
         if !status.is_success() {
             return Err(GitHubError::Status {
                 operation,

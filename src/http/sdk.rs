@@ -92,7 +92,20 @@ async fn send(
     let status = StatusCode::try_from(response.status().as_u16())
         .map_err(|e| ConnectorError::other(e.into(), None))?;
     let headers = response.headers().clone();
-    let body = read_capped(response).await?;
+    let body = super::read_capped(response, MAX_BODY)
+        .await
+        .map_err(connector_error)?;
+    if body.truncated {
+        return Err(ConnectorError::other(
+            format!(
+                "the answer is larger than {}",
+                super::format_limit(MAX_BODY)
+            )
+            .into(),
+            None,
+        ));
+    }
+    let body = body.bytes;
     let mut out = HttpResponse::new(status, SdkBody::from(body));
     for (name, value) in &headers {
         if let Ok(value) = value.to_str() {
@@ -101,20 +114,6 @@ async fn send(
         }
     }
     Ok(out)
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ConnectorError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(connector_error)? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(ConnectorError::other(
-                format!("the answer is larger than {MAX_BODY} bytes").into(),
-                None,
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn connector_error(e: reqwest::Error) -> ConnectorError {

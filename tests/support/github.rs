@@ -78,6 +78,9 @@ pub struct State {
     pub requests: Vec<FakeRequest>,
     /// The form bodies STS received.
     pub sts_calls: Vec<BTreeMap<String, String>>,
+    /// Answer every comment listing with this many bytes of JSON (a runaway
+    /// answer).
+    pub huge_comment_listing: Option<usize>,
     /// Set by [`FakeGitHub::issue_session_credentials`].
     sts_issue: Option<(SessionCredentials, Duration)>,
     next_id: u64,
@@ -291,6 +294,20 @@ fn route(
     let repo_ok = |owner: &str, name: &str| format!("{owner}/{name}") == REPO;
     let json_body = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
     let forbidden = || message(403, "Resource not accessible by integration");
+    if let (Some(bytes), Method::GET, ["repos", _, _, "issues", _, "comments"]) =
+        (s.huge_comment_listing, method.clone(), segments.as_slice())
+    {
+        let mut body = String::with_capacity(bytes);
+        body.push('[');
+        while body.len() + 64 < bytes {
+            body.push_str(r#"{"id":1,"body":"x","user":{"login":"x"}},"#);
+        }
+        body.push_str(r#"{"id":1}]"#);
+        let mut r = HttpResponse::new(Full::new(Bytes::from(body)));
+        r.headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        return r;
+    }
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["user"]) => {
             if integration {

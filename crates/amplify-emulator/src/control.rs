@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+use crate::api::render;
 use crate::error::{json_response, ApiError};
 use crate::fault::Fault;
-use crate::Shared;
+use crate::shared::Shared;
 
 type HttpResponse = Response<Full<Bytes>>;
 
@@ -61,7 +62,9 @@ pub(crate) fn handle(
             if state.app(&input.app_id).is_err() {
                 state.create_app(&input.app_id, "WEB");
             }
-            state.create_branch(&input.app_id, &input.branch_name, None)
+            let region = state.region.clone();
+            let branch = state.create_branch(&input.app_id, &input.branch_name, None)?;
+            Ok(render::branch(&region, &input.app_id, branch))
         }),
         ("POST", ["faults"]) => parse::<Fault>(body).map(|fault| {
             let echo = serde_json::to_value(&fault).unwrap_or(Value::Null);
@@ -113,7 +116,7 @@ fn state_json(shared: &Shared) -> Value {
                         .jobs
                         .iter()
                         .map(|job| {
-                            let mut summary = state.job_summary_json(&app.app_id, &branch.name, job);
+                            let mut summary = render::job_summary(&state.region, &app.app_id, &branch.name, job);
                             if let Some(reason) = &job.status_reason {
                                 summary["statusReason"] = json!(reason);
                             }

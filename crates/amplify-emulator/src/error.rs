@@ -69,6 +69,17 @@ impl ApiError {
         Self::new(400, "SerializationException", message)
     }
 
+    /// The answer of a `status` fault: the given error type or the one
+    /// Amplify uses for `status`, and a message naming it as injected.
+    pub fn injected(
+        status: u16,
+        error_type: Option<String>,
+        message: Option<String>,
+    ) -> Response<Full<Bytes>> {
+        let (error_type, message) = injected(error_type, default_api_error(status), message);
+        ApiError::new(status, &error_type, message).into_response()
+    }
+
     /// The error as Amplify sends it.
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let namespace = if FRONT_DOOR_ERRORS.contains(&self.error_type.as_str()) {
@@ -106,6 +117,17 @@ impl S3Error {
             code: code.to_owned(),
             message: message.into(),
         }
+    }
+
+    /// The answer of a `status` fault on an S3-style URL: the given code or
+    /// the one S3 uses for `status`, and a message naming it as injected.
+    pub fn injected(
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> Response<Full<Bytes>> {
+        let (code, message) = injected(code, default_s3_error(status), message);
+        S3Error::new(status, &code, message).into_response()
     }
 
     pub fn into_response(self) -> Response<Full<Bytes>> {
@@ -152,6 +174,36 @@ pub(crate) fn raw(status: u16, content_type: &str, body: Bytes) -> Response<Full
         response.headers_mut().insert("content-type", value);
     }
     response
+}
+
+/// A `status` fault's error name (or `default`) and message (or one that
+/// names the fault as injected).
+fn injected(name: Option<String>, default: &str, message: Option<String>) -> (String, String) {
+    let name = name.unwrap_or_else(|| default.to_owned());
+    let message = message.unwrap_or_else(|| format!("Injected fault: {name}"));
+    (name, message)
+}
+
+fn default_api_error(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequestException",
+        401 => "UnauthorizedException",
+        403 => "AccessDeniedException",
+        404 => "NotFoundException",
+        429 => "TooManyRequestsException",
+        503 => "ServiceUnavailableException",
+        _ => "InternalFailureException",
+    }
+}
+
+fn default_s3_error(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        403 => "AccessDenied",
+        404 => "NoSuchKey",
+        503 => "SlowDown",
+        _ => "InternalError",
+    }
 }
 
 fn status_code(status: u16) -> StatusCode {

@@ -4,11 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::operation::Operation;
+
 /// One scripted fault.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Fault {
-    /// The operation it applies to ("CreateDeployment", …, "Upload"); `None`
-    /// means any Amplify API operation (not the upload).
+    /// The name of the operation it applies to, as [`crate::Operation::as_str`]
+    /// gives it ("CreateDeployment", …, "Upload", "StepLog"); `None` means
+    /// any Amplify API operation (not the upload). A name no operation has
+    /// never applies.
     #[serde(default)]
     pub operation: Option<String>,
     /// How many requests it affects.
@@ -38,17 +42,21 @@ impl Fault {
         self
     }
 
-    fn applies_to(&self, operation: &str) -> bool {
+    /// Faults are scripted by name (over HTTP too), so a name no operation
+    /// has is kept and simply never applies.
+    fn applies_to(&self, operation: Operation) -> bool {
         let operation_matches = match &self.operation {
-            Some(wanted) => wanted == operation,
+            Some(wanted) => wanted == operation.as_str(),
             // A cut only makes sense for the upload, so "any" means it there.
-            None if matches!(self.action, FaultAction::CutUpload { .. }) => operation == "Upload",
-            None => crate::API_OPERATIONS.contains(&operation),
+            None if matches!(self.action, FaultAction::CutUpload { .. }) => {
+                operation == Operation::Upload
+            }
+            None => operation.is_api(),
         };
         let action_fits = match self.action {
-            FaultAction::CutUpload { .. } => operation == "Upload",
+            FaultAction::CutUpload { .. } => operation == Operation::Upload,
             FaultAction::FailJob { .. } | FaultAction::FailJobWithLog { .. } => {
-                operation == "StartDeployment"
+                operation == Operation::StartDeployment
             }
             _ => true,
         };
@@ -133,7 +141,7 @@ impl FaultQueue {
     }
 
     /// Takes one use of the first fault that applies to `operation`.
-    pub fn take(&mut self, operation: &str) -> Option<FaultAction> {
+    pub fn take(&mut self, operation: Operation) -> Option<FaultAction> {
         let index = self.faults.iter().position(|f| f.applies_to(operation))?;
         let fault = &mut self.faults[index];
         fault.times -= 1;
@@ -158,14 +166,14 @@ mod tests {
         let mut queue = FaultQueue::default();
         queue.push(Fault::new(Some("GetJob"), FaultAction::Drop).times(2));
         queue.push(Fault::new(None, FaultAction::Delay { ms: 1 }));
-        assert_eq!(queue.take("Upload"), None);
-        assert_eq!(queue.take("GetJob"), Some(FaultAction::Drop));
+        assert_eq!(queue.take(Operation::Upload), None);
+        assert_eq!(queue.take(Operation::GetJob), Some(FaultAction::Drop));
         assert_eq!(
-            queue.take("CreateDeployment"),
+            queue.take(Operation::CreateDeployment),
             Some(FaultAction::Delay { ms: 1 })
         );
-        assert_eq!(queue.take("GetJob"), Some(FaultAction::Drop));
-        assert_eq!(queue.take("GetJob"), None);
+        assert_eq!(queue.take(Operation::GetJob), Some(FaultAction::Drop));
+        assert_eq!(queue.take(Operation::GetJob), None);
     }
 
     #[test]
@@ -177,9 +185,9 @@ mod tests {
                 reason: "boom".into(),
             },
         ));
-        assert_eq!(queue.take("CreateDeployment"), None);
+        assert_eq!(queue.take(Operation::CreateDeployment), None);
         assert!(matches!(
-            queue.take("StartDeployment"),
+            queue.take(Operation::StartDeployment),
             Some(FaultAction::FailJob { .. })
         ));
     }
@@ -188,9 +196,9 @@ mod tests {
     fn cut_upload_without_operation_applies_to_the_upload() {
         let mut queue = FaultQueue::default();
         queue.push(Fault::new(None, FaultAction::CutUpload { after_bytes: 1 }));
-        assert_eq!(queue.take("CreateDeployment"), None);
+        assert_eq!(queue.take(Operation::CreateDeployment), None);
         assert_eq!(
-            queue.take("Upload"),
+            queue.take(Operation::Upload),
             Some(FaultAction::CutUpload { after_bytes: 1 })
         );
     }

@@ -6,12 +6,25 @@
 //! memory, runs jobs on a timer, and can be scripted to misbehave
 //! ([`Fault`]). Each [`Emulator`] runs on its own thread and runtime, so a
 //! test may block on a child process while the emulator keeps answering.
+//!
+//! Layout, from the wire inwards: `server` accepts and routes; `request`
+//! is one request's life (log entry, body, faults that answer first); the
+//! handlers are `api/` (the Amplify operations, their JSON in
+//! `api/render`), `upload/` (presigned URLs and the S3-style upload),
+//! `site` (deployed files and step logs) and `control`. They share
+//! `shared::Shared`; `state` is the account and its rules; `fault` and
+//! `operation` are the scripted faults and the names they match.
 
 mod api;
+mod config;
 mod control;
 mod error;
 mod fault;
+mod operation;
+mod record;
+mod request;
 mod server;
+mod shared;
 mod sigv4;
 mod site;
 mod state;
@@ -20,83 +33,16 @@ mod zipcheck;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
+pub use config::{Config, Credential};
 pub use fault::{Fault, FaultAction};
+pub use operation::{Operation, UnknownOperation, API_OPERATIONS};
+pub use record::{JobRecord, RequestRecord};
 
-/// The Amplify operations the emulator implements (fault matching with
-/// `operation: None` covers exactly these).
-pub const API_OPERATIONS: &[&str] = &[
-    "CreateDeployment",
-    "StartDeployment",
-    "GetJob",
-    "StopJob",
-    "ListJobs",
-    "GetApp",
-    "GetBranch",
-    "CreateBranch",
-    "DeleteBranch",
-];
-
-/// Settings of one emulator.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The region requests must be signed for. Default `us-east-1`.
-    pub region: String,
-    /// Accepted credentials. Default: AWS's documentation example key.
-    pub credentials: Vec<Credential>,
-    /// Time a started job spends RUNNING before it ends. Default 300 ms.
-    pub job_duration: Duration,
-    /// `X-Amz-Expires` of upload URLs. Default 3 h, as Amplify's.
-    pub upload_url_ttl: Duration,
-    /// How far `x-amz-date` may be from the emulator's clock. Default 15 min.
-    pub clock_skew_tolerance: Duration,
-    /// Print one line per request, and the site URL of each successful
-    /// deploy, on stdout (the binary turns this on). Default off.
-    pub log_requests: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            region: "us-east-1".to_owned(),
-            credentials: vec![Credential {
-                access_key_id: "AKIDEXAMPLE".to_owned(),
-                secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_owned(),
-                session_token: None,
-            }],
-            job_duration: Duration::from_millis(300),
-            upload_url_ttl: Duration::from_secs(3 * 3600),
-            clock_skew_tolerance: Duration::from_secs(15 * 60),
-            log_requests: false,
-        }
-    }
-}
-
-/// An accepted credential. With a session token, requests must carry the
-/// same `x-amz-security-token`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"******")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "******"),
-            )
-            .finish()
-    }
-}
+// `site` names it from the crate root.
+pub(crate) use shared::Shared;
 
 /// Adds temporary credentials to a running emulator (cheap to clone, can
 /// be moved into a fake STS). Requests signed with them are accepted until
@@ -106,105 +52,7 @@ pub struct SessionCredentials(Arc<Shared>);
 
 impl SessionCredentials {
     pub fn add(&self, credential: Credential, expires: SystemTime) {
-        self.0
-            .session_credentials
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((credential, expires));
-    }
-}
-
-/// One job as the tests see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JobRecord {
-    pub job_id: String,
-    pub status: String,
-    pub source_url: Option<String>,
-    pub status_reason: Option<String>,
-}
-
-/// One request the emulator received.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RequestRecord {
-    /// "CreateDeployment", …, "Upload", "Site", "StepLog", "Control", "Unknown".
-    pub operation: String,
-    pub method: String,
-    /// The path without its query (still percent-encoded).
-    pub path: String,
-    /// The query string as received, if any (an upload URL's carries its
-    /// signature: tests check it never reaches the client's output).
-    pub query: Option<String>,
-    /// The status answered; 0 when the connection was dropped.
-    pub status: u16,
-    /// The fault applied, by its `type` name ("drop", "status", …).
-    pub fault: Option<String>,
-    /// Lower-cased names, values as received (secrets included).
-    pub headers: Vec<(String, String)>,
-    /// Body bytes read.
-    pub body_len: u64,
-}
-
-/// What every connection task shares.
-pub(crate) struct Shared {
-    pub region: String,
-    pub credentials: Vec<Credential>,
-    /// Temporary credentials added by tests (a fake STS), with their expiry.
-    session_credentials: Mutex<Vec<(Credential, SystemTime)>>,
-    pub clock_skew_tolerance: Duration,
-    pub log_requests: bool,
-    /// `http://127.0.0.1:PORT`.
-    pub endpoint: String,
-    /// `127.0.0.1:PORT`, the Host upload URLs are signed for.
-    pub host: String,
-    pub signer: upload::UploadSigner,
-    pub runtime: tokio::runtime::Handle,
-    state: Mutex<state::State>,
-}
-
-impl Shared {
-    /// The account state. A panic elsewhere never locks the tests out.
-    pub fn state(&self) -> MutexGuard<'_, state::State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The credentials accepted at `now`, and the access key ids of the
-    /// session credentials that have expired by then.
-    pub fn credentials_at(&self, now: SystemTime) -> (Vec<Credential>, Vec<String>) {
-        let mut accepted = self.credentials.clone();
-        let mut expired = Vec::new();
-        let sessions = self
-            .session_credentials
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        for (credential, expires) in sessions.iter() {
-            if now < *expires {
-                accepted.push(credential.clone());
-            } else {
-                expired.push(credential.access_key_id.clone());
-            }
-        }
-        (accepted, expired)
-    }
-
-    pub fn site_url(&self, app_id: &str, branch: &str) -> String {
-        let display = state::display_name(branch);
-        format!(
-            "{}/__site/{}/{}/",
-            self.endpoint,
-            percent_encoding::utf8_percent_encode(app_id, upload::UNRESERVED),
-            percent_encoding::utf8_percent_encode(&display, upload::UNRESERVED)
-        )
-    }
-
-    /// Creates the app and branch if needed (set-up helpers are lenient).
-    fn ensure_branch(&self, app_id: &str, branch: &str) {
-        let mut state = self.state();
-        if state.app(app_id).is_err() {
-            state.create_app(app_id, "WEB");
-        }
-        if state.branch(app_id, branch).is_err() {
-            let _ = state.create_branch(app_id, branch, None);
-        }
+        self.0.add_session_credential(credential, expires);
     }
 }
 
@@ -234,22 +82,7 @@ impl Emulator {
             .enable_all()
             .build()?;
         let host = local.to_string();
-        let shared = Arc::new(Shared {
-            region: config.region.clone(),
-            credentials: config.credentials.clone(),
-            session_credentials: Mutex::new(Vec::new()),
-            clock_skew_tolerance: config.clock_skew_tolerance,
-            log_requests: config.log_requests,
-            endpoint: format!("http://{host}"),
-            host,
-            signer: upload::UploadSigner::new(),
-            runtime: runtime.handle().clone(),
-            state: Mutex::new(state::State::new(
-                config.region,
-                config.job_duration,
-                config.upload_url_ttl,
-            )),
-        });
+        let shared = Arc::new(Shared::new(config, host, runtime.handle().clone()));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -425,12 +258,5 @@ mod tests {
         assert!(tokio::net::TcpStream::connect(&addr).await.is_ok());
         emulator.shutdown().await;
         assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
-    }
-
-    #[test]
-    fn credential_debug_hides_secrets() {
-        let shown = format!("{:?}", Config::default().credentials[0]);
-        assert!(shown.contains("AKIDEXAMPLE"));
-        assert!(!shown.contains("EXAMPLEKEY"), "{shown}");
     }
 }

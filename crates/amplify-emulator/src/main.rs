@@ -39,6 +39,28 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    let config = config(&args);
+    let credential = config.credentials[0].clone();
+    let emulator = match Emulator::start_on(config, args.listen).await {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let endpoint = emulator.endpoint();
+    print_usage(&endpoint, &credential, &args.region);
+    create_apps(&emulator, &args);
+    println!("control: {endpoint}/__emulator/state");
+
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {e}");
+    }
+    emulator.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+fn config(args: &Args) -> Config {
     let mut config = Config {
         region: args.region.clone(),
         job_duration: args.job_duration,
@@ -52,15 +74,26 @@ async fn main() -> ExitCode {
             session_token: None,
         }];
     }
-    let credential = config.credentials[0].clone();
-    let emulator = match Emulator::start_on(config, args.listen).await {
-        Ok(emulator) => emulator,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
+    config
+}
 
+/// The `export` lines that point `amplify-deploy` or the AWS CLI here.
+fn print_usage(endpoint: &str, credential: &Credential, region: &str) {
+    println!("amplify-emulator listening on {endpoint}");
+    println!("use it with:");
+    println!("  export AWS_ENDPOINT_URL={endpoint}");
+    println!("  export AWS_ACCESS_KEY_ID={}", credential.access_key_id);
+    println!(
+        "  export AWS_SECRET_ACCESS_KEY={}",
+        credential.secret_access_key
+    );
+    println!("  export AWS_REGION={region}");
+    // The AWS CLI v1 reads only this one.
+    println!("  export AWS_DEFAULT_REGION={region}");
+}
+
+/// The `--app`s (default d1example) with the `--branch`es (default main).
+fn create_apps(emulator: &Emulator, args: &Args) {
     let apps = if args.apps.is_empty() {
         vec!["d1example".to_owned()]
     } else {
@@ -71,18 +104,6 @@ async fn main() -> ExitCode {
     } else {
         args.branches.clone()
     };
-    let endpoint = emulator.endpoint();
-    println!("amplify-emulator listening on {endpoint}");
-    println!("use it with:");
-    println!("  export AWS_ENDPOINT_URL={endpoint}");
-    println!("  export AWS_ACCESS_KEY_ID={}", credential.access_key_id);
-    println!(
-        "  export AWS_SECRET_ACCESS_KEY={}",
-        credential.secret_access_key
-    );
-    println!("  export AWS_REGION={}", args.region);
-    // The AWS CLI v1 reads only this one.
-    println!("  export AWS_DEFAULT_REGION={}", args.region);
     for app in &apps {
         let (app_id, platform) = app.split_once(':').unwrap_or((app, "WEB"));
         emulator.create_app(app_id, platform);
@@ -94,11 +115,4 @@ async fn main() -> ExitCode {
             branches.join(", ")
         );
     }
-    println!("control: {endpoint}/__emulator/state");
-
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
-    }
-    emulator.shutdown().await;
-    ExitCode::SUCCESS
 }

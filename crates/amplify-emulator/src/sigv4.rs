@@ -16,8 +16,8 @@ use hyper::HeaderMap;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::config::Credential;
 use crate::error::ApiError;
-use crate::Credential;
 
 /// Signing name of Amplify.
 pub(crate) const SERVICE: &str = "amplify";

@@ -7,8 +7,8 @@ use http_body_util::Full;
 use hyper::Response;
 
 use crate::error::{self, plain};
+use crate::shared::Shared;
 use crate::state::epoch;
-use crate::Shared;
 
 type HttpResponse = Response<Full<Bytes>>;
 

@@ -1,21 +1,19 @@
 //! The emulated account: apps, branches, jobs and uploaded zips, plus the
 //! rules Amplify applies to them (one unfinished job per branch, 50 branches
 //! per app, no manual deploys on WEB_COMPUTE). Everything here is plain data
-//! behind one mutex; time-driven transitions are applied by `server` tasks.
+//! behind one mutex; time-driven transitions are applied by the tasks of
+//! `api::deploy`, and the service's JSON shapes are rendered by `api::render`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::fault::FaultQueue;
-use crate::RequestRecord;
+use crate::record::RequestRecord;
 
-/// Account id in every ARN.
-pub(crate) const ACCOUNT_ID: &str = "123456789012";
 /// Amplify's limit on branches per app (not adjustable).
 pub(crate) const MAX_BRANCHES_PER_APP: usize = 50;
 /// Largest `maxResults` ListJobs accepts.
@@ -225,13 +223,13 @@ impl State {
     // ----- operations ------------------------------------------------------
 
     /// CreateBranch: enforces the per-app limit and unique names; returns
-    /// the new branch's JSON.
+    /// the new branch.
     pub fn create_branch(
         &mut self,
         app_id: &str,
         branch: &str,
         stage: Option<&str>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<&Branch, ApiError> {
         if branch.is_empty() || branch.chars().count() > 255 {
             return Err(ApiError::bad_request(format!(
                 "Branch name must be 1 to 255 characters long, got {} characters.",
@@ -258,8 +256,7 @@ impl State {
             jobs: Vec::new(),
             deployed: None,
         });
-        let created = self.branch(app_id, branch)?;
-        Ok(self.branch_json(app_id, created))
+        self.branch(app_id, branch)
     }
 
     /// DeleteBranch: returns the removed branch.
@@ -305,38 +302,59 @@ impl State {
                 )));
             }
         }
-        let now = SystemTime::now();
         if let Some(job_id) = job_id {
-            let job = self.job(app_id, branch, job_id)?;
-            if job.status != PENDING {
-                return Err(ApiError::bad_request(format!(
-                    "Job {job_id} is not in PENDING status (it is {}); only a job created by CreateDeployment and not yet started can be started.",
-                    job.status
-                )));
-            }
-            let serial = job.serial;
-            let zip = self.uploads.get(&serial).cloned();
-            let branch = self.branch_mut(app_id, branch)?;
-            let job = branch
-                .jobs
-                .iter_mut()
-                .find(|j| j.serial == serial)
-                .ok_or_else(|| ApiError::job_not_found(job_id))?;
-            job.status = RUNNING.to_owned();
-            job.start_time = now;
-            let started = StartedJob {
-                serial,
-                zip,
-                from_source_url: false,
-                source_url: None,
-            };
-            return Ok((job.clone(), started));
+            return self.start_uploaded(app_id, branch, job_id);
         }
         let Some(source_url) = source_url else {
             return Err(ApiError::bad_request(
                 "Must specify jobId or sourceUrl for StartDeploymentRequest.",
             ));
         };
+        self.start_from_url(app_id, branch, source_url, source_url_type)
+    }
+
+    /// Starts the PENDING job CreateDeployment made, with its uploaded zip.
+    fn start_uploaded(
+        &mut self,
+        app_id: &str,
+        branch: &str,
+        job_id: &str,
+    ) -> Result<(Job, StartedJob), ApiError> {
+        let job = self.job(app_id, branch, job_id)?;
+        if job.status != PENDING {
+            return Err(ApiError::bad_request(format!(
+                "Job {job_id} is not in PENDING status (it is {}); only a job created by CreateDeployment and not yet started can be started.",
+                job.status
+            )));
+        }
+        let serial = job.serial;
+        let zip = self.uploads.get(&serial).cloned();
+        let branch = self.branch_mut(app_id, branch)?;
+        let job = branch
+            .jobs
+            .iter_mut()
+            .find(|j| j.serial == serial)
+            .ok_or_else(|| ApiError::job_not_found(job_id))?;
+        job.status = RUNNING.to_owned();
+        job.start_time = SystemTime::now();
+        let started = StartedJob {
+            serial,
+            zip,
+            from_source_url: false,
+            source_url: None,
+        };
+        Ok((job.clone(), started))
+    }
+
+    /// A new RUNNING job deploying `source_url`; the branch must have no
+    /// unfinished job.
+    fn start_from_url(
+        &mut self,
+        app_id: &str,
+        branch: &str,
+        source_url: &str,
+        source_url_type: Option<&str>,
+    ) -> Result<(Job, StartedJob), ApiError> {
         self.branch(app_id, branch)?.check_no_unfinished_job()?;
         let serial = self.take_serial();
         let branch = self.branch_mut(app_id, branch)?;
@@ -434,78 +452,6 @@ impl State {
             )));
         }
         Ok(())
-    }
-
-    // ----- JSON shapes -----------------------------------------------------
-
-    pub fn app_json(&self, app: &App) -> Value {
-        json!({
-            "appId": app.app_id,
-            "appArn": format!("arn:aws:amplify:{}:{ACCOUNT_ID}:apps/{}", self.region, app.app_id),
-            "name": app.app_id,
-            "description": "",
-            "repository": "",
-            "platform": app.platform,
-            "createTime": epoch(app.create_time),
-            "updateTime": epoch(app.create_time),
-            "environmentVariables": {},
-            "defaultDomain": format!("{}.amplifyapp.com", app.app_id),
-            "enableBranchAutoBuild": false,
-            "enableBasicAuth": false,
-        })
-    }
-
-    pub fn branch_json(&self, app_id: &str, branch: &Branch) -> Value {
-        let active_job = branch
-            .jobs
-            .last()
-            .map(|j| j.job_id.clone())
-            .unwrap_or_default();
-        json!({
-            "branchArn": format!("arn:aws:amplify:{}:{ACCOUNT_ID}:apps/{app_id}/branches/{}", self.region, branch.name),
-            "branchName": branch.name,
-            "description": "",
-            "stage": branch.stage,
-            "displayName": branch.display_name,
-            "enableNotification": false,
-            "createTime": epoch(branch.create_time),
-            "updateTime": epoch(branch.create_time),
-            "environmentVariables": {},
-            "enableAutoBuild": false,
-            "customDomains": [],
-            "framework": "",
-            "activeJobId": active_job,
-            "totalNumberOfJobs": branch.jobs.len().to_string(),
-            "enableBasicAuth": false,
-            "ttl": "5",
-            "enablePullRequestPreview": false,
-        })
-    }
-
-    pub fn job_summary_json(&self, app_id: &str, branch: &str, job: &Job) -> Value {
-        let mut summary = json!({
-            "jobArn": format!(
-                "arn:aws:amplify:{}:{ACCOUNT_ID}:apps/{app_id}/branches/{branch}/jobs/{}",
-                self.region, job.job_id
-            ),
-            "jobId": job.job_id,
-            "commitId": "HEAD",
-            "commitMessage": "Manual deployment",
-            "commitTime": epoch(job.commit_time),
-            "startTime": epoch(job.start_time),
-            "status": job.status,
-            "jobType": "MANUAL",
-        });
-        if let Some(end) = job.end_time {
-            summary["endTime"] = json!(epoch(end));
-        }
-        if let Some(url) = &job.source_url {
-            summary["sourceUrl"] = json!(url);
-        }
-        if let Some(kind) = &job.source_url_type {
-            summary["sourceUrlType"] = json!(kind);
-        }
-        summary
     }
 }
 

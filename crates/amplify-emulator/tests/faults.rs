@@ -128,13 +128,7 @@ async fn cut_upload_closes_mid_body() {
     assert_eq!((record.operation.as_str(), record.status), ("Upload", 0));
     assert!(record.body_len >= 1024 && record.body_len < body.len() as u64);
     // The next attempt goes through.
-    let put = client
-        .http
-        .put(&url)
-        .body(site_zip())
-        .send()
-        .await
-        .expect("put");
+    let put = client.put(&url, site_zip()).await;
     assert_eq!(put.status().as_u16(), 200);
 }
 

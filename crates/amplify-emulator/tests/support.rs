@@ -134,13 +134,7 @@ impl Client {
         assert_eq!(created.status, 200, "{created:?}");
         let job_id = created.body["jobId"].as_str().expect("jobId").to_owned();
         let url = created.body["zipUploadUrl"].as_str().expect("zipUploadUrl");
-        let put = self
-            .http
-            .put(url)
-            .body(zip)
-            .send()
-            .await
-            .expect("upload sent");
+        let put = self.put(url, zip).await;
         assert_eq!(put.status().as_u16(), 200, "{:?}", put.text().await);
         let started = self
             .call(
@@ -151,6 +145,11 @@ impl Client {
             .await;
         assert_eq!(started.status, 200, "{started:?}");
         job_id
+    }
+
+    /// PUTs `body` to a presigned URL as a client would, unsigned.
+    pub async fn put(&self, url: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http.put(url).body(body).send().await.expect("put")
     }
 
     /// Polls GetJob until the job ends; returns the final GetJob answer.

@@ -52,13 +52,7 @@ async fn upload_is_stored_for_the_job() {
     let client = Client::new(&emulator);
     let url = upload_url(&client).await;
     let zip = site_zip();
-    let put = client
-        .http
-        .put(&url)
-        .body(zip.clone())
-        .send()
-        .await
-        .expect("put");
+    let put = client.put(&url, zip.clone()).await;
     assert_eq!(put.status().as_u16(), 200);
     assert!(put.headers().contains_key("etag"));
     let record = emulator.requests().pop().expect("recorded");
@@ -73,13 +67,7 @@ async fn chunked_or_lengthless_uploads_are_refused() {
     let client = Client::new(&emulator);
     let url = upload_url(&client).await;
     let stream = futures_stream(site_zip());
-    let put = client
-        .http
-        .put(&url)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .expect("put");
+    let put = client.put(&url, reqwest::Body::wrap_stream(stream)).await;
     assert_eq!(put.status().as_u16(), 411);
     assert_eq!(
         s3_code(&put.text().await.expect("body")),
@@ -112,13 +100,7 @@ async fn tampered_reencoded_or_posted_uploads_are_refused() {
     let url = upload_url(&client).await;
 
     let tampered = format!("{}0", url.trim_end_matches(|c: char| c.is_ascii_hexdigit()));
-    let put = client
-        .http
-        .put(&tampered)
-        .body(site_zip())
-        .send()
-        .await
-        .expect("put");
+    let put = client.put(&tampered, site_zip()).await;
     assert_eq!(put.status().as_u16(), 403);
     assert_eq!(
         s3_code(&put.text().await.expect("body")),
@@ -126,13 +108,7 @@ async fn tampered_reencoded_or_posted_uploads_are_refused() {
     );
 
     let reencoded = url.replace("%2F", "%252F");
-    let put = client
-        .http
-        .put(&reencoded)
-        .body(site_zip())
-        .send()
-        .await
-        .expect("put");
+    let put = client.put(&reencoded, site_zip()).await;
     assert_eq!(put.status().as_u16(), 403);
 
     let post = client
@@ -173,13 +149,7 @@ async fn expired_upload_url_is_refused() {
     let url = upload_url(&client).await;
     assert!(url.contains("X-Amz-Expires=0"), "{url}");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let put = client
-        .http
-        .put(&url)
-        .body(site_zip())
-        .send()
-        .await
-        .expect("put");
+    let put = client.put(&url, site_zip()).await;
     assert_eq!(put.status().as_u16(), 403);
     let text = put.text().await.expect("body");
     assert_eq!(s3_code(&text), "AccessDenied");
@@ -193,7 +163,7 @@ async fn large_upload_is_accepted() {
     let url = upload_url(&client).await;
     let body = vec![7u8; 150 * 1024 * 1024];
     let started = std::time::Instant::now();
-    let put = client.http.put(&url).body(body).send().await.expect("put");
+    let put = client.put(&url, body).await;
     assert_eq!(put.status().as_u16(), 200);
     eprintln!("150 MiB upload took {:?}", started.elapsed());
 }

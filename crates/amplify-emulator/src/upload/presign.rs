@@ -1,7 +1,9 @@
-//! The presigned upload URL, served by the emulator itself and checked the
-//! way S3 checks a SigV4 query-string signature: the values inside the query
-//! are percent-encoded (`/`, `+`, `=`) so a client that re-encodes the query,
-//! adds an Authorization header or switches to POST is refused, as on S3.
+//! Signing and checking presigned S3-style URLs with a secret only this
+//! emulator knows: the upload PUT URL of CreateDeployment and the step-log
+//! GET URL of GetJob. They are checked the way S3 checks a SigV4
+//! query-string signature: the values inside the query are percent-encoded
+//! (`/`, `+`, `=`), so a client that re-encodes the query, adds an
+//! Authorization header or switches to POST is refused, as on S3.
 
 use std::time::{Duration, SystemTime};
 
@@ -22,14 +24,15 @@ pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const ACCESS_KEY: &str = "ASIAEMULATORUPLOADS1";
 
-/// Signs and checks upload URLs with a secret only this emulator knows.
-pub(crate) struct UploadSigner {
+/// Signs and checks presigned URLs (upload and step log) with a secret
+/// only this emulator knows.
+pub(crate) struct UrlSigner {
     secret: [u8; 32],
     token: String,
 }
 
-impl UploadSigner {
-    pub fn new() -> UploadSigner {
+impl UrlSigner {
+    pub fn new() -> UrlSigner {
         let mut secret = [0u8; 32];
         secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
         secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -38,24 +41,7 @@ impl UploadSigner {
             "IQoJb3JpZ2luX2VjE/emulator+{}/session==",
             uuid::Uuid::new_v4().simple()
         );
-        UploadSigner { secret, token }
-    }
-
-    /// The upload URL for one job.
-    #[allow(clippy::too_many_arguments)]
-    pub fn presign(
-        &self,
-        endpoint: &str,
-        host: &str,
-        region: &str,
-        app_id: &str,
-        branch: &str,
-        job_id: &str,
-        now: SystemTime,
-        ttl: Duration,
-    ) -> String {
-        let path = upload_path(app_id, branch, job_id);
-        self.presign_path("PUT", endpoint, host, region, &path, now, ttl)
+        UrlSigner { secret, token }
     }
 
     /// A presigned URL for `method` on `path` (already percent-encoded), as
@@ -179,11 +165,7 @@ struct QueryFields {
 
 impl QueryFields {
     fn parse(raw_query: &str) -> Result<QueryFields, S3Error> {
-        let mut pairs = Vec::new();
-        for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            pairs.push((decode(name), decode(value)));
-        }
+        let pairs = query_pairs(raw_query);
         let get = |name: &str| {
             pairs
                 .iter()
@@ -209,6 +191,18 @@ impl QueryFields {
             signature: required("X-Amz-Signature")?,
         })
     }
+}
+
+/// Decoded `name=value` pairs of a query string, in order.
+pub(crate) fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
+    raw_query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
 }
 
 /// Decodes one query component: `%XX` escapes, and `+` as a space.
@@ -244,14 +238,13 @@ mod tests {
 
     const HOST: &str = "127.0.0.1:4566";
 
-    fn presigned(signer: &UploadSigner, now: SystemTime) -> (String, String) {
-        let url = signer.presign(
+    fn presigned(signer: &UrlSigner, now: SystemTime) -> (String, String) {
+        let url = signer.presign_path(
+            "PUT",
             "http://127.0.0.1:4566",
             HOST,
             "us-east-1",
-            "d1",
-            "feature/x",
-            "1",
+            &upload_path("d1", "feature/x", "1"),
             now,
             Duration::from_secs(10800),
         );
@@ -264,7 +257,7 @@ mod tests {
 
     #[test]
     fn url_as_returned_verifies_and_encodes_slashes() {
-        let signer = UploadSigner::new();
+        let signer = UrlSigner::new();
         let now = SystemTime::now();
         let (path, query) = presigned(&signer, now);
         assert_eq!(path, "/__upload/d1/feature%2Fx/1");
@@ -282,7 +275,7 @@ mod tests {
 
     #[test]
     fn reencoded_query_post_and_other_host_are_refused() {
-        let signer = UploadSigner::new();
+        let signer = UrlSigner::new();
         let now = SystemTime::now();
         let (path, query) = presigned(&signer, now);
         let reencoded = query.replace('%', "%25");
@@ -301,7 +294,7 @@ mod tests {
 
     #[test]
     fn expired_url_is_refused() {
-        let signer = UploadSigner::new();
+        let signer = UrlSigner::new();
         let signed = SystemTime::now() - Duration::from_secs(4 * 3600);
         let (path, query) = presigned(&signer, signed);
         let err = signer

@@ -1,0 +1,166 @@
+//! The Amplify API: routing a signed REST-JSON request to its operation,
+//! the front door every call passes (faults, body, SigV4), and one function
+//! per operation of the service model (`amplify-2017-07-25`). Routing is in
+//! [`route`]; the rules live in `state`; the JSON shapes in [`render`]; the
+//! deploy lifecycle in [`deploy`]; the job queries in [`jobs`].
+//!
+//! <https://docs.aws.amazon.com/amplify/latest/APIReference/API_Operations.html>
+
+mod deploy;
+mod input;
+mod jobs;
+pub(crate) mod render;
+mod route;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+
+pub(crate) use deploy::finish_cancel_later;
+use deploy::Failure;
+use input::{check_app_id, json_object, optional_string, required_string};
+pub(crate) use route::{route, ApiCall};
+
+use crate::error::{self, ApiError};
+use crate::fault::FaultAction;
+use crate::operation::Operation;
+use crate::request::{early_fault, read_body, Answer, BodyError, Dropped, Recorder, MAX_BODY};
+use crate::shared::Shared;
+use crate::sigv4::{SignedRequest, Verifier};
+
+/// Answers one API call: faults that answer first, the body, the
+/// signature, the operation, then faults that act after it.
+pub(crate) async fn handle(
+    shared: &Arc<Shared>,
+    call: ApiCall,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+    recorder: &mut Recorder,
+) -> Answer {
+    let fault = match early_fault(shared, call.operation, recorder, ApiError::injected).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let body = match read_body(body, MAX_BODY, None, recorder).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return Ok(ApiError::serialization("Request body is too large.").into_response())
+        }
+        Err(_) => return Err(Dropped),
+    };
+    if let Err(err) = authenticate(shared, parts, &body) {
+        return Ok(err.into_response());
+    }
+    let response = match perform(shared, &call, parts.uri.query(), &body, failure(&fault)) {
+        Ok(output) => error::json_response(200, &output),
+        Err(err) => err.into_response(),
+    };
+    match fault {
+        Some(FaultAction::DropAfter) => Err(Dropped),
+        Some(FaultAction::DelayAfter { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(response)
+        }
+        _ => Ok(response),
+    }
+}
+
+/// Checks the SigV4 signature as the AWS front door does.
+fn authenticate(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let now = SystemTime::now();
+    let (credentials, expired) = shared.credentials_at(now);
+    let verifier = Verifier {
+        credentials: &credentials,
+        expired: &expired,
+        region: &shared.region,
+        clock_skew_tolerance: shared.clock_skew_tolerance,
+        now,
+    };
+    verifier.verify(&SignedRequest {
+        method: parts.method.as_str(),
+        path_and_query,
+        headers: &parts.headers,
+        body,
+    })
+}
+
+/// How a `fail_job`/`fail_job_with_log` fault makes the started job end.
+fn failure(fault: &Option<FaultAction>) -> Option<Failure> {
+    match fault {
+        Some(FaultAction::FailJob { reason }) => Some(Failure {
+            reason: reason.clone(),
+            log: None,
+        }),
+        Some(FaultAction::FailJobWithLog { reason, log }) => Some(Failure {
+            reason: reason.clone(),
+            log: Some(log.clone()),
+        }),
+        _ => None,
+    }
+}
+
+/// Runs one operation; `failure` comes from a `fail_job` fault.
+fn perform(
+    shared: &Arc<Shared>,
+    call: &ApiCall,
+    query: Option<&str>,
+    body: &[u8],
+    failure: Option<Failure>,
+) -> Result<Value, ApiError> {
+    check_app_id(&call.app_id)?;
+    match call.operation {
+        Operation::GetApp => get_app(shared, call),
+        Operation::GetBranch => get_branch(shared, call),
+        Operation::CreateBranch => create_branch(shared, call, body),
+        Operation::DeleteBranch => delete_branch(shared, call),
+        Operation::CreateDeployment => deploy::create(shared, call, body),
+        Operation::StartDeployment => deploy::start(shared, call, body, failure),
+        Operation::GetJob => jobs::get(shared, call),
+        Operation::StopJob => jobs::stop(shared, call),
+        Operation::ListJobs => jobs::list(shared, call, query),
+        other => Err(ApiError::new(
+            404,
+            "UnknownOperationException",
+            format!("Unknown operation {other}"),
+        )),
+    }
+}
+
+fn get_app(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {
+    let state = shared.state();
+    let app = state.app(&call.app_id)?;
+    Ok(json!({ "app": render::app(&state.region, app) }))
+}
+
+fn get_branch(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {
+    let state = shared.state();
+    let branch = state.branch(&call.app_id, call.branch())?;
+    Ok(json!({ "branch": render::branch(&state.region, &call.app_id, branch) }))
+}
+
+fn create_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, ApiError> {
+    let input = json_object(body)?;
+    let name = required_string(&input, "branchName")?;
+    let stage = optional_string(&input, "stage")?;
+    let mut state = shared.state();
+    let region = state.region.clone();
+    let branch = state.create_branch(&call.app_id, &name, stage.as_deref())?;
+    Ok(json!({ "branch": render::branch(&region, &call.app_id, branch) }))
+}
+
+fn delete_branch(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {
+    let mut state = shared.state();
+    let branch = state.delete_branch(&call.app_id, call.branch())?;
+    Ok(json!({ "branch": render::branch(&state.region, &call.app_id, &branch) }))
+}

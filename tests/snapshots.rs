@@ -1,0 +1,452 @@
+//! The user-facing output, pinned: what a deploy prints on stderr, its
+//! `--json`, dotenv file, `$GITHUB_OUTPUT` and job summary, the error
+//! renderings, `package`, `status`, and the pull request comment.
+//!
+//! Each test runs the real binary against the emulator and compares its
+//! output with a committed snapshot (`tests/snapshots/`). A change of
+//! wording or layout fails here first; when it is meant, review and accept
+//! the new snapshot (`cargo insta review`, or rename the `.snap.new` file).
+//! Only what differs from run to run or machine to machine is replaced,
+//! all in [`assert_output`]; archives are stamped with `SOURCE_DATE_EPOCH`
+//! so their size and SHA-256 stay real.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::preview::{Pr, SHA1};
+use crate::support::github::*;
+use crate::support::*;
+
+/// Archive timestamps, so the archive's bytes (and hash) are pinned too.
+const EPOCH: &str = "1700000000";
+
+/// How long a job runs: long enough that the first poll sees it RUNNING
+/// even on a slow machine (the default 300 ms is not).
+const JOB_DURATION: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// An emulator whose jobs run for [`JOB_DURATION`].
+async fn slow_emulator() -> Emulator {
+    let emu = emulator().await;
+    emu.set_job_duration(JOB_DURATION);
+    emu
+}
+
+/// Compare `text` with the snapshot `name`, after replacing each of `paths`
+/// by its label and every value that differs between runs (ports, times,
+/// durations, request ids, the `$GITHUB_OUTPUT` delimiter) by a
+/// placeholder.
+fn assert_output(name: &str, text: &str, paths: &[(&Path, &str)]) {
+    let mut text = text.to_owned();
+    for (path, label) in paths {
+        text = text.replace(&*path.to_string_lossy(), label);
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    for (pattern, replacement) in [
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z",
+            "[TIMESTAMP]",
+        ),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[UUID]",
+        ),
+        // A multi-line `$GITHUB_OUTPUT` value's heredoc delimiter.
+        (r"ghadelimiter_[0-9a-f]{32}", "ghadelimiter_[ID]"),
+        // The query of a presigned URL (in `::add-mask::` lines).
+        (r"X-Amz-Date=\d{8}T\d{6}Z", "X-Amz-Date=[DATE]"),
+        (r"%252F\d{8}%252F", "%252F[DATE]%252F"),
+        (
+            r"X-Amz-Security-Token=[^&\s]+",
+            "X-Amz-Security-Token=[TOKEN]",
+        ),
+        (
+            r"X-Amz-Signature=[0-9a-f]{64}",
+            "X-Amz-Signature=[SIGNATURE]",
+        ),
+        // Durations: "in 0.4s", "job 1: RUNNING (0s)", "sha256 …, 0.01s",
+        // "| 0.3 s |" in the summary, the phases of `--json`.
+        (r"\bin \d+\.\d+s\b", "in [TIME]"),
+        (r"(job \d+: [A-Z_]+) \(\d+s\)", "${1} ([TIME])"),
+        (r"(sha256 [0-9a-f]{64}), \d+\.\d+s", "${1}, [TIME]"),
+        (r"\| \d+\.\d+ s \|", "| [TIME] |"),
+        (
+            r#""(package|upload|start|wait|total)":\d+(\.\d+)?"#,
+            r#""${1}":[TIME]"#,
+        ),
+    ] {
+        settings.add_filter(pattern, replacement);
+    }
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// The binary as a runner starts it: `GITHUB_ACTIONS`, outputs and summary
+/// in `dir`.
+fn in_actions(c: &mut Command, dir: &Path) {
+    c.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"));
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `deploy_cmd` with archives stamped with [`EPOCH`].
+fn deploy(emu: &Emulator, site: &Path) -> Command {
+    let mut c = deploy_cmd(emu, site);
+    c.env("SOURCE_DATE_EPOCH", EPOCH);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_successful_deploy() {
+    let emu = slow_emulator().await;
+    let (site, _) = site();
+    let out = tempfile::tempdir().unwrap();
+    let dotenv = out.path().join("deploy.env");
+    let r = run(deploy(&emu, site.path())
+        .arg("--json")
+        .arg("--dotenv")
+        .arg(&dotenv))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("deploy_stderr", &r.stderr, &paths);
+    assert_output("deploy_json", &r.stdout, &paths);
+    assert_output("deploy_dotenv", &read(&dotenv), &paths);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_successful_deploy_in_github_actions() {
+    let emu = slow_emulator().await;
+    let (site, _) = site();
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("actions_deploy_stderr", &r.stderr, &paths);
+    assert_eq!(r.stdout, "", "{r:?}");
+    assert_output(
+        "actions_deploy_github_output",
+        &read(&out.path().join("output")),
+        &paths,
+    );
+    assert_output(
+        "actions_deploy_summary",
+        &read(&out.path().join("summary")),
+        &paths,
+    );
+}
+
+/// A failed job in GitHub Actions: the reason, the end of the step's log in
+/// a group, the annotation, the summary, the outputs and the JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_job() {
+    let emu = slow_emulator().await;
+    let mut log: String = (1..=35).map(|i| format!("build line {i}\n")).collect();
+    log.push_str("::error::from the log\nnpm ERR! build failed\n");
+    emu.push_fault(fault(
+        "StartDeployment",
+        1,
+        FaultAction::FailJobWithLog {
+            reason: "build failed".into(),
+            log,
+        },
+    ));
+    let site = tiny_site();
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(c.arg("--json")).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("failed_stderr", &r.stderr, &paths);
+    assert_output("failed_json", &r.stdout, &paths);
+    assert_output(
+        "failed_github_output",
+        &read(&out.path().join("output")),
+        &paths,
+    );
+    assert_output("failed_summary", &read(&out.path().join("summary")), &paths);
+
+    // Outside GitHub Actions: the same tail, without the group.
+    let emu = slow_emulator().await;
+    emu.push_fault(fault(
+        "StartDeployment",
+        1,
+        FaultAction::FailJobWithLog {
+            reason: "build failed".into(),
+            log: "npm run build\nError: Cannot find module 'x'\n".into(),
+        },
+    ));
+    let dotenv = out.path().join("deploy.env");
+    let r = run(deploy(&emu, site.path()).arg("--dotenv").arg(&dotenv)).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_output("failed_plain_stderr", &r.stderr, &paths);
+    assert_output("failed_dotenv", &read(&dotenv), &paths);
+}
+
+/// File names that are workflow commands, and symlinks, in GitHub Actions:
+/// the warnings name them, escaped so that none starts a command.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_file_names_in_github_actions() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "outside").unwrap();
+    for name in ["::error::pwned", "##[error]x"] {
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), site.path().join(name))
+            .unwrap();
+    }
+    std::os::unix::fs::symlink(outside.path().join("missing"), site.path().join("dangling"))
+        .unwrap();
+    write(site.path(), "::warning::page.html", b"<p>hi</p>");
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(c.arg("--dry-run")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [
+        (site.path(), "[SITE]"),
+        (outside.path(), "[OUTSIDE]"),
+        (out.path(), "[OUT]"),
+    ];
+    assert_output("hostile_names_stderr", &r.stderr, &paths);
+}
+
+/// Bad input: one line naming the input, exit 2, before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let missing = site.path().join("missing");
+    let cases: [(&str, Vec<&std::ffi::OsStr>); 4] = [
+        (
+            "missing_app_id",
+            vec![
+                "deploy".as_ref(),
+                "--branch".as_ref(),
+                "main".as_ref(),
+                "--path".as_ref(),
+                site.path().as_os_str(),
+            ],
+        ),
+        (
+            "bad_app_id",
+            vec![
+                "deploy".as_ref(),
+                "--app-id".as_ref(),
+                "d1/../x".as_ref(),
+                "--branch".as_ref(),
+                "main".as_ref(),
+                "--path".as_ref(),
+                site.path().as_os_str(),
+            ],
+        ),
+        (
+            "missing_folder",
+            vec![
+                "deploy".as_ref(),
+                "--app-id".as_ref(),
+                APP.as_ref(),
+                "--branch".as_ref(),
+                "main".as_ref(),
+                "--path".as_ref(),
+                missing.as_os_str(),
+            ],
+        ),
+        (
+            "path_and_source_url",
+            vec![
+                "deploy".as_ref(),
+                "--app-id".as_ref(),
+                APP.as_ref(),
+                "--branch".as_ref(),
+                "main".as_ref(),
+                "--path".as_ref(),
+                site.path().as_os_str(),
+                "--source-url".as_ref(),
+                "https://example.com/site.zip".as_ref(),
+            ],
+        ),
+    ];
+    let paths = [(site.path(), "[SITE]")];
+    for (name, args) in cases {
+        let r = run(cmd(&emu).args(&args)).await;
+        assert_eq!(r.code, 2, "{name}: {r:?}");
+        assert_eq!(r.stdout, "", "{name}: {r:?}");
+        assert_output(&format!("input_{name}"), &r.stderr, &paths);
+    }
+    // In GitHub Actions the error is an annotation too.
+    let out = tempfile::tempdir().unwrap();
+    let mut c = cmd(&emu);
+    c.args(["deploy", "--branch", "main", "--path"])
+        .arg(site.path());
+    in_actions(&mut c, out.path());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_output("actions_input_missing_app_id", &r.stderr, &paths);
+    assert!(emu.requests().is_empty(), "{:?}", operations(&emu));
+}
+
+/// The other service answers a user meets: no such app, and a branch busy
+/// with another deployment under `--on-busy fail`.
+#[tokio::test(flavor = "multi_thread")]
+async fn service_refusals() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let paths = [(site.path(), "[SITE]")];
+    let mut c = cmd(&emu);
+    c.args([
+        "deploy",
+        "--app-id",
+        "d9nosuchapp",
+        "--branch",
+        "main",
+        "--path",
+    ])
+    .arg(site.path())
+    .env("SOURCE_DATE_EPOCH", EPOCH);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_output("no_such_app_stderr", &r.stderr, &paths);
+
+    emu.insert_job(APP, "main", "RUNNING");
+    let r = run(deploy(&emu, site.path()).args(["--on-busy", "fail"])).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_output("busy_branch_stderr", &r.stderr, &paths);
+    assert_eq!(job_statuses(&emu, "main"), ["RUNNING"]);
+}
+
+/// `--no-wait`: the run ends once the job has started.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_that_does_not_wait() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let r = run(deploy(&emu, site.path()).args(["--no-wait", "--json"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    assert_output("no_wait_stderr", &r.stderr, &paths);
+    assert_output("no_wait_json", &r.stdout, &paths);
+}
+
+/// A service error: what failed, AWS's message, a hint and the request id.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_error() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "CreateDeployment",
+        1,
+        FaultAction::Status {
+            status: 403,
+            error_type: Some("AccessDeniedException".into()),
+            message: Some("User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: amplify:CreateDeployment on resource: arn:aws:amplify:us-east-1:123456789012:apps/d1test/branches/main/deployments/*".into()),
+        },
+    ));
+    let site = tiny_site();
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(c.arg("--json")).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("aws_error_stderr", &r.stderr, &paths);
+    assert_output("aws_error_json", &r.stdout, &paths);
+}
+
+/// `--timeout` passes: the job is stopped, exit 4.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout() {
+    let emu = emulator().await;
+    emu.set_job_duration(std::time::Duration::from_secs(600));
+    let site = tiny_site();
+    let r = run(deploy(&emu, site.path()).args(["--timeout", "1s", "--json"])).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    assert_output("timeout_stderr", &r.stderr, &paths);
+    assert_output("timeout_json", &r.stdout, &paths);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run() {
+    let emu = emulator().await;
+    let (site, _) = site();
+    let r = run(deploy(&emu, site.path()).args(["--dry-run", "--json"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    assert_output("dry_run_stderr", &r.stderr, &paths);
+    assert_output("dry_run_json", &r.stdout, &paths);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_package_command() {
+    let (site, _) = site();
+    let out = tempfile::tempdir().unwrap();
+    let zip = out.path().join("site.zip");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_amplify-deploy"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(["package", "--path"])
+        .arg(site.path())
+        .arg("--output")
+        .arg(&zip);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("package_stderr", &r.stderr, &paths);
+    assert_eq!(r.stdout, "", "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_command() {
+    let emu = slow_emulator().await;
+    let site = tiny_site();
+    let r = run(&mut deploy(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let status = |json: bool| {
+        let mut c = cmd(&emu);
+        c.args(["status", "--app-id", APP, "--branch", "main"]);
+        if json {
+            c.arg("--json");
+        }
+        c
+    };
+    let r = run(&mut status(false)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("status_stdout", &r.stdout, &[]);
+    assert_eq!(r.stderr, "", "{r:?}");
+    let r = run(&mut status(true)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("status_json", &r.stdout, &[]);
+}
+
+/// A pull request preview: the deploy's output and comment, then the
+/// comment once the pull request is closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_preview() {
+    let pr = Pr::start().await;
+    pr.emu.set_job_duration(JOB_DURATION);
+    let paths = [(pr.site.path(), "[SITE]")];
+    let r = run(pr
+        .cmd("opened", SHA1, REPO, WRITE_TOKEN)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("preview_stderr", &r.stderr, &paths);
+    let comments = pr.gh.comments(7);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_output("preview_comment", &comments[0].body, &paths);
+
+    let r = run(&mut pr.cmd("closed", SHA1, REPO, WRITE_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("preview_closed_stderr", &r.stderr, &paths);
+    let comments = pr.gh.comments(7);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_output("preview_closed_comment", &comments[0].body, &paths);
+}
