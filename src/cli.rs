@@ -3,14 +3,17 @@
 //!
 //! Each option's variable is `AMPLIFY_<NAME>`. GitHub passes action input
 //! `app-id` as `INPUT_APP-ID` (and some wrappers as `INPUT_APP_ID`);
-//! [`import_github_inputs`] maps those onto the `AMPLIFY_*` names before
-//! parsing, so the precedence is: flag > `AMPLIFY_*` > `INPUT_*` > default.
+//! [`parse`] makes those the options' defaults, so the precedence is:
+//! flag > `AMPLIFY_*` > `INPUT_*` > default (the whole chain is described
+//! in `settings`). Only the command layer sees these types.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+pub use crate::choices::{OnBusy, SourceUrlType, Stage};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -231,8 +234,8 @@ pub struct DeployArgs {
     )]
     pub github_token: Option<String>,
 
-    /// Whether --stage (or AMPLIFY_STAGE) was given, as opposed to defaulted:
-    /// previews default to PULL_REQUEST. Set by [`parse`].
+    /// Whether --stage (AMPLIFY_STAGE, INPUT_STAGE) was given, as opposed to
+    /// defaulted: previews default to PULL_REQUEST. Set by [`parse`].
     #[arg(skip)]
     pub stage_given: bool,
 }
@@ -296,71 +299,65 @@ pub struct PackageArgs {
     pub filter: PackageFilterArgs,
 }
 
-/// What to do when another deployment is running on the branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnBusy {
-    /// Wait for it to end, then deploy.
-    Wait,
-    /// Stop it (StopJob), then deploy.
-    Stop,
-    /// Exit with an error.
-    Fail,
+/// Parse the command line; `get` reads the environment for GitHub's
+/// `INPUT_*` variables. Exits with clap's message on bad usage.
+pub fn parse(get: impl Fn(&str) -> Option<OsString>) -> Cli {
+    try_parse_from(std::env::args_os(), get).unwrap_or_else(|e| e.exit())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Stage {
-    Production,
-    Beta,
-    Development,
-    Experimental,
-    PullRequest,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Production => "PRODUCTION",
-            Stage::Beta => "BETA",
-            Stage::Development => "DEVELOPMENT",
-            Stage::Experimental => "EXPERIMENTAL",
-            Stage::PullRequest => "PULL_REQUEST",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SourceUrlType {
-    Zip,
-    BucketPrefix,
-}
-
-impl SourceUrlType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceUrlType::Zip => "ZIP",
-            SourceUrlType::BucketPrefix => "BUCKET_PREFIX",
-        }
-    }
-}
-
-/// Parse the command line, noting which defaults were taken.
-pub fn parse() -> Cli {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+/// [`parse`] with the arguments given.
+pub fn try_parse_from<I, T>(
+    argv: I,
+    get: impl Fn(&str) -> Option<OsString>,
+) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let inputs = github_input_overrides(get);
+    let matches = with_defaults(Cli::command(), &inputs).try_get_matches_from(argv)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let stage_input = inputs.iter().any(|(name, _)| name == "AMPLIFY_STAGE");
     let given = |m: &clap::ArgMatches| {
-        !matches!(
-            m.value_source("stage"),
-            None | Some(clap::parser::ValueSource::DefaultValue)
-        )
+        stage_input
+            || !matches!(
+                m.value_source("stage"),
+                None | Some(clap::parser::ValueSource::DefaultValue)
+            )
     };
     match (&mut cli.command, matches.subcommand()) {
         (Some(Command::Deploy(args)), Some((_, sub))) => args.stage_given = given(sub),
         (None, _) => cli.deploy.stage_given = given(&matches),
         _ => {}
     }
-    cli
+    Ok(cli)
+}
+
+/// `cmd` with each `(AMPLIFY_* name, value)` as the default of the options
+/// that variable sets, in every subcommand.
+fn with_defaults(cmd: clap::Command, defaults: &[(String, OsString)]) -> clap::Command {
+    let ids: Vec<(clap::Id, &'static str)> = cmd
+        .get_arguments()
+        .filter_map(|arg| {
+            let env = arg.get_env()?;
+            let (_, value) = defaults.iter().find(|(name, _)| env == name.as_str())?;
+            // clap keeps default values as `&'static str`; a handful of
+            // short strings per run.
+            let value: &'static str = value.to_string_lossy().into_owned().leak();
+            Some((arg.get_id().clone(), value))
+        })
+        .collect();
+    let mut cmd = ids.into_iter().fold(cmd, |cmd, (id, value)| {
+        cmd.mut_arg(id, |a| a.default_value(value))
+    });
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in subs {
+        cmd = cmd.mut_subcommand(name, |sub| with_defaults(sub, defaults));
+    }
+    cmd
 }
 
 /// Parse a duration such as `20m`, `90s` or `1h 30m`.
@@ -390,9 +387,8 @@ fn option_env_names() -> Vec<String> {
 /// `INPUT_FOO-BAR` or `INPUT_FOO_BAR`. Empty values count as unset: the
 /// runner sets every declared input, empty when the workflow gave none.
 ///
-/// Returns the variables to set; the caller applies them before any thread
-/// starts.
-pub fn github_input_overrides(get: impl Fn(&str) -> Option<OsString>) -> Vec<(String, OsString)> {
+/// Returns the `AMPLIFY_*` names with the values to default to.
+fn github_input_overrides(get: impl Fn(&str) -> Option<OsString>) -> Vec<(String, OsString)> {
     let present = |name: &str| get(name).filter(|v| !v.is_empty());
     let mut out = Vec::new();
     for name in option_env_names() {

@@ -21,19 +21,16 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 
-use crate::cli::AwsArgs;
 use crate::error::{one_line, RunError};
 use crate::http::{
     body_excerpt, describe_reqwest_error, read_capped, redact_url, retry, xml_element, RetryConfig,
     RetryDecision, RetryObserver, MAX_ERROR_BYTES,
 };
 use crate::report::Reporter;
+use crate::settings::AwsSettings;
 
 /// The audience AWS STS expects in GitHub's OIDC token.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
-
-/// `--role-duration-seconds` default, as aws-actions/configure-aws-credentials'.
-pub const DEFAULT_ROLE_DURATION_SECONDS: u32 = 3600;
 
 /// Credentials are refreshed when less than this is left of them …
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -48,23 +45,18 @@ const TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// so that a trust-policy problem is reported before anything else.
 pub async fn provider(
     region: &str,
-    aws: &AwsArgs,
+    aws: &AwsSettings,
     http: &reqwest::Client,
     reporter: &Reporter,
 ) -> Result<SharedCredentialsProvider, RunError> {
     let session_name = match aws.role_session_name.as_deref() {
         Some(name) => validate_session_name(name)?,
-        None => default_session_name(),
+        None => aws.default_session_name.clone(),
     };
     let masker = reporter.clone();
     let mask: Mask = Arc::new(move |secret: &str| masker.github().mask(secret));
-    let Some(role) = aws
-        .role_to_assume
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    else {
-        let chain = crate::settings::credentials(region, http).await?;
+    let Some(role) = aws.role_to_assume.as_deref() else {
+        let chain = standard_chain(region, http).await?;
         let cache = CredentialsCache::new(Box::new(Chain(chain)), mask);
         return Ok(SharedCredentialsProvider::new(cache));
     };
@@ -75,15 +67,34 @@ pub async fn provider(
         sts_endpoint: sts_endpoint(region)?,
         role_arn: role.to_owned(),
         session_name,
-        duration_seconds: aws
-            .role_duration_seconds
-            .unwrap_or(DEFAULT_ROLE_DURATION_SECONDS),
+        duration_seconds: aws.role_duration_seconds,
         token,
         mask: mask.clone(),
     };
     let cache = CredentialsCache::new(Box::new(role), mask);
     cache.get().await?;
     Ok(SharedCredentialsProvider::new(cache))
+}
+
+/// Credentials from the standard AWS chain: environment, shared config and
+/// credentials files and profiles, SSO, web identity token file, ECS and EC2
+/// instance metadata. Nothing is fetched until the first call signs. Their
+/// requests go through `http`, the client every other call uses (its trust
+/// roots, proxy and timeouts).
+async fn standard_chain(
+    region: &str,
+    http: &reqwest::Client,
+) -> Result<SharedCredentialsProvider, RunError> {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(region.to_owned()))
+        .http_client(crate::http::sdk::http_client(http.clone()))
+        .load()
+        .await;
+    config.credentials_provider().ok_or_else(|| {
+        RunError::aws("no AWS credentials provider could be configured").hint(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, or role-to-assume",
+        )
+    })
 }
 
 /// Where the web identity token comes from, decided once from the
@@ -152,13 +163,6 @@ fn validate_session_name(name: &str) -> Result<String, RunError> {
             "role-session-name {name:?} is not a valid STS session name: 2 to 64 characters of letters, digits and _+=,.@-"
         )))
     }
-}
-
-fn default_session_name() -> String {
-    let run = std::env::var("GITHUB_RUN_ID").unwrap_or_default();
-    let mut name = format!("amplify-deploy-{run}");
-    name.retain(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
-    name.trim_end_matches('-').chars().take(64).collect()
 }
 
 /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the regional
