@@ -24,7 +24,6 @@ mod preview;
 mod report;
 pub mod settings;
 mod signal;
-mod steplog;
 
 use std::process::ExitCode;
 
