@@ -184,7 +184,7 @@ pub struct DeployArgs {
 
     /// Stage of a branch created by --create-branch
     #[arg(long, env = "AMPLIFY_STAGE", value_enum, default_value = "PRODUCTION")]
-    pub stage: Stage,
+    pub stage: Option<Stage>,
 
     /// Also write the result as KEY=value lines (GitLab's dotenv report format)
     #[arg(long, env = "AMPLIFY_DOTENV", value_name = "FILE")]
@@ -233,11 +233,6 @@ pub struct DeployArgs {
         hide_env_values = true
     )]
     pub github_token: Option<String>,
-
-    /// Whether --stage (AMPLIFY_STAGE, INPUT_STAGE) was given, as opposed to
-    /// defaulted: previews default to PULL_REQUEST. Set by [`parse`].
-    #[arg(skip)]
-    pub stage_given: bool,
 }
 
 /// The Amplify branch a branch command works on.
@@ -317,17 +312,19 @@ where
     let inputs = github_input_overrides(get);
     let matches = with_defaults(Cli::command(), &inputs).try_get_matches_from(argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
+    // `--stage` shows its default in `--help`, but an unset stage is `None`:
+    // a preview's default differs (see `settings`).
     let stage_input = inputs.iter().any(|(name, _)| name == "AMPLIFY_STAGE");
-    let given = |m: &clap::ArgMatches| {
-        stage_input
-            || !matches!(
+    let defaulted = |m: &clap::ArgMatches| {
+        !stage_input
+            && matches!(
                 m.value_source("stage"),
                 None | Some(clap::parser::ValueSource::DefaultValue)
             )
     };
     match (&mut cli.command, matches.subcommand()) {
-        (Some(Command::Deploy(args)), Some((_, sub))) => args.stage_given = given(sub),
-        (None, _) => cli.deploy.stage_given = given(&matches),
+        (Some(Command::Deploy(args)), Some((_, sub))) if defaulted(sub) => args.stage = None,
+        (None, _) if defaulted(&matches) => cli.deploy.stage = None,
         _ => {}
     }
     Ok(cli)

@@ -27,7 +27,7 @@ use crate::http::{
     RetryDecision, RetryObserver, MAX_ERROR_BYTES,
 };
 use crate::report::Reporter;
-use crate::settings::AwsSettings;
+use crate::settings::{AwsSettings, Endpoint, TokenEnv};
 
 /// The audience AWS STS expects in GitHub's OIDC token.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
@@ -61,10 +61,10 @@ pub async fn provider(
         return Ok(SharedCredentialsProvider::new(cache));
     };
     validate_role_arn(role)?;
-    let token = token_source(aws.audience.as_deref())?;
+    let token = token_source(aws.audience.as_deref(), &aws.token_env)?;
     let role = WebIdentity {
         http: http.clone(),
-        sts_endpoint: sts_endpoint(region)?,
+        sts_endpoint: sts_endpoint(region, aws.sts_endpoint.as_ref())?,
         role_arn: role.to_owned(),
         session_name,
         duration_seconds: aws.role_duration_seconds,
@@ -111,10 +111,10 @@ enum TokenSource {
     File(PathBuf),
 }
 
-fn token_source(audience: Option<&str>) -> Result<TokenSource, RunError> {
+fn token_source(audience: Option<&str>, env: &TokenEnv) -> Result<TokenSource, RunError> {
     let permission_hint = "add `permissions: id-token: write` to the job (or the workflow)";
-    if let Some(url) = std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_URL") {
-        let Ok(bearer) = std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN") else {
+    if let Some(url) = &env.github_request_url {
+        let Some(bearer) = env.github_request_token.clone() else {
             return Err(RunError::input(
                 "role-to-assume needs the workflow's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set",
             )
@@ -122,14 +122,14 @@ fn token_source(audience: Option<&str>) -> Result<TokenSource, RunError> {
         };
         let audience = audience.map(str::trim).filter(|a| !a.is_empty());
         return Ok(TokenSource::GitHub {
-            url: url.to_string_lossy().into_owned(),
+            url: url.clone(),
             bearer,
             audience: audience.unwrap_or(STS_AUDIENCE).to_owned(),
         });
     }
-    match std::env::var_os("AWS_WEB_IDENTITY_TOKEN_FILE").filter(|v| !v.is_empty()) {
-        Some(path) => Ok(TokenSource::File(PathBuf::from(path))),
-        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") => {
+    match &env.token_file {
+        Some(path) => Ok(TokenSource::File(path.clone())),
+        None if env.github_actions => {
             Err(RunError::input(
                 "role-to-assume needs the workflow's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL is not set",
             )
@@ -165,23 +165,18 @@ fn validate_session_name(name: &str) -> Result<String, RunError> {
     }
 }
 
-/// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the regional
-/// endpoint (as the AWS SDKs resolve it).
-fn sts_endpoint(region: &str) -> Result<url::Url, RunError> {
-    let env = |name: &'static str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| (name, v))
-    };
+/// The resolved STS endpoint (`AWS_ENDPOINT_URL_STS`, else
+/// `AWS_ENDPOINT_URL`), else the regional one (as the AWS SDKs resolve it).
+fn sts_endpoint(region: &str, resolved: Option<&Endpoint>) -> Result<url::Url, RunError> {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
         "amazonaws.com"
     };
-    let (source, value) = env("AWS_ENDPOINT_URL_STS")
-        .or_else(|| env("AWS_ENDPOINT_URL"))
-        .unwrap_or(("default", format!("https://sts.{region}.{suffix}")));
+    let (source, value) = match resolved {
+        Some(e) => (e.source, e.url.clone()),
+        None => ("default", format!("https://sts.{region}.{suffix}")),
+    };
     match url::Url::parse(value.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
         _ => Err(RunError::input(format!(
@@ -909,18 +904,29 @@ mod tests {
 
     #[test]
     fn sts_endpoint_resolution() {
-        // Only the default is tested here: the variables are process-wide.
-        if std::env::var_os("AWS_ENDPOINT_URL_STS").is_none()
-            && std::env::var_os("AWS_ENDPOINT_URL").is_none()
-        {
-            assert_eq!(
-                sts_endpoint("eu-west-1").unwrap().as_str(),
-                "https://sts.eu-west-1.amazonaws.com/"
-            );
-            assert_eq!(
-                sts_endpoint("cn-north-1").unwrap().as_str(),
-                "https://sts.cn-north-1.amazonaws.com.cn/"
-            );
-        }
+        assert_eq!(
+            sts_endpoint("eu-west-1", None).unwrap().as_str(),
+            "https://sts.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            sts_endpoint("cn-north-1", None).unwrap().as_str(),
+            "https://sts.cn-north-1.amazonaws.com.cn/"
+        );
+        let local = Endpoint {
+            source: "AWS_ENDPOINT_URL_STS",
+            url: "http://127.0.0.1:9".into(),
+        };
+        let url = sts_endpoint("eu-west-1", Some(&local)).unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/");
+        let bad = Endpoint {
+            source: "AWS_ENDPOINT_URL",
+            url: "ftp://x".into(),
+        };
+        let err = sts_endpoint("eu-west-1", Some(&bad)).unwrap_err();
+        assert!(
+            err.message.starts_with("AWS_ENDPOINT_URL "),
+            "{}",
+            err.message
+        );
     }
 }

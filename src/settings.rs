@@ -14,10 +14,9 @@
 //!    the profile when connecting, see `connection`);
 //! 6. the default.
 //!
-//! The credential sources (`ACTIONS_ID_TOKEN_REQUEST_*`,
-//! `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ENDPOINT_URL_STS`, the standard
-//! chain's `AWS_*`) stay with the credential code, which reads them when it
-//! fetches credentials, as the AWS SDKs do.
+//! Only the standard AWS credential chain (`aws-config`: `AWS_ACCESS_KEY_ID`,
+//! `AWS_PROFILE`, container and instance metadata, …) and the profile files
+//! are read later, by aws-config itself, as every AWS SDK does.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -122,6 +121,51 @@ pub struct Endpoint {
     pub url: String,
 }
 
+/// The variables a web identity token comes from (read when the role is
+/// assumed).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct TokenEnv {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`, when set (GitHub, `id-token: write`).
+    pub github_request_url: Option<String>,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: a secret.
+    pub github_request_token: Option<String>,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` (GitLab, EKS).
+    pub token_file: Option<PathBuf>,
+    /// `GITHUB_ACTIONS=true`.
+    pub github_actions: bool,
+}
+
+impl std::fmt::Debug for TokenEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEnv")
+            .field("github_request_url", &self.github_request_url)
+            .field(
+                "github_request_token",
+                &self.github_request_token.as_ref().map(|_| "******"),
+            )
+            .field("token_file", &self.token_file)
+            .field("github_actions", &self.github_actions)
+            .finish()
+    }
+}
+
+impl TokenEnv {
+    fn resolve(env: &Env) -> TokenEnv {
+        let text = |name: &str| env.var_os(name).map(|v| v.to_string_lossy().into_owned());
+        TokenEnv {
+            github_request_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            github_request_token: env
+                .var_os("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+                .and_then(|v| v.into_string().ok()),
+            token_file: env
+                .var_os("AWS_WEB_IDENTITY_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            github_actions: env.var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+        }
+    }
+}
+
 /// Region, endpoint, trust roots and role: what connecting needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
@@ -140,6 +184,10 @@ pub struct AwsSettings {
     pub default_session_name: String,
     pub role_duration_seconds: u32,
     pub audience: Option<String>,
+    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`; `None`: the
+    /// region's public endpoint.
+    pub sts_endpoint: Option<Endpoint>,
+    pub token_env: TokenEnv,
 }
 
 impl AwsSettings {
@@ -151,7 +199,12 @@ impl AwsSettings {
                 .into_iter()
                 .find_map(|name| env.get(name).map(|v| (name, v))),
         };
+        let sts_endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|name| env.get(name).map(|url| Endpoint { source: name, url }));
         AwsSettings {
+            sts_endpoint,
+            token_env: TokenEnv::resolve(env),
             region: given(&args.region)
                 .or_else(|| env.get("AWS_REGION"))
                 .or_else(|| env.get("AWS_DEFAULT_REGION")),
@@ -298,7 +351,7 @@ pub enum Preview {
 }
 
 /// GitHub's side of a deploy: the REST API and the deployment to report.
-#[derive(Debug)]
+/// No `Debug`: it holds the token.
 pub struct GitHubSettings {
     /// `--github-token`, else `GITHUB_TOKEN`.
     pub token: Option<String>,
@@ -365,9 +418,6 @@ pub struct DeploySettings {
     pub temp_dir: PathBuf,
     pub preview: Preview,
     pub github: GitHubSettings,
-    /// The command line with the preview's decisions applied, for the
-    /// pipeline's entry until it takes these settings (issue 10 seam).
-    pub legacy_args: DeployArgs,
 }
 
 impl DeploySettings {
@@ -376,27 +426,22 @@ impl DeploySettings {
             Some(true) => resolve_preview(args, env)?,
             _ => Preview::Off,
         };
-        let given_stage = args.stage_given.then_some(args.stage);
         let (branch, create_branch, stage) = match &preview {
             Preview::PullRequest { pr, .. } => {
                 let branch = format!("{}{}", args.preview_prefix.trim(), pr.number);
                 let branch = validate_branch(Some(&branch))
                     .map_err(|e| RunError::input(format!("preview-prefix: {}", e.message)))?;
-                (
-                    Some(branch),
-                    true,
-                    given_stage.unwrap_or(Stage::PullRequest),
-                )
+                (Some(branch), true, args.stage.unwrap_or(Stage::PullRequest))
             }
             _ => (
                 args.branch.clone(),
                 args.create_branch.unwrap_or(false),
-                given_stage.unwrap_or(Stage::Production),
+                args.stage.unwrap_or(Stage::Production),
             ),
         };
         Ok(DeploySettings {
             app_id: args.app_id.clone(),
-            branch: branch.clone(),
+            branch,
             path: args.path.clone(),
             source_url: args.source_url.clone(),
             source_url_type: args.source_url_type,
@@ -421,13 +466,6 @@ impl DeploySettings {
                 .unwrap_or_else(std::env::temp_dir),
             preview,
             github: GitHubSettings::resolve(args, env),
-            legacy_args: DeployArgs {
-                branch,
-                create_branch: Some(create_branch),
-                stage,
-                stage_given: true,
-                ..args.clone()
-            },
         })
     }
 }
@@ -468,18 +506,6 @@ fn read_pull_request(event: &str, env: &Env) -> Result<PullRequest, RunError> {
     })?;
     PullRequest::parse(event, &payload)
         .map_err(|e| RunError::input(format!("preview: {path}: {e}")))
-}
-
-/// The pipeline's connection until it takes [`DeploySettings`] (issue 10 seam).
-pub use crate::connection::Connection;
-
-/// [`crate::connection::connect`] from the command line's AWS options, for
-/// the pipeline until it takes [`DeploySettings`] (issue 10 seam).
-pub async fn connect(
-    aws: &AwsArgs,
-    reporter: &crate::report::Reporter,
-) -> Result<Connection, RunError> {
-    crate::connection::connect(&AwsSettings::resolve(aws, &Env::real()), reporter).await
 }
 
 /// `appId` matches `d[a-z0-9]+`, 1–20 characters.

@@ -17,7 +17,7 @@ pub async fn deploy(s: &DeploySettings, reporter: &Reporter) -> Result<(), RunEr
         return gh.remove_preview(s).await;
     }
     gh.before_deploy().await;
-    let result = match crate::deploy::deploy(&s.legacy_args, reporter.clone()).await {
+    let result = match crate::deploy::deploy(s, reporter.clone()).await {
         Ok(result) => result,
         Err(e) => {
             gh.after_deploy(None, Some(&e)).await;

@@ -42,11 +42,11 @@ async fn package_folder(
     ctx: &Ctx,
     opts: PackageOptions,
 ) -> Result<(PathBuf, PackageReport), RunError> {
-    let dir = temp_dir();
+    let dir = &ctx.plan.temp_dir;
     let tmp = tempfile::Builder::new()
         .prefix("amplify-deploy-")
         .suffix(".zip")
-        .tempfile_in(&dir)
+        .tempfile_in(dir)
         .map_err(|e| {
             RunError::input(format!(
                 "cannot create a temporary file in {}: {e}",
@@ -62,11 +62,4 @@ async fn package_folder(
         .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
         .map_err(package_error)?;
     Ok((path, report))
-}
-
-fn temp_dir() -> PathBuf {
-    std::env::var_os("RUNNER_TEMP")
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
-        .unwrap_or_else(std::env::temp_dir)
 }

@@ -158,44 +158,6 @@ fn package_with(
     })
 }
 
-/// What `deploy` and `package` package: the folder, filtered (`excludes`,
-/// blank patterns dropped), on the threads asked for, stamped with
-/// `SOURCE_DATE_EPOCH`.
-pub fn package_options(
-    path: &Path,
-    excludes: &[String],
-    threads: Option<usize>,
-    max_archive_bytes: Option<u64>,
-) -> Result<PackageOptions, RunError> {
-    if threads == Some(0) {
-        return Err(RunError::input("threads must be at least 1"));
-    }
-    let mut opts = PackageOptions::new(path);
-    opts.excludes = excludes
-        .iter()
-        .filter(|e| !e.trim().is_empty())
-        .cloned()
-        .collect();
-    opts.threads = threads;
-    if let Some(max) = max_archive_bytes {
-        opts.max_archive_bytes = max;
-    }
-    opts.source_date_epoch = source_date_epoch()?;
-    Ok(opts)
-}
-
-/// `SOURCE_DATE_EPOCH` (reproducible-builds.org), when set.
-pub fn source_date_epoch() -> Result<Option<u64>, RunError> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
-            RunError::input(format!(
-                "SOURCE_DATE_EPOCH {v:?} is not a number of seconds"
-            ))
-        }),
-        _ => Ok(None),
-    }
-}
-
 /// A packaging error as bad input, with the OS's reason ("Permission
 /// denied (os error 13)") as its cause.
 pub fn package_error(e: PackageError) -> RunError {
