@@ -35,7 +35,7 @@ use crate::settings::{Env, Settings};
 pub fn main() -> ExitCode {
     let env = Env::real();
     let cli = cli::parse(|name| env.var_os(name));
-    let reporter = Reporter::from_env();
+    let reporter = Reporter::from_env(|name| env.var_os(name));
     match Settings::resolve(&cli, &env).and_then(|settings| run(&settings, &reporter)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -47,7 +47,7 @@ fn write_reports(s: &DeploySettings, o: &Outcome, reporter: &Reporter) -> Result
     };
     note(gh.set_outputs(&o.outputs()));
     if o.job_id.is_some() || o.status.is_some() {
-        note(gh.append_summary(&ci::github::summary_markdown(o)));
+        note(gh.append_summary(&ci::summary::summary_markdown(o)));
     }
     if let Some(target) = &s.json {
         note(ci::json::write(o, target));
