@@ -6,7 +6,7 @@
 use crate::amplify::{self, ApiError, Client, JobSummary};
 use crate::connection::{self, Connection};
 use crate::error::RunError;
-use crate::explain::{explain, Scope};
+use crate::explain::{explain, no_branch, Scope};
 use crate::report::Reporter;
 use crate::settings::{self, AwsSettings};
 
@@ -37,22 +37,20 @@ impl Target {
         })
     }
 
-    pub fn explain(&self, e: &ApiError) -> RunError {
-        explain(
-            e,
-            &Scope {
-                app_id: &self.app_id,
-                branch: &self.branch,
-                region: &self.region,
-            },
-        )
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            app_id: &self.app_id,
+            branch: &self.branch,
+            region: &self.region,
+        }
     }
 
-    pub fn missing_branch(&self) -> RunError {
-        RunError::aws(format!(
-            "no branch {:?} in Amplify app {} ({})",
-            self.branch, self.app_id, self.region
-        ))
+    pub fn explain(&self, e: &ApiError) -> RunError {
+        explain(e, &self.scope())
+    }
+
+    fn missing_branch(&self) -> RunError {
+        no_branch(&self.scope())
     }
 
     /// The branch's newest jobs (ListJobs answers newest first).
@@ -96,7 +94,8 @@ pub async fn remove_branch(
         Err(e) if is_branch_missing(&e) => return gone(t),
         Err(e) => return Err(t.explain(&e)),
     };
-    for job in jobs.iter().filter(|j| !is_terminal(j)) {
+    let unfinished = |j: &&JobSummary| !j.status.as_deref().is_some_and(amplify::is_terminal);
+    for job in jobs.iter().filter(unfinished) {
         let Some(id) = job.job_id.as_deref() else {
             continue;
         };
@@ -132,8 +131,4 @@ fn is_branch_missing(e: &ApiError) -> bool {
         }
         _ => false,
     }
-}
-
-pub fn is_terminal(job: &JobSummary) -> bool {
-    job.status.as_deref().is_some_and(amplify::is_terminal)
 }

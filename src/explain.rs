@@ -28,6 +28,14 @@ fn parse_access_denied(message: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The one wording of a missing branch, for [`explain`] and the branch commands.
+pub fn no_branch(scope: &Scope<'_>) -> RunError {
+    RunError::aws(format!(
+        "no branch {:?} in Amplify app {} ({})",
+        scope.branch, scope.app_id, scope.region
+    ))
+}
+
 pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
     let Scope {
         app_id,
@@ -41,9 +49,7 @@ pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
             let base = RunError::aws(format!("{operation} failed"))
                 .cause(format!("{error_type} (HTTP {status}): {}", one_line(message)));
             match error_type.as_str() {
-                "NotFoundException" if message_l.contains("branch") => RunError::aws(format!(
-                    "no branch {branch:?} in Amplify app {app_id} ({region})"
-                ))
+                "NotFoundException" if message_l.contains("branch") => no_branch(scope)
                 .cause(format!("{error_type}: {}", one_line(message)))
                 .hint("create the branch in the Amplify console, or pass --create-branch"),
                 "NotFoundException" if message_l.contains("job") => RunError::aws(format!(
