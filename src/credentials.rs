@@ -408,36 +408,7 @@ async fn github_oidc_token(
         .map_err(|e| RunError::input(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}")))?;
     url.query_pairs_mut().append_pair("audience", audience);
     let shown = redact_url(url.as_str());
-    let answer = retry(
-        &token_retry(),
-        "OIDC token request",
-        &quiet(),
-        Attempt::decision,
-        || async {
-            let response = http
-                .get(url.clone())
-                .bearer_auth(bearer)
-                .header("accept", "application/json")
-                .timeout(TOKEN_REQUEST_TIMEOUT)
-                .send()
-                .await
-                .map_err(|e| Attempt::Http(e.without_url()))?;
-            let status = response.status().as_u16();
-            let body = read_capped(response, MAX_ERROR_BYTES)
-                .await
-                .map_err(|e| Attempt::Http(e.without_url()))?;
-            if !(200..300).contains(&status) {
-                return Err(Attempt::Status {
-                    status,
-                    code: String::new(),
-                    message: body_excerpt(&body.bytes),
-                });
-            }
-            Ok(body.bytes)
-        },
-    )
-    .await;
-    let body = match answer {
+    let body = match request_oidc_token(http, &url, bearer).await {
         Ok(body) => body,
         Err(Attempt::Http(e)) => {
             return Err(
@@ -465,6 +436,43 @@ async fn github_oidc_token(
             "GitHub's OIDC token answer has no token (expected {\"value\": …})",
         )),
     }
+}
+
+/// The token request, retried: the answer's body, or the last attempt's failure.
+async fn request_oidc_token(
+    http: &reqwest::Client,
+    url: &url::Url,
+    bearer: &str,
+) -> Result<Vec<u8>, Attempt> {
+    retry(
+        &token_retry(),
+        "OIDC token request",
+        &quiet(),
+        Attempt::decision,
+        || async {
+            let response = http
+                .get(url.clone())
+                .bearer_auth(bearer)
+                .header("accept", "application/json")
+                .timeout(TOKEN_REQUEST_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| Attempt::Http(e.without_url()))?;
+            let status = response.status().as_u16();
+            let body = read_capped(response, MAX_ERROR_BYTES)
+                .await
+                .map_err(|e| Attempt::Http(e.without_url()))?;
+            if !(200..300).contains(&status) {
+                return Err(Attempt::Status {
+                    status,
+                    code: String::new(),
+                    message: body_excerpt(&body.bytes),
+                });
+            }
+            Ok(body.bytes)
+        },
+    )
+    .await
 }
 
 fn read_token_file(path: &std::path::Path) -> Result<String, RunError> {
@@ -498,7 +506,27 @@ impl WebIdentity {
             .append_pair("WebIdentityToken", token)
             .append_pair("DurationSeconds", &duration)
             .finish();
-        let answer = retry(
+        let text = self
+            .post_to_sts(form)
+            .await
+            .map_err(|attempt| self.sts_error(attempt))?;
+        parse_sts_credentials(&text).ok_or_else(|| {
+            self.failed().cause(
+                "STS answered without AccessKeyId, SecretAccessKey, SessionToken and Expiration",
+            )
+        })
+    }
+
+    fn failed(&self) -> RunError {
+        RunError::aws(format!(
+            "could not assume role {} with the web identity token",
+            self.role_arn
+        ))
+    }
+
+    /// The form POST, retried: the answer's text, or the last attempt's failure.
+    async fn post_to_sts(&self, form: String) -> Result<String, Attempt> {
+        retry(
             &token_retry(),
             "AssumeRoleWithWebIdentity",
             &quiet(),
@@ -532,45 +560,35 @@ impl WebIdentity {
                 Ok(text)
             },
         )
-        .await;
-        let role = &self.role_arn;
-        let failed = || {
-            RunError::aws(format!(
-                "could not assume role {role} with the web identity token"
-            ))
-        };
-        let text = match answer {
-            Ok(text) => text,
-            Err(Attempt::Http(e)) => {
-                return Err(failed()
-                    .cause(format!(
-                        "STS at {}: {}",
-                        redact_url(self.sts_endpoint.as_str()),
-                        describe_reqwest_error(&e)
-                    ))
-                    .hint(
-                        "check that STS is reachable (proxy, AWS_ENDPOINT_URL_STS, AWS_CA_BUNDLE)",
-                    ))
-            }
-            Err(Attempt::Status {
+        .await
+    }
+
+    fn sts_error(&self, attempt: Attempt) -> RunError {
+        match attempt {
+            Attempt::Http(e) => self
+                .failed()
+                .cause(format!(
+                    "STS at {}: {}",
+                    redact_url(self.sts_endpoint.as_str()),
+                    describe_reqwest_error(&e)
+                ))
+                .hint("check that STS is reachable (proxy, AWS_ENDPOINT_URL_STS, AWS_CA_BUNDLE)"),
+            Attempt::Status {
                 status,
                 code,
                 message,
-            }) => {
-                let err = failed().cause(one_line(&format!("HTTP {status} {code}: {message}")));
+            } => {
+                let err = self
+                    .failed()
+                    .cause(one_line(&format!("HTTP {status} {code}: {message}")));
                 let hint = if code == "ValidationError" && message.contains("DurationSeconds") {
                     "lower role-duration-seconds to the role's maximum session duration (1 h unless raised)"
                 } else {
                     "check the role's trust policy: it must trust token.actions.githubusercontent.com for this repository (see docs/iam.md)"
                 };
-                return Err(err.hint(hint));
+                err.hint(hint)
             }
-        };
-        parse_sts_credentials(&text).ok_or_else(|| {
-            failed().cause(
-                "STS answered without AccessKeyId, SecretAccessKey, SessionToken and Expiration",
-            )
-        })
+        }
     }
 }
 

@@ -210,12 +210,7 @@ impl AwsSettings {
                 .or_else(|| env.get("AWS_DEFAULT_REGION")),
             endpoint: endpoint.map(|(source, url)| Endpoint { source, url }),
             ca_bundle: env.get("AWS_CA_BUNDLE"),
-            role_to_assume: args
-                .role_to_assume
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned),
+            role_to_assume: trimmed(&args.role_to_assume),
             role_session_name: args.role_session_name.clone(),
             default_session_name: default_session_name(
                 &env.get("GITHUB_RUN_ID").unwrap_or_default(),
@@ -223,14 +218,18 @@ impl AwsSettings {
             role_duration_seconds: args
                 .role_duration_seconds
                 .unwrap_or(DEFAULT_ROLE_DURATION_SECONDS),
-            audience: args
-                .audience
-                .as_deref()
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(str::to_owned),
+            audience: trimmed(&args.audience),
         }
     }
+}
+
+/// A value with its surrounding white space cut, unless that leaves nothing.
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 fn default_session_name(run_id: &str) -> String {
@@ -376,12 +375,7 @@ impl GitHubSettings {
                 .get("GITHUB_API_URL")
                 .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
             sha: env.get("GITHUB_SHA"),
-            deployment_environment: args
-                .deployment_environment
-                .as_deref()
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(str::to_owned),
+            deployment_environment: trimmed(&args.deployment_environment),
         }
     }
 }

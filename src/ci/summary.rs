@@ -51,6 +51,14 @@ pub fn summary_markdown(o: &Outcome) -> String {
     for (phase, took) in &o.phases {
         row(&format!("Time: {}", markdown(phase)), human_duration(*took));
     }
+    console_link_and_failures(o, &mut md);
+    md.push('\n');
+    md
+}
+
+/// The link to the job's console page (or the app's deployments), and the
+/// failed steps' table.
+fn console_link_and_failures(o: &Outcome, md: &mut String) {
     if let Some(job_page) = o.job_console_url() {
         let _ = writeln!(
             md,
@@ -77,8 +85,6 @@ pub fn summary_markdown(o: &Outcome) -> String {
             let _ = writeln!(md, "| {} | {reason} |", markdown(&f.step));
         }
     }
-    md.push('\n');
-    md
 }
 
 fn human_duration(d: Duration) -> String {
