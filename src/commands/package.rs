@@ -12,7 +12,7 @@ pub async fn package(s: &PackageSettings, reporter: &Reporter) -> Result<(), Run
     let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &output))
         .await
         .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
-        .map_err(package::package_error)?;
+        .map_err(RunError::from)?;
     for w in &report.warnings {
         reporter.warning(w);
     }

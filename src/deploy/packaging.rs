@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::error::RunError;
 use crate::outcome::PackageFacts;
-use crate::package::{self, human_bytes, package_error, PackageOptions, PackageReport};
+use crate::package::{self, human_bytes, PackageOptions, PackageReport};
 
 use super::{lock, Ctx};
 
@@ -60,6 +60,6 @@ async fn package_folder(
     let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &out))
         .await
         .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
-        .map_err(package_error)?;
+        .map_err(RunError::from)?;
     Ok((path, report))
 }

@@ -27,8 +27,6 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::error::RunError;
-
 /// Amplify's limit for a manual-deploy zip (Amplify user guide: 5 GB).
 pub const MAX_ARCHIVE_BYTES: u64 = 5_000_000_000;
 
@@ -156,16 +154,6 @@ fn package_with(
         elapsed: started.elapsed(),
         warnings: written.warnings,
     })
-}
-
-/// A packaging error as bad input, with the OS's reason ("Permission
-/// denied (os error 13)") as its cause.
-pub fn package_error(e: PackageError) -> RunError {
-    let err = RunError::input(format!("{e}"));
-    match std::error::Error::source(&e) {
-        Some(source) => err.caused_by(source),
-        None => err,
-    }
 }
 
 /// A size as people read it: `512 B`, `1.5 KiB`, `2.0 MiB`.
