@@ -120,9 +120,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Connect
 fn connector_error(e: reqwest::Error) -> ConnectorError {
     if e.is_timeout() {
         ConnectorError::timeout(e.into())
-    } else if e.is_connect() {
-        ConnectorError::io(e.into())
-    } else if e.is_request() || e.is_body() {
+    } else if e.is_connect() || e.is_request() || e.is_body() {
         ConnectorError::io(e.into())
     } else {
         ConnectorError::other(e.into(), None)
