@@ -3,7 +3,8 @@
 //!
 //! Each option's variable is `AMPLIFY_<NAME>`. GitHub passes action input
 //! `app-id` as `INPUT_APP-ID` (and some wrappers as `INPUT_APP_ID`);
-//! [`parse`] makes those the options' defaults, so the precedence is:
+//! [`parse`] passes those as flags for the options nothing else sets (no
+//! `set_var`), so the precedence is:
 //! flag > `AMPLIFY_*` > `INPUT_*` > default (the whole chain is described
 //! in `settings`). Only the command layer sees these types.
 
@@ -309,18 +310,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let inputs = github_input_overrides(get);
-    let matches = with_defaults(Cli::command(), &inputs).try_get_matches_from(argv)?;
+    let mut argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    argv.extend(input_flags(&argv, &github_input_overrides(get)));
+    let matches = Cli::command().try_get_matches_from(argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     // `--stage` shows its default in `--help`, but an unset stage is `None`:
     // a preview's default differs (see `settings`).
-    let stage_input = inputs.iter().any(|(name, _)| name == "AMPLIFY_STAGE");
     let defaulted = |m: &clap::ArgMatches| {
-        !stage_input
-            && matches!(
-                m.value_source("stage"),
-                None | Some(clap::parser::ValueSource::DefaultValue)
-            )
+        matches!(
+            m.value_source("stage"),
+            None | Some(clap::parser::ValueSource::DefaultValue)
+        )
     };
     match (&mut cli.command, matches.subcommand()) {
         (Some(Command::Deploy(args)), Some((_, sub))) if defaulted(sub) => args.stage = None,
@@ -330,31 +330,44 @@ where
     Ok(cli)
 }
 
-/// `cmd` with each `(AMPLIFY_* name, value)` as the default of the options
-/// that variable sets, in every subcommand.
-fn with_defaults(cmd: clap::Command, defaults: &[(String, OsString)]) -> clap::Command {
-    let ids: Vec<(clap::Id, &'static str)> = cmd
-        .get_arguments()
-        .filter_map(|arg| {
-            let env = arg.get_env()?;
-            let (_, value) = defaults.iter().find(|(name, _)| env == name.as_str())?;
-            // clap keeps default values as `&'static str`; a handful of
-            // short strings per run.
-            let value: &'static str = value.to_string_lossy().into_owned().leak();
-            Some((arg.get_id().clone(), value))
-        })
-        .collect();
-    let mut cmd = ids.into_iter().fold(cmd, |cmd, (id, value)| {
-        cmd.mut_arg(id, |a| a.default_value(value))
-    });
-    let subs: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_owned())
-        .collect();
-    for name in subs {
-        cmd = cmd.mut_subcommand(name, |sub| with_defaults(sub, defaults));
+/// GitHub's inputs as `--option=value` flags to append to `argv`, for the
+/// options of the command being run that neither a flag nor their
+/// `AMPLIFY_*` variable sets. As flags they are checked like a flag or a
+/// variable would be (conflicts, value parsers).
+fn input_flags(argv: &[OsString], inputs: &[(String, OsString)]) -> Vec<OsString> {
+    if inputs.is_empty() {
+        return Vec::new();
     }
-    cmd
+    // A lenient parse, only to learn the (sub)command and what is given.
+    let cli = Cli::command().ignore_errors(true);
+    let Ok(matches) = cli.clone().try_get_matches_from(argv) else {
+        return Vec::new();
+    };
+    let (cmd, matches) = match matches.subcommand() {
+        Some((name, sub)) => match cli.find_subcommand(name) {
+            Some(cmd) => (cmd.clone(), sub.clone()),
+            None => return Vec::new(),
+        },
+        None => (cli, matches),
+    };
+    let unset = |id: &clap::Id| {
+        matches!(
+            matches.value_source(id.as_str()),
+            None | Some(clap::parser::ValueSource::DefaultValue)
+        )
+    };
+    let mut flags = Vec::new();
+    for arg in cmd.get_arguments().filter(|a| unset(a.get_id())) {
+        let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        if let Some((_, value)) = inputs.iter().find(|(name, _)| env == name.as_str()) {
+            let mut flag = OsString::from(format!("--{long}="));
+            flag.push(value);
+            flags.push(flag);
+        }
+    }
+    flags
 }
 
 /// Parse a duration such as `20m`, `90s` or `1h 30m`.
@@ -450,5 +463,46 @@ mod tests {
     fn durations_parse() {
         assert_eq!(parse_duration("20m").unwrap(), Duration::from_secs(1200));
         assert!(parse_duration("soon").unwrap_err().contains("20m"));
+    }
+
+    fn parse_with(argv: &[&str], vars: &[(&str, &str)]) -> Result<Cli, clap::Error> {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        let argv = std::iter::once("amplify-deploy").chain(argv.iter().copied());
+        try_parse_from(argv, |k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn github_inputs_are_checked_like_flags() {
+        // Two inputs that conflict are refused as the flags would be.
+        let both = [
+            ("INPUT_PATH", "dist"),
+            ("INPUT_SOURCE-URL", "https://x/y.zip"),
+        ];
+        let err = parse_with(&[], &both).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        // A flag wins over its input, so nothing conflicts.
+        let cli = parse_with(&["--source-url", "https://x/y.zip"], &both[1..]).unwrap();
+        assert_eq!(cli.deploy.source_url.as_deref(), Some("https://x/y.zip"));
+        // An input reaches the subcommand being run, and satisfies a required option.
+        let cli = parse_with(&["package", "-o", "site.zip"], &[("INPUT_PATH", "dist")]).unwrap();
+        let Some(Command::Package(args)) = cli.command else {
+            panic!("not package");
+        };
+        assert_eq!(args.path, PathBuf::from("dist"));
+        // A bad input value is refused by the option's parser.
+        let err = parse_with(&[], &[("INPUT_TIMEOUT", "soon")]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn stage_is_none_unless_given() {
+        assert_eq!(parse_with(&[], &[]).unwrap().deploy.stage, None);
+        let cli = parse_with(&["--stage", "BETA"], &[]).unwrap();
+        assert_eq!(cli.deploy.stage, Some(Stage::Beta));
+        let cli = parse_with(&[], &[("INPUT_STAGE", "DEVELOPMENT")]).unwrap();
+        assert_eq!(cli.deploy.stage, Some(Stage::Development));
     }
 }

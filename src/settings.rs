@@ -6,8 +6,8 @@
 //! The precedence chain, in one place:
 //! 1. a flag on the command line;
 //! 2. its `AMPLIFY_*` variable (clap's `env`, declared in `cli`);
-//! 3. GitHub's `INPUT_*` variable (applied by [`crate::cli::parse`] as the
-//!    option's default, so a flag or `AMPLIFY_*` wins);
+//! 3. GitHub's `INPUT_*` variable ([`crate::cli::parse`] passes it as a
+//!    flag for an option that neither a flag nor `AMPLIFY_*` sets);
 //! 4. the GitHub event, for previews: a pull request decides the branch,
 //!    `create-branch` and (unless given) the stage;
 //! 5. AWS conventions (`AWS_REGION`, `AWS_ENDPOINT_URL_AMPLIFY`, …, here;
