@@ -3,7 +3,7 @@
 //! delete, tolerate "already gone") lives here, below both, so a closed
 //! pull request's preview and `delete-branch` remove a branch the same way.
 
-use crate::amplify::{self, ApiError, Client, JobSummary};
+use crate::amplify::{ApiError, Client, JobStatus, JobSummary};
 use crate::connection::{self, Connection};
 use crate::error::RunError;
 use crate::explain::{explain, no_branch, Scope};
@@ -94,14 +94,14 @@ pub async fn remove_branch(
         Err(e) if is_branch_missing(&e) => return gone(t),
         Err(e) => return Err(t.explain(&e)),
     };
-    let unfinished = |j: &&JobSummary| !j.status.as_deref().is_some_and(amplify::is_terminal);
+    let unfinished = |j: &&JobSummary| !j.status.as_ref().is_some_and(JobStatus::is_terminal);
     for job in jobs.iter().filter(unfinished) {
         let Some(id) = job.job_id.as_deref() else {
             continue;
         };
         reporter.line(format!(
             "stopping job {id} ({}) on {}/{}",
-            job.status.as_deref().unwrap_or("?"),
+            job.status.as_ref().map_or("?", JobStatus::as_str),
             t.app_id,
             t.branch
         ));

@@ -2,13 +2,22 @@
 //! the app, branch and region involved, and what to do about it.
 
 use crate::amplify::{limit_kind, ApiError, Limit};
-use crate::error::{one_line, ErrorClass, RunError};
+use crate::error::{one_line, RunError};
 
 /// Where a call was made, for messages.
 pub struct Scope<'a> {
     pub app_id: &'a str,
     pub branch: &'a str,
     pub region: &'a str,
+}
+
+/// An app that serves server-side rendering takes no manual deploys: what
+/// the preflight says when GetApp shows one, and what a refusal from the
+/// service is turned into.
+pub fn web_compute_app(app_id: &str) -> RunError {
+    RunError::input(format!(
+        "app {app_id} is a WEB_COMPUTE (server-side rendered) app, which cannot take manual deployments"
+    ))
 }
 
 /// The IAM action an operation needs.
@@ -128,11 +137,8 @@ pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
                     .cause(format!("{error_type}: {}", one_line(message)))
                     .hint("let other deployments in this account and region finish, raise --quota-wait, or ask for a higher quota in the Service Quotas console")
                 }
-                _ if message_l.contains("web_compute") => RunError::new(
-                    ErrorClass::BadInput,
-                    format!("app {app_id} is a WEB_COMPUTE (server-side rendered) app, which cannot take manual deployments"),
-                )
-                .cause(format!("{error_type}: {}", one_line(message))),
+                _ if message_l.contains("web_compute") => web_compute_app(app_id)
+                    .cause(format!("{error_type}: {}", one_line(message))),
                 _ => base,
             }
         }

@@ -73,6 +73,13 @@ impl Client {
         Client { cfg }
     }
 
+    /// The same client telling its retries to another observer.
+    pub fn with_observer(&self, observer: RetryObserver) -> Client {
+        let mut cfg = self.cfg.clone();
+        cfg.observer = observer;
+        Client { cfg }
+    }
+
     /// The endpoint calls go to.
     pub fn endpoint(&self) -> &url::Url {
         &self.cfg.endpoint

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::escape::{markdown, markdown_link};
-use crate::outcome::Outcome;
+use crate::amplify::JobStatus;
+use crate::outcome::{Outcome, RunStatus};
 use crate::package::human_bytes;
 
 /// The job summary: one table of what the run did, the console link, and for
@@ -14,11 +15,11 @@ use crate::package::human_bytes;
 /// through [`markdown`]; step log URLs are presigned and never appear here:
 /// the job's console page shows the logs.
 pub fn summary_markdown(o: &Outcome) -> String {
-    let status = o.status.as_deref().unwrap_or("NOT STARTED");
-    let icon = match status {
-        "SUCCEED" => "✅",
-        "FAILED" | "CANCELLED" | "NOT STARTED" => "❌",
-        "DRY_RUN" => "📝",
+    let status = o.status.as_ref().map_or("NOT STARTED", RunStatus::as_str);
+    let icon = match &o.status {
+        Some(RunStatus::Job(JobStatus::Succeed)) => "✅",
+        Some(RunStatus::Job(JobStatus::Failed | JobStatus::Cancelled)) | None => "❌",
+        Some(RunStatus::DryRun) => "📝",
         _ => "⏳",
     };
     let mut md = String::new();

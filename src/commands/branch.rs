@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::amplify::{ApiError, Job};
+use crate::amplify::{ApiError, Job, JobStatus};
 use crate::branch::{remove_branch, Target};
 use crate::error::{one_line, RunError};
 use crate::http;
@@ -74,7 +74,7 @@ pub async fn stop(job: &JobSettings, reporter: &Reporter) -> Result<(), RunError
                 "stopped job {id} on {}/{}: {}",
                 t.app_id,
                 t.branch,
-                summary.status.as_deref().unwrap_or("?")
+                summary.status.as_ref().map_or("?", JobStatus::as_str)
             ));
             Ok(())
         }
@@ -102,7 +102,7 @@ fn job_text(t: &Target, id: &str, job: &Job) -> String {
         "job {id} on {}/{}: {}",
         t.app_id,
         t.branch,
-        s.status.as_deref().unwrap_or("UNKNOWN")
+        s.status.as_ref().map_or("UNKNOWN", JobStatus::as_str)
     );
     if let Some(kind) = &s.job_type {
         let _ = writeln!(out, "  type     {kind}");
@@ -118,7 +118,7 @@ fn job_text(t: &Target, id: &str, job: &Job) -> String {
             out,
             "  step {}: {}",
             step.step_name.as_deref().unwrap_or("?"),
-            step.status.as_deref().unwrap_or("?")
+            step.status.as_ref().map_or("?", JobStatus::as_str)
         );
         if let Some(reason) = step.status_reason.as_deref().filter(|r| !r.is_empty()) {
             let _ = write!(out, ": {}", one_line(reason));

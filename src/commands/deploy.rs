@@ -4,7 +4,7 @@
 
 use crate::ci;
 use crate::error::RunError;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, RunStatus};
 use crate::preview;
 use crate::report::Reporter;
 use crate::settings::DeploySettings;
@@ -62,8 +62,8 @@ fn write_reports(s: &DeploySettings, o: &Outcome, reporter: &Reporter) -> Result
 }
 
 fn print_summary(o: &Outcome, reporter: &Reporter) {
-    match o.status.as_deref() {
-        Some("SUCCEED") => {
+    match &o.status {
+        Some(status) if status.succeeded() => {
             let url = o.url.as_deref().unwrap_or("(unknown URL)");
             reporter.line(format!(
                 "deployed {}/{} job {}: {url}",
@@ -73,7 +73,7 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
             ));
             reporter.github().notice("Deployed", url);
         }
-        Some("STARTED") => reporter.line(format!(
+        Some(RunStatus::Started) => reporter.line(format!(
             "started {}/{} job {} (not waiting): {}",
             o.app_id,
             o.branch,

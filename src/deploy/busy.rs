@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::amplify::{is_terminal, JobSummary};
+use crate::amplify::{JobStatus, JobSummary};
 use crate::choices::OnBusy;
 use crate::error::{ErrorClass, RunError};
 
@@ -17,7 +17,7 @@ use super::{job_status, Ctx};
 pub(super) async fn clear_branch(ctx: &Ctx) -> Result<u64, RunError> {
     let plan = &ctx.plan;
     let mut first_seen: HashMap<String, Instant> = HashMap::new();
-    let mut announced: HashMap<String, String> = HashMap::new();
+    let mut announced: HashMap<String, JobStatus> = HashMap::new();
     loop {
         let page = ctx
             .client
@@ -34,7 +34,7 @@ pub(super) async fn clear_branch(ctx: &Ctx) -> Result<u64, RunError> {
         let busy: Vec<&JobSummary> = page
             .job_summaries
             .iter()
-            .filter(|j| j.status.as_deref().is_some_and(|s| !is_terminal(s)))
+            .filter(|j| j.status.as_ref().is_some_and(|s| !s.is_terminal()))
             .collect();
         if busy.is_empty() {
             return Ok(max_seen);
@@ -55,11 +55,14 @@ async fn handle_busy(
     ctx: &Ctx,
     job: &JobSummary,
     seen: Instant,
-    announced: &mut HashMap<String, String>,
+    announced: &mut HashMap<String, JobStatus>,
 ) -> Result<(), RunError> {
     let plan = &ctx.plan;
     let id = job.job_id.clone().unwrap_or_default();
-    let status = job.status.clone().unwrap_or_default();
+    let status = job
+        .status
+        .clone()
+        .unwrap_or(JobStatus::Other(String::new()));
     match plan.on_busy {
         OnBusy::Fail => {
             return Err(RunError::new(
@@ -68,7 +71,7 @@ async fn handle_busy(
             )
             .hint("use --on-busy wait (wait for it) or --on-busy stop (stop it)"));
         }
-        OnBusy::Stop if status != "CANCELLING" => {
+        OnBusy::Stop if status != JobStatus::Cancelling => {
             ctx.reporter.line(format!(
                 "stopping job {id} ({status}) on branch {} (--on-busy stop)",
                 plan.branch
@@ -98,7 +101,11 @@ async fn handle_busy(
 /// A PENDING job nobody started: older than the grace period, or watched
 /// by us for that long.
 fn is_orphan(job: &JobSummary, first_seen: Instant, grace: Duration) -> bool {
-    if job.status.as_deref() != Some("PENDING") && job.status.as_deref() != Some("CREATED") {
+    if !job
+        .status
+        .as_ref()
+        .is_some_and(JobStatus::is_waiting_for_upload)
+    {
         return false;
     }
     let age = job.start_time.map(|t| now_epoch() - t).unwrap_or(0.0);
@@ -111,7 +118,10 @@ pub(super) async fn stop_quietly(ctx: &Ctx, job_id: &str) -> Result<(), RunError
     match ctx.client.stop_job(app, branch, job_id).await {
         Ok(_) => Ok(()),
         Err(e) => match ctx.client.get_job(app, branch, job_id).await {
-            Ok(job) if job_status(&job).is_some_and(|s| is_terminal(s) || s == "CANCELLING") => {
+            Ok(job)
+                if job_status(&job)
+                    .is_some_and(|s| s.is_terminal() || *s == JobStatus::Cancelling) =>
+            {
                 Ok(())
             }
             _ => Err(ctx.explain(&e)),

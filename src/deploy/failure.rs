@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::amplify::Job;
+use crate::amplify::{Job, JobStatus};
 use crate::error::{one_line, ErrorClass, RunError};
 use crate::outcome::{console_job_url, StepFailure};
 
@@ -19,29 +19,29 @@ pub(super) async fn judge(
     started: Instant,
     wait_started: Instant,
 ) -> Result<(), RunError> {
-    let status = job_status(job).unwrap_or("UNKNOWN").to_owned();
+    let status = job_status(job).cloned().unwrap_or_else(JobStatus::unknown);
     ctx.set_job(None);
     let failures: Vec<StepFailure> = job
         .steps
         .iter()
-        .filter(|s| s.status.as_deref() != Some("SUCCEED"))
+        .filter(|s| s.status != Some(JobStatus::Succeed))
         .map(|s| StepFailure {
             step: s.step_name.clone().unwrap_or_else(|| "?".into()),
             reason: s.status_reason.clone(),
         })
         .collect();
     ctx.with_outcome(|o| {
-        o.status = Some(status.clone());
+        o.status = Some(status.clone().into());
         o.phases.push(("wait".into(), wait_started.elapsed()));
         o.phases.push(("total".into(), started.elapsed()));
-        if status != "SUCCEED" {
+        if status != JobStatus::Succeed {
             o.failures = failures.clone();
         }
     });
-    if status == "SUCCEED" {
+    if status == JobStatus::Succeed {
         return Ok(());
     }
-    if status == "FAILED" {
+    if status == JobStatus::Failed {
         show_failed_logs(ctx, job, started).await;
     }
     Err(failure_error(ctx, job_id, &status, &failures))
@@ -53,7 +53,7 @@ async fn show_failed_logs(ctx: &Ctx, job: &Job, started: Instant) {
     for s in job
         .steps
         .iter()
-        .filter(|s| s.status.as_deref() == Some("FAILED"))
+        .filter(|s| s.status == Some(JobStatus::Failed))
     {
         if let Some(url) = &s.log_url {
             let step = s.step_name.as_deref().unwrap_or("?");
@@ -66,7 +66,12 @@ async fn show_failed_logs(ctx: &Ctx, job: &Job, started: Instant) {
     }
 }
 
-fn failure_error(ctx: &Ctx, job_id: &str, status: &str, failures: &[StepFailure]) -> RunError {
+fn failure_error(
+    ctx: &Ctx,
+    job_id: &str,
+    status: &JobStatus,
+    failures: &[StepFailure],
+) -> RunError {
     let plan = &ctx.plan;
     let mut err = RunError::new(
         ErrorClass::DeployFailed,

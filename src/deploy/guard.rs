@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::amplify::JobStatus;
 use crate::error::{ErrorClass, RunError};
 
 use super::busy::stop_quietly;
@@ -57,7 +58,7 @@ async fn stop_by(ctx: &Ctx, job_id: &str, deadline: Instant) -> String {
     let left = deadline.saturating_duration_since(Instant::now());
     match tokio::time::timeout(left, stop_quietly(ctx, job_id)).await {
         Ok(Ok(())) => {
-            ctx.with_outcome(|o| o.status = Some("CANCELLED".into()));
+            ctx.with_outcome(|o| o.status = Some(JobStatus::Cancelled.into()));
             format!("stopped job {job_id}")
         }
         Ok(Err(e)) => format!("could not stop job {job_id}: {}", e.message),

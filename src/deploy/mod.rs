@@ -24,12 +24,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::amplify::{ApiError, Client, Job};
+use crate::amplify::{ApiError, Client, Job, JobStatus};
 use crate::connection::{self, Connection};
 use crate::error::{ErrorClass, RunError};
 use crate::explain::{explain, Scope};
 use crate::http::{RetryConfig, RetryObserver};
-use crate::outcome::{console_url, Outcome};
+use crate::outcome::{console_url, Outcome, RunStatus};
 use crate::report::Reporter;
 use crate::settings::DeploySettings;
 
@@ -92,8 +92,8 @@ fn lock(m: &Mutex<RunState>) -> std::sync::MutexGuard<'_, RunState> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn job_status(job: &Job) -> Option<&str> {
-    job.summary.as_ref().and_then(|s| s.status.as_deref())
+fn job_status(job: &Job) -> Option<&JobStatus> {
+    job.summary.as_ref().and_then(|s| s.status.as_ref())
 }
 
 /// The result of `deploy`: the outcome to report, and the error if it failed.
@@ -179,16 +179,18 @@ impl Ctx {
 async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     let started = Instant::now();
     let plan = &ctx.plan;
-    // Package first: a folder that cannot be deployed is bad input, found
-    // before anything reaches the service.
-    let zip = match &plan.source {
-        Source::Folder(opts) => Some(packaging::package_step(&ctx, opts.clone()).await?),
-        Source::Url { .. } => None,
+    // A folder that cannot be deployed is bad input, found before anything
+    // reaches the service; the preflight runs alongside its compression.
+    let (zip, branch_missing) = match &plan.source {
+        Source::Folder(opts) => {
+            let (zip, missing) = packaging::package_and_check(&ctx, opts.clone()).await?;
+            (Some(zip), missing)
+        }
+        Source::Url { .. } => (None, preflight::preflight(&ctx).await?),
     };
-    let branch_missing = preflight::preflight(&ctx).await?;
     if plan.dry_run {
         plan::show_dry_run(&ctx, branch_missing);
-        ctx.with_outcome(|o| o.status = Some("DRY_RUN".into()));
+        ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));
         return Ok(());
     }
     if branch_missing {
@@ -196,7 +198,7 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     }
     let job_id = start_step(&ctx, zip.as_deref()).await?;
     if !plan.wait {
-        ctx.with_outcome(|o| o.status = Some("STARTED".into()));
+        ctx.with_outcome(|o| o.status = Some(RunStatus::Started));
         ctx.reporter.line("not waiting for the job (--no-wait)");
         return Ok(());
     }
@@ -226,7 +228,7 @@ async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<String, RunErr
     ctx.with_outcome(|o| {
         o.job_id = Some(job_id.clone());
         o.job_arn = summary.job_arn.clone();
-        o.status = summary.status.clone().or(Some("RUNNING".into()));
+        o.status = Some(summary.status.clone().unwrap_or(JobStatus::Running).into());
         o.phases.push(("start".into(), deploy_started.elapsed()));
     });
     ctx.reporter.line(format!("started job {job_id}"));

@@ -2,7 +2,9 @@
 //! manual deploys and the branch exists, or will be created; and its
 //! creation when the plan says so.
 
+use crate::amplify::Client;
 use crate::error::RunError;
+use crate::explain::web_compute_app;
 
 use super::Ctx;
 
@@ -10,26 +12,23 @@ use super::Ctx;
 /// is missing (and is to be created).
 pub(super) async fn preflight(ctx: &Ctx) -> Result<bool, RunError> {
     ctx.reporter.group("Checking app and branch");
-    let r = check_app_and_branch(ctx).await;
+    let r = check_app_and_branch(ctx, &ctx.client).await;
     ctx.reporter.end_group();
     r
 }
 
 /// GetApp and GetBranch: the app exists and takes manual deploys, the branch
 /// exists (or will be created). Returns whether the branch is missing.
-async fn check_app_and_branch(ctx: &Ctx) -> Result<bool, RunError> {
+pub(super) async fn check_app_and_branch(ctx: &Ctx, client: &Client) -> Result<bool, RunError> {
     let plan = &ctx.plan;
-    let app = ctx
-        .client
+    let app = client
         .get_app(&plan.app_id)
         .await
         .map_err(|e| ctx.explain(&e))?;
     if app.platform.as_deref() == Some("WEB_COMPUTE") {
-        return Err(RunError::input(format!(
-            "app {} is a WEB_COMPUTE (server-side rendered) app, which cannot take manual deployments",
-            plan.app_id
-        ))
-        .hint("deploy to a WEB (static) app; SSR apps deploy from a connected Git repository"));
+        return Err(web_compute_app(&plan.app_id).hint(
+            "deploy to a WEB (static) app; SSR apps deploy from a connected Git repository",
+        ));
     }
     let domain = app.default_domain.clone();
     ctx.with_outcome(|o| {
@@ -37,7 +36,7 @@ async fn check_app_and_branch(ctx: &Ctx) -> Result<bool, RunError> {
             .as_ref()
             .map(|d| format!("https://{}.{d}", plan.branch.replace('/', "-")))
     });
-    match ctx.client.get_branch(&plan.app_id, &plan.branch).await {
+    match client.get_branch(&plan.app_id, &plan.branch).await {
         Ok(b) => {
             set_url_from_branch(ctx, b.display_name.as_deref());
             Ok(false)

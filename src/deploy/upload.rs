@@ -4,12 +4,11 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::amplify::{is_terminal, ApiError, JobSummary, StartDeploymentInput};
+use crate::amplify::{self, ApiError, JobStatus, JobSummary, StartDeploymentInput};
 use crate::error::{ErrorClass, RunError};
 use crate::http;
 use crate::package::human_bytes;
 
-use super::start::has_started;
 use super::{job_status, Ctx, OurJob};
 
 /// Upload `zip` for job `job_id` to `url`, then start the job.
@@ -19,7 +18,7 @@ pub(super) async fn upload_and_start(
     url: &str,
     zip: &Path,
 ) -> Result<JobSummary, RunError> {
-    upload_zip(ctx, job_id, url, zip).await?;
+    put_zip(ctx, job_id, url, zip).await?;
     let plan = &ctx.plan;
     let req = StartDeploymentInput {
         job_id: Some(job_id.to_owned()),
@@ -41,7 +40,7 @@ pub(super) async fn upload_and_start(
     }
 }
 
-async fn upload_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), RunError> {
+async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), RunError> {
     let size = std::fs::metadata(zip).map(|m| m.len()).unwrap_or(0);
     ctx.reporter.line(format!(
         "uploading {} to {}",
@@ -49,7 +48,7 @@ async fn upload_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<()
         http::redact_url(url)
     ));
     let t = Instant::now();
-    http::upload_file(&ctx.http, url, zip, &ctx.retry, &ctx.observer).await.map_err(|e| {
+    amplify::upload_zip(&ctx.http, url, zip, &ctx.retry, &ctx.observer).await.map_err(|e| {
         let msg = e.to_string();
         let mut err = RunError::aws(format!("upload of the zip for job {job_id} failed")).cause(crate::error::one_line(&msg));
         if msg.to_ascii_lowercase().contains("expired") {
@@ -70,17 +69,17 @@ async fn upload_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<()
 async fn recover_start(ctx: &Ctx, job_id: &str, e: &ApiError) -> Result<JobSummary, RunError> {
     let plan = &ctx.plan;
     match ctx.client.get_job(&plan.app_id, &plan.branch, job_id).await {
-        Ok(job) if job_status(&job).is_some_and(has_started) => {
+        Ok(job) if job_status(&job).is_some_and(JobStatus::has_started) => {
             ctx.set_job(Some(OurJob {
                 id: job_id.to_owned(),
                 started: true,
             }));
             Ok(job.summary.unwrap_or_default())
         }
-        Ok(job) if job_status(&job).is_some_and(is_terminal) => {
-            let status = job_status(&job).unwrap_or_default().to_owned();
+        Ok(job) if job_status(&job).is_some_and(JobStatus::is_terminal) => {
+            let status = job_status(&job).cloned().unwrap_or_else(JobStatus::unknown);
             ctx.set_job(None);
-            ctx.with_outcome(|o| o.status = Some(status.clone()));
+            ctx.with_outcome(|o| o.status = Some(status.clone().into()));
             Err(RunError::new(
                 ErrorClass::DeployFailed,
                 format!("job {job_id} did not start: it is {status}"),

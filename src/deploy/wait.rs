@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::amplify::{is_terminal, ApiError, Job};
+use crate::amplify::{Job, JobStatus};
 use crate::error::RunError;
 
 use super::{job_status, Ctx};
@@ -11,25 +11,27 @@ use super::{job_status, Ctx};
 /// errors (after the client's own retries) do not fail the deploy.
 pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunError> {
     let plan = &ctx.plan;
-    let mut last: Option<String> = None;
+    let mut last: Option<JobStatus> = None;
     let started = Instant::now();
     loop {
         match ctx.client.get_job(&plan.app_id, &plan.branch, job_id).await {
             Ok(job) => {
-                let status = job_status(&job).unwrap_or("UNKNOWN").to_owned();
-                if last.as_deref() != Some(status.as_str()) {
+                let status = job_status(&job).cloned().unwrap_or_else(JobStatus::unknown);
+                if last.as_ref() != Some(&status) {
                     ctx.reporter.line(format!(
                         "job {job_id}: {status} ({:.0}s)",
                         started.elapsed().as_secs_f64()
                     ));
-                    ctx.with_outcome(|o| o.status = Some(status.clone()));
+                    ctx.with_outcome(|o| o.status = Some(status.clone().into()));
                     last = Some(status.clone());
                 }
-                if is_terminal(&status) {
+                if status.is_terminal() {
                     return Ok(job);
                 }
             }
-            Err(e) if is_transient(&e) => {
+            // The client has already retried these, and the next poll may
+            // well succeed. `--timeout` bounds the wait.
+            Err(e) if e.is_transient() => {
                 ctx.reporter.line(format!(
                     "polling job {job_id} failed, trying again: {}",
                     crate::error::one_line(&e.to_string())
@@ -38,16 +40,5 @@ pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunErro
             Err(e) => return Err(ctx.explain(&e)),
         }
         tokio::time::sleep(plan.poll_interval).await;
-    }
-}
-
-/// Errors that must not fail a deploy whose job is running: the client has
-/// already retried them, and the next poll may well succeed (a proxy's
-/// garbled answer included). `--timeout` bounds the wait.
-fn is_transient(e: &ApiError) -> bool {
-    match e {
-        ApiError::Transport { .. } | ApiError::Decode { .. } => true,
-        ApiError::Service { status, .. } => *status >= 500 || *status == 429,
-        _ => false,
     }
 }

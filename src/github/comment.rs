@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::client::{Api, Comment, GitHubError};
 use crate::ci::escape::{markdown, markdown_link};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, RunStatus};
 
 /// The hidden line that identifies our comment for `app_id`.
 pub fn marker(app_id: &str) -> String {
@@ -57,10 +57,13 @@ pub fn render(
 fn deployed(outcome: &Outcome, error: Option<&str>, sha: &str, time: &str) -> String {
     let code = |s: &str| format!("<code>{}</code>", markdown(s));
     let mut body = String::new();
-    let status = outcome.status.as_deref().unwrap_or("NOT STARTED");
-    let (icon, word) = match (status, error) {
-        ("SUCCEED", None) => ("✅", "Deployed"),
-        ("STARTED", None) => ("⏳", "Deploying"),
+    let status = outcome
+        .status
+        .as_ref()
+        .map_or("NOT STARTED", RunStatus::as_str);
+    let (icon, word) = match (&outcome.status, error) {
+        (Some(s), None) if s.succeeded() => ("✅", "Deployed"),
+        (Some(RunStatus::Started), None) => ("⏳", "Deploying"),
         _ => ("❌", "Failed"),
     };
     let url = outcome
@@ -216,7 +219,7 @@ mod tests {
             app_id: "d1".into(),
             branch: "pr-7".into(),
             region: "us-east-1".into(),
-            status: Some(format!("FAILED {hostile}")),
+            status: Some(format!("FAILED {hostile}").as_str().into()),
             url: Some("https://x) ![i](https://evil".into()),
             job_id: Some("3".into()),
             failures: vec![crate::outcome::StepFailure {

@@ -37,8 +37,8 @@ use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
 use super::container::{EntryTime, ZipError, ZipWriter};
-use super::walk::SourceFile;
-use super::{PackageError, PackageOptions};
+use super::walk::{Listing, SourceFile};
+use super::{Control, PackageError, PackageOptions};
 
 /// Sizes that shape the pipeline; tests shrink them to exercise chunking on
 /// small files.
@@ -89,13 +89,6 @@ const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01 00:00:00 UTC
 /// The last second a DOS timestamp can hold.
 const DOS_END: u64 = 4_354_819_199; // 2107-12-31 23:59:59 UTC
 
-/// Where the files come from, in archive order: the walk, or in tests a
-/// list made beforehand.
-pub(super) trait Listing: Iterator<Item = Result<SourceFile, PackageError>> + Send {
-    /// What to tell the user once the listing is over.
-    fn take_warnings(&mut self) -> Vec<String>;
-}
-
 /// An empty temporary file next to `out`, for [`write_archive`]: it is
 /// renamed into place on success and removed however else the run ends.
 pub(super) fn temp_archive(out: &Path) -> Result<NamedTempFile, PackageError> {
@@ -121,6 +114,7 @@ pub(super) fn write_archive(
     tmp: NamedTempFile,
     out: &Path,
     tuning: &Tuning,
+    control: &Control,
 ) -> Result<Written, PackageError> {
     let out_err = |source: io::Error| PackageError::Output {
         path: out.to_path_buf(),
@@ -134,6 +128,7 @@ pub(super) fn write_archive(
         count: 0,
         limit: opts.max_archive_bytes,
         exceeded: Rc::clone(&exceeded),
+        control: control.clone(),
     };
     let budget = Budget::new(tuning.in_flight);
     let buffers = Arc::new(Buffers::default());
@@ -141,6 +136,7 @@ pub(super) fn write_archive(
         out,
         limit: opts.max_archive_bytes,
         exceeded,
+        control,
         time: entry_time(opts.source_date_epoch),
         budget: &budget,
         buffers: &buffers,
@@ -594,6 +590,7 @@ struct EntryWriter<'a> {
     out: &'a Path,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
+    control: &'a Control,
     time: EntryTime,
     budget: &'a Budget,
     buffers: &'a Buffers,
@@ -663,6 +660,9 @@ impl EntryWriter<'_> {
     }
 
     fn zip_error(&self, name: &str, source: io::Error) -> PackageError {
+        if self.control.is_cancelled() {
+            return PackageError::Cancelled;
+        }
         if self.exceeded.get() {
             return PackageError::TooLarge {
                 limit: self.limit,
@@ -790,10 +790,14 @@ struct Sink {
     count: u64,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
+    control: Control,
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.control.is_cancelled() {
+            return Err(io::Error::other("packaging was stopped"));
+        }
         if self.count.saturating_add(buf.len() as u64) > self.limit {
             self.exceeded.set(true);
             return Err(io::Error::other("archive size limit exceeded"));

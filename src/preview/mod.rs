@@ -18,7 +18,7 @@ use crate::error::RunError;
 use crate::github::client::{self, Api};
 use crate::github::comment::{self, CommentState, Upserted};
 use crate::github::event::PullRequest;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, RunStatus};
 use crate::report::Reporter;
 use crate::settings::{DeploySettings, GitHubSettings, Preview as PreviewSetting};
 
@@ -175,9 +175,10 @@ impl Integration {
             api, id: Some(id), ..
         }) = &self.deployment
         {
-            let status = outcome.and_then(|o| o.status.as_deref());
-            let (state, description) = match (error, status) {
-                (None, Some("SUCCEED")) => ("success", "Deployed to Amplify".to_owned()),
+            let succeeded =
+                outcome.is_some_and(|o| o.status.as_ref().is_some_and(RunStatus::succeeded));
+            let (state, description) = match (error, succeeded) {
+                (None, true) => ("success", "Deployed to Amplify".to_owned()),
                 (None, _) => ("in_progress", "Amplify deployment started".to_owned()),
                 (Some(e), _) => ("failure", e.message.chars().take(MAX_DESCRIPTION).collect()),
             };
@@ -198,7 +199,7 @@ impl Integration {
             }
         }
         if let (Some(p), Some(o)) = (&self.preview, outcome) {
-            if o.status.as_deref() == Some("DRY_RUN") {
+            if o.status == Some(RunStatus::DryRun) {
                 return;
             }
             let message = error.map(|e| e.message.clone());
