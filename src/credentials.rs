@@ -794,29 +794,26 @@ mod tests {
         }
     }
 
+    /// Twenty callers at once all get the key `want`.
+    async fn assert_all_get(f: &Fixture, want: &str) {
+        let callers: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = f.cache.clone();
+                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
+            })
+            .collect();
+        for c in callers {
+            assert_eq!(c.await.unwrap(), want);
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_callers_share_one_refresh() {
         let f = fixture(Duration::from_secs(10), Duration::from_millis(100));
-        let callers: Vec<_> = (0..20)
-            .map(|_| {
-                let cache = f.cache.clone();
-                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
-            })
-            .collect();
-        for c in callers {
-            assert_eq!(c.await.unwrap(), "ASIA1");
-        }
+        assert_all_get(&f, "ASIA1").await;
         assert_eq!(f.fetches(), 1);
         f.advance(Duration::from_secs(9));
-        let callers: Vec<_> = (0..20)
-            .map(|_| {
-                let cache = f.cache.clone();
-                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
-            })
-            .collect();
-        for c in callers {
-            assert_eq!(c.await.unwrap(), "ASIA2");
-        }
+        assert_all_get(&f, "ASIA2").await;
         assert_eq!(f.fetches(), 2);
     }
 
