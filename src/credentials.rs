@@ -438,6 +438,21 @@ async fn github_oidc_token(
     }
 }
 
+/// One attempt of a token or STS request, within [`TOKEN_REQUEST_TIMEOUT`]:
+/// the status and (at most [`MAX_ERROR_BYTES`] of) the body.
+async fn send(request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), Attempt> {
+    let response = request
+        .timeout(TOKEN_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| Attempt::Http(e.without_url()))?;
+    let status = response.status().as_u16();
+    let body = read_capped(response, MAX_ERROR_BYTES)
+        .await
+        .map_err(|e| Attempt::Http(e.without_url()))?;
+    Ok((status, body.bytes))
+}
+
 /// The token request, retried: the answer's body, or the last attempt's failure.
 async fn request_oidc_token(
     http: &reqwest::Client,
@@ -450,26 +465,19 @@ async fn request_oidc_token(
         &quiet(),
         Attempt::decision,
         || async {
-            let response = http
+            let request = http
                 .get(url.clone())
                 .bearer_auth(bearer)
-                .header("accept", "application/json")
-                .timeout(TOKEN_REQUEST_TIMEOUT)
-                .send()
-                .await
-                .map_err(|e| Attempt::Http(e.without_url()))?;
-            let status = response.status().as_u16();
-            let body = read_capped(response, MAX_ERROR_BYTES)
-                .await
-                .map_err(|e| Attempt::Http(e.without_url()))?;
+                .header("accept", "application/json");
+            let (status, body) = send(request).await?;
             if !(200..300).contains(&status) {
                 return Err(Attempt::Status {
                     status,
                     code: String::new(),
-                    message: body_excerpt(&body.bytes),
+                    message: body_excerpt(&body),
                 });
             }
-            Ok(body.bytes)
+            Ok(body)
         },
     )
     .await
@@ -532,25 +540,18 @@ impl WebIdentity {
             &quiet(),
             Attempt::decision,
             || async {
-                let response = self
+                let request = self
                     .http
                     .post(self.sts_endpoint.clone())
                     .header("content-type", "application/x-www-form-urlencoded")
                     .header("accept", "text/xml")
-                    .timeout(TOKEN_REQUEST_TIMEOUT)
-                    .body(form.clone())
-                    .send()
-                    .await
-                    .map_err(|e| Attempt::Http(e.without_url()))?;
-                let status = response.status().as_u16();
-                let body = read_capped(response, MAX_ERROR_BYTES)
-                    .await
-                    .map_err(|e| Attempt::Http(e.without_url()))?;
-                let text = String::from_utf8_lossy(&body.bytes).into_owned();
+                    .body(form.clone());
+                let (status, body) = send(request).await?;
+                let text = String::from_utf8_lossy(&body).into_owned();
                 if !(200..300).contains(&status) {
                     let code = xml_element(&text, "Code").unwrap_or_default();
                     let message =
-                        xml_element(&text, "Message").unwrap_or_else(|| body_excerpt(&body.bytes));
+                        xml_element(&text, "Message").unwrap_or_else(|| body_excerpt(&body));
                     return Err(Attempt::Status {
                         status,
                         code,
