@@ -3,9 +3,9 @@
 //! a [`Store`]: `crate::amplify::upload` describes S3.
 //!
 //! Presigned URLs are fragile: the signature covers the query string as
-//! issued, so the URL goes on the wire exactly as given, and stores (S3) want a
-//! `Content-Length` (it refuses chunked transfer encoding). The whole file
-//! is re-sent from the start on each retry.
+//! issued, so the URL goes on the wire exactly as given; and a store such
+//! as S3 wants a `Content-Length` (it refuses chunked transfer encoding).
+//! The whole file is re-sent from the start on each retry.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

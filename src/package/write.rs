@@ -122,14 +122,7 @@ pub(super) fn write_archive(
     };
     let file = tmp.as_file().try_clone().map_err(out_err)?;
     let exceeded = Rc::new(Cell::new(false));
-    let sink = Sink {
-        out: BufWriter::with_capacity(1 << 20, file),
-        hasher: Sha256::new(),
-        count: 0,
-        limit: opts.max_archive_bytes,
-        exceeded: Rc::clone(&exceeded),
-        control: control.clone(),
-    };
+    let sink = Sink::new(file, opts.max_archive_bytes, &exceeded, control);
     let budget = Budget::new(tuning.in_flight);
     let buffers = Arc::new(Buffers::default());
     let writer = EntryWriter {
@@ -142,7 +135,7 @@ pub(super) fn write_archive(
         buffers: &buffers,
     };
     let jobs = Jobs::new(listing, tuning.clone(), Arc::clone(&buffers));
-    let result = if opts.threads == Some(1) {
+    let (sink, bytes_in, summary) = if opts.threads == Some(1) {
         writer.write_all(sink, Source::Inline(Box::new(jobs)))
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -150,26 +143,13 @@ pub(super) fn write_archive(
             .thread_name(|i| format!("package-{i}"))
             .build()
             .map_err(|err| out_err(io::Error::other(err)))?;
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel();
-        std::thread::scope(|scope| {
-            let (pool, budget, cancel_flag) = (&pool, &budget, &cancel);
-            scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
-            let result = writer.write_all(sink, Source::Pool(rx));
-            if result.is_err() {
-                cancel.store(true, Ordering::Relaxed);
-                budget.cancel();
-            }
-            result
-        })
-    };
-    let (sink, bytes_in, summary) = result?;
+        write_in_parallel(&writer, sink, jobs, &pool, &budget)
+    }?;
     if summary.files == 0 {
         return Err(PackageError::Empty {
             path: opts.root.clone(),
         });
     }
-
     let bytes_out = sink.count;
     let sha256 = hex::encode(sink.hasher.finalize());
     let file = sink
@@ -177,13 +157,7 @@ pub(super) fn write_archive(
         .into_inner()
         .map_err(|err| out_err(err.into_error()))?;
     drop(file);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(out_err)?;
-    }
-    tmp.persist(out).map_err(|err| out_err(err.error))?;
+    put_in_place(tmp, out).map_err(out_err)?;
     Ok(Written {
         file_count: summary.files,
         bytes_in,
@@ -191,6 +165,41 @@ pub(super) fn write_archive(
         sha256,
         warnings: summary.warnings,
     })
+}
+
+/// The jobs compressed on `pool`, their results written in order on this
+/// thread; whichever side fails stops the other.
+fn write_in_parallel(
+    writer: &EntryWriter<'_>,
+    sink: Sink,
+    jobs: Jobs,
+    pool: &rayon::ThreadPool,
+    budget: &Budget,
+) -> Result<(Sink, u64, Summary), PackageError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let cancel_flag = &cancel;
+        scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
+        let result = writer.write_all(sink, Source::Pool(rx));
+        if result.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+            budget.cancel();
+        }
+        result
+    })
+}
+
+/// The finished archive, readable by all (as a build output is), renamed
+/// to `out`.
+fn put_in_place(tmp: NamedTempFile, out: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(out).map_err(|err| err.error)?;
+    Ok(())
 }
 
 /// Timestamp of every entry: `SOURCE_DATE_EPOCH` clamped to what a DOS
@@ -791,6 +800,19 @@ struct Sink {
     limit: u64,
     exceeded: Rc<Cell<bool>>,
     control: Control,
+}
+
+impl Sink {
+    fn new(file: File, limit: u64, exceeded: &Rc<Cell<bool>>, control: &Control) -> Sink {
+        Sink {
+            out: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            count: 0,
+            limit,
+            exceeded: Rc::clone(exceeded),
+            control: control.clone(),
+        }
+    }
 }
 
 impl Write for Sink {
