@@ -2,7 +2,10 @@
 //! (stderr summary, `$GITHUB_OUTPUT`, job summary, JSON, dotenv) says the
 //! same thing.
 
+use std::fmt;
 use std::time::Duration;
+
+use crate::amplify::JobStatus;
 
 /// What one `deploy` run did. Every field a run may not reach is optional.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -14,8 +17,8 @@ pub struct Outcome {
     pub job_id: Option<String>,
     pub job_arn: Option<String>,
     /// Amplify's job status (`SUCCEED`, `FAILED`, `CANCELLED`, …), or
-    /// `STARTED` when the run did not wait, `DRY_RUN` for a dry run.
-    pub status: Option<String>,
+    /// the run's own state: `STARTED` when it did not wait, `DRY_RUN`.
+    pub status: Option<RunStatus>,
     /// `https://{branch displayName}.{app defaultDomain}`.
     pub url: Option<String>,
     /// The branch's deployments page in the Amplify console.
@@ -30,6 +33,62 @@ pub struct Outcome {
     pub phases: Vec<(String, Duration)>,
     /// Why the job failed, when it did: one entry per failed step.
     pub failures: Vec<StepFailure>,
+}
+
+/// Where a run ended: its job's status, or a state of the run itself. It
+/// reads as the strings every report shows (`SUCCEED`, `DRY_RUN`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// The job's last status seen.
+    Job(JobStatus),
+    /// `--dry-run`: nothing was changed.
+    DryRun,
+    /// `--no-wait`: the job started and the run did not wait for it.
+    Started,
+}
+
+impl RunStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunStatus::Job(status) => status.as_str(),
+            RunStatus::DryRun => "DRY_RUN",
+            RunStatus::Started => "STARTED",
+        }
+    }
+
+    /// Whether the run ended with the job deployed.
+    pub fn succeeded(&self) -> bool {
+        *self == RunStatus::Job(JobStatus::Succeed)
+    }
+}
+
+impl From<JobStatus> for RunStatus {
+    fn from(status: JobStatus) -> RunStatus {
+        RunStatus::Job(status)
+    }
+}
+
+/// The run's states by their names, anything else as a job status.
+impl From<&str> for RunStatus {
+    fn from(s: &str) -> RunStatus {
+        match s {
+            "DRY_RUN" => RunStatus::DryRun,
+            "STARTED" => RunStatus::Started,
+            job => RunStatus::Job(JobStatus::from(job)),
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for RunStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -60,6 +119,11 @@ impl Outcome {
             .then(|| console_job_url(&self.region, &self.app_id, &self.branch, job))
     }
 
+    /// The status as reports show it (empty before there is one).
+    pub fn status_shown(&self) -> &str {
+        self.status.as_ref().map_or("", RunStatus::as_str)
+    }
+
     /// `--source-url` as reports show it: without query or user info.
     pub fn source_url_shown(&self) -> Option<String> {
         self.source_url.as_deref().map(crate::http::redact_url)
@@ -71,7 +135,7 @@ impl Outcome {
         let mut out = vec![
             ("job-id", self.job_id.clone().unwrap_or_default()),
             ("job-arn", self.job_arn.clone().unwrap_or_default()),
-            ("status", self.status.clone().unwrap_or_default()),
+            ("status", self.status_shown().to_owned()),
             ("url", self.url.clone().unwrap_or_default()),
         ];
         if let Some(p) = &self.package {
@@ -141,6 +205,28 @@ mod tests {
             Some("https://us-east-1.console.aws.amazon.com/amplify/apps/d1/branches/main/deployments/7")
         );
         assert_eq!(Outcome::default().job_console_url(), None);
+    }
+
+    #[test]
+    fn run_states_and_job_statuses_read_as_the_same_strings() {
+        for text in [
+            "DRY_RUN",
+            "STARTED",
+            "SUCCEED",
+            "CANCELLED",
+            "SOMETHING_NEW",
+        ] {
+            let status = RunStatus::from(text);
+            assert_eq!(status.as_str(), text);
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{text}\"")
+            );
+        }
+        assert_eq!(RunStatus::from("DRY_RUN"), RunStatus::DryRun);
+        assert_eq!(RunStatus::from("FAILED"), RunStatus::Job(JobStatus::Failed));
+        assert!(RunStatus::from("SUCCEED").succeeded());
+        assert!(!RunStatus::Started.succeeded());
     }
 
     #[test]

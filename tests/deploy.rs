@@ -222,6 +222,44 @@ async fn missing_app_names_app_and_region() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_app_id_fails_without_waiting_for_the_packaging() {
+    let emu = emulator().await;
+    // Some megabytes that do not compress: the preflight answers while
+    // this is packaged, and stops the packaging.
+    let site = tempfile::tempdir().expect("tempdir");
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in 0..40 {
+        let data: Vec<u8> = (0..256 * 1024)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        write(site.path(), &format!("assets/blob-{i:02}.bin"), &data);
+    }
+    let temp = tempfile::tempdir().expect("tempdir");
+    let mut c = cmd(&emu);
+    c.args(["deploy", "--app-id", "dnosuchapp", "--branch", "main"])
+        .arg("--path")
+        .arg(site.path())
+        .env("RUNNER_TEMP", temp.path());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("no Amplify app dnosuchapp in us-east-1"),
+        "{r:?}"
+    );
+    // The wrong app id is what the run reports, however far the packaging
+    // got: no "packaged" line, nothing but GetApp asked, no zip left.
+    assert!(!r.stderr.contains("packaged"), "{r:?}");
+    assert_eq!(operations(&emu), ["GetApp"]);
+    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn web_compute_apps_are_refused_before_anything_is_created() {
     let emu = emulator().await;
     emu.create_app("dssr", "WEB_COMPUTE");

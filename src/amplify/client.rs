@@ -49,6 +49,53 @@ pub struct Client {
     cfg: ClientConfig,
 }
 
+/// A call that got no usable answer; the error without the URL.
+fn transport(operation: &'static str, source: reqwest::Error) -> Failure {
+    Failure::from(ApiError::Transport {
+        operation,
+        source: source.without_url(),
+    })
+}
+
+/// The result in a 2xx answer: `member` taken out of its JSON by `extract`.
+fn decode_answer<E, T>(
+    operation: &'static str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: crate::http::CappedBody,
+    member: &'static str,
+    extract: &impl Fn(E) -> Option<T>,
+) -> Result<T, ApiError>
+where
+    E: DeserializeOwned,
+{
+    let request_id = headers
+        .get("x-amzn-RequestId")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let decode = |message: String| ApiError::Decode {
+        operation,
+        status,
+        message,
+        request_id: request_id.clone(),
+    };
+    if body.truncated {
+        return Err(decode(format!(
+            "the answer is larger than {}, the most read from the Amplify API",
+            format_limit(MAX_ANSWER_BYTES)
+        )));
+    }
+    let envelope: E = serde_json::from_slice(&body.bytes).map_err(|e| {
+        let excerpt = crate::http::body_excerpt(&body.bytes);
+        if excerpt.is_empty() {
+            decode(format!("{e} (empty body)"))
+        } else {
+            decode(format!("{e}: {excerpt}"))
+        }
+    })?;
+    extract(envelope).ok_or_else(|| decode(format!("the answer has no `{member}`")))
+}
+
 /// One operation's request, before signing.
 struct Call {
     operation: &'static str,
@@ -70,6 +117,13 @@ impl Client {
     pub fn with_retry(&self, retry: RetryConfig) -> Client {
         let mut cfg = self.cfg.clone();
         cfg.retry = retry;
+        Client { cfg }
+    }
+
+    /// The same client telling its retries to another observer.
+    pub fn with_observer(&self, observer: RetryObserver) -> Client {
+        let mut cfg = self.cfg.clone();
+        cfg.observer = observer;
         Client { cfg }
     }
 
@@ -244,39 +298,13 @@ impl Client {
         E: DeserializeOwned,
     {
         let operation = call.operation;
-        let transport = |source: reqwest::Error| {
-            Failure::from(ApiError::Transport {
-                operation,
-                source: source.without_url(),
-            })
-        };
-        let mut builder = self
+        let request = self.signed_request(call).await?;
+        let response = self
             .cfg
             .http
-            .request(call.method.clone(), self.url(call))
-            .timeout(self.cfg.retry.request_timeout);
-        if let Some(body) = &call.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        let mut request = builder.build().map_err(transport)?;
-        let credentials = self
-            .cfg
-            .credentials
-            .provide_credentials()
+            .execute(request)
             .await
-            .map_err(|source| Failure::from(ApiError::Credentials { source }))?;
-        // Signed per attempt: a fresh x-amz-date, and refreshed credentials.
-        sign_request(
-            &mut request,
-            &credentials,
-            &self.cfg.region,
-            SIGNING_NAME,
-            SystemTime::now(),
-        )?;
-
-        let response = self.cfg.http.execute(request).await.map_err(transport)?;
+            .map_err(|e| transport(operation, e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         // Redirects are not followed (see `http::build_client_with`): a 3xx
@@ -287,43 +315,43 @@ impl Client {
         } else {
             MAX_ERROR_BYTES
         };
-        let body = read_capped(response, limit).await.map_err(transport)?;
+        let body = read_capped(response, limit)
+            .await
+            .map_err(|e| transport(operation, e))?;
         if !success {
             return Err(service_error(operation, status, &headers, &body.bytes));
         }
-        let request_id = headers
-            .get("x-amzn-RequestId")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        if body.truncated {
-            return Err(Failure::from(ApiError::Decode {
-                operation,
-                status,
-                message: format!(
-                    "the answer is larger than {}, the most read from the Amplify API",
-                    format_limit(MAX_ANSWER_BYTES)
-                ),
-                request_id,
-            }));
+        decode_answer(operation, status, &headers, body, member, extract).map_err(Failure::from)
+    }
+
+    /// The request for `call`, signed for this attempt: a fresh
+    /// x-amz-date, and the credentials as they are now (refreshed when due).
+    async fn signed_request(&self, call: &Call) -> Result<reqwest::Request, Failure> {
+        let mut builder = self
+            .cfg
+            .http
+            .request(call.method.clone(), self.url(call))
+            .timeout(self.cfg.retry.request_timeout);
+        if let Some(body) = &call.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
         }
-        let body = body.bytes;
-        let decode = |message: String| {
-            Failure::from(ApiError::Decode {
-                operation,
-                status,
-                message,
-                request_id: request_id.clone(),
-            })
-        };
-        let envelope: E = serde_json::from_slice(&body).map_err(|e| {
-            let excerpt = crate::http::body_excerpt(&body);
-            if excerpt.is_empty() {
-                decode(format!("{e} (empty body)"))
-            } else {
-                decode(format!("{e}: {excerpt}"))
-            }
-        })?;
-        extract(envelope).ok_or_else(|| decode(format!("the answer has no `{member}`")))
+        let mut request = builder.build().map_err(|e| transport(call.operation, e))?;
+        let credentials = self
+            .cfg
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|source| Failure::from(ApiError::Credentials { source }))?;
+        sign_request(
+            &mut request,
+            &credentials,
+            &self.cfg.region,
+            SIGNING_NAME,
+            SystemTime::now(),
+        )?;
+        Ok(request)
     }
 
     fn url(&self, call: &Call) -> url::Url {

@@ -136,6 +136,15 @@ impl ApiError {
     pub fn retry_decision(&self) -> RetryDecision {
         classify(self, None)
     }
+
+    /// Whether the same call may well succeed later: what the retry rule
+    /// ([`classify`]) retries or waits for, and a 2xx answer with a garbled
+    /// body (a proxy's). A poll that fails so, after its own retries, is
+    /// worth polling again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Decode { .. })
+            || !matches!(self.retry_decision(), RetryDecision::Fail)
+    }
 }
 
 /// One attempt's failure, with what the classifier needs beyond the error.
@@ -494,6 +503,30 @@ mod tests {
             server_date: None,
         };
         matches!(e.retry_decision(), RetryDecision::Retry { .. })
+    }
+
+    #[test]
+    fn a_poll_is_tried_again_on_what_the_retry_rule_retries_and_a_garbled_answer() {
+        let service = |status: u16, error_type: &str| ApiError::Service {
+            operation: "GetJob",
+            status,
+            error_type: error_type.into(),
+            message: String::new(),
+            request_id: None,
+            server_date: None,
+        };
+        assert!(service(503, "Unknown").is_transient());
+        assert!(service(429, "TooManyRequestsException").is_transient());
+        assert!(service(400, "ThrottlingException").is_transient());
+        assert!(!service(404, "NotFoundException").is_transient());
+        assert!(!service(403, "AccessDeniedException").is_transient());
+        let garbled = ApiError::Decode {
+            operation: "GetJob",
+            status: 200,
+            message: "expected value".into(),
+            request_id: None,
+        };
+        assert!(garbled.is_transient());
     }
 
     #[test]

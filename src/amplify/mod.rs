@@ -8,11 +8,13 @@ mod client;
 mod error;
 mod sign;
 mod types;
+mod upload;
 
 pub use client::{Client, ClientConfig};
 pub use error::{limit_kind, ApiError, Limit};
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
-    is_terminal, App, Branch, CreateDeploymentOutput, Job, JobSummary, ListJobsOutput,
+    App, Branch, CreateDeploymentOutput, Job, JobStatus, JobSummary, ListJobsOutput,
     StartDeploymentInput, Step,
 };
+pub use upload::upload_zip;

@@ -91,10 +91,103 @@ pub struct StartDeploymentInput {
     pub source_url_type: Option<String>,
 }
 
-/// Whether a job or step status is final: `SUCCEED`, `FAILED` or
-/// `CANCELLED` (any other status may still change).
-pub fn is_terminal(status: &str) -> bool {
-    matches!(status, "SUCCEED" | "FAILED" | "CANCELLED")
+/// A job's or a step's status: the service model's `JobStatus`, with
+/// [`JobStatus::Other`] for a value the service adds later. It reads and
+/// writes as the service's strings (`SUCCEED`, `CANCELLING`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Created,
+    Pending,
+    Provisioning,
+    Running,
+    Failed,
+    Succeed,
+    Cancelling,
+    Cancelled,
+    /// A status this program does not know, as the service wrote it.
+    Other(String),
+}
+
+impl JobStatus {
+    /// The service's string for this status.
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobStatus::Created => "CREATED",
+            JobStatus::Pending => "PENDING",
+            JobStatus::Provisioning => "PROVISIONING",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Succeed => "SUCCEED",
+            JobStatus::Cancelling => "CANCELLING",
+            JobStatus::Cancelled => "CANCELLED",
+            JobStatus::Other(s) => s,
+        }
+    }
+
+    /// Whether the status is final: `SUCCEED`, `FAILED` or `CANCELLED`
+    /// (any other status may still change).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeed | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+
+    /// Whether a job in this status was started and not stopped: one
+    /// created and waiting for its upload (CREATED, PENDING), stopped
+    /// (CANCELLING, CANCELLED) or FAILED never counts as started.
+    pub fn has_started(&self) -> bool {
+        match self {
+            JobStatus::Other(s) => !s.is_empty(),
+            JobStatus::Provisioning | JobStatus::Running | JobStatus::Succeed => true,
+            _ => false,
+        }
+    }
+
+    /// What a job without a status is shown as: `UNKNOWN`.
+    pub fn unknown() -> JobStatus {
+        JobStatus::Other("UNKNOWN".into())
+    }
+
+    /// Created and never started: waiting for the upload of its zip.
+    pub fn is_waiting_for_upload(&self) -> bool {
+        matches!(self, JobStatus::Created | JobStatus::Pending)
+    }
+}
+
+impl From<&str> for JobStatus {
+    fn from(s: &str) -> JobStatus {
+        match s {
+            "CREATED" => JobStatus::Created,
+            "PENDING" => JobStatus::Pending,
+            "PROVISIONING" => JobStatus::Provisioning,
+            "RUNNING" => JobStatus::Running,
+            "FAILED" => JobStatus::Failed,
+            "SUCCEED" => JobStatus::Succeed,
+            "CANCELLING" => JobStatus::Cancelling,
+            "CANCELLED" => JobStatus::Cancelled,
+            other => JobStatus::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for JobStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for JobStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JobStatus, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(JobStatus::from(s.as_str()))
+    }
 }
 
 /// A job as listed, started or stopped.
@@ -109,9 +202,7 @@ pub struct JobSummary {
     pub commit_time: Option<f64>,
     #[serde(deserialize_with = "lenient_time")]
     pub start_time: Option<f64>,
-    /// `CREATED`, `PENDING`, `PROVISIONING`, `RUNNING`, `FAILED`,
-    /// `SUCCEED`, `CANCELLING`, `CANCELLED`.
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     #[serde(deserialize_with = "lenient_time")]
     pub end_time: Option<f64>,
     /// `MANUAL` for manual deploys.
@@ -134,7 +225,7 @@ pub struct Job {
 #[serde(rename_all = "camelCase", default)]
 pub struct Step {
     pub step_name: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     #[serde(deserialize_with = "lenient_time")]
     pub start_time: Option<f64>,
     #[serde(deserialize_with = "lenient_time")]
@@ -307,7 +398,7 @@ mod tests {
         .expect("decodes");
         let job = job.job.expect("job");
         let summary = job.summary.expect("summary");
-        assert_eq!(summary.status.as_deref(), Some("SUCCEED"));
+        assert_eq!(summary.status, Some(JobStatus::Succeed));
         assert_eq!(summary.start_time, Some(1_700_000_000.123));
         assert_eq!(summary.end_time, Some(1_700_000_100.0));
         assert_eq!(summary.commit_time, None);
@@ -326,7 +417,7 @@ mod tests {
         )
         .expect("decodes");
         assert_eq!(out.job_summaries.len(), 2);
-        assert_eq!(out.job_summaries[0].status.as_deref(), Some("PENDING"));
+        assert_eq!(out.job_summaries[0].status, Some(JobStatus::Pending));
         assert_eq!(out.next_token.as_deref(), Some("abc"));
         let empty: ListJobsOutput = serde_json::from_str(r#"{"jobSummaries":null}"#).expect("ok");
         assert!(empty.job_summaries.is_empty() && empty.next_token.is_none());
@@ -338,6 +429,49 @@ mod tests {
             serde_json::from_str(r#"{"jobSummary":{"jobId":"9","status":"CANCELLING"}}"#)
                 .expect("decodes");
         assert_eq!(s.job_summary.expect("summary").job_id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn job_status_reads_and_writes_the_service_strings() {
+        for (text, status) in [
+            ("CREATED", JobStatus::Created),
+            ("PENDING", JobStatus::Pending),
+            ("PROVISIONING", JobStatus::Provisioning),
+            ("RUNNING", JobStatus::Running),
+            ("FAILED", JobStatus::Failed),
+            ("SUCCEED", JobStatus::Succeed),
+            ("CANCELLING", JobStatus::Cancelling),
+            ("CANCELLED", JobStatus::Cancelled),
+            ("DEPLOYING", JobStatus::Other("DEPLOYING".into())),
+        ] {
+            let json = format!("\"{text}\"");
+            let read: JobStatus = serde_json::from_str(&json).expect("decodes");
+            assert_eq!(read, status);
+            assert_eq!(serde_json::to_string(&status).expect("json"), json);
+            assert_eq!(status.to_string(), text);
+        }
+        let terminal: Vec<_> = ["SUCCEED", "FAILED", "CANCELLED", "CANCELLING", "X"]
+            .into_iter()
+            .filter(|s| JobStatus::from(*s).is_terminal())
+            .collect();
+        assert_eq!(terminal, ["SUCCEED", "FAILED", "CANCELLED"]);
+    }
+
+    #[test]
+    fn cancelled_or_failed_is_never_started() {
+        for status in ["RUNNING", "PROVISIONING", "SUCCEED", "DEPLOYING"] {
+            assert!(JobStatus::from(status).has_started(), "{status}");
+        }
+        for status in [
+            "",
+            "CREATED",
+            "PENDING",
+            "CANCELLING",
+            "CANCELLED",
+            "FAILED",
+        ] {
+            assert!(!JobStatus::from(status).has_started(), "{status}");
+        }
     }
 
     #[test]

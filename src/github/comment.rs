@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::client::{Api, Comment, GitHubError};
 use crate::ci::escape::{markdown, markdown_link};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, RunStatus};
 
 /// The hidden line that identifies our comment for `app_id`.
 pub fn marker(app_id: &str) -> String {
@@ -39,45 +39,7 @@ pub fn render(
     let mut body = format!("{}\n### Amplify preview\n\n", marker(app_id));
     match state {
         CommentState::Deployed { outcome, error } => {
-            let status = outcome.status.as_deref().unwrap_or("NOT STARTED");
-            let (icon, word) = match (status, error) {
-                ("SUCCEED", None) => ("✅", "Deployed"),
-                ("STARTED", None) => ("⏳", "Deploying"),
-                _ => ("❌", "Failed"),
-            };
-            let url = outcome
-                .url
-                .as_deref()
-                .map_or_else(|| "(unknown)".to_owned(), |u| markdown_link(u, u));
-            body.push_str("| | |\n|---|---|\n");
-            body.push_str(&format!(
-                "| **Status** | {icon} {word} ({}) |\n",
-                code(status)
-            ));
-            body.push_str(&format!("| **URL** | {url} |\n"));
-            body.push_str(&format!("| **Commit** | {sha} |\n"));
-            body.push_str(&format!(
-                "| **Branch** | {} of app {} |\n",
-                code(&outcome.branch),
-                code(&outcome.app_id)
-            ));
-            if let Some(job) = &outcome.job_id {
-                let page = outcome
-                    .job_console_url()
-                    .unwrap_or_else(|| outcome.console_url.clone());
-                body.push_str(&format!("| **Job** | {} |\n", markdown_link(job, &page)));
-            }
-            for f in &outcome.failures {
-                body.push_str(&format!(
-                    "| **Step {}** | {} |\n",
-                    markdown(&f.step),
-                    markdown(f.reason.as_deref().unwrap_or("failed"))
-                ));
-            }
-            body.push_str(&format!("| **Updated** | {time} |\n"));
-            if let Some(e) = error {
-                body.push_str(&format!("\n**Error:** {}\n", markdown(e)));
-            }
+            body.push_str(&deployed(outcome, *error, &sha, &time.to_string()));
         }
         CommentState::Removed { branch } => {
             body.push_str(&format!(
@@ -87,6 +49,55 @@ pub fn render(
             ));
             body.push_str(&format!("Last commit: {sha}, removed {time}.\n"));
         }
+    }
+    body
+}
+
+/// The table of a deployed (or failed) preview.
+fn deployed(outcome: &Outcome, error: Option<&str>, sha: &str, time: &str) -> String {
+    let code = |s: &str| format!("<code>{}</code>", markdown(s));
+    let mut body = String::new();
+    let status = outcome
+        .status
+        .as_ref()
+        .map_or("NOT STARTED", RunStatus::as_str);
+    let (icon, word) = match (&outcome.status, error) {
+        (Some(s), None) if s.succeeded() => ("✅", "Deployed"),
+        (Some(RunStatus::Started), None) => ("⏳", "Deploying"),
+        _ => ("❌", "Failed"),
+    };
+    let url = outcome
+        .url
+        .as_deref()
+        .map_or_else(|| "(unknown)".to_owned(), |u| markdown_link(u, u));
+    body.push_str("| | |\n|---|---|\n");
+    body.push_str(&format!(
+        "| **Status** | {icon} {word} ({}) |\n",
+        code(status)
+    ));
+    body.push_str(&format!("| **URL** | {url} |\n"));
+    body.push_str(&format!("| **Commit** | {sha} |\n"));
+    body.push_str(&format!(
+        "| **Branch** | {} of app {} |\n",
+        code(&outcome.branch),
+        code(&outcome.app_id)
+    ));
+    if let Some(job) = &outcome.job_id {
+        let page = outcome
+            .job_console_url()
+            .unwrap_or_else(|| outcome.console_url.clone());
+        body.push_str(&format!("| **Job** | {} |\n", markdown_link(job, &page)));
+    }
+    for f in &outcome.failures {
+        body.push_str(&format!(
+            "| **Step {}** | {} |\n",
+            markdown(&f.step),
+            markdown(f.reason.as_deref().unwrap_or("failed"))
+        ));
+    }
+    body.push_str(&format!("| **Updated** | {time} |\n"));
+    if let Some(e) = error {
+        body.push_str(&format!("\n**Error:** {}\n", markdown(e)));
     }
     body
 }
@@ -208,7 +219,7 @@ mod tests {
             app_id: "d1".into(),
             branch: "pr-7".into(),
             region: "us-east-1".into(),
-            status: Some(format!("FAILED {hostile}")),
+            status: Some(format!("FAILED {hostile}").as_str().into()),
             url: Some("https://x) ![i](https://evil".into()),
             job_id: Some("3".into()),
             failures: vec![crate::outcome::StepFailure {

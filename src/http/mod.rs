@@ -1,5 +1,5 @@
 //! Generic HTTP transport: the shared client, one retry loop with backoff,
-//! the upload of a file to a presigned URL, and the limits every client
+//! the upload of a file to a presigned URL, an XML element reader, and the limits every client
 //! keeps (timeouts, no redirects, capped answers).
 //!
 //! Nothing here knows about Amplify: the API client in `crate::amplify`
@@ -21,8 +21,7 @@ pub use retry::{
     parse_retry_after, retry, retry_with_backoff, silent_observer, RetryConfig, RetryDecision,
     RetryEvent, RetryObserver,
 };
-pub(crate) use upload::xml_element;
-pub use upload::{upload_file, UploadError};
+pub use upload::{upload_file, Store, UploadError};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("amplify-deploy/", env!("CARGO_PKG_VERSION"));
@@ -219,6 +218,22 @@ pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     out
+}
+
+/// The text of the first `<name>` element, unescaped, whitespace folded.
+pub fn xml_element(text: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = start + text[start..].find(&close)?;
+    let raw = text[start..end].trim();
+    let unescaped = raw
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    Some(unescaped.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ mod walk;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Amplify's limit for a manual-deploy zip (Amplify user guide: 5 GB).
@@ -124,6 +126,44 @@ pub enum PackageError {
         #[source]
         source: std::io::Error,
     },
+    /// [`Control::cancel`] stopped the run.
+    #[error("packaging was stopped")]
+    Cancelled,
+}
+
+/// A packaging run seen from another thread: told when the folder has been
+/// listed (every name checked, every file found; compression goes on), and
+/// able to stop the run, which then ends soon with
+/// [`PackageError::Cancelled`] and leaves no file behind.
+#[derive(Clone, Default)]
+pub struct Control {
+    cancelled: Arc<AtomicBool>,
+    on_listed: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Control {
+    /// A control that calls `f` once the folder has been listed.
+    pub fn on_listed(f: impl Fn() + Send + Sync + 'static) -> Control {
+        Control {
+            on_listed: Some(Arc::new(f)),
+            ..Control::default()
+        }
+    }
+
+    /// Stop the run.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    fn listed(&self) {
+        if let Some(f) = &self.on_listed {
+            f();
+        }
+    }
 }
 
 /// Package `opts.root` into the zip file at `out`.
@@ -132,20 +172,31 @@ pub enum PackageError {
 /// into place only when complete, so a failed run never leaves a partial
 /// zip behind.
 pub fn package_to_file(opts: &PackageOptions, out: &Path) -> Result<PackageReport, PackageError> {
-    package_with(opts, out, &write::Tuning::default())
+    package_to_file_with(opts, out, &Control::default())
+}
+
+/// [`package_to_file`], followed and stoppable through `control`.
+pub fn package_to_file_with(
+    opts: &PackageOptions,
+    out: &Path,
+    control: &Control,
+) -> Result<PackageReport, PackageError> {
+    package_with(opts, out, &write::Tuning::default(), control)
 }
 
 fn package_with(
     opts: &PackageOptions,
     out: &Path,
     tuning: &write::Tuning,
+    control: &Control,
 ) -> Result<PackageReport, PackageError> {
     let started = Instant::now();
     let walk = walk::Walk::new(opts, Some(out))?;
     // Made before the walk reaches it, as it may lie inside the folder.
     let tmp = write::temp_archive(out)?;
     let walk = walk.skipping(tmp.path());
-    let written = write::write_archive(opts, Box::new(walk), tmp, out, tuning)?;
+    let walk = walk::Watched::new(Box::new(walk), control.clone(), &opts.root);
+    let written = write::write_archive(opts, Box::new(walk), tmp, out, tuning, control)?;
     Ok(PackageReport {
         file_count: written.file_count,
         bytes_in: written.bytes_in,
@@ -154,6 +205,22 @@ fn package_with(
         elapsed: started.elapsed(),
         warnings: written.warnings,
     })
+}
+
+/// A size as people read it: `512 B`, `1.5 KiB`, `2.0 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ fn unzip_accepts(zip_path: &Path) {
 }
 
 fn package(opts: &PackageOptions, out: &Path) -> Result<PackageReport, PackageError> {
-    package_with(opts, out, &tiny_tuning())
+    package_with(opts, out, &tiny_tuning(), &Control::default())
 }
 
 /// A listing made before packaging starts, to change the folder in between.
@@ -112,7 +112,7 @@ impl Iterator for Listed {
     }
 }
 
-impl write::Listing for Listed {
+impl walk::Listing for Listed {
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
     }
@@ -457,7 +457,14 @@ fn file_vanishing_after_the_walk_is_unreadable() {
     fs::remove_file(site.join("gone.html")).unwrap();
     let out = tmp.path().join("a.zip");
     let tmp = write::temp_archive(&out).unwrap();
-    match write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning()) {
+    match write::write_archive(
+        &opts,
+        Box::new(listed),
+        tmp,
+        &out,
+        &tiny_tuning(),
+        &Control::default(),
+    ) {
         Err(PackageError::Unreadable { path, .. }) => assert!(path.ends_with("gone.html")),
         other => panic!("expected Unreadable, got {other:?}"),
     }
@@ -669,7 +676,7 @@ fn in_flight_budget_smaller_than_a_chunk_still_finishes() {
     let out = tmp.path().join("a.zip");
     let mut opts = PackageOptions::new(&site);
     opts.threads = Some(4);
-    package_with(&opts, &out, &tuning).unwrap();
+    package_with(&opts, &out, &tuning, &Control::default()).unwrap();
     let entries = read_back(&out);
     assert_eq!(entries.len(), 31);
     assert_eq!(entries[30].2, text(500_000, 1));
@@ -986,7 +993,14 @@ fn a_name_listed_twice_is_refused() {
     let out = tmp.path().join("a.zip");
     let tmp = write::temp_archive(&out).unwrap();
     let listed = Listed(files.into());
-    match write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning()) {
+    match write::write_archive(
+        &opts,
+        Box::new(listed),
+        tmp,
+        &out,
+        &tiny_tuning(),
+        &Control::default(),
+    ) {
         Err(PackageError::DuplicateName { name }) => assert_eq!(name, "b.html"),
         other => panic!("expected DuplicateName, got {other:?}"),
     }
@@ -1007,7 +1021,14 @@ fn package_after(
     change();
     let out = site.with_extension("zip");
     let tmp = write::temp_archive(&out).unwrap();
-    let result = write::write_archive(&opts, Box::new(listed), tmp, &out, &tiny_tuning());
+    let result = write::write_archive(
+        &opts,
+        Box::new(listed),
+        tmp,
+        &out,
+        &tiny_tuning(),
+        &Control::default(),
+    );
     if result.is_err() {
         assert!(!out.exists());
     }
@@ -1113,4 +1134,34 @@ fn a_symlink_loop_found_by_the_os_keeps_its_cause() {
         cause.as_deref().is_some_and(|c| c.contains("os error")),
         "{err}: {cause:?}"
     );
+}
+
+#[test]
+fn a_control_hears_when_the_folder_is_listed_and_can_stop_the_run() {
+    let site = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        write(site.path(), &format!("page-{i}.html"), &text(50_000, i));
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("site.zip");
+
+    let listed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&listed);
+    let control = Control::on_listed(move || flag.store(true, Ordering::Relaxed));
+    let opts = PackageOptions::new(site.path());
+    package_with(&opts, &out, &tiny_tuning(), &control).unwrap();
+    assert!(listed.load(Ordering::Relaxed));
+
+    // Stopped once listed, while the files are still being compressed: the
+    // run ends Cancelled and leaves neither the zip nor its temporary file.
+    fs::remove_file(&out).unwrap();
+    let control = Control::default();
+    let stop = control.clone();
+    let control = Control {
+        on_listed: Some(Arc::new(move || stop.cancel())),
+        ..control
+    };
+    let err = package_with(&opts, &out, &tiny_tuning(), &control).unwrap_err();
+    assert!(matches!(err, PackageError::Cancelled), "{err:?}");
+    assert_eq!(fs::read_dir(out_dir.path()).unwrap().count(), 0);
 }

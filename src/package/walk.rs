@@ -18,8 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use walkdir::{DirEntry, WalkDir};
 
-use super::write::Listing;
-use super::{PackageError, PackageOptions, IGNORE_FILE};
+use super::{Control, PackageError, PackageOptions, IGNORE_FILE};
 
 /// One file to put in the archive.
 #[derive(Debug, Clone)]
@@ -30,6 +29,13 @@ pub(super) struct SourceFile {
     pub path: PathBuf,
     /// Size seen while walking; exactly this many bytes are stored.
     pub size: u64,
+}
+
+/// Where the files come from, in archive order: the walk, or in tests a
+/// list made beforehand.
+pub(super) trait Listing: Iterator<Item = Result<SourceFile, PackageError>> + Send {
+    /// What to tell the user once the listing is over.
+    fn take_warnings(&mut self) -> Vec<String>;
 }
 
 /// The files under a root, in archive order, one at a time.
@@ -189,6 +195,64 @@ impl Iterator for Walk {
 impl Listing for Walk {
     fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+}
+
+/// A listing under a [`Control`]: stops with [`PackageError::Cancelled`]
+/// once cancelled, and says when it is complete. A folder with nothing to
+/// ship is refused right there, before the control hears of it.
+pub(super) struct Watched {
+    inner: Box<dyn Listing>,
+    control: Control,
+    root: PathBuf,
+    files: u64,
+    done: bool,
+}
+
+impl Watched {
+    pub(super) fn new(inner: Box<dyn Listing>, control: Control, root: &Path) -> Watched {
+        Watched {
+            inner,
+            control,
+            root: root.to_path_buf(),
+            files: 0,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Watched {
+    type Item = Result<SourceFile, PackageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.control.is_cancelled() {
+            self.done = true;
+            return Some(Err(PackageError::Cancelled));
+        }
+        let next = self.inner.next();
+        match &next {
+            None if self.files == 0 => {
+                self.done = true;
+                let path = self.root.clone();
+                return Some(Err(PackageError::Empty { path }));
+            }
+            None => {
+                self.done = true;
+                self.control.listed();
+            }
+            Some(Err(_)) => self.done = true,
+            Some(Ok(_)) => self.files += 1,
+        }
+        next
+    }
+}
+
+impl Listing for Watched {
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
     }
 }
 

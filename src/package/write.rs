@@ -37,8 +37,8 @@ use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
 use super::container::{EntryTime, ZipError, ZipWriter};
-use super::walk::SourceFile;
-use super::{PackageError, PackageOptions};
+use super::walk::{Listing, SourceFile};
+use super::{Control, PackageError, PackageOptions};
 
 /// Sizes that shape the pipeline; tests shrink them to exercise chunking on
 /// small files.
@@ -89,13 +89,6 @@ const DOS_EPOCH: u64 = 315_532_800; // 1980-01-01 00:00:00 UTC
 /// The last second a DOS timestamp can hold.
 const DOS_END: u64 = 4_354_819_199; // 2107-12-31 23:59:59 UTC
 
-/// Where the files come from, in archive order: the walk, or in tests a
-/// list made beforehand.
-pub(super) trait Listing: Iterator<Item = Result<SourceFile, PackageError>> + Send {
-    /// What to tell the user once the listing is over.
-    fn take_warnings(&mut self) -> Vec<String>;
-}
-
 /// An empty temporary file next to `out`, for [`write_archive`]: it is
 /// renamed into place on success and removed however else the run ends.
 pub(super) fn temp_archive(out: &Path) -> Result<NamedTempFile, PackageError> {
@@ -121,6 +114,7 @@ pub(super) fn write_archive(
     tmp: NamedTempFile,
     out: &Path,
     tuning: &Tuning,
+    control: &Control,
 ) -> Result<Written, PackageError> {
     let out_err = |source: io::Error| PackageError::Output {
         path: out.to_path_buf(),
@@ -128,25 +122,20 @@ pub(super) fn write_archive(
     };
     let file = tmp.as_file().try_clone().map_err(out_err)?;
     let exceeded = Rc::new(Cell::new(false));
-    let sink = Sink {
-        out: BufWriter::with_capacity(1 << 20, file),
-        hasher: Sha256::new(),
-        count: 0,
-        limit: opts.max_archive_bytes,
-        exceeded: Rc::clone(&exceeded),
-    };
+    let sink = Sink::new(file, opts.max_archive_bytes, &exceeded, control);
     let budget = Budget::new(tuning.in_flight);
     let buffers = Arc::new(Buffers::default());
     let writer = EntryWriter {
         out,
         limit: opts.max_archive_bytes,
         exceeded,
+        control,
         time: entry_time(opts.source_date_epoch),
         budget: &budget,
         buffers: &buffers,
     };
     let jobs = Jobs::new(listing, tuning.clone(), Arc::clone(&buffers));
-    let result = if opts.threads == Some(1) {
+    let (sink, bytes_in, summary) = if opts.threads == Some(1) {
         writer.write_all(sink, Source::Inline(Box::new(jobs)))
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -154,26 +143,13 @@ pub(super) fn write_archive(
             .thread_name(|i| format!("package-{i}"))
             .build()
             .map_err(|err| out_err(io::Error::other(err)))?;
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel();
-        std::thread::scope(|scope| {
-            let (pool, budget, cancel_flag) = (&pool, &budget, &cancel);
-            scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
-            let result = writer.write_all(sink, Source::Pool(rx));
-            if result.is_err() {
-                cancel.store(true, Ordering::Relaxed);
-                budget.cancel();
-            }
-            result
-        })
-    };
-    let (sink, bytes_in, summary) = result?;
+        write_in_parallel(&writer, sink, jobs, &pool, &budget)
+    }?;
     if summary.files == 0 {
         return Err(PackageError::Empty {
             path: opts.root.clone(),
         });
     }
-
     let bytes_out = sink.count;
     let sha256 = hex::encode(sink.hasher.finalize());
     let file = sink
@@ -181,13 +157,7 @@ pub(super) fn write_archive(
         .into_inner()
         .map_err(|err| out_err(err.into_error()))?;
     drop(file);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(out_err)?;
-    }
-    tmp.persist(out).map_err(|err| out_err(err.error))?;
+    put_in_place(tmp, out).map_err(out_err)?;
     Ok(Written {
         file_count: summary.files,
         bytes_in,
@@ -195,6 +165,41 @@ pub(super) fn write_archive(
         sha256,
         warnings: summary.warnings,
     })
+}
+
+/// The jobs compressed on `pool`, their results written in order on this
+/// thread; whichever side fails stops the other.
+fn write_in_parallel(
+    writer: &EntryWriter<'_>,
+    sink: Sink,
+    jobs: Jobs,
+    pool: &rayon::ThreadPool,
+    budget: &Budget,
+) -> Result<(Sink, u64, Summary), PackageError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let cancel_flag = &cancel;
+        scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
+        let result = writer.write_all(sink, Source::Pool(rx));
+        if result.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+            budget.cancel();
+        }
+        result
+    })
+}
+
+/// The finished archive, readable by all (as a build output is), renamed
+/// to `out`.
+fn put_in_place(tmp: NamedTempFile, out: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(out).map_err(|err| err.error)?;
+    Ok(())
 }
 
 /// Timestamp of every entry: `SOURCE_DATE_EPOCH` clamped to what a DOS
@@ -594,6 +599,7 @@ struct EntryWriter<'a> {
     out: &'a Path,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
+    control: &'a Control,
     time: EntryTime,
     budget: &'a Budget,
     buffers: &'a Buffers,
@@ -663,6 +669,9 @@ impl EntryWriter<'_> {
     }
 
     fn zip_error(&self, name: &str, source: io::Error) -> PackageError {
+        if self.control.is_cancelled() {
+            return PackageError::Cancelled;
+        }
         if self.exceeded.get() {
             return PackageError::TooLarge {
                 limit: self.limit,
@@ -790,10 +799,27 @@ struct Sink {
     count: u64,
     limit: u64,
     exceeded: Rc<Cell<bool>>,
+    control: Control,
+}
+
+impl Sink {
+    fn new(file: File, limit: u64, exceeded: &Rc<Cell<bool>>, control: &Control) -> Sink {
+        Sink {
+            out: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            count: 0,
+            limit,
+            exceeded: Rc::clone(exceeded),
+            control: control.clone(),
+        }
+    }
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.control.is_cancelled() {
+            return Err(io::Error::other("packaging was stopped"));
+        }
         if self.count.saturating_add(buf.len() as u64) > self.limit {
             self.exceeded.set(true);
             return Err(io::Error::other("archive size limit exceeded"));

@@ -9,6 +9,7 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 
 use super::*;
+use crate::amplify::JobStatus;
 use crate::http::test_server::{fast_retry, Action, TestServer};
 use crate::http::{build_client, RetryDecision, RetryEvent};
 
@@ -147,12 +148,9 @@ async fn every_operation_hits_its_route() {
         ..Default::default()
     };
     let started = c.start_deployment("d1", "b", &input).await.expect("start");
-    assert_eq!(started.status.as_deref(), Some("PENDING"));
+    assert_eq!(started.status, Some(JobStatus::Pending));
     let job = c.get_job("d1", "b", "5").await.expect("get_job");
-    assert_eq!(
-        job.summary.and_then(|s| s.status).as_deref(),
-        Some("SUCCEED")
-    );
+    assert_eq!(job.summary.and_then(|s| s.status), Some(JobStatus::Succeed));
     c.stop_job("d1", "b", "5").await.expect("stop_job");
     let jobs = c
         .list_jobs("d1", "b", Some(5), Some("a+b/c="))
@@ -488,7 +486,7 @@ async fn full_deploy_against_the_emulator() {
         std::io::Write::write_all(&mut writer, b"<h1>hi</h1>").expect("write");
         writer.finish().expect("finish");
     }
-    crate::http::upload_file(
+    crate::amplify::upload_zip(
         &build_client(),
         &upload_url,
         zip.path(),
@@ -513,12 +511,12 @@ async fn full_deploy_against_the_emulator() {
             .await
             .expect("GetJob");
         status = job.summary.and_then(|s| s.status);
-        if matches!(status.as_deref(), Some("SUCCEED" | "FAILED" | "CANCELLED")) {
+        if status.as_ref().is_some_and(JobStatus::is_terminal) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(status.as_deref(), Some("SUCCEED"));
+    assert_eq!(status, Some(JobStatus::Succeed));
     let jobs = client
         .list_jobs("d1", "feature/x", Some(10), None)
         .await

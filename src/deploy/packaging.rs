@@ -1,0 +1,157 @@
+//! Package: the folder into a temporary zip, off the async threads, with
+//! the preflight (GetApp, GetBranch) alongside.
+//!
+//! The preflight starts once the folder has been listed, so that a name
+//! that cannot be served or an unreadable folder is still refused before
+//! anything reaches the service, and runs while the files are compressed:
+//! a mistyped app id then fails in a second, not after packaging a large
+//! site, and stops the packaging. The log reads as before: the packaging
+//! group, then the "packaged" line, then the preflight's group with its
+//! retries (held back until then); a failed preflight leaves out the
+//! "packaged" line.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::error::RunError;
+use crate::http::{RetryEvent, RetryObserver};
+use crate::outcome::PackageFacts;
+use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport};
+
+use super::{lock, preflight, Ctx};
+
+/// Package the folder and check the app and branch alongside. Returns the
+/// zip's path and whether the branch is missing (and is to be created).
+///
+/// A failed preflight is reported over a packaging error (which it
+/// causes, by stopping the packaging); otherwise a packaging error wins.
+pub(super) async fn package_and_check(
+    ctx: &Ctx,
+    opts: PackageOptions,
+) -> Result<(PathBuf, bool), RunError> {
+    let (listed_tx, mut listed) = tokio::sync::watch::channel(false);
+    let was_listed = listed.clone();
+    let control = Control::on_listed(move || {
+        listed_tx.send_replace(true);
+    });
+    // Dropped with the run (a signal, the timeout): stop packaging too.
+    let _stop = StopOnDrop(control.clone());
+    let held = Arc::new(Mutex::new(Vec::<RetryEvent>::new()));
+    let client = ctx.client.with_observer(holding(&held));
+    let check = async {
+        let _ = listed.wait_for(|l| *l).await;
+        let r = preflight::check_app_and_branch(ctx, &client).await;
+        if r.is_err() {
+            control.cancel();
+        }
+        r
+    };
+
+    ctx.reporter.group("Packaging");
+    let packaging = package_folder(ctx, opts, control.clone());
+    tokio::pin!(check, packaging);
+    let mut checked = None;
+    let packaged = loop {
+        tokio::select! {
+            r = &mut check, if checked.is_none() => checked = Some(r),
+            r = &mut packaging => break r,
+        }
+    };
+    ctx.reporter.end_group();
+    // The preflight ran when the folder was listed: its answer decides.
+    let checked = match (checked, *was_listed.borrow()) {
+        (Some(r), _) => Some(r),
+        (None, true) => Some(check.await),
+        (None, false) => None,
+    };
+    if let Some(Err(e)) = checked {
+        show_checking(ctx, &held);
+        return Err(e);
+    }
+    let (zip, report) = packaged?;
+    show_packaged(ctx, &report);
+    show_checking(ctx, &held);
+    // With no error, the folder was listed and the preflight ran.
+    let branch_missing = checked.unwrap_or(Ok(false))?;
+    Ok((zip, branch_missing))
+}
+
+/// Stops a packaging run when dropped.
+struct StopOnDrop(Control);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// An observer that holds the retries back, to show them in their group.
+fn holding(held: &Arc<Mutex<Vec<RetryEvent>>>) -> RetryObserver {
+    let held = Arc::clone(held);
+    Arc::new(move |e: &RetryEvent| {
+        held.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e.clone())
+    })
+}
+
+/// The preflight's group: the retries it made, held back until now.
+fn show_checking(ctx: &Ctx, held: &Mutex<Vec<RetryEvent>>) {
+    ctx.reporter.group("Checking app and branch");
+    for e in held.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        (ctx.observer)(&e);
+    }
+    ctx.reporter.end_group();
+}
+
+/// What went into the zip: warnings, the "packaged" line, the outcome's facts.
+fn show_packaged(ctx: &Ctx, report: &PackageReport) {
+    for w in &report.warnings {
+        ctx.reporter.warning(w);
+    }
+    ctx.reporter.line(format!(
+        "packaged {} files, {} in, {} zip, in {:.1}s (sha256 {})",
+        report.file_count,
+        human_bytes(report.bytes_in),
+        human_bytes(report.bytes_out),
+        report.elapsed.as_secs_f64(),
+        report.sha256
+    ));
+    ctx.with_outcome(|o| {
+        o.package = Some(PackageFacts {
+            file_count: report.file_count,
+            bytes: report.bytes_out,
+            sha256: report.sha256.clone(),
+        });
+        o.phases.push(("package".into(), report.elapsed));
+    });
+}
+
+/// Package into a temporary file (removed when the run ends).
+async fn package_folder(
+    ctx: &Ctx,
+    opts: PackageOptions,
+    control: Control,
+) -> Result<(PathBuf, PackageReport), RunError> {
+    let dir = &ctx.plan.temp_dir;
+    let tmp = tempfile::Builder::new()
+        .prefix("amplify-deploy-")
+        .suffix(".zip")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            RunError::input(format!(
+                "cannot create a temporary file in {}: {e}",
+                dir.display()
+            ))
+        })?
+        .into_temp_path();
+    let path = tmp.to_path_buf();
+    lock(&ctx.state).zip = Some(tmp);
+    let out = path.clone();
+    let report =
+        tokio::task::spawn_blocking(move || package::package_to_file_with(&opts, &out, &control))
+            .await
+            .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
+            .map_err(RunError::from)?;
+    Ok((path, report))
+}

@@ -1,0 +1,135 @@
+//! The plan: every input of a deploy checked before anything touches the
+//! network, and the dry run's account of it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::choices::OnBusy;
+use crate::error::RunError;
+use crate::http;
+use crate::package::{human_bytes, PackageOptions};
+use crate::settings::{self, DeploySettings};
+
+use super::{lock, Ctx};
+
+/// Everything `deploy` needs, validated.
+pub(super) struct Plan {
+    pub(super) app_id: String,
+    pub(super) branch: String,
+    pub(super) source: Source,
+    pub(super) wait: bool,
+    pub(super) dry_run: bool,
+    pub(super) timeout: Duration,
+    pub(super) quota_wait: Duration,
+    pub(super) keep_job_on_timeout: bool,
+    pub(super) on_busy: OnBusy,
+    pub(super) create_branch: bool,
+    pub(super) stage: &'static str,
+    pub(super) poll_interval: Duration,
+    pub(super) pending_grace: Duration,
+    /// Where the archive is written.
+    pub(super) temp_dir: PathBuf,
+}
+
+/// What the job deploys: a folder we package and upload, or a URL Amplify
+/// fetches itself.
+pub(super) enum Source {
+    Folder(PackageOptions),
+    Url {
+        url: String,
+        kind: Option<&'static str>,
+    },
+}
+
+impl Plan {
+    /// Check all input before touching the network.
+    pub(super) fn from_settings(s: &DeploySettings) -> Result<Plan, RunError> {
+        let app_id = settings::validate_app_id(s.app_id.as_deref())?;
+        let branch = settings::validate_branch(s.branch.as_deref())?;
+        let source = match (&s.path, &s.source_url) {
+            (Some(path), None) => {
+                check_folder(path)?;
+                Source::Folder(s.filter.package_options(path)?)
+            }
+            (None, Some(url)) => {
+                settings::validate_source_url(url)?;
+                Source::Url {
+                    url: url.clone(),
+                    kind: s.source_url_type.map(|t| t.as_str()),
+                }
+            }
+            (None, None) => {
+                return Err(RunError::input(
+                    "path is required: pass --path DIR (the build folder) or --source-url URL",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(RunError::input(
+                    "path and source-url cannot be used together",
+                ))
+            }
+        };
+        if s.timeout.is_zero() {
+            return Err(RunError::input("timeout must be longer than 0s"));
+        }
+        Ok(Plan {
+            app_id,
+            branch,
+            source,
+            wait: s.wait,
+            dry_run: s.dry_run,
+            timeout: s.timeout,
+            quota_wait: s.quota_wait,
+            keep_job_on_timeout: s.keep_job_on_timeout,
+            on_busy: s.on_busy,
+            create_branch: s.create_branch,
+            stage: s.stage.as_str(),
+            poll_interval: s.poll_interval,
+            pending_grace: s.pending_grace,
+            temp_dir: s.temp_dir.clone(),
+        })
+    }
+}
+
+fn check_folder(path: &std::path::Path) -> Result<(), RunError> {
+    let shown = path.display();
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(RunError::input(format!("path {shown}: no such directory")))
+        }
+        Err(e) => Err(RunError::input(format!(
+            "path {shown}: cannot be read: {e}"
+        ))),
+        Ok(m) if !m.is_dir() => Err(RunError::input(format!(
+            "path {shown}: is a file, not a directory (pass the build folder, e.g. dist/)"
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// `--dry-run`: print what the deploy would do, change nothing.
+pub(super) fn show_dry_run(ctx: &Ctx, branch_missing: bool) {
+    let o = lock(&ctx.state).outcome.clone();
+    let r = &ctx.reporter;
+    r.line("dry run: nothing was changed");
+    r.line(format!("  app       {} ({})", o.app_id, o.region));
+    let created = if branch_missing {
+        " (would be created)"
+    } else {
+        ""
+    };
+    r.line(format!("  branch    {}{created}", o.branch));
+    r.line(format!("  endpoint  {}", ctx.client.endpoint()));
+    if let Some(p) = &o.package {
+        r.line(format!("  files     {}", p.file_count));
+        r.line(format!(
+            "  size      {} ({} bytes)",
+            human_bytes(p.bytes),
+            p.bytes
+        ));
+        r.line(format!("  sha256    {}", p.sha256));
+    }
+    if let Source::Url { url, .. } = &ctx.plan.source {
+        r.line(format!("  source    {}", http::redact_url(url)));
+    }
+}
