@@ -3,14 +3,18 @@
 //!
 //! Each option's variable is `AMPLIFY_<NAME>`. GitHub passes action input
 //! `app-id` as `INPUT_APP-ID` (and some wrappers as `INPUT_APP_ID`);
-//! [`import_github_inputs`] maps those onto the `AMPLIFY_*` names before
-//! parsing, so the precedence is: flag > `AMPLIFY_*` > `INPUT_*` > default.
+//! [`parse`] passes those as flags for the options nothing else sets (no
+//! `set_var`), so the precedence is:
+//! flag > `AMPLIFY_*` > `INPUT_*` > default (the whole chain is described
+//! in `settings`). Only the command layer sees these types.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+pub use crate::choices::{OnBusy, SourceUrlType, Stage};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -181,7 +185,7 @@ pub struct DeployArgs {
 
     /// Stage of a branch created by --create-branch
     #[arg(long, env = "AMPLIFY_STAGE", value_enum, default_value = "PRODUCTION")]
-    pub stage: Stage,
+    pub stage: Option<Stage>,
 
     /// Also write the result as KEY=value lines (GitLab's dotenv report format)
     #[arg(long, env = "AMPLIFY_DOTENV", value_name = "FILE")]
@@ -230,11 +234,6 @@ pub struct DeployArgs {
         hide_env_values = true
     )]
     pub github_token: Option<String>,
-
-    /// Whether --stage (or AMPLIFY_STAGE) was given, as opposed to defaulted:
-    /// previews default to PULL_REQUEST. Set by [`parse`].
-    #[arg(skip)]
-    pub stage_given: bool,
 }
 
 /// The Amplify branch a branch command works on.
@@ -296,71 +295,79 @@ pub struct PackageArgs {
     pub filter: PackageFilterArgs,
 }
 
-/// What to do when another deployment is running on the branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnBusy {
-    /// Wait for it to end, then deploy.
-    Wait,
-    /// Stop it (StopJob), then deploy.
-    Stop,
-    /// Exit with an error.
-    Fail,
+/// Parse the command line; `get` reads the environment for GitHub's
+/// `INPUT_*` variables. Exits with clap's message on bad usage.
+pub fn parse(get: impl Fn(&str) -> Option<OsString>) -> Cli {
+    try_parse_from(std::env::args_os(), get).unwrap_or_else(|e| e.exit())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Stage {
-    Production,
-    Beta,
-    Development,
-    Experimental,
-    PullRequest,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Production => "PRODUCTION",
-            Stage::Beta => "BETA",
-            Stage::Development => "DEVELOPMENT",
-            Stage::Experimental => "EXPERIMENTAL",
-            Stage::PullRequest => "PULL_REQUEST",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SourceUrlType {
-    Zip,
-    BucketPrefix,
-}
-
-impl SourceUrlType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceUrlType::Zip => "ZIP",
-            SourceUrlType::BucketPrefix => "BUCKET_PREFIX",
-        }
-    }
-}
-
-/// Parse the command line, noting which defaults were taken.
-pub fn parse() -> Cli {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let given = |m: &clap::ArgMatches| {
-        !matches!(
+/// [`parse`] with the arguments given.
+pub fn try_parse_from<I, T>(
+    argv: I,
+    get: impl Fn(&str) -> Option<OsString>,
+) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    argv.extend(input_flags(&argv, &github_input_overrides(get)));
+    let matches = Cli::command().try_get_matches_from(argv)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    // `--stage` shows its default in `--help`, but an unset stage is `None`:
+    // a preview's default differs (see `settings`).
+    let defaulted = |m: &clap::ArgMatches| {
+        matches!(
             m.value_source("stage"),
             None | Some(clap::parser::ValueSource::DefaultValue)
         )
     };
     match (&mut cli.command, matches.subcommand()) {
-        (Some(Command::Deploy(args)), Some((_, sub))) => args.stage_given = given(sub),
-        (None, _) => cli.deploy.stage_given = given(&matches),
+        (Some(Command::Deploy(args)), Some((_, sub))) if defaulted(sub) => args.stage = None,
+        (None, _) if defaulted(&matches) => cli.deploy.stage = None,
         _ => {}
     }
-    cli
+    Ok(cli)
+}
+
+/// GitHub's inputs as `--option=value` flags to append to `argv`, for the
+/// options of the command being run that neither a flag nor their
+/// `AMPLIFY_*` variable sets. As flags they are checked like a flag or a
+/// variable would be (conflicts, value parsers).
+fn input_flags(argv: &[OsString], inputs: &[(String, OsString)]) -> Vec<OsString> {
+    if inputs.is_empty() {
+        return Vec::new();
+    }
+    // A lenient parse, only to learn the (sub)command and what is given.
+    let cli = Cli::command().ignore_errors(true);
+    let Ok(matches) = cli.clone().try_get_matches_from(argv) else {
+        return Vec::new();
+    };
+    let (cmd, matches) = match matches.subcommand() {
+        Some((name, sub)) => match cli.find_subcommand(name) {
+            Some(cmd) => (cmd.clone(), sub.clone()),
+            None => return Vec::new(),
+        },
+        None => (cli, matches),
+    };
+    let unset = |id: &clap::Id| {
+        matches!(
+            matches.value_source(id.as_str()),
+            None | Some(clap::parser::ValueSource::DefaultValue)
+        )
+    };
+    let mut flags = Vec::new();
+    for arg in cmd.get_arguments().filter(|a| unset(a.get_id())) {
+        let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        if let Some((_, value)) = inputs.iter().find(|(name, _)| env == name.as_str()) {
+            let mut flag = OsString::from(format!("--{long}="));
+            flag.push(value);
+            flags.push(flag);
+        }
+    }
+    flags
 }
 
 /// Parse a duration such as `20m`, `90s` or `1h 30m`.
@@ -390,9 +397,8 @@ fn option_env_names() -> Vec<String> {
 /// `INPUT_FOO-BAR` or `INPUT_FOO_BAR`. Empty values count as unset: the
 /// runner sets every declared input, empty when the workflow gave none.
 ///
-/// Returns the variables to set; the caller applies them before any thread
-/// starts.
-pub fn github_input_overrides(get: impl Fn(&str) -> Option<OsString>) -> Vec<(String, OsString)> {
+/// Returns the `AMPLIFY_*` names with the values to default to.
+fn github_input_overrides(get: impl Fn(&str) -> Option<OsString>) -> Vec<(String, OsString)> {
     let present = |name: &str| get(name).filter(|v| !v.is_empty());
     let mut out = Vec::new();
     for name in option_env_names() {
@@ -457,5 +463,46 @@ mod tests {
     fn durations_parse() {
         assert_eq!(parse_duration("20m").unwrap(), Duration::from_secs(1200));
         assert!(parse_duration("soon").unwrap_err().contains("20m"));
+    }
+
+    fn parse_with(argv: &[&str], vars: &[(&str, &str)]) -> Result<Cli, clap::Error> {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        let argv = std::iter::once("amplify-deploy").chain(argv.iter().copied());
+        try_parse_from(argv, |k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn github_inputs_are_checked_like_flags() {
+        // Two inputs that conflict are refused as the flags would be.
+        let both = [
+            ("INPUT_PATH", "dist"),
+            ("INPUT_SOURCE-URL", "https://x/y.zip"),
+        ];
+        let err = parse_with(&[], &both).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        // A flag wins over its input, so nothing conflicts.
+        let cli = parse_with(&["--source-url", "https://x/y.zip"], &both[1..]).unwrap();
+        assert_eq!(cli.deploy.source_url.as_deref(), Some("https://x/y.zip"));
+        // An input reaches the subcommand being run, and satisfies a required option.
+        let cli = parse_with(&["package", "-o", "site.zip"], &[("INPUT_PATH", "dist")]).unwrap();
+        let Some(Command::Package(args)) = cli.command else {
+            panic!("not package");
+        };
+        assert_eq!(args.path, PathBuf::from("dist"));
+        // A bad input value is refused by the option's parser.
+        let err = parse_with(&[], &[("INPUT_TIMEOUT", "soon")]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn stage_is_none_unless_given() {
+        assert_eq!(parse_with(&[], &[]).unwrap().deploy.stage, None);
+        let cli = parse_with(&["--stage", "BETA"], &[]).unwrap();
+        assert_eq!(cli.deploy.stage, Some(Stage::Beta));
+        let cli = parse_with(&[], &[("INPUT_STAGE", "DEVELOPMENT")]).unwrap();
+        assert_eq!(cli.deploy.stage, Some(Stage::Development));
     }
 }

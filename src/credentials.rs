@@ -21,19 +21,16 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 
-use crate::cli::AwsArgs;
 use crate::error::{one_line, RunError};
 use crate::http::{
     body_excerpt, describe_reqwest_error, read_capped, redact_url, retry, xml_element, RetryConfig,
     RetryDecision, RetryObserver, MAX_ERROR_BYTES,
 };
 use crate::report::Reporter;
+use crate::settings::{AwsSettings, Endpoint, TokenEnv};
 
 /// The audience AWS STS expects in GitHub's OIDC token.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
-
-/// `--role-duration-seconds` default, as aws-actions/configure-aws-credentials'.
-pub const DEFAULT_ROLE_DURATION_SECONDS: u32 = 3600;
 
 /// Credentials are refreshed when less than this is left of them …
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -48,42 +45,56 @@ const TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// so that a trust-policy problem is reported before anything else.
 pub async fn provider(
     region: &str,
-    aws: &AwsArgs,
+    aws: &AwsSettings,
     http: &reqwest::Client,
     reporter: &Reporter,
 ) -> Result<SharedCredentialsProvider, RunError> {
     let session_name = match aws.role_session_name.as_deref() {
         Some(name) => validate_session_name(name)?,
-        None => default_session_name(),
+        None => aws.default_session_name.clone(),
     };
     let masker = reporter.clone();
     let mask: Mask = Arc::new(move |secret: &str| masker.github().mask(secret));
-    let Some(role) = aws
-        .role_to_assume
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    else {
-        let chain = crate::settings::credentials(region, http).await?;
+    let Some(role) = aws.role_to_assume.as_deref() else {
+        let chain = standard_chain(region, http).await?;
         let cache = CredentialsCache::new(Box::new(Chain(chain)), mask);
         return Ok(SharedCredentialsProvider::new(cache));
     };
     validate_role_arn(role)?;
-    let token = token_source(aws.audience.as_deref())?;
+    let token = token_source(aws.audience.as_deref(), &aws.token_env)?;
     let role = WebIdentity {
         http: http.clone(),
-        sts_endpoint: sts_endpoint(region)?,
+        sts_endpoint: sts_endpoint(region, aws.sts_endpoint.as_ref())?,
         role_arn: role.to_owned(),
         session_name,
-        duration_seconds: aws
-            .role_duration_seconds
-            .unwrap_or(DEFAULT_ROLE_DURATION_SECONDS),
+        duration_seconds: aws.role_duration_seconds,
         token,
         mask: mask.clone(),
     };
     let cache = CredentialsCache::new(Box::new(role), mask);
     cache.get().await?;
     Ok(SharedCredentialsProvider::new(cache))
+}
+
+/// Credentials from the standard AWS chain: environment, shared config and
+/// credentials files and profiles, SSO, web identity token file, ECS and EC2
+/// instance metadata. Nothing is fetched until the first call signs. Their
+/// requests go through `http`, the client every other call uses (its trust
+/// roots, proxy and timeouts).
+async fn standard_chain(
+    region: &str,
+    http: &reqwest::Client,
+) -> Result<SharedCredentialsProvider, RunError> {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(region.to_owned()))
+        .http_client(crate::http::sdk::http_client(http.clone()))
+        .load()
+        .await;
+    config.credentials_provider().ok_or_else(|| {
+        RunError::aws("no AWS credentials provider could be configured").hint(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, or role-to-assume",
+        )
+    })
 }
 
 /// Where the web identity token comes from, decided once from the
@@ -100,10 +111,10 @@ enum TokenSource {
     File(PathBuf),
 }
 
-fn token_source(audience: Option<&str>) -> Result<TokenSource, RunError> {
+fn token_source(audience: Option<&str>, env: &TokenEnv) -> Result<TokenSource, RunError> {
     let permission_hint = "add `permissions: id-token: write` to the job (or the workflow)";
-    if let Some(url) = std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_URL") {
-        let Ok(bearer) = std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN") else {
+    if let Some(url) = &env.github_request_url {
+        let Some(bearer) = env.github_request_token.clone() else {
             return Err(RunError::input(
                 "role-to-assume needs the workflow's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set",
             )
@@ -111,14 +122,14 @@ fn token_source(audience: Option<&str>) -> Result<TokenSource, RunError> {
         };
         let audience = audience.map(str::trim).filter(|a| !a.is_empty());
         return Ok(TokenSource::GitHub {
-            url: url.to_string_lossy().into_owned(),
+            url: url.clone(),
             bearer,
             audience: audience.unwrap_or(STS_AUDIENCE).to_owned(),
         });
     }
-    match std::env::var_os("AWS_WEB_IDENTITY_TOKEN_FILE").filter(|v| !v.is_empty()) {
-        Some(path) => Ok(TokenSource::File(PathBuf::from(path))),
-        None if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") => {
+    match &env.token_file {
+        Some(path) => Ok(TokenSource::File(path.clone())),
+        None if env.github_actions => {
             Err(RunError::input(
                 "role-to-assume needs the workflow's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL is not set",
             )
@@ -154,30 +165,18 @@ fn validate_session_name(name: &str) -> Result<String, RunError> {
     }
 }
 
-fn default_session_name() -> String {
-    let run = std::env::var("GITHUB_RUN_ID").unwrap_or_default();
-    let mut name = format!("amplify-deploy-{run}");
-    name.retain(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
-    name.trim_end_matches('-').chars().take(64).collect()
-}
-
-/// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the regional
-/// endpoint (as the AWS SDKs resolve it).
-fn sts_endpoint(region: &str) -> Result<url::Url, RunError> {
-    let env = |name: &'static str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| (name, v))
-    };
+/// The resolved STS endpoint (`AWS_ENDPOINT_URL_STS`, else
+/// `AWS_ENDPOINT_URL`), else the regional one (as the AWS SDKs resolve it).
+fn sts_endpoint(region: &str, resolved: Option<&Endpoint>) -> Result<url::Url, RunError> {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
         "amazonaws.com"
     };
-    let (source, value) = env("AWS_ENDPOINT_URL_STS")
-        .or_else(|| env("AWS_ENDPOINT_URL"))
-        .unwrap_or(("default", format!("https://sts.{region}.{suffix}")));
+    let (source, value) = match resolved {
+        Some(e) => (e.source, e.url.clone()),
+        None => ("default", format!("https://sts.{region}.{suffix}")),
+    };
     match url::Url::parse(value.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
         _ => Err(RunError::input(format!(
@@ -409,36 +408,7 @@ async fn github_oidc_token(
         .map_err(|e| RunError::input(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}")))?;
     url.query_pairs_mut().append_pair("audience", audience);
     let shown = redact_url(url.as_str());
-    let answer = retry(
-        &token_retry(),
-        "OIDC token request",
-        &quiet(),
-        Attempt::decision,
-        || async {
-            let response = http
-                .get(url.clone())
-                .bearer_auth(bearer)
-                .header("accept", "application/json")
-                .timeout(TOKEN_REQUEST_TIMEOUT)
-                .send()
-                .await
-                .map_err(|e| Attempt::Http(e.without_url()))?;
-            let status = response.status().as_u16();
-            let body = read_capped(response, MAX_ERROR_BYTES)
-                .await
-                .map_err(|e| Attempt::Http(e.without_url()))?;
-            if !(200..300).contains(&status) {
-                return Err(Attempt::Status {
-                    status,
-                    code: String::new(),
-                    message: body_excerpt(&body.bytes),
-                });
-            }
-            Ok(body.bytes)
-        },
-    )
-    .await;
-    let body = match answer {
+    let body = match request_oidc_token(http, &url, bearer).await {
         Ok(body) => body,
         Err(Attempt::Http(e)) => {
             return Err(
@@ -466,6 +436,51 @@ async fn github_oidc_token(
             "GitHub's OIDC token answer has no token (expected {\"value\": …})",
         )),
     }
+}
+
+/// One attempt of a token or STS request, within [`TOKEN_REQUEST_TIMEOUT`]:
+/// the status and (at most [`MAX_ERROR_BYTES`] of) the body.
+async fn send(request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), Attempt> {
+    let response = request
+        .timeout(TOKEN_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| Attempt::Http(e.without_url()))?;
+    let status = response.status().as_u16();
+    let body = read_capped(response, MAX_ERROR_BYTES)
+        .await
+        .map_err(|e| Attempt::Http(e.without_url()))?;
+    Ok((status, body.bytes))
+}
+
+/// The token request, retried: the answer's body, or the last attempt's failure.
+async fn request_oidc_token(
+    http: &reqwest::Client,
+    url: &url::Url,
+    bearer: &str,
+) -> Result<Vec<u8>, Attempt> {
+    retry(
+        &token_retry(),
+        "OIDC token request",
+        &quiet(),
+        Attempt::decision,
+        || async {
+            let request = http
+                .get(url.clone())
+                .bearer_auth(bearer)
+                .header("accept", "application/json");
+            let (status, body) = send(request).await?;
+            if !(200..300).contains(&status) {
+                return Err(Attempt::Status {
+                    status,
+                    code: String::new(),
+                    message: body_excerpt(&body),
+                });
+            }
+            Ok(body)
+        },
+    )
+    .await
 }
 
 fn read_token_file(path: &std::path::Path) -> Result<String, RunError> {
@@ -499,31 +514,44 @@ impl WebIdentity {
             .append_pair("WebIdentityToken", token)
             .append_pair("DurationSeconds", &duration)
             .finish();
-        let answer = retry(
+        let text = self
+            .post_to_sts(form)
+            .await
+            .map_err(|attempt| self.sts_error(attempt))?;
+        parse_sts_credentials(&text).ok_or_else(|| {
+            self.failed().cause(
+                "STS answered without AccessKeyId, SecretAccessKey, SessionToken and Expiration",
+            )
+        })
+    }
+
+    fn failed(&self) -> RunError {
+        RunError::aws(format!(
+            "could not assume role {} with the web identity token",
+            self.role_arn
+        ))
+    }
+
+    /// The form POST, retried: the answer's text, or the last attempt's failure.
+    async fn post_to_sts(&self, form: String) -> Result<String, Attempt> {
+        retry(
             &token_retry(),
             "AssumeRoleWithWebIdentity",
             &quiet(),
             Attempt::decision,
             || async {
-                let response = self
+                let request = self
                     .http
                     .post(self.sts_endpoint.clone())
                     .header("content-type", "application/x-www-form-urlencoded")
                     .header("accept", "text/xml")
-                    .timeout(TOKEN_REQUEST_TIMEOUT)
-                    .body(form.clone())
-                    .send()
-                    .await
-                    .map_err(|e| Attempt::Http(e.without_url()))?;
-                let status = response.status().as_u16();
-                let body = read_capped(response, MAX_ERROR_BYTES)
-                    .await
-                    .map_err(|e| Attempt::Http(e.without_url()))?;
-                let text = String::from_utf8_lossy(&body.bytes).into_owned();
+                    .body(form.clone());
+                let (status, body) = send(request).await?;
+                let text = String::from_utf8_lossy(&body).into_owned();
                 if !(200..300).contains(&status) {
                     let code = xml_element(&text, "Code").unwrap_or_default();
                     let message =
-                        xml_element(&text, "Message").unwrap_or_else(|| body_excerpt(&body.bytes));
+                        xml_element(&text, "Message").unwrap_or_else(|| body_excerpt(&body));
                     return Err(Attempt::Status {
                         status,
                         code,
@@ -533,45 +561,35 @@ impl WebIdentity {
                 Ok(text)
             },
         )
-        .await;
-        let role = &self.role_arn;
-        let failed = || {
-            RunError::aws(format!(
-                "could not assume role {role} with the web identity token"
-            ))
-        };
-        let text = match answer {
-            Ok(text) => text,
-            Err(Attempt::Http(e)) => {
-                return Err(failed()
-                    .cause(format!(
-                        "STS at {}: {}",
-                        redact_url(self.sts_endpoint.as_str()),
-                        describe_reqwest_error(&e)
-                    ))
-                    .hint(
-                        "check that STS is reachable (proxy, AWS_ENDPOINT_URL_STS, AWS_CA_BUNDLE)",
-                    ))
-            }
-            Err(Attempt::Status {
+        .await
+    }
+
+    fn sts_error(&self, attempt: Attempt) -> RunError {
+        match attempt {
+            Attempt::Http(e) => self
+                .failed()
+                .cause(format!(
+                    "STS at {}: {}",
+                    redact_url(self.sts_endpoint.as_str()),
+                    describe_reqwest_error(&e)
+                ))
+                .hint("check that STS is reachable (proxy, AWS_ENDPOINT_URL_STS, AWS_CA_BUNDLE)"),
+            Attempt::Status {
                 status,
                 code,
                 message,
-            }) => {
-                let err = failed().cause(one_line(&format!("HTTP {status} {code}: {message}")));
+            } => {
+                let err = self
+                    .failed()
+                    .cause(one_line(&format!("HTTP {status} {code}: {message}")));
                 let hint = if code == "ValidationError" && message.contains("DurationSeconds") {
                     "lower role-duration-seconds to the role's maximum session duration (1 h unless raised)"
                 } else {
                     "check the role's trust policy: it must trust token.actions.githubusercontent.com for this repository (see docs/iam.md)"
                 };
-                return Err(err.hint(hint));
+                err.hint(hint)
             }
-        };
-        parse_sts_credentials(&text).ok_or_else(|| {
-            failed().cause(
-                "STS answered without AccessKeyId, SecretAccessKey, SessionToken and Expiration",
-            )
-        })
+        }
     }
 }
 
@@ -777,29 +795,26 @@ mod tests {
         }
     }
 
+    /// Twenty callers at once all get the key `want`.
+    async fn assert_all_get(f: &Fixture, want: &str) {
+        let callers: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = f.cache.clone();
+                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
+            })
+            .collect();
+        for c in callers {
+            assert_eq!(c.await.unwrap(), want);
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_callers_share_one_refresh() {
         let f = fixture(Duration::from_secs(10), Duration::from_millis(100));
-        let callers: Vec<_> = (0..20)
-            .map(|_| {
-                let cache = f.cache.clone();
-                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
-            })
-            .collect();
-        for c in callers {
-            assert_eq!(c.await.unwrap(), "ASIA1");
-        }
+        assert_all_get(&f, "ASIA1").await;
         assert_eq!(f.fetches(), 1);
         f.advance(Duration::from_secs(9));
-        let callers: Vec<_> = (0..20)
-            .map(|_| {
-                let cache = f.cache.clone();
-                tokio::spawn(async move { cache.get().await.unwrap().access_key_id().to_owned() })
-            })
-            .collect();
-        for c in callers {
-            assert_eq!(c.await.unwrap(), "ASIA2");
-        }
+        assert_all_get(&f, "ASIA2").await;
         assert_eq!(f.fetches(), 2);
     }
 
@@ -905,18 +920,29 @@ mod tests {
 
     #[test]
     fn sts_endpoint_resolution() {
-        // Only the default is tested here: the variables are process-wide.
-        if std::env::var_os("AWS_ENDPOINT_URL_STS").is_none()
-            && std::env::var_os("AWS_ENDPOINT_URL").is_none()
-        {
-            assert_eq!(
-                sts_endpoint("eu-west-1").unwrap().as_str(),
-                "https://sts.eu-west-1.amazonaws.com/"
-            );
-            assert_eq!(
-                sts_endpoint("cn-north-1").unwrap().as_str(),
-                "https://sts.cn-north-1.amazonaws.com.cn/"
-            );
-        }
+        assert_eq!(
+            sts_endpoint("eu-west-1", None).unwrap().as_str(),
+            "https://sts.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            sts_endpoint("cn-north-1", None).unwrap().as_str(),
+            "https://sts.cn-north-1.amazonaws.com.cn/"
+        );
+        let local = Endpoint {
+            source: "AWS_ENDPOINT_URL_STS",
+            url: "http://127.0.0.1:9".into(),
+        };
+        let url = sts_endpoint("eu-west-1", Some(&local)).unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/");
+        let bad = Endpoint {
+            source: "AWS_ENDPOINT_URL",
+            url: "ftp://x".into(),
+        };
+        let err = sts_endpoint("eu-west-1", Some(&bad)).unwrap_err();
+        assert!(
+            err.message.starts_with("AWS_ENDPOINT_URL "),
+            "{}",
+            err.message
+        );
     }
 }

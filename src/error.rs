@@ -106,6 +106,18 @@ impl RunError {
     }
 }
 
+/// A packaging error as bad input, with the OS's reason ("Permission
+/// denied (os error 13)") as its cause.
+impl From<crate::package::PackageError> for RunError {
+    fn from(e: crate::package::PackageError) -> RunError {
+        let err = RunError::input(format!("{e}"));
+        match std::error::Error::source(&e) {
+            Some(source) => err.caused_by(source),
+            None => err,
+        }
+    }
+}
+
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.lines().join("\n"))

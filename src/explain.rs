@@ -37,6 +37,14 @@ fn parse_access_denied(message: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The one wording of a missing branch, for [`explain`] and the branch commands.
+pub fn no_branch(scope: &Scope<'_>) -> RunError {
+    RunError::aws(format!(
+        "no branch {:?} in Amplify app {} ({})",
+        scope.branch, scope.app_id, scope.region
+    ))
+}
+
 pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
     let mut out = match err {
         ApiError::Service {
@@ -125,11 +133,9 @@ fn not_found(r: &Refusal<'_>, scope: &Scope<'_>) -> RunError {
         region,
     } = *scope;
     if r.lower.contains("branch") {
-        RunError::aws(format!(
-            "no branch {branch:?} in Amplify app {app_id} ({region})"
-        ))
-        .cause(r.said())
-        .hint("create the branch in the Amplify console, or pass --create-branch")
+        no_branch(scope)
+            .cause(r.said())
+            .hint("create the branch in the Amplify console, or pass --create-branch")
     } else if r.lower.contains("job") {
         RunError::aws(format!(
             "{}: job not found on {app_id}/{branch} ({region})",

@@ -27,13 +27,11 @@ impl Reporter {
         }
     }
 
-    /// Workflow commands go to stderr: the runner reads them there too, and
-    /// stdout stays clean for `--json`.
-    pub fn from_env() -> Self {
-        Self::new(GitHub::from_lookup(
-            |k| std::env::var_os(k),
-            Box::new(std::io::stderr()),
-        ))
+    /// The runner's variables through `get`. Workflow commands go to
+    /// stderr: the runner reads them there too, and stdout stays clean for
+    /// `--json`.
+    pub fn from_env(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+        Self::new(GitHub::from_lookup(get, Box::new(std::io::stderr())))
     }
 
     pub fn github(&self) -> &GitHub {

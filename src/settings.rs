@@ -1,16 +1,506 @@
-//! Settings: validate what the user asked for, and resolve region, endpoint
-//! and credentials. One precedence chain, visible here:
-//! flag > `AMPLIFY_*` > `INPUT_*` (mapped in `cli`) > AWS conventions > default.
+//! Settings, resolved once before anything runs (uv's `settings.rs`): the
+//! command line, the environment and the GitHub event become one immutable,
+//! typed value per command. Nothing below the command layer reads the
+//! environment or sees a clap type; it gets these structs.
+//!
+//! The precedence chain, in one place:
+//! 1. a flag on the command line;
+//! 2. its `AMPLIFY_*` variable (clap's `env`, declared in `cli`);
+//! 3. GitHub's `INPUT_*` variable ([`crate::cli::parse`] passes it as a
+//!    flag for an option that neither a flag nor `AMPLIFY_*` sets);
+//! 4. the GitHub event, for previews: a pull request decides the branch,
+//!    `create-branch` and (unless given) the stage;
+//! 5. AWS conventions (`AWS_REGION`, `AWS_ENDPOINT_URL_AMPLIFY`, …, here;
+//!    the profile when connecting, see `connection`);
+//! 6. the default.
+//!
+//! Only the standard AWS credential chain (`aws-config`: `AWS_ACCESS_KEY_ID`,
+//! `AWS_PROFILE`, container and instance metadata, …) and the profile files
+//! are read later, by aws-config itself, as every AWS SDK does.
 
-use aws_config::BehaviorVersion;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_types::region::Region;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::amplify::{Client, ClientConfig};
-use crate::cli::AwsArgs;
+use crate::choices::{OnBusy, SourceUrlType, Stage};
+use crate::cli::{AwsArgs, BranchTarget, Cli, Command, DeployArgs, JobArgs, PackageFilterArgs};
 use crate::error::RunError;
-use crate::http::{self, Purpose, RetryConfig, RetryObserver};
-use crate::report::Reporter;
+use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
+use crate::package::PackageOptions;
+
+/// The public GitHub API; `GITHUB_API_URL` overrides it (GitHub Enterprise Server).
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+/// `--role-duration-seconds` default, as aws-actions/configure-aws-credentials'.
+pub const DEFAULT_ROLE_DURATION_SECONDS: u32 = 3600;
+
+/// Reads one variable.
+type Lookup = Box<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
+
+/// A view of the environment: the process's, or a map in tests (no
+/// `set_var`).
+pub struct Env {
+    lookup: Lookup,
+}
+
+impl Env {
+    /// The process's environment.
+    pub fn real() -> Env {
+        Env {
+            lookup: Box::new(|name| std::env::var_os(name)),
+        }
+    }
+
+    /// Exactly these variables.
+    pub fn from_map(vars: BTreeMap<String, OsString>) -> Env {
+        Env {
+            lookup: Box::new(move |name| vars.get(name).cloned()),
+        }
+    }
+
+    pub fn var_os(&self, name: &str) -> Option<OsString> {
+        (self.lookup)(name)
+    }
+
+    /// A variable's value, unless it is unset, blank or not UTF-8.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.var_os(name)?
+            .into_string()
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// What one run does, fully resolved.
+pub enum Settings {
+    Deploy(Box<DeploySettings>),
+    Package(PackageSettings),
+    DeleteBranch {
+        target: BranchSettings,
+        if_exists: bool,
+    },
+    Status {
+        job: JobSettings,
+        json: bool,
+    },
+    Stop(JobSettings),
+}
+
+impl Settings {
+    /// Resolve the parsed command line against the environment. Fails only
+    /// on what must be known before anything runs (the preview's event).
+    pub fn resolve(cli: &Cli, env: &Env) -> Result<Settings, RunError> {
+        Ok(match &cli.command {
+            None => Settings::Deploy(Box::new(DeploySettings::resolve(&cli.deploy, env)?)),
+            Some(Command::Deploy(args)) => {
+                Settings::Deploy(Box::new(DeploySettings::resolve(args, env)?))
+            }
+            Some(Command::Package(args)) => Settings::Package(PackageSettings {
+                path: args.path.clone(),
+                output: args.output.clone(),
+                filter: FilterSettings::resolve(&args.filter, env),
+            }),
+            Some(Command::DeleteBranch(args)) => Settings::DeleteBranch {
+                target: BranchSettings::resolve(&args.target, env),
+                if_exists: args.if_exists,
+            },
+            Some(Command::Status(args)) => Settings::Status {
+                job: JobSettings::resolve(&args.job, env),
+                json: args.json,
+            },
+            Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)),
+        })
+    }
+}
+
+/// Where the Amplify endpoint came from (named in error messages), and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub source: &'static str,
+    pub url: String,
+}
+
+/// The variables a web identity token comes from (read when the role is
+/// assumed).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct TokenEnv {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`, when set (GitHub, `id-token: write`).
+    pub github_request_url: Option<String>,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: a secret.
+    pub github_request_token: Option<String>,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` (GitLab, EKS).
+    pub token_file: Option<PathBuf>,
+    /// `GITHUB_ACTIONS=true`.
+    pub github_actions: bool,
+}
+
+impl std::fmt::Debug for TokenEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEnv")
+            .field("github_request_url", &self.github_request_url)
+            .field(
+                "github_request_token",
+                &self.github_request_token.as_ref().map(|_| "******"),
+            )
+            .field("token_file", &self.token_file)
+            .field("github_actions", &self.github_actions)
+            .finish()
+    }
+}
+
+impl TokenEnv {
+    fn resolve(env: &Env) -> TokenEnv {
+        let text = |name: &str| env.var_os(name).map(|v| v.to_string_lossy().into_owned());
+        TokenEnv {
+            github_request_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            github_request_token: env
+                .var_os("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+                .and_then(|v| v.into_string().ok()),
+            token_file: env
+                .var_os("AWS_WEB_IDENTITY_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            github_actions: env.var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+        }
+    }
+}
+
+/// Region, endpoint, trust roots and role: what connecting needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`; `None`:
+    /// the profile's, looked up when connecting.
+    pub region: Option<String>,
+    /// `--endpoint-url`, else `AWS_ENDPOINT_URL_AMPLIFY`, else
+    /// `AWS_ENDPOINT_URL`; `None`: the region's public endpoint.
+    pub endpoint: Option<Endpoint>,
+    /// `AWS_CA_BUNDLE`; `None`: the profile's `ca_bundle`, if any.
+    pub ca_bundle: Option<String>,
+    pub role_to_assume: Option<String>,
+    /// As given; checked when the role is assumed.
+    pub role_session_name: Option<String>,
+    /// `amplify-deploy-$GITHUB_RUN_ID`, cut to what STS accepts.
+    pub default_session_name: String,
+    pub role_duration_seconds: u32,
+    pub audience: Option<String>,
+    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`; `None`: the
+    /// region's public endpoint.
+    pub sts_endpoint: Option<Endpoint>,
+    pub token_env: TokenEnv,
+}
+
+impl AwsSettings {
+    pub fn resolve(args: &AwsArgs, env: &Env) -> AwsSettings {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let endpoint = match given(&args.endpoint_url) {
+            Some(url) => Some(("endpoint-url", url)),
+            None => ["AWS_ENDPOINT_URL_AMPLIFY", "AWS_ENDPOINT_URL"]
+                .into_iter()
+                .find_map(|name| env.get(name).map(|v| (name, v))),
+        };
+        let sts_endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|name| env.get(name).map(|url| Endpoint { source: name, url }));
+        AwsSettings {
+            sts_endpoint,
+            token_env: TokenEnv::resolve(env),
+            region: given(&args.region)
+                .or_else(|| env.get("AWS_REGION"))
+                .or_else(|| env.get("AWS_DEFAULT_REGION")),
+            endpoint: endpoint.map(|(source, url)| Endpoint { source, url }),
+            ca_bundle: env.get("AWS_CA_BUNDLE"),
+            role_to_assume: trimmed(&args.role_to_assume),
+            role_session_name: args.role_session_name.clone(),
+            default_session_name: default_session_name(
+                &env.get("GITHUB_RUN_ID").unwrap_or_default(),
+            ),
+            role_duration_seconds: args
+                .role_duration_seconds
+                .unwrap_or(DEFAULT_ROLE_DURATION_SECONDS),
+            audience: trimmed(&args.audience),
+        }
+    }
+}
+
+/// A value with its surrounding white space cut, unless that leaves nothing.
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn default_session_name(run_id: &str) -> String {
+    let mut name = format!("amplify-deploy-{run_id}");
+    name.retain(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
+    name.trim_end_matches('-').chars().take(64).collect()
+}
+
+/// How a folder is packaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterSettings {
+    /// `--exclude` patterns, blank ones left out.
+    pub excludes: Vec<String>,
+    pub threads: Option<usize>,
+    pub max_archive_bytes: Option<u64>,
+    /// `SOURCE_DATE_EPOCH` as set; parsed when a folder is packaged (a
+    /// `--source-url` deploy never reads it).
+    pub source_date_epoch: Option<String>,
+}
+
+impl FilterSettings {
+    pub fn resolve(args: &PackageFilterArgs, env: &Env) -> FilterSettings {
+        FilterSettings {
+            excludes: args
+                .exclude
+                .iter()
+                .filter(|e| !e.trim().is_empty())
+                .cloned()
+                .collect(),
+            threads: args.threads,
+            max_archive_bytes: args.max_archive_bytes,
+            source_date_epoch: env.get("SOURCE_DATE_EPOCH"),
+        }
+    }
+
+    /// What `deploy` and `package` package: the folder, filtered, on the
+    /// threads asked for, stamped with `SOURCE_DATE_EPOCH`.
+    pub fn package_options(&self, path: &std::path::Path) -> Result<PackageOptions, RunError> {
+        if self.threads == Some(0) {
+            return Err(RunError::input("threads must be at least 1"));
+        }
+        let mut opts = PackageOptions::new(path);
+        opts.excludes = self.excludes.clone();
+        opts.threads = self.threads;
+        if let Some(max) = self.max_archive_bytes {
+            opts.max_archive_bytes = max;
+        }
+        opts.source_date_epoch = self.source_date_epoch()?;
+        Ok(opts)
+    }
+
+    /// `SOURCE_DATE_EPOCH` (reproducible-builds.org), when set.
+    fn source_date_epoch(&self) -> Result<Option<u64>, RunError> {
+        let Some(v) = &self.source_date_epoch else {
+            return Ok(None);
+        };
+        v.trim().parse().map(Some).map_err(|_| {
+            RunError::input(format!(
+                "SOURCE_DATE_EPOCH {v:?} is not a number of seconds"
+            ))
+        })
+    }
+}
+
+/// `amplify-deploy package`.
+pub struct PackageSettings {
+    pub path: PathBuf,
+    pub output: PathBuf,
+    pub filter: FilterSettings,
+}
+
+/// The Amplify branch a branch command works on (checked when it runs).
+pub struct BranchSettings {
+    pub app_id: Option<String>,
+    pub branch: Option<String>,
+    pub aws: AwsSettings,
+}
+
+impl BranchSettings {
+    fn resolve(t: &BranchTarget, env: &Env) -> BranchSettings {
+        BranchSettings {
+            app_id: t.app_id.clone(),
+            branch: t.branch.clone(),
+            aws: AwsSettings::resolve(&t.aws, env),
+        }
+    }
+}
+
+/// `status` and `stop`: a branch and a job id (`None`: its newest job).
+pub struct JobSettings {
+    pub target: BranchSettings,
+    pub job_id: Option<String>,
+}
+
+impl JobSettings {
+    fn resolve(args: &JobArgs, env: &Env) -> JobSettings {
+        JobSettings {
+            target: BranchSettings::resolve(&args.target, env),
+            job_id: args.job_id.clone(),
+        }
+    }
+}
+
+/// What `--preview` decided from the GitHub event.
+#[derive(Debug)]
+pub enum Preview {
+    /// `--preview` is off.
+    Off,
+    /// A pull request event: deploy to (or, closed, remove) its own branch,
+    /// [`DeploySettings::branch`].
+    PullRequest {
+        pr: PullRequest,
+        /// `--branch`, which the preview branch replaces.
+        given_branch: Option<String>,
+    },
+    /// Another event: deploy to `--branch` as usual. Why, for the log.
+    NotPullRequest { why: String },
+}
+
+/// GitHub's side of a deploy: the REST API and the deployment to report.
+/// No `Debug`: it holds the token.
+pub struct GitHubSettings {
+    /// `--github-token`, else `GITHUB_TOKEN`.
+    pub token: Option<String>,
+    pub repository: Option<String>,
+    pub api_url: String,
+    /// `GITHUB_SHA`: the commit of a non-preview deployment.
+    pub sha: Option<String>,
+    /// `--deployment-environment`, trimmed.
+    pub deployment_environment: Option<String>,
+}
+
+impl GitHubSettings {
+    fn resolve(args: &DeployArgs, env: &Env) -> GitHubSettings {
+        GitHubSettings {
+            token: args
+                .github_token
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .or_else(|| env.get("GITHUB_TOKEN")),
+            repository: env.get("GITHUB_REPOSITORY"),
+            api_url: env
+                .get("GITHUB_API_URL")
+                .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
+            sha: env.get("GITHUB_SHA"),
+            deployment_environment: trimmed(&args.deployment_environment),
+        }
+    }
+}
+
+/// `amplify-deploy deploy`, with every default and the preview decided.
+/// Names and the source are checked by the pipeline, before it touches
+/// the network.
+pub struct DeploySettings {
+    pub app_id: Option<String>,
+    /// The preview branch on a pull request event, else `--branch`.
+    pub branch: Option<String>,
+    pub path: Option<PathBuf>,
+    pub source_url: Option<String>,
+    pub source_url_type: Option<SourceUrlType>,
+    pub aws: AwsSettings,
+    pub filter: FilterSettings,
+    pub wait: bool,
+    pub dry_run: bool,
+    pub timeout: Duration,
+    pub quota_wait: Duration,
+    pub keep_job_on_timeout: bool,
+    pub on_busy: OnBusy,
+    /// Always on for a preview.
+    pub create_branch: bool,
+    /// `--stage`, else `PULL_REQUEST` for a preview, else `PRODUCTION`.
+    pub stage: Stage,
+    /// At least 10 ms.
+    pub poll_interval: Duration,
+    pub pending_grace: Duration,
+    pub json: Option<String>,
+    pub dotenv: Option<PathBuf>,
+    /// Where the archive is written: `RUNNER_TEMP` when it is a folder,
+    /// else the system's.
+    pub temp_dir: PathBuf,
+    pub preview: Preview,
+    pub github: GitHubSettings,
+}
+
+impl DeploySettings {
+    pub fn resolve(args: &DeployArgs, env: &Env) -> Result<DeploySettings, RunError> {
+        let preview = match args.preview {
+            Some(true) => resolve_preview(args, env)?,
+            _ => Preview::Off,
+        };
+        let (branch, create_branch, stage) = match &preview {
+            Preview::PullRequest { pr, .. } => {
+                let branch = format!("{}{}", args.preview_prefix.trim(), pr.number);
+                let branch = validate_branch(Some(&branch))
+                    .map_err(|e| RunError::input(format!("preview-prefix: {}", e.message)))?;
+                (Some(branch), true, args.stage.unwrap_or(Stage::PullRequest))
+            }
+            _ => (
+                args.branch.clone(),
+                args.create_branch.unwrap_or(false),
+                args.stage.unwrap_or(Stage::Production),
+            ),
+        };
+        Ok(DeploySettings {
+            app_id: args.app_id.clone(),
+            branch,
+            path: args.path.clone(),
+            source_url: args.source_url.clone(),
+            source_url_type: args.source_url_type,
+            aws: AwsSettings::resolve(&args.aws, env),
+            filter: FilterSettings::resolve(&args.filter, env),
+            wait: !args.no_wait && args.wait.unwrap_or(true),
+            dry_run: args.dry_run.unwrap_or(false),
+            timeout: args.timeout,
+            quota_wait: args.quota_wait,
+            keep_job_on_timeout: args.keep_job_on_timeout.unwrap_or(false),
+            on_busy: args.on_busy,
+            create_branch,
+            stage,
+            poll_interval: args.poll_interval.max(Duration::from_millis(10)),
+            pending_grace: args.pending_grace,
+            json: args.json.clone(),
+            dotenv: args.dotenv.clone(),
+            temp_dir: env
+                .var_os("RUNNER_TEMP")
+                .map(PathBuf::from)
+                .filter(|p| p.is_dir())
+                .unwrap_or_else(std::env::temp_dir),
+            preview,
+            github: GitHubSettings::resolve(args, env),
+        })
+    }
+}
+
+/// `--preview`: on a pull request event, read the pull request; on any
+/// other, deploy to `--branch`, which must then be given.
+fn resolve_preview(args: &DeployArgs, env: &Env) -> Result<Preview, RunError> {
+    let event = env.get("GITHUB_EVENT_NAME");
+    let what = match event.as_deref() {
+        Some(name) if PULL_REQUEST_EVENTS.contains(&name) => {
+            return Ok(Preview::PullRequest {
+                pr: read_pull_request(name, env)?,
+                given_branch: args.branch.clone(),
+            });
+        }
+        Some(name) => format!("the {name} event is not a pull request event"),
+        None => "not running for a GitHub event (GITHUB_EVENT_NAME is unset)".to_owned(),
+    };
+    if args.branch.as_deref().is_none_or(str::is_empty) {
+        return Err(RunError::input(format!(
+            "preview is on, but {what}, and no branch is given to deploy to instead"
+        ))
+        .hint("pass --branch (input branch) for pushes, or run on pull_request events only"));
+    }
+    Ok(Preview::NotPullRequest { why: what })
+}
+
+fn read_pull_request(event: &str, env: &Env) -> Result<PullRequest, RunError> {
+    let Some(path) = env.get("GITHUB_EVENT_PATH") else {
+        return Err(RunError::input(format!(
+            "preview: GITHUB_EVENT_NAME is {event}, but GITHUB_EVENT_PATH (the event payload) is not set"
+        )));
+    };
+    let payload = std::fs::read_to_string(&path).map_err(|e| {
+        RunError::input(format!(
+            "preview: cannot read the event payload {path}: {e}"
+        ))
+    })?;
+    PullRequest::parse(event, &payload)
+        .map_err(|e| RunError::input(format!("preview: {path}: {e}")))
+}
 
 /// `appId` matches `d[a-z0-9]+`, 1–20 characters.
 pub fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
@@ -66,172 +556,6 @@ pub fn validate_source_url(url: &str) -> Result<(), RunError> {
     }
 }
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's.
-pub async fn resolve_region(flag: Option<&str>) -> Result<String, RunError> {
-    if let Some(r) = flag.filter(|r| !r.is_empty()) {
-        return validate_region(r);
-    }
-    if let Some(r) = env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION")) {
-        return validate_region(&r);
-    }
-    use aws_config::meta::region::ProvideRegion;
-    let profile = aws_config::profile::ProfileFileRegionProvider::new();
-    match profile.region().await {
-        Some(r) => validate_region(r.as_ref()),
-        None => Err(RunError::input(
-            "region is not set: pass --region or set AWS_REGION (or a region in your AWS profile)",
-        )),
-    }
-}
-
-fn validate_region(r: &str) -> Result<String, RunError> {
-    let r = r.trim();
-    if !r.is_empty()
-        && r.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        Ok(r.to_owned())
-    } else {
-        Err(RunError::input(format!(
-            "region {r:?} is not an AWS region name (e.g. us-east-1)"
-        )))
-    }
-}
-
-/// `--endpoint-url`, else `AWS_ENDPOINT_URL_AMPLIFY`, else `AWS_ENDPOINT_URL`,
-/// else `https://amplify.{region}.amazonaws.com`.
-pub fn resolve_endpoint(flag: Option<&str>, region: &str) -> Result<url::Url, RunError> {
-    let (source, value) = if let Some(f) = flag.filter(|f| !f.is_empty()) {
-        ("endpoint-url", f.to_owned())
-    } else if let Some(v) = env_nonempty("AWS_ENDPOINT_URL_AMPLIFY") {
-        ("AWS_ENDPOINT_URL_AMPLIFY", v)
-    } else if let Some(v) = env_nonempty("AWS_ENDPOINT_URL") {
-        ("AWS_ENDPOINT_URL", v)
-    } else {
-        ("default", format!("https://amplify.{region}.amazonaws.com"))
-    };
-    let url = url::Url::parse(value.trim())
-        .map_err(|e| RunError::input(format!("{source} {value:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(RunError::input(format!(
-            "{source} {value:?} must be an http(s) URL"
-        )));
-    }
-    Ok(url)
-}
-
-/// Credentials from the standard AWS chain: environment, shared config and
-/// credentials files and profiles, SSO, web identity token file, ECS and EC2
-/// instance metadata. Nothing is fetched until the first call signs. Their
-/// requests go through `http`, the client every other call uses (its trust
-/// roots, proxy and timeouts).
-pub async fn credentials(
-    region: &str,
-    http: &reqwest::Client,
-) -> Result<SharedCredentialsProvider, RunError> {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .http_client(crate::http::sdk::http_client(http.clone()))
-        .load()
-        .await;
-    config.credentials_provider().ok_or_else(|| {
-        RunError::aws("no AWS credentials provider could be configured").hint(
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, or role-to-assume",
-        )
-    })
-}
-
-/// Extra trust roots for AWS endpoints (the Amplify API, the upload, STS):
-/// the PEM file named by `AWS_CA_BUNDLE`, else by the profile's
-/// `ca_bundle`, as the AWS CLI and SDKs read them. None: the platform's
-/// and the bundled roots only.
-pub async fn resolve_ca_bundle() -> Result<Vec<reqwest::Certificate>, RunError> {
-    let (source, path) = if let Some(path) = env_nonempty("AWS_CA_BUNDLE") {
-        ("AWS_CA_BUNDLE", path)
-    } else if let Some(path) = profile_value("ca_bundle").await {
-        ("the profile's ca_bundle", path)
-    } else {
-        return Ok(Vec::new());
-    };
-    let path = path.trim();
-    let pem = std::fs::read(path).map_err(|e| {
-        RunError::input(format!("cannot read {source} {path}")).cause(e.to_string())
-    })?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(roots) if !roots.is_empty() => Ok(roots),
-        Ok(_) => Err(RunError::input(format!(
-            "{source} {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
-        ))),
-        Err(e) => Err(
-            RunError::input(format!("{source} {path} is not a PEM certificate bundle"))
-                .caused_by(&e),
-        ),
-    }
-}
-
-/// A setting of the selected profile (`AWS_PROFILE`, else `default`) in
-/// the shared config and credentials files.
-async fn profile_value(key: &str) -> Option<String> {
-    // aws-config re-exports only this deprecated name of aws-runtime's
-    // `EnvConfigFiles`; depending on aws-runtime for it is not worth it.
-    #[allow(deprecated)]
-    use aws_config::profile::profile_file::ProfileFiles;
-    use aws_types::os_shim_internal::{Env, Fs};
-    #[allow(deprecated)]
-    let files = ProfileFiles::default();
-    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
-        .await
-        .ok()?;
-    profiles
-        .get(key)
-        .map(str::to_owned)
-        .filter(|v| !v.trim().is_empty())
-}
-
-/// A signed Amplify client built from what [`AwsArgs`] and the environment
-/// say, with the transport settings the upload shares.
-pub struct Connection {
-    pub client: Client,
-    pub region: String,
-    /// The client for the upload (no read timeout: each attempt's time
-    /// limit is sized from the file).
-    pub http: reqwest::Client,
-    pub retry: RetryConfig,
-    pub observer: RetryObserver,
-}
-
-/// Region, endpoint, trust roots and credentials, resolved once for every
-/// command. Secrets are masked on GitHub before anything could print them.
-pub async fn connect(aws: &AwsArgs, reporter: &Reporter) -> Result<Connection, RunError> {
-    let region = resolve_region(aws.region.as_deref()).await?;
-    let endpoint = resolve_endpoint(aws.endpoint_url.as_deref(), &region)?;
-    let roots = resolve_ca_bundle().await?;
-    let api_http = http::build_client_with(Purpose::Api, &roots);
-    let credentials = crate::credentials::provider(&region, aws, &api_http, reporter).await?;
-    reporter.mask_credentials(&credentials).await;
-    let retry = RetryConfig::default();
-    let observer = reporter.retry_observer(retry.max_retries + 1);
-    let client = Client::new(ClientConfig {
-        endpoint,
-        region: region.clone(),
-        credentials,
-        retry,
-        observer: observer.clone(),
-        http: api_http,
-    });
-    Ok(Connection {
-        client,
-        region,
-        http: http::build_client_with(Purpose::Upload, &roots),
-        retry,
-        observer,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,10 +596,164 @@ mod tests {
         assert!(validate_source_url("not a url").is_err());
     }
 
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env::from_map(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect(),
+        )
+    }
+
+    /// Parse `argv` (after the program name) with `vars` as the whole
+    /// environment, and resolve the deploy settings.
+    fn deploy(argv: &[&str], vars: &[(&str, &str)]) -> Result<DeploySettings, RunError> {
+        let env = env(vars);
+        let argv = std::iter::once("amplify-deploy").chain(argv.iter().copied());
+        let cli = crate::cli::try_parse_from(argv, |k| env.var_os(k)).unwrap();
+        match Settings::resolve(&cli, &env)? {
+            Settings::Deploy(s) => Ok(*s),
+            _ => panic!("not a deploy"),
+        }
+    }
+
+    fn pull_request_event(action: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let payload = serde_json::json!({
+            "action": action,
+            "number": 42,
+            "pull_request": {"head": {"sha": "abc"}, "base": {"repo": {"full_name": "o/r"}}}
+        });
+        std::fs::write(file.path(), payload.to_string()).unwrap();
+        file
+    }
+
     #[test]
-    fn endpoint_default_and_flag() {
-        let u = resolve_endpoint(Some("http://127.0.0.1:4566"), "eu-west-1").unwrap();
-        assert_eq!(u.as_str(), "http://127.0.0.1:4566/");
-        assert!(resolve_endpoint(Some("ftp://x"), "eu-west-1").is_err());
+    fn flag_beats_github_input_beats_default() {
+        let inputs = [("INPUT_BRANCH", "from-input"), ("INPUT_TIMEOUT", "5m")];
+        let s = deploy(&["--branch", "from-flag"], &inputs).unwrap();
+        assert_eq!(s.branch.as_deref(), Some("from-flag"));
+        assert_eq!(s.timeout, Duration::from_secs(300));
+        let s = deploy(&[], &[]).unwrap();
+        assert_eq!(s.branch, None);
+        assert_eq!(s.timeout, Duration::from_secs(30 * 60));
+        // A list input is one pattern a line, as AMPLIFY_EXCLUDE.
+        let s = deploy(&[], &[("INPUT_EXCLUDE", "*.map\n\n.git/")]).unwrap();
+        assert_eq!(s.filter.excludes, ["*.map", ".git/"]);
+    }
+
+    #[test]
+    fn defaults_are_decided_here() {
+        let s = deploy(&[], &[]).unwrap();
+        assert!(s.wait && !s.dry_run && !s.keep_job_on_timeout && !s.create_branch);
+        assert_eq!((s.stage, s.on_busy), (Stage::Production, OnBusy::Wait));
+        assert!(matches!(s.preview, Preview::Off));
+        assert_eq!(s.aws.role_duration_seconds, DEFAULT_ROLE_DURATION_SECONDS);
+        assert!(!deploy(&["--no-wait"], &[]).unwrap().wait);
+        assert!(!deploy(&[], &[("INPUT_WAIT", "false")]).unwrap().wait);
+        let fast = deploy(&["--poll-interval", "1ms"], &[]).unwrap();
+        assert_eq!(fast.poll_interval, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn aws_conventions_follow_the_flags() {
+        let vars = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-2"),
+            ("AWS_ENDPOINT_URL", "http://generic"),
+            ("AWS_ENDPOINT_URL_AMPLIFY", "http://amplify"),
+            ("GITHUB_RUN_ID", "77"),
+        ];
+        let s = deploy(&[], &vars).unwrap();
+        assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
+        let endpoint = s.aws.endpoint.unwrap();
+        assert_eq!(
+            (endpoint.source, endpoint.url.as_str()),
+            ("AWS_ENDPOINT_URL_AMPLIFY", "http://amplify")
+        );
+        assert_eq!(s.aws.default_session_name, "amplify-deploy-77");
+        let s = deploy(
+            &["--region", "ap-south-1", "--endpoint-url", "http://flag"],
+            &vars[1..3],
+        )
+        .unwrap();
+        assert_eq!(s.aws.region.as_deref(), Some("ap-south-1"));
+        assert_eq!(s.aws.endpoint.unwrap().source, "endpoint-url");
+        let s = deploy(
+            &[],
+            &[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-2")],
+        );
+        assert_eq!(s.unwrap().aws.region.as_deref(), Some("us-east-2"));
+    }
+
+    #[test]
+    fn github_token_falls_back_to_github_token() {
+        let vars = [("GITHUB_TOKEN", "from-env")];
+        let s = deploy(&["--github-token", "from-flag"], &vars).unwrap();
+        assert_eq!(s.github.token.as_deref(), Some("from-flag"));
+        let s = deploy(&["--github-token", " "], &vars).unwrap();
+        assert_eq!(s.github.token.as_deref(), Some("from-env"));
+        let s = deploy(&[], &[]).unwrap();
+        assert_eq!(s.github.api_url, DEFAULT_GITHUB_API_URL);
+    }
+
+    #[test]
+    fn a_pull_request_decides_branch_create_and_stage() {
+        let event = pull_request_event("opened");
+        let path = event.path().to_str().unwrap();
+        let vars = [
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", path),
+        ];
+        let s = deploy(&["--preview", "--branch", "main"], &vars).unwrap();
+        assert_eq!(s.branch.as_deref(), Some("pr-42"));
+        assert!(s.create_branch);
+        assert_eq!(s.stage, Stage::PullRequest);
+        let Preview::PullRequest { pr, given_branch } = &s.preview else {
+            panic!("not a preview: {:?}", s.preview);
+        };
+        assert_eq!((pr.number, given_branch.as_deref()), (42, Some("main")));
+        // A stage given by flag or input is kept.
+        let s = deploy(&["--preview", "--stage", "BETA"], &vars).unwrap();
+        assert_eq!(s.stage, Stage::Beta);
+        let with_input = [vars[0], vars[1], ("INPUT_STAGE", "DEVELOPMENT")];
+        let s = deploy(&["--preview"], &with_input).unwrap();
+        assert_eq!(s.stage, Stage::Development);
+        let bad = deploy(&["--preview", "--preview-prefix", "a\tb"], &vars);
+        assert!(bad.err().unwrap().message.starts_with("preview-prefix: "));
+    }
+
+    #[test]
+    fn preview_on_other_events_needs_a_branch() {
+        let push = [("GITHUB_EVENT_NAME", "push")];
+        let s = deploy(&["--preview", "--branch", "main"], &push).unwrap();
+        assert_eq!(s.branch.as_deref(), Some("main"));
+        assert_eq!(s.stage, Stage::Production);
+        assert!(matches!(&s.preview, Preview::NotPullRequest { why } if why.contains("push")));
+        let err = deploy(&["--preview"], &push).err().unwrap();
+        assert!(
+            err.message.contains("no branch is given"),
+            "{}",
+            err.message
+        );
+        let err = deploy(&["--preview"], &[("GITHUB_EVENT_NAME", "pull_request")])
+            .err()
+            .unwrap();
+        assert!(err.message.contains("GITHUB_EVENT_PATH"), "{}", err.message);
+    }
+
+    #[test]
+    fn runner_temp_and_source_date_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().to_str().unwrap();
+        let s = deploy(&[], &[("RUNNER_TEMP", here)]).unwrap();
+        assert_eq!(s.temp_dir, dir.path());
+        let s = deploy(&[], &[("RUNNER_TEMP", "/no/such/dir")]).unwrap();
+        assert_eq!(s.temp_dir, std::env::temp_dir());
+        let s = deploy(&[], &[("SOURCE_DATE_EPOCH", "1700000000")]).unwrap();
+        let opts = s.filter.package_options(dir.path()).unwrap();
+        assert_eq!(opts.source_date_epoch, Some(1_700_000_000));
+        let s = deploy(&[], &[("SOURCE_DATE_EPOCH", "yesterday")]).unwrap();
+        let err = s.filter.package_options(dir.path()).unwrap_err();
+        assert!(err.message.contains("SOURCE_DATE_EPOCH"), "{}", err.message);
     }
 }

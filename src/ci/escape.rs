@@ -28,16 +28,7 @@
 /// Text that is already safe is returned unchanged.
 pub fn log_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut in_break = false;
-    for c in s.chars() {
-        if is_line_break(c) {
-            if !in_break {
-                out.push(' ');
-            }
-            in_break = true;
-            continue;
-        }
-        in_break = false;
+    for c in breaks_as_spaces(s) {
         if c.is_control() && c != '\t' {
             out.extend(c.escape_unicode());
         } else {
@@ -55,6 +46,19 @@ pub fn log_line(s: &str) -> String {
         }
     }
     out
+}
+
+/// `s`'s characters with each run of line breaks as one space.
+fn breaks_as_spaces(s: &str) -> impl Iterator<Item = char> + '_ {
+    let mut in_break = false;
+    s.chars().filter_map(move |c| {
+        let was_break = std::mem::replace(&mut in_break, is_line_break(c));
+        match (in_break, was_break) {
+            (true, true) => None,
+            (true, false) => Some(' '),
+            (false, _) => Some(c),
+        }
+    })
 }
 
 fn is_line_break(c: char) -> bool {
@@ -82,16 +86,7 @@ fn is_invisible(c: char) -> bool {
 /// table row); other control characters are dropped.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 4);
-    let mut in_break = false;
-    for c in s.chars() {
-        if is_line_break(c) {
-            if !in_break {
-                out.push(' ');
-            }
-            in_break = true;
-            continue;
-        }
-        in_break = false;
+    for c in breaks_as_spaces(s) {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

@@ -8,6 +8,7 @@ pub mod dotenv;
 pub mod escape;
 pub mod github;
 pub mod json;
+pub mod summary;
 
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::amplify::{JobStatus, JobSummary};
-use crate::cli::OnBusy;
+use crate::choices::OnBusy;
 use crate::error::{ErrorClass, RunError};
 
 use super::{job_status, Ctx};

@@ -25,13 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::amplify::{ApiError, Client, Job, JobStatus};
-use crate::cli::DeployArgs;
+use crate::connection::{self, Connection};
 use crate::error::{ErrorClass, RunError};
 use crate::explain::{explain, Scope};
 use crate::http::{RetryConfig, RetryObserver};
 use crate::outcome::{console_url, Outcome, RunStatus};
 use crate::report::Reporter;
-use crate::settings;
+use crate::settings::DeploySettings;
 
 use plan::{Plan, Source};
 
@@ -104,13 +104,13 @@ pub struct DeployResult {
 
 /// Run `deploy`. Input errors come back before anything touches the
 /// network; other failures come back with whatever outcome was reached.
-pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResult, RunError> {
-    let plan = Plan::from_args(args)?;
+pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResult, RunError> {
+    let plan = Plan::from_settings(s)?;
     // --timeout bounds the whole run, getting credentials (OIDC, STS,
     // profiles, IMDS) included.
     let deadline = Instant::now() + plan.timeout;
     let connecting =
-        tokio::time::timeout_at(deadline.into(), settings::connect(&args.aws, &reporter));
+        tokio::time::timeout_at(deadline.into(), connection::connect(&s.aws, &reporter));
     let connection = connecting.await.map_err(|_| {
         RunError::new(
             ErrorClass::Timeout,
@@ -137,8 +137,8 @@ pub async fn deploy(args: &DeployArgs, reporter: Reporter) -> Result<DeployResul
 }
 
 impl Ctx {
-    fn new(plan: Plan, connection: settings::Connection, reporter: Reporter) -> Ctx {
-        let settings::Connection {
+    fn new(plan: Plan, connection: Connection, reporter: Reporter) -> Ctx {
+        let Connection {
             client,
             region,
             http,

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::RunError;
 use crate::http::{RetryEvent, RetryObserver};
 use crate::outcome::PackageFacts;
-use crate::package::{self, human_bytes, package_error, Control, PackageOptions, PackageReport};
+use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport};
 
 use super::{lock, preflight, Ctx};
 
@@ -133,11 +133,11 @@ async fn package_folder(
     opts: PackageOptions,
     control: Control,
 ) -> Result<(PathBuf, PackageReport), RunError> {
-    let dir = temp_dir();
+    let dir = &ctx.plan.temp_dir;
     let tmp = tempfile::Builder::new()
         .prefix("amplify-deploy-")
         .suffix(".zip")
-        .tempfile_in(&dir)
+        .tempfile_in(dir)
         .map_err(|e| {
             RunError::input(format!(
                 "cannot create a temporary file in {}: {e}",
@@ -152,13 +152,6 @@ async fn package_folder(
         tokio::task::spawn_blocking(move || package::package_to_file_with(&opts, &out, &control))
             .await
             .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
-            .map_err(package_error)?;
+            .map_err(RunError::from)?;
     Ok((path, report))
-}
-
-fn temp_dir() -> PathBuf {
-    std::env::var_os("RUNNER_TEMP")
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
-        .unwrap_or_else(std::env::temp_dir)
 }

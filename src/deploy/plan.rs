@@ -1,13 +1,14 @@
 //! The plan: every input of a deploy checked before anything touches the
 //! network, and the dry run's account of it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{DeployArgs, OnBusy};
+use crate::choices::OnBusy;
 use crate::error::RunError;
 use crate::http;
-use crate::package::{human_bytes, package_options, PackageOptions};
-use crate::settings;
+use crate::package::{human_bytes, PackageOptions};
+use crate::settings::{self, DeploySettings};
 
 use super::{lock, Ctx};
 
@@ -26,6 +27,8 @@ pub(super) struct Plan {
     pub(super) stage: &'static str,
     pub(super) poll_interval: Duration,
     pub(super) pending_grace: Duration,
+    /// Where the archive is written.
+    pub(super) temp_dir: PathBuf,
 }
 
 /// What the job deploys: a folder we package and upload, or a URL Amplify
@@ -40,21 +43,19 @@ pub(super) enum Source {
 
 impl Plan {
     /// Check all input before touching the network.
-    pub(super) fn from_args(args: &DeployArgs) -> Result<Plan, RunError> {
-        let app_id = settings::validate_app_id(args.app_id.as_deref())?;
-        let branch = settings::validate_branch(args.branch.as_deref())?;
-        let source = match (&args.path, &args.source_url) {
+    pub(super) fn from_settings(s: &DeploySettings) -> Result<Plan, RunError> {
+        let app_id = settings::validate_app_id(s.app_id.as_deref())?;
+        let branch = settings::validate_branch(s.branch.as_deref())?;
+        let source = match (&s.path, &s.source_url) {
             (Some(path), None) => {
                 check_folder(path)?;
-                let f = &args.filter;
-                let opts = package_options(path, &f.exclude, f.threads, f.max_archive_bytes)?;
-                Source::Folder(opts)
+                Source::Folder(s.filter.package_options(path)?)
             }
             (None, Some(url)) => {
                 settings::validate_source_url(url)?;
                 Source::Url {
                     url: url.clone(),
-                    kind: args.source_url_type.map(|t| t.as_str()),
+                    kind: s.source_url_type.map(|t| t.as_str()),
                 }
             }
             (None, None) => {
@@ -68,23 +69,24 @@ impl Plan {
                 ))
             }
         };
-        if args.timeout.is_zero() {
+        if s.timeout.is_zero() {
             return Err(RunError::input("timeout must be longer than 0s"));
         }
         Ok(Plan {
             app_id,
             branch,
             source,
-            wait: !args.no_wait && args.wait.unwrap_or(true),
-            dry_run: args.dry_run.unwrap_or(false),
-            timeout: args.timeout,
-            quota_wait: args.quota_wait,
-            keep_job_on_timeout: args.keep_job_on_timeout.unwrap_or(false),
-            on_busy: args.on_busy,
-            create_branch: args.create_branch.unwrap_or(false),
-            stage: args.stage.as_str(),
-            poll_interval: args.poll_interval.max(Duration::from_millis(10)),
-            pending_grace: args.pending_grace,
+            wait: s.wait,
+            dry_run: s.dry_run,
+            timeout: s.timeout,
+            quota_wait: s.quota_wait,
+            keep_job_on_timeout: s.keep_job_on_timeout,
+            on_busy: s.on_busy,
+            create_branch: s.create_branch,
+            stage: s.stage.as_str(),
+            poll_interval: s.poll_interval,
+            pending_grace: s.pending_grace,
+            temp_dir: s.temp_dir.clone(),
         })
     }
 }

@@ -39,48 +39,7 @@ pub fn render(
     let mut body = format!("{}\n### Amplify preview\n\n", marker(app_id));
     match state {
         CommentState::Deployed { outcome, error } => {
-            let status = outcome
-                .status
-                .as_ref()
-                .map_or("NOT STARTED", RunStatus::as_str);
-            let (icon, word) = match (&outcome.status, error) {
-                (Some(s), None) if s.succeeded() => ("✅", "Deployed"),
-                (Some(RunStatus::Started), None) => ("⏳", "Deploying"),
-                _ => ("❌", "Failed"),
-            };
-            let url = outcome
-                .url
-                .as_deref()
-                .map_or_else(|| "(unknown)".to_owned(), |u| markdown_link(u, u));
-            body.push_str("| | |\n|---|---|\n");
-            body.push_str(&format!(
-                "| **Status** | {icon} {word} ({}) |\n",
-                code(status)
-            ));
-            body.push_str(&format!("| **URL** | {url} |\n"));
-            body.push_str(&format!("| **Commit** | {sha} |\n"));
-            body.push_str(&format!(
-                "| **Branch** | {} of app {} |\n",
-                code(&outcome.branch),
-                code(&outcome.app_id)
-            ));
-            if let Some(job) = &outcome.job_id {
-                let page = outcome
-                    .job_console_url()
-                    .unwrap_or_else(|| outcome.console_url.clone());
-                body.push_str(&format!("| **Job** | {} |\n", markdown_link(job, &page)));
-            }
-            for f in &outcome.failures {
-                body.push_str(&format!(
-                    "| **Step {}** | {} |\n",
-                    markdown(&f.step),
-                    markdown(f.reason.as_deref().unwrap_or("failed"))
-                ));
-            }
-            body.push_str(&format!("| **Updated** | {time} |\n"));
-            if let Some(e) = error {
-                body.push_str(&format!("\n**Error:** {}\n", markdown(e)));
-            }
+            body.push_str(&deployed(outcome, *error, &sha, &time.to_string()));
         }
         CommentState::Removed { branch } => {
             body.push_str(&format!(
@@ -90,6 +49,55 @@ pub fn render(
             ));
             body.push_str(&format!("Last commit: {sha}, removed {time}.\n"));
         }
+    }
+    body
+}
+
+/// The table of a deployed (or failed) preview.
+fn deployed(outcome: &Outcome, error: Option<&str>, sha: &str, time: &str) -> String {
+    let code = |s: &str| format!("<code>{}</code>", markdown(s));
+    let mut body = String::new();
+    let status = outcome
+        .status
+        .as_ref()
+        .map_or("NOT STARTED", RunStatus::as_str);
+    let (icon, word) = match (&outcome.status, error) {
+        (Some(s), None) if s.succeeded() => ("✅", "Deployed"),
+        (Some(RunStatus::Started), None) => ("⏳", "Deploying"),
+        _ => ("❌", "Failed"),
+    };
+    let url = outcome
+        .url
+        .as_deref()
+        .map_or_else(|| "(unknown)".to_owned(), |u| markdown_link(u, u));
+    body.push_str("| | |\n|---|---|\n");
+    body.push_str(&format!(
+        "| **Status** | {icon} {word} ({}) |\n",
+        code(status)
+    ));
+    body.push_str(&format!("| **URL** | {url} |\n"));
+    body.push_str(&format!("| **Commit** | {sha} |\n"));
+    body.push_str(&format!(
+        "| **Branch** | {} of app {} |\n",
+        code(&outcome.branch),
+        code(&outcome.app_id)
+    ));
+    if let Some(job) = &outcome.job_id {
+        let page = outcome
+            .job_console_url()
+            .unwrap_or_else(|| outcome.console_url.clone());
+        body.push_str(&format!("| **Job** | {} |\n", markdown_link(job, &page)));
+    }
+    for f in &outcome.failures {
+        body.push_str(&format!(
+            "| **Step {}** | {} |\n",
+            markdown(&f.step),
+            markdown(f.reason.as_deref().unwrap_or("failed"))
+        ));
+    }
+    body.push_str(&format!("| **Updated** | {time} |\n"));
+    if let Some(e) = error {
+        body.push_str(&format!("\n**Error:** {}\n", markdown(e)));
     }
     body
 }

@@ -29,8 +29,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::RunError;
-
 /// Amplify's limit for a manual-deploy zip (Amplify user guide: 5 GB).
 pub const MAX_ARCHIVE_BYTES: u64 = 5_000_000_000;
 
@@ -207,54 +205,6 @@ fn package_with(
         elapsed: started.elapsed(),
         warnings: written.warnings,
     })
-}
-
-/// What `deploy` and `package` package: the folder, filtered (`excludes`,
-/// blank patterns dropped), on the threads asked for, stamped with
-/// `SOURCE_DATE_EPOCH`.
-pub fn package_options(
-    path: &Path,
-    excludes: &[String],
-    threads: Option<usize>,
-    max_archive_bytes: Option<u64>,
-) -> Result<PackageOptions, RunError> {
-    if threads == Some(0) {
-        return Err(RunError::input("threads must be at least 1"));
-    }
-    let mut opts = PackageOptions::new(path);
-    opts.excludes = excludes
-        .iter()
-        .filter(|e| !e.trim().is_empty())
-        .cloned()
-        .collect();
-    opts.threads = threads;
-    if let Some(max) = max_archive_bytes {
-        opts.max_archive_bytes = max;
-    }
-    opts.source_date_epoch = source_date_epoch()?;
-    Ok(opts)
-}
-
-/// `SOURCE_DATE_EPOCH` (reproducible-builds.org), when set.
-pub fn source_date_epoch() -> Result<Option<u64>, RunError> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
-            RunError::input(format!(
-                "SOURCE_DATE_EPOCH {v:?} is not a number of seconds"
-            ))
-        }),
-        _ => Ok(None),
-    }
-}
-
-/// A packaging error as bad input, with the OS's reason ("Permission
-/// denied (os error 13)") as its cause.
-pub fn package_error(e: PackageError) -> RunError {
-    let err = RunError::input(format!("{e}"));
-    match std::error::Error::source(&e) {
-        Some(source) => err.caused_by(source),
-        None => err,
-    }
 }
 
 /// A size as people read it: `512 B`, `1.5 KiB`, `2.0 MiB`.

@@ -1,0 +1,54 @@
+//! The small value sets a user picks from (`--on-busy`, `--stage`,
+//! `--source-url-type`). They sit below both the command line, which parses
+//! them, and the pipeline, which acts on them, so neither imports the other.
+
+use clap::ValueEnum;
+
+/// What to do when another deployment is running on the branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnBusy {
+    /// Wait for it to end, then deploy.
+    Wait,
+    /// Stop it (StopJob), then deploy.
+    Stop,
+    /// Exit with an error.
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Stage {
+    Production,
+    Beta,
+    Development,
+    Experimental,
+    PullRequest,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Production => "PRODUCTION",
+            Stage::Beta => "BETA",
+            Stage::Development => "DEVELOPMENT",
+            Stage::Experimental => "EXPERIMENTAL",
+            Stage::PullRequest => "PULL_REQUEST",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SourceUrlType {
+    Zip,
+    BucketPrefix,
+}
+
+impl SourceUrlType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceUrlType::Zip => "ZIP",
+            SourceUrlType::BucketPrefix => "BUCKET_PREFIX",
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The branch and job commands: `delete-branch`, `status` and `stop`. They
+//! connect exactly as `deploy` does.
+
+use std::fmt::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::amplify::{ApiError, Job, JobStatus};
+use crate::branch::{remove_branch, Target};
+use crate::error::{one_line, RunError};
+use crate::http;
+use crate::report::Reporter;
+use crate::settings::{BranchSettings, JobSettings};
+
+/// `amplify-deploy delete-branch`.
+pub async fn delete_branch(
+    target: &BranchSettings,
+    if_exists: bool,
+    reporter: &Reporter,
+) -> Result<(), RunError> {
+    let t = connect(target, reporter).await?;
+    remove_branch(&t, if_exists, reporter).await.map(|_| ())
+}
+
+async fn connect(t: &BranchSettings, reporter: &Reporter) -> Result<Target, RunError> {
+    Target::connect(t.app_id.as_deref(), t.branch.as_deref(), &t.aws, reporter).await
+}
+
+/// The job `--job-id` names, else the branch's newest.
+async fn job_id(t: &Target, given: Option<&str>) -> Result<String, RunError> {
+    if let Some(id) = given.map(str::trim).filter(|s| !s.is_empty()) {
+        if !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RunError::input(format!(
+                "job-id {id:?} is not an Amplify job id (a number, e.g. 12)"
+            )));
+        }
+        return Ok(id.to_owned());
+    }
+    let jobs = t.recent_jobs().await.map_err(|e| t.explain(&e))?;
+    jobs.into_iter().find_map(|j| j.job_id).ok_or_else(|| {
+        RunError::aws(format!(
+            "branch {} of app {} has no jobs",
+            t.branch, t.app_id
+        ))
+    })
+}
+
+/// `amplify-deploy status`: the job's status, steps and reasons.
+pub async fn status(job: &JobSettings, json: bool, reporter: &Reporter) -> Result<(), RunError> {
+    let t = connect(&job.target, reporter).await?;
+    let id = job_id(&t, job.job_id.as_deref()).await?;
+    let job = t
+        .client
+        .get_job(&t.app_id, &t.branch, &id)
+        .await
+        .map_err(|e| t.explain(&e))?;
+    // Service strings on stdout: made safe like every other printed line.
+    if json {
+        println!("{}", crate::ci::json::to_line(&job_json(&t, &id, &job)));
+    } else {
+        for line in job_text(&t, &id, &job).lines() {
+            println!("{}", crate::ci::escape::log_line(line));
+        }
+    }
+    Ok(())
+}
+
+/// `amplify-deploy stop`.
+pub async fn stop(job: &JobSettings, reporter: &Reporter) -> Result<(), RunError> {
+    let t = connect(&job.target, reporter).await?;
+    let id = job_id(&t, job.job_id.as_deref()).await?;
+    match t.client.stop_job(&t.app_id, &t.branch, &id).await {
+        Ok(summary) => {
+            reporter.line(format!(
+                "stopped job {id} on {}/{}: {}",
+                t.app_id,
+                t.branch,
+                summary.status.as_ref().map_or("?", JobStatus::as_str)
+            ));
+            Ok(())
+        }
+        Err(e @ ApiError::Service { status: 400, .. }) => Err(RunError::aws(format!(
+            "job {id} on {}/{} cannot be stopped",
+            t.app_id, t.branch
+        ))
+        .caused_by(&e)
+        .hint("only PENDING or RUNNING jobs can be stopped; see `amplify-deploy status`")),
+        Err(e) => Err(t.explain(&e)),
+    }
+}
+
+fn time(epoch: Option<f64>) -> Option<String> {
+    let secs = epoch.filter(|s| s.is_finite() && *s >= 0.0)?;
+    let t = UNIX_EPOCH.checked_add(Duration::from_secs_f64(secs))?;
+    Some(humantime::format_rfc3339_seconds(t).to_string())
+}
+
+fn job_text(t: &Target, id: &str, job: &Job) -> String {
+    let s = job.summary.clone().unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "job {id} on {}/{}: {}",
+        t.app_id,
+        t.branch,
+        s.status.as_ref().map_or("UNKNOWN", JobStatus::as_str)
+    );
+    if let Some(kind) = &s.job_type {
+        let _ = writeln!(out, "  type     {kind}");
+    }
+    if let Some(start) = time(s.start_time) {
+        let _ = writeln!(out, "  started  {start}");
+    }
+    if let Some(end) = time(s.end_time) {
+        let _ = writeln!(out, "  ended    {end}");
+    }
+    for step in &job.steps {
+        let _ = write!(
+            out,
+            "  step {}: {}",
+            step.step_name.as_deref().unwrap_or("?"),
+            step.status.as_ref().map_or("?", JobStatus::as_str)
+        );
+        if let Some(reason) = step.status_reason.as_deref().filter(|r| !r.is_empty()) {
+            let _ = write!(out, ": {}", one_line(reason));
+        }
+        out.push('\n');
+        if let Some(log) = &step.log_url {
+            let _ = writeln!(out, "    log  {}", http::redact_url(log));
+        }
+    }
+    out
+}
+
+fn job_json(t: &Target, id: &str, job: &Job) -> serde_json::Value {
+    let s = job.summary.clone().unwrap_or_default();
+    let steps: Vec<_> = job
+        .steps
+        .iter()
+        .map(|step| {
+            serde_json::json!({
+                "stepName": step.step_name,
+                "status": step.status,
+                "statusReason": step.status_reason,
+                "startTime": time(step.start_time),
+                "endTime": time(step.end_time),
+                "logUrl": step.log_url.as_deref().map(http::redact_url),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "appId": t.app_id,
+        "branch": t.branch,
+        "region": t.region,
+        "jobId": s.job_id.as_deref().unwrap_or(id),
+        "jobArn": s.job_arn,
+        "status": s.status,
+        "jobType": s.job_type,
+        "startTime": time(s.start_time),
+        "endTime": time(s.end_time),
+        "steps": steps,
+    })
+}

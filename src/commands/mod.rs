@@ -1,0 +1,25 @@
+//! The command layer (uv's `commands/`): one function per command, chosen
+//! by one `match` on the resolved [`Settings`]. Commands drive the layers
+//! below (the deploy pipeline, previews, packaging, the Amplify client);
+//! nothing below imports this.
+
+mod branch;
+mod deploy;
+mod package;
+
+use crate::error::RunError;
+use crate::report::Reporter;
+use crate::settings::Settings;
+
+/// Run the command the settings describe.
+pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunError> {
+    match settings {
+        Settings::Deploy(s) => deploy::deploy(s, reporter).await,
+        Settings::Package(s) => package::package(s, reporter).await,
+        Settings::DeleteBranch { target, if_exists } => {
+            branch::delete_branch(target, *if_exists, reporter).await
+        }
+        Settings::Status { job, json } => branch::status(job, *json, reporter).await,
+        Settings::Stop(job) => branch::stop(job, reporter).await,
+    }
+}

@@ -1,0 +1,29 @@
+//! `amplify-deploy package`: write the archive `deploy` would upload, and
+//! say what is in it.
+
+use crate::error::RunError;
+use crate::package;
+use crate::report::Reporter;
+use crate::settings::PackageSettings;
+
+pub async fn package(s: &PackageSettings, reporter: &Reporter) -> Result<(), RunError> {
+    let opts = s.filter.package_options(&s.path)?;
+    let output = s.output.clone();
+    let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &output))
+        .await
+        .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
+        .map_err(RunError::from)?;
+    for w in &report.warnings {
+        reporter.warning(w);
+    }
+    reporter.line(format!(
+        "{}: {} files, {} in, {} out, sha256 {}, {:.2}s",
+        s.output.display(),
+        report.file_count,
+        report.bytes_in,
+        report.bytes_out,
+        report.sha256,
+        report.elapsed.as_secs_f64()
+    ));
+    Ok(())
+}

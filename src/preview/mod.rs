@@ -1,0 +1,337 @@
+//! Pull request previews and GitHub deployment statuses, driven by the
+//! `deploy` command: deploy each pull request to its own Amplify branch,
+//! post its URL as one comment, delete the branch on close, and report the
+//! deploy as a GitHub deployment. The GitHub REST client, the comment and
+//! the event payload are in `crate::github`; what the event decided (the
+//! branch, its stage) is resolved in `crate::settings`. A failure of
+//! GitHub's API is a warning, never a failed deploy.
+//!
+//! Decisions, documented in docs/previews.md:
+//! - `--preview` outside a pull request event deploys to `--branch` as
+//!   usual (with a notice), so one workflow serves pushes and pull requests.
+//! - a closed pull request's branch that is already gone is not an error.
+
+use std::time::SystemTime;
+
+use crate::branch::{remove_branch, Target};
+use crate::error::RunError;
+use crate::github::client::{self, Api};
+use crate::github::comment::{self, CommentState, Upserted};
+use crate::github::event::PullRequest;
+use crate::outcome::{Outcome, RunStatus};
+use crate::report::Reporter;
+use crate::settings::{DeploySettings, GitHubSettings, Preview as PreviewSetting};
+
+/// GitHub's limit on a deployment status description.
+const MAX_DESCRIPTION: usize = 140;
+
+/// The pull request a preview deploys.
+#[derive(Debug)]
+struct Preview {
+    pr: PullRequest,
+    branch: String,
+    /// Where to comment; `None` when we cannot (fork, no token).
+    comments: Option<Api>,
+}
+
+/// A GitHub deployment to report to.
+#[derive(Debug)]
+struct DeploymentPlan {
+    api: Api,
+    sha: String,
+    environment: String,
+    transient: bool,
+    id: Option<u64>,
+}
+
+/// The GitHub side of one `deploy` run.
+pub struct Integration {
+    reporter: Reporter,
+    app_id: String,
+    preview: Option<Preview>,
+    deployment: Option<DeploymentPlan>,
+}
+
+/// The REST client for the workflow's repository, or why there is none.
+fn api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, String> {
+    let token = gh.token.as_deref().ok_or(
+        "no GitHub token: set github-token (the action's default is github.token) or GITHUB_TOKEN",
+    )?;
+    let repo = gh
+        .repository
+        .as_deref()
+        .ok_or("GITHUB_REPOSITORY is not set")?;
+    Api::new(&gh.api_url, repo, token, reporter)
+}
+
+impl Integration {
+    /// Say what the preview settings decided, and get ready to comment and
+    /// to report the deployment.
+    pub fn prepare(s: &DeploySettings, reporter: &Reporter) -> Integration {
+        if let Some(t) = &s.github.token {
+            reporter.github().mask(t);
+        }
+        let preview = match &s.preview {
+            PreviewSetting::Off => None,
+            PreviewSetting::PullRequest { pr, given_branch } => {
+                let branch = s.branch.clone().unwrap_or_default();
+                Some(announce_preview(
+                    pr,
+                    branch,
+                    given_branch.as_deref(),
+                    s,
+                    reporter,
+                ))
+            }
+            PreviewSetting::NotPullRequest { why } => {
+                let branch = s.branch.as_deref().unwrap_or_default();
+                let msg = format!("preview: {why}: deploying to branch {branch} as usual");
+                reporter.line(&msg);
+                reporter.github().notice("Preview", &msg);
+                None
+            }
+        };
+        let deployment = plan_deployment(s, preview.as_ref().map(|p| &p.pr), reporter);
+        Integration {
+            reporter: reporter.clone(),
+            app_id: s.app_id.clone().unwrap_or_default(),
+            preview,
+            deployment,
+        }
+    }
+
+    /// The pull request was closed: remove its branch instead of deploying.
+    pub fn closes_preview(&self) -> bool {
+        self.preview.as_ref().is_some_and(|p| p.pr.is_closed())
+    }
+
+    /// Stop the preview branch's job, delete the branch (already gone is
+    /// fine) and say so in the comment.
+    pub async fn remove_preview(&self, s: &DeploySettings) -> Result<(), RunError> {
+        let Some(p) = &self.preview else {
+            return Ok(());
+        };
+        if s.dry_run {
+            self.reporter.line(format!(
+                "dry run: pull request #{} was closed: would stop the unfinished jobs of branch {} and delete it",
+                p.pr.number, p.branch
+            ));
+            return Ok(());
+        }
+        self.reporter.line(format!(
+            "preview: pull request #{} was closed: removing branch {}",
+            p.pr.number, p.branch
+        ));
+        let target =
+            Target::connect(s.app_id.as_deref(), Some(&p.branch), &s.aws, &self.reporter).await?;
+        remove_branch(&target, true, &self.reporter).await?;
+        let body = comment::render(
+            &self.app_id,
+            p.pr.head_sha.as_deref(),
+            &CommentState::Removed { branch: &p.branch },
+            SystemTime::now(),
+        );
+        self.comment(p, &body, true).await;
+        Ok(())
+    }
+
+    /// Create the GitHub deployment and mark it in progress.
+    pub async fn before_deploy(&mut self) {
+        let Some(d) = &mut self.deployment else {
+            return;
+        };
+        let created = d
+            .api
+            .create_deployment(&d.sha, &d.environment, d.transient)
+            .await;
+        match created {
+            Ok(id) => {
+                d.id = Some(id);
+                self.reporter.line(format!(
+                    "GitHub deployment {id} to {} for {}",
+                    d.environment, d.sha
+                ));
+                if let Err(e) = d
+                    .api
+                    .create_deployment_status(id, "in_progress", None, None, "Deploying to Amplify")
+                    .await
+                {
+                    self.reporter.warning(&deployment_warning(
+                        &e,
+                        "mark the GitHub deployment in progress",
+                    ));
+                }
+            }
+            Err(e) => self
+                .reporter
+                .warning(&deployment_warning(&e, "create the GitHub deployment")),
+        }
+    }
+
+    /// Report how the deploy ended: the deployment status and the comment.
+    /// `outcome` is `None` when the deploy stopped before reaching AWS.
+    pub async fn after_deploy(&self, outcome: Option<&Outcome>, error: Option<&RunError>) {
+        if let Some(DeploymentPlan {
+            api, id: Some(id), ..
+        }) = &self.deployment
+        {
+            let succeeded =
+                outcome.is_some_and(|o| o.status.as_ref().is_some_and(RunStatus::succeeded));
+            let (state, description) = match (error, succeeded) {
+                (None, true) => ("success", "Deployed to Amplify".to_owned()),
+                (None, _) => ("in_progress", "Amplify deployment started".to_owned()),
+                (Some(e), _) => ("failure", e.message.chars().take(MAX_DESCRIPTION).collect()),
+            };
+            let env_url = outcome
+                .and_then(|o| o.url.as_deref())
+                .filter(|_| state != "failure");
+            // The job's console page (its logs), never a presigned log URL.
+            let log_url =
+                outcome.map(|o| o.job_console_url().unwrap_or_else(|| o.console_url.clone()));
+            if let Err(e) = api
+                .create_deployment_status(*id, state, env_url, log_url.as_deref(), &description)
+                .await
+            {
+                self.reporter.warning(&deployment_warning(
+                    &e,
+                    "report the GitHub deployment status",
+                ));
+            }
+        }
+        if let (Some(p), Some(o)) = (&self.preview, outcome) {
+            if o.status == Some(RunStatus::DryRun) {
+                return;
+            }
+            let message = error.map(|e| e.message.clone());
+            let body = comment::render(
+                &self.app_id,
+                p.pr.head_sha.as_deref(),
+                &CommentState::Deployed {
+                    outcome: o,
+                    error: message.as_deref(),
+                },
+                SystemTime::now(),
+            );
+            self.comment(p, &body, false).await;
+        }
+    }
+
+    async fn comment(&self, p: &Preview, body: &str, only_update: bool) {
+        let Some(api) = &p.comments else {
+            return;
+        };
+        let n = p.pr.number;
+        match comment::upsert(api, n, &self.app_id, body, only_update).await {
+            Ok(Upserted::Created(id)) => self
+                .reporter
+                .line(format!("preview: commented on pull request #{n} (comment {id})")),
+            Ok(Upserted::Updated(id)) => self.reporter.line(format!(
+                "preview: updated the comment on pull request #{n} (comment {id})"
+            )),
+            Ok(Upserted::Absent) => {}
+            Err(e) if e.is_permission() => self.reporter.warning(&format!(
+                "cannot comment on pull request #{n} of {}: {e}; give the job `permissions: pull-requests: write` (the deploy itself is not affected)",
+                api.repo()
+            )),
+            Err(e) => self.reporter.warning(&format!(
+                "could not comment on pull request #{n}: {e} (the deploy itself is not affected)"
+            )),
+        }
+    }
+}
+
+/// Say which branch the pull request deploys to, and whether its URL can
+/// be commented.
+fn announce_preview(
+    pr: &PullRequest,
+    branch: String,
+    given_branch: Option<&str>,
+    s: &DeploySettings,
+    reporter: &Reporter,
+) -> Preview {
+    match given_branch {
+        Some(given) if given != branch => reporter.line(format!(
+            "preview: pull request #{} deploys to branch {branch} (not --branch {given})",
+            pr.number
+        )),
+        _ => reporter.line(format!(
+            "preview: pull request #{} deploys to branch {branch}",
+            pr.number
+        )),
+    }
+    let comments = if pr.token_is_read_only() {
+        let why = format!(
+            "pull request #{} comes from the fork {}: its workflow token is read-only, so the preview URL is not commented (it is in the job summary and the url output)",
+            pr.number,
+            pr.head_repo.as_deref().unwrap_or("(deleted)")
+        );
+        reporter.line(format!("preview: {why}"));
+        reporter.github().notice("Preview", &why);
+        None
+    } else {
+        match api(&s.github, reporter) {
+            Ok(api) => Some(api),
+            Err(why) => {
+                reporter.warning(&format!(
+                    "the preview URL is not commented on the pull request: {why}"
+                ));
+                None
+            }
+        }
+    };
+    Preview {
+        pr: pr.clone(),
+        branch,
+        comments,
+    }
+}
+
+/// The GitHub deployment `--deployment-environment` asks for, when this
+/// run deploys something and can report it.
+fn plan_deployment(
+    s: &DeploySettings,
+    pr: Option<&PullRequest>,
+    reporter: &Reporter,
+) -> Option<DeploymentPlan> {
+    let environment = s.github.deployment_environment.as_deref()?;
+    let sha = pr
+        .and_then(|p| p.head_sha.clone())
+        .or_else(|| s.github.sha.clone());
+    if s.dry_run || pr.is_some_and(PullRequest::is_closed) {
+        // Nothing is deployed.
+        return None;
+    }
+    if pr.is_some_and(PullRequest::token_is_read_only) {
+        reporter.line("GitHub deployment: not reported, the fork's token is read-only");
+        return None;
+    }
+    match (sha, api(&s.github, reporter)) {
+        (Some(sha), Ok(api)) => Some(DeploymentPlan {
+            api,
+            sha,
+            environment: environment.to_owned(),
+            transient: pr.is_some(),
+            id: None,
+        }),
+        (None, _) => {
+            reporter.warning(
+                "deployment-environment: no commit SHA (GITHUB_SHA is unset): the GitHub deployment is not reported",
+            );
+            None
+        }
+        (_, Err(why)) => {
+            reporter.warning(&format!(
+                "deployment-environment: the GitHub deployment is not reported: {why}"
+            ));
+            None
+        }
+    }
+}
+
+fn deployment_warning(e: &client::GitHubError, what: &str) -> String {
+    if e.is_permission() {
+        format!("could not {what}: {e}; give the job `permissions: deployments: write` (the deploy itself is not affected)")
+    } else {
+        format!("could not {what}: {e} (the deploy itself is not affected)")
+    }
+}
