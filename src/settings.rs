@@ -360,6 +360,8 @@ pub struct GitHubSettings {
     pub sha: Option<String>,
     /// `--deployment-environment`, trimmed.
     pub deployment_environment: Option<String>,
+    /// `--commit-status`: post a commit status for the deploy.
+    pub commit_status: bool,
 }
 
 impl GitHubSettings {
@@ -376,6 +378,7 @@ impl GitHubSettings {
                 .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
             sha: env.get("GITHUB_SHA"),
             deployment_environment: trimmed(&args.deployment_environment),
+            commit_status: args.commit_status.unwrap_or(false),
         }
     }
 }
@@ -650,6 +653,15 @@ mod tests {
         assert_eq!(s.aws.role_duration_seconds, DEFAULT_ROLE_DURATION_SECONDS);
         assert!(!deploy(&["--no-wait"], &[]).unwrap().wait);
         assert!(!deploy(&[], &[("INPUT_WAIT", "false")]).unwrap().wait);
+        assert!(!s.github.commit_status);
+        assert!(
+            deploy(&["--commit-status"], &[])
+                .unwrap()
+                .github
+                .commit_status
+        );
+        let input = [("INPUT_COMMIT_STATUS", "true")];
+        assert!(deploy(&[], &input).unwrap().github.commit_status);
         let fast = deploy(&["--poll-interval", "1ms"], &[]).unwrap();
         assert_eq!(fast.poll_interval, Duration::from_millis(10));
     }

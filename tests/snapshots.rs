@@ -450,3 +450,25 @@ async fn a_pull_request_preview() {
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert_output("preview_closed_comment", &comments[0].body, &paths);
 }
+
+/// A pull request preview reported on GitHub: the commit status and the
+/// deployment while it deploys, then its deployments marked inactive once
+/// it is closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_preview_reported_on_github() {
+    let pr = Pr::start().await;
+    pr.emu.set_job_duration(JOB_DURATION);
+    let paths = [(pr.site.path(), "[SITE]")];
+    let github = ["--commit-status", "--deployment-environment", "preview"];
+    let r = run(pr
+        .cmd("opened", SHA1, REPO, WRITE_TOKEN)
+        .args(github)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("preview_github_stderr", &r.stderr, &paths);
+
+    let r = run(pr.cmd("closed", SHA1, REPO, WRITE_TOKEN).args(github)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("preview_github_closed_stderr", &r.stderr, &paths);
+}
