@@ -194,6 +194,15 @@ impl Emulator {
             .collect()
     }
 
+    /// The branch's tags (empty for an unknown branch).
+    pub fn tags(&self, app_id: &str, branch: &str) -> BTreeMap<String, String> {
+        let state = self.shared.state();
+        state
+            .branch(app_id, branch)
+            .map(|b| b.tags.clone())
+            .unwrap_or_default()
+    }
+
     /// The app's branch names, in creation order.
     pub fn branches(&self, app_id: &str) -> Vec<String> {
         let state = self.shared.state();
