@@ -53,6 +53,8 @@ struct RunState {
     /// The zip, deleted when the run ends however it ends (the packaging
     /// thread may still be writing it when a signal arrives).
     zip: Option<tempfile::TempPath>,
+    /// The branch's ARN, as GetBranch or CreateBranch gave it (for its tags).
+    branch_arn: Option<String>,
 }
 
 struct Ctx {
@@ -151,6 +153,7 @@ impl Ctx {
         let state = Arc::new(Mutex::new(RunState {
             job: None,
             zip: None,
+            branch_arn: None,
             outcome: Outcome {
                 app_id: plan.app_id.clone(),
                 branch: plan.branch.clone(),

@@ -50,17 +50,21 @@ pub(super) async fn superseded(ctx: &Ctx) -> Result<bool, crate::error::RunError
 /// Tag the branch with what is now live: job `job_id`, our package, commit,
 /// message, run and version. A failure is one warning.
 pub(super) async fn stamp(ctx: &Ctx, job_id: &str) {
-    let (app, branch) = (&ctx.plan.app_id, &ctx.plan.branch);
-    let arn = match ctx.client.get_branch(app, branch).await {
-        Ok(b) => b.branch_arn.filter(|a| !a.is_empty()),
-        Err(e) => {
-            let why = one_line(&e.to_string());
-            ctx.reporter
-                .warning(&format!("provenance not recorded: GetBranch failed: {why}"));
-            return;
-        }
+    let branch = &ctx.plan.branch;
+    let known = lock(&ctx.state).branch_arn.clone();
+    let arn = match known {
+        Some(arn) => Some(arn),
+        None => match ctx.client.get_branch(&ctx.plan.app_id, branch).await {
+            Ok(b) => b.branch_arn,
+            Err(e) => {
+                let why = one_line(&e.to_string());
+                ctx.reporter
+                    .warning(&format!("provenance not recorded: GetBranch failed: {why}"));
+                return;
+            }
+        },
     };
-    let Some(arn) = arn else {
+    let Some(arn) = arn.filter(|a| !a.is_empty()) else {
         ctx.reporter
             .warning("provenance not recorded: GetBranch gave no branchArn");
         return;
