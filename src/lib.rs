@@ -21,6 +21,7 @@ pub mod http;
 pub mod outcome;
 pub mod package;
 mod preview;
+pub mod provenance;
 mod report;
 pub mod settings;
 mod signal;

@@ -12,4 +12,5 @@ mod oidc;
 mod output;
 mod package;
 mod preview;
+mod provenance;
 mod snapshots;
