@@ -19,6 +19,7 @@ pub enum Operation {
     GetBranch,
     CreateBranch,
     DeleteBranch,
+    UpdateBranch,
     /// A PUT to a presigned upload URL.
     Upload,
     /// A GET of a step's presigned `logUrl`.
@@ -33,7 +34,7 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 9] = [
+    pub const API: [Operation; 10] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
@@ -43,6 +44,7 @@ impl Operation {
         Operation::GetBranch,
         Operation::CreateBranch,
         Operation::DeleteBranch,
+        Operation::UpdateBranch,
     ];
 
     /// The emulator's own endpoints, and what it does not route.
@@ -71,6 +73,7 @@ impl Operation {
             Operation::GetBranch => "GetBranch",
             Operation::CreateBranch => "CreateBranch",
             Operation::DeleteBranch => "DeleteBranch",
+            Operation::UpdateBranch => "UpdateBranch",
             Operation::Upload => "Upload",
             Operation::StepLog => "StepLog",
             Operation::Site => "Site",
@@ -141,7 +144,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 9);
+        assert_eq!(API_OPERATIONS.len(), 10);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()
