@@ -18,6 +18,7 @@ mod preflight;
 mod start;
 mod steplog;
 mod upload;
+mod verify;
 mod wait;
 
 use std::path::Path;
@@ -50,6 +51,12 @@ struct RunState {
     /// The zip, deleted when the run ends however it ends (the packaging
     /// thread may still be writing it when a signal arrives).
     zip: Option<tempfile::TempPath>,
+    /// The bytes the live check expects, kept from packaging.
+    root_document: Option<Vec<u8>>,
+    /// Basic auth on the branch or the app, as GetApp/GetBranch said;
+    /// the branch's credentials (base64) when the branch has it on.
+    basic_auth_on: bool,
+    branch_credentials: Option<String>,
 }
 
 struct Ctx {
@@ -64,6 +71,8 @@ struct Ctx {
     /// True while a call that creates a job is on the wire (see
     /// `start::spawn_creating`).
     creating: tokio::sync::watch::Sender<bool>,
+    /// When `--timeout` ends the run.
+    deadline: Instant,
 }
 
 impl Ctx {
@@ -106,6 +115,10 @@ pub struct DeployResult {
 /// network; other failures come back with whatever outcome was reached.
 pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResult, RunError> {
     let plan = Plan::from_settings(s)?;
+    if let Some(auth) = &plan.verify.basic_auth {
+        reporter.github().mask(&auth.password);
+        reporter.github().mask(&auth.encoded());
+    }
     // --timeout bounds the whole run, getting credentials (OIDC, STS,
     // profiles, IMDS) included.
     let deadline = Instant::now() + plan.timeout;
@@ -121,7 +134,7 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
         )
         .hint("check that the OIDC token endpoint and STS (or your credential source) answer; raise --timeout")
     })??;
-    let ctx = Arc::new(Ctx::new(plan, connection, reporter));
+    let ctx = Arc::new(Ctx::new(plan, connection, reporter, deadline));
     let timeout = ctx.plan.timeout;
     let error = tokio::select! {
         r = run(ctx.clone()) => r.err(),
@@ -137,7 +150,7 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
 }
 
 impl Ctx {
-    fn new(plan: Plan, connection: Connection, reporter: Reporter) -> Ctx {
+    fn new(plan: Plan, connection: Connection, reporter: Reporter, deadline: Instant) -> Ctx {
         let Connection {
             client,
             region,
@@ -148,6 +161,9 @@ impl Ctx {
         let state = Arc::new(Mutex::new(RunState {
             job: None,
             zip: None,
+            root_document: None,
+            basic_auth_on: false,
+            branch_credentials: None,
             outcome: Outcome {
                 app_id: plan.app_id.clone(),
                 branch: plan.branch.clone(),
@@ -171,6 +187,7 @@ impl Ctx {
             retry,
             observer,
             creating: tokio::sync::watch::Sender::new(false),
+            deadline,
         }
     }
 }
@@ -195,18 +212,22 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     }
     if branch_missing {
         preflight::create_branch(&ctx).await?;
+    } else {
+        preflight::update_basic_auth(&ctx).await?;
     }
     let job_id = start_step(&ctx, zip.as_deref()).await?;
     if !plan.wait {
         ctx.with_outcome(|o| o.status = Some(RunStatus::Started));
         ctx.reporter.line("not waiting for the job (--no-wait)");
+        verify::skip(&ctx, "the run does not wait for the job (--no-wait)");
         return Ok(());
     }
     ctx.reporter.group(&format!("Waiting for job {job_id}"));
     let wait_started = Instant::now();
     let job = wait::wait_for_job(&ctx, &job_id).await;
     ctx.reporter.end_group();
-    failure::judge(&ctx, &job?, &job_id, started, wait_started).await
+    failure::judge(&ctx, &job?, &job_id, started, wait_started).await?;
+    verify::live_check(&ctx, ctx.deadline).await
 }
 
 /// Start our job: create it, upload the zip and start it (a folder), or

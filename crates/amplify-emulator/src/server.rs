@@ -137,7 +137,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Answer {
     // client resolved here) serves that site.
     let route = match site::site_for_host(&shared, &parts) {
         Some(site) => Route::Site {
-            segments: site.into_iter().chain(path_segments(parts.uri.path())).collect(),
+            segments: site
+                .into_iter()
+                .chain(path_segments(parts.uri.path()))
+                .collect(),
         },
         None => route(parts.method.as_str(), parts.uri.path()),
     };

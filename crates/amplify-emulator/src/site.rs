@@ -93,7 +93,10 @@ fn authorized(parts: &hyper::http::request::Parts, expected: &str) -> bool {
 
 /// The site a `Host` header names: `{displayName}.{appId}.amplifyapp.com`
 /// or one of the branch's custom domains, as `[appId, displayName]`.
-pub(crate) fn site_for_host(shared: &Shared, parts: &hyper::http::request::Parts) -> Option<[String; 2]> {
+pub(crate) fn site_for_host(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+) -> Option<[String; 2]> {
     let host = parts
         .headers
         .get(hyper::header::HOST)

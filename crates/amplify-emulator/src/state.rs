@@ -487,7 +487,10 @@ impl Branch {
     pub fn serves_host(&self, host: &str, app_id: &str) -> bool {
         let amplify = format!("{}.{app_id}.amplifyapp.com", self.display_name);
         amplify.eq_ignore_ascii_case(host)
-            || self.custom_domains.iter().any(|d| d.eq_ignore_ascii_case(host))
+            || self.custom_domains.iter().any(|d| {
+                let d = d.split_once("://").map_or(d.as_str(), |(_, h)| h);
+                d.trim_end_matches('/').eq_ignore_ascii_case(host)
+            })
     }
 
     fn check_no_unfinished_job(&self) -> Result<(), ApiError> {
