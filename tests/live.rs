@@ -350,3 +350,27 @@ async fn bad_verify_and_basic_auth_values_are_input_errors_naming_the_input() {
     assert!(!r.all().contains("no-colon-secret"), "{r:?}");
     assert!(operations(&emu).is_empty(), "nothing reached the service");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pull_request_comment_links_the_custom_domain() {
+    let pr = crate::preview::Pr::start().await;
+    pr.emu
+        .set_custom_domains(APP, "pr-7", &["pr-7.preview.example.com"]);
+    let r = run(&mut pr.cmd(
+        "opened",
+        crate::preview::SHA1,
+        crate::support::github::REPO,
+        crate::support::github::WRITE_TOKEN,
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let comments = pr.gh.comments(7);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0]
+            .body
+            .contains("https://pr-7.preview.example.com"),
+        "{}",
+        comments[0].body
+    );
+}
