@@ -15,6 +15,20 @@ pub enum OnBusy {
     Fail,
 }
 
+/// Whether the live check runs after a deploy, and what a site that does
+/// not serve the new content yet means. `false`/`true` read as `off`/`strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verify {
+    /// No live check.
+    #[value(alias = "false")]
+    Off,
+    /// A warning; the run still succeeds.
+    Warn,
+    /// Exit 5: deployed, but the site does not serve it yet.
+    #[value(alias = "true")]
+    Strict,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Stage {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use crate::choices::{OnBusy, SourceUrlType, Stage};
+pub use crate::choices::{OnBusy, SourceUrlType, Stage, Verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -186,6 +186,47 @@ pub struct DeployArgs {
     /// Stage of a branch created by --create-branch
     #[arg(long, env = "AMPLIFY_STAGE", value_enum, default_value = "PRODUCTION")]
     pub stage: Option<Stage>,
+
+    /// After the deploy, check that the site serves the new content: off,
+    /// warn (a warning) or strict (exit 5)
+    #[arg(
+        long,
+        env = "AMPLIFY_VERIFY",
+        value_enum,
+        value_name = "MODE",
+        default_value = "warn"
+    )]
+    pub verify: Verify,
+
+    /// Longest time the live check waits for the new content
+    #[arg(long, env = "AMPLIFY_VERIFY_TIMEOUT", value_name = "DURATION", default_value = "2m",
+          value_parser = parse_duration)]
+    pub verify_timeout: Duration,
+
+    /// Page the live check fetches, compared with that file in the package
+    /// (a path ending in / means its index.html)
+    #[arg(
+        long,
+        env = "AMPLIFY_VERIFY_PATH",
+        value_name = "PATH",
+        default_value = "/"
+    )]
+    pub verify_path: String,
+
+    /// Protect the branch with basic auth, USER:PASSWORD (better set
+    /// AMPLIFY_BASIC_AUTH: command lines are visible to other processes)
+    #[arg(
+        long,
+        env = "AMPLIFY_BASIC_AUTH",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true
+    )]
+    pub basic_auth: Option<String>,
+
+    /// Send the live check for HOST to BASE instead (HOST=BASE, comma
+    /// separated; HOST * for any), as curl's --resolve does (tests)
+    #[arg(long, env = "AMPLIFY_RESOLVE", value_name = "HOST=BASE", hide = true)]
+    pub resolve: Option<String>,
 
     /// Also write the result as KEY=value lines (GitLab's dotenv report format)
     #[arg(long, env = "AMPLIFY_DOTENV", value_name = "FILE")]

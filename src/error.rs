@@ -17,6 +17,8 @@ pub enum ErrorClass {
     Aws,
     /// `--timeout` passed.
     Timeout,
+    /// `--verify strict`: deployed, but the site does not serve it yet.
+    NotLive,
     /// SIGINT/SIGTERM.
     Interrupted,
 }
@@ -28,6 +30,7 @@ impl ErrorClass {
             ErrorClass::BadInput => 2,
             ErrorClass::Aws => 3,
             ErrorClass::Timeout => 4,
+            ErrorClass::NotLive => 5,
             ErrorClass::Interrupted => 130,
         }
     }

@@ -19,8 +19,14 @@ pub struct Outcome {
     /// Amplify's job status (`SUCCEED`, `FAILED`, `CANCELLED`, …), or
     /// the run's own state: `STARTED` when it did not wait, `DRY_RUN`.
     pub status: Option<RunStatus>,
+    /// The branch's first custom domain (`https://{entry}`), else
     /// `https://{branch displayName}.{app defaultDomain}`.
     pub url: Option<String>,
+    /// The Amplify URL, then every custom domain of the branch.
+    pub urls: Vec<String>,
+    /// The app's `defaultDomain` (GetApp), which the Amplify URL ends with.
+    #[serde(skip)]
+    pub default_domain: Option<String>,
     /// The branch's deployments page in the Amplify console.
     pub console_url: String,
     pub package: Option<PackageFacts>,
@@ -33,6 +39,43 @@ pub struct Outcome {
     pub phases: Vec<(String, Duration)>,
     /// Why the job failed, when it did: one entry per failed step.
     pub failures: Vec<StepFailure>,
+    /// The live check, when it ran or was skipped.
+    pub verify: Option<VerifyFacts>,
+}
+
+/// What the live check found (`verify` in JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VerifyFacts {
+    pub result: VerifyResult,
+    /// How long the new content took to appear (or how long the check
+    /// waited, when it did not), in seconds.
+    pub seconds: Option<f64>,
+    /// Why it was skipped, or what the site served instead.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyResult {
+    /// The site serves the package's bytes.
+    Served,
+    /// It did not within the budget.
+    NotServed,
+    /// Nothing to compare, or basic auth without credentials.
+    Skipped,
+}
+
+impl VerifyFacts {
+    /// One line for people: the summary's and the log's.
+    pub fn shown(&self) -> String {
+        let secs = self.seconds.map_or(String::new(), |s| format!("{s:.1}s"));
+        let why = self.reason.as_deref().unwrap_or("");
+        match self.result {
+            VerifyResult::Served => format!("new content served after {secs}"),
+            VerifyResult::NotServed => format!("new content not served after {secs}: {why}"),
+            VerifyResult::Skipped => format!("skipped: {why}"),
+        }
+    }
 }
 
 /// Where a run ended: its job's status, or a state of the run itself. It
@@ -141,6 +184,7 @@ impl Outcome {
             ("job-arn", self.job_arn.clone().unwrap_or_default()),
             ("status", self.status_shown().to_owned()),
             ("url", self.url.clone().unwrap_or_default()),
+            ("urls", self.urls.join(" ")),
         ];
         if let Some(p) = &self.package {
             out.push(("package-sha256", p.sha256.clone()));
@@ -168,6 +212,20 @@ fn phases_as_seconds<S: serde::Serializer>(
         map.serialize_entry(name, &((d.as_secs_f64() * 1000.0).round() / 1000.0))?;
     }
     map.end()
+}
+
+/// The site's URLs: the Amplify domain `https://{display}.{domain}`
+/// first, then each custom domain as `https://{entry}` (any scheme the
+/// entry carries stripped), in the order given.
+pub fn site_urls(amplify_url: &str, custom_domains: &[String]) -> Vec<String> {
+    let custom = custom_domains.iter().filter_map(|entry| {
+        let host = entry.split_once("://").map_or(entry.as_str(), |(_, h)| h);
+        let host = host.trim().trim_end_matches('/');
+        (!host.is_empty()).then(|| format!("https://{host}"))
+    });
+    std::iter::once(amplify_url.to_owned())
+        .chain(custom)
+        .collect()
 }
 
 /// `https://{region}.console.aws.amazon.com/amplify/apps/{appId}/branches/{branch}/deployments`
@@ -209,6 +267,26 @@ mod tests {
             Some("https://us-east-1.console.aws.amazon.com/amplify/apps/d1/branches/main/deployments/7")
         );
         assert_eq!(Outcome::default().job_console_url(), None);
+    }
+
+    #[test]
+    fn custom_domains_follow_the_amplify_url_without_their_scheme() {
+        let domains = [
+            "www.example.com".to_owned(),
+            "https://shop.example.com/".to_owned(),
+            "http://old.example.com".to_owned(),
+            " ".to_owned(),
+        ];
+        assert_eq!(
+            site_urls("https://main.d1.amplifyapp.com", &domains),
+            [
+                "https://main.d1.amplifyapp.com",
+                "https://www.example.com",
+                "https://shop.example.com",
+                "https://old.example.com"
+            ]
+        );
+        assert_eq!(site_urls("https://a.b", &[]), ["https://a.b"]);
     }
 
     #[test]

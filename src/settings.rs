@@ -23,7 +23,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::choices::{OnBusy, SourceUrlType, Stage};
+use crate::choices::{OnBusy, SourceUrlType, Stage, Verify};
 use crate::cli::{AwsArgs, BranchTarget, Cli, Command, DeployArgs, JobArgs, PackageFilterArgs};
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
@@ -417,6 +417,7 @@ pub struct DeploySettings {
     pub github: GitHubSettings,
     /// What is deployed, for the branch's provenance and newest-wins.
     pub commit: CommitSettings,
+    pub verify: VerifySettings,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -483,6 +484,111 @@ fn read_event(env: &Env) -> Option<serde_json::Value> {
     serde_json::from_str(&text).ok()
 }
 
+/// The live check (`--verify*`), the branch's basic auth, and where the
+/// check's requests go.
+#[derive(Debug, Clone)]
+pub struct VerifySettings {
+    pub mode: Verify,
+    pub timeout: Duration,
+    /// Starts with `/`.
+    pub path: String,
+    pub basic_auth: Option<BasicAuth>,
+    /// `--resolve`: (host, base URL); host `*` matches any.
+    pub resolve: Vec<(String, url::Url)>,
+}
+
+/// `--basic-auth USER:PASSWORD`. `Debug` shows the user only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: String,
+}
+
+impl BasicAuth {
+    /// `base64(user:password)`, as Amplify's `basicAuthCredentials` and an
+    /// `Authorization: Basic` header carry it.
+    pub fn encoded(&self) -> String {
+        base64(format!("{}:{}", self.user, self.password).as_bytes())
+    }
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BasicAuth({}:******)", self.user)
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 section 4).
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl VerifySettings {
+    fn resolve(args: &DeployArgs) -> Result<VerifySettings, RunError> {
+        let basic_auth = match &args.basic_auth {
+            None => None,
+            // The value is a secret: never repeated in the message.
+            Some(v) => match v.split_once(':') {
+                Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                    Some(BasicAuth {
+                        user: user.to_owned(),
+                        password: password.to_owned(),
+                    })
+                }
+                _ => {
+                    return Err(RunError::input(
+                        "basic-auth must be USER:PASSWORD (a user name, a colon, a password)",
+                    ))
+                }
+            },
+        };
+        let path = args.verify_path.trim();
+        if !path.starts_with('/') || path.contains(['?', '#']) {
+            return Err(RunError::input(format!(
+                "verify-path must be a path starting with /, got {path:?}"
+            )));
+        }
+        let mut resolve = Vec::new();
+        for entry in args.resolve.iter().flat_map(|r| r.split(',')) {
+            let parsed = entry.split_once('=').and_then(|(host, base)| {
+                Some((host.trim().to_owned(), url::Url::parse(base.trim()).ok()?))
+            });
+            match parsed {
+                Some(pair) => resolve.push(pair),
+                None => {
+                    return Err(RunError::input(format!(
+                        "resolve must be HOST=URL, got {entry:?}"
+                    )))
+                }
+            }
+        }
+        Ok(VerifySettings {
+            mode: args.verify,
+            timeout: args.verify_timeout,
+            path: path.to_owned(),
+            basic_auth,
+            resolve,
+        })
+    }
+}
+
 impl DeploySettings {
     pub fn resolve(args: &DeployArgs, env: &Env) -> Result<DeploySettings, RunError> {
         let preview = match args.preview {
@@ -530,6 +636,7 @@ impl DeploySettings {
             preview,
             github: GitHubSettings::resolve(args, env),
             commit: CommitSettings::resolve(args, env),
+            verify: VerifySettings::resolve(args)?,
         })
     }
 }
@@ -834,5 +941,24 @@ mod tests {
         let s = deploy(&[], &[("SOURCE_DATE_EPOCH", "yesterday")]).unwrap();
         let err = s.filter.package_options(dir.path()).unwrap_err();
         assert!(err.message.contains("SOURCE_DATE_EPOCH"), "{}", err.message);
+    }
+}
+
+#[cfg(test)]
+mod basic_auth_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_encode_as_base64_and_debug_hides_the_password() {
+        let auth = BasicAuth {
+            user: "Aladdin".into(),
+            password: "open sesame".into(),
+        };
+        // RFC 7617's example.
+        assert_eq!(auth.encoded(), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert!(!format!("{auth:?}").contains("sesame"));
     }
 }

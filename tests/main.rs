@@ -7,6 +7,7 @@ mod concurrency;
 mod deploy;
 mod faults;
 mod inputs;
+mod live;
 mod network;
 mod oidc;
 mod output;

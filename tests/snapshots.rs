@@ -71,6 +71,9 @@ fn assert_output(name: &str, text: &str, paths: &[(&Path, &str)]) {
         (r"(job \d+: [A-Z_]+) \(\d+s\)", "${1} ([TIME])"),
         (r"(sha256 [0-9a-f]{64}), \d+\.\d+s", "${1}, [TIME]"),
         (r"\| \d+\.\d+ s \|", "| [TIME] |"),
+        // The live check: "served after 0.3s", its JSON seconds.
+        (r"after \d+\.\d+s", "after [TIME]"),
+        (r#""seconds":\d+(\.\d+)?"#, r#""seconds":[TIME]"#),
         (
             r#""(package|upload|start|wait|total)":\d+(\.\d+)?"#,
             r#""${1}":[TIME]"#,
@@ -526,4 +529,67 @@ async fn a_pull_request_preview_reported_on_github() {
     let r = run(pr.cmd("closed", SHA1, REPO, WRITE_TOKEN).args(github)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("preview_github_closed_stderr", &r.stderr, &paths);
+}
+
+/// The live check in GitHub Actions, on a branch with custom domains: the
+/// new content served (stderr, summary, outputs, JSON), then a site that
+/// never updates (`warn`: a warning, exit 0), then skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_check() {
+    let emu = slow_emulator().await;
+    emu.set_custom_domains(
+        APP,
+        "main",
+        &["www.example.com", "https://shop.example.com"],
+    );
+    let site = tiny_site();
+    let out = tempfile::tempdir().unwrap();
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    let checked = |out: &Path| {
+        let mut c = deploy(&emu, site.path());
+        c.args(["--verify", "warn", "--verify-timeout", "1s", "--json"])
+            .arg(out.join("r.json"))
+            .env("AMPLIFY_RESOLVE", format!("*={}", emu.endpoint()));
+        in_actions(&mut c, out);
+        c
+    };
+    let r = run(&mut checked(out.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("live_served_stderr", &r.stderr, &paths);
+    assert_output(
+        "live_served_summary",
+        &read(&out.path().join("summary")),
+        &paths,
+    );
+    assert_output(
+        "live_served_github_output",
+        &read(&out.path().join("output")),
+        &paths,
+    );
+    assert_output(
+        "live_served_json",
+        &read(&out.path().join("r.json")),
+        &paths,
+    );
+
+    emu.set_site_lag(std::time::Duration::MAX);
+    write(site.path(), "index.html", b"<h1>changed</h1>");
+    let out = tempfile::tempdir().unwrap();
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    let r = run(&mut checked(out.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("live_not_served_stderr", &r.stderr, &paths);
+    assert_output(
+        "live_not_served_summary",
+        &read(&out.path().join("summary")),
+        &paths,
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    let mut c = checked(out.path());
+    c.args(["--verify-path", "/missing.html"]);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("live_skipped_stderr", &r.stderr, &paths);
 }

@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 use super::error::{classify_failure, service_error, ApiError, Failure};
 use super::sign::{encode_label, sign_request, SIGNING_NAME};
 use super::types::{
-    App, AppEnvelope, Branch, BranchEnvelope, CreateBranchInput, CreateDeploymentOutput, Job,
-    JobEnvelope, JobSummary, JobSummaryEnvelope, ListJobsOutput, StartDeploymentInput,
-    TagsEnvelope,
+    App, AppEnvelope, BasicAuthInput, Branch, BranchEnvelope, CreateBranchInput,
+    CreateDeploymentOutput, Job, JobEnvelope, JobSummary, JobSummaryEnvelope, ListJobsOutput,
+    StartDeploymentInput, TagsEnvelope,
 };
 use crate::http::{
     format_limit, read_capped, retry, RetryConfig, RetryObserver, MAX_ANSWER_BYTES, MAX_ERROR_BYTES,
@@ -158,15 +158,48 @@ impl Client {
         branch: &str,
         stage: Option<&str>,
     ) -> Result<Branch, ApiError> {
+        self.create_branch_with(app_id, branch, stage, None).await
+    }
+
+    /// [CreateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_CreateBranch.html),
+    /// with basic auth on when `basic_auth` (base64 of `user:password`) is given.
+    pub async fn create_branch_with(
+        &self,
+        app_id: &str,
+        branch: &str,
+        stage: Option<&str>,
+        basic_auth: Option<&str>,
+    ) -> Result<Branch, ApiError> {
         let body = CreateBranchInput {
             branch_name: branch,
             stage,
+            basic_auth: basic_auth.map(|credentials| BasicAuthInput {
+                enable_basic_auth: true,
+                basic_auth_credentials: credentials,
+            }),
         };
         let call = Call::post(
             "CreateBranch",
             format!("/apps/{}/branches", encode_label(app_id)),
             &body,
         )?;
+        self.send(call, "branch", |e: BranchEnvelope| e.branch)
+            .await
+    }
+
+    /// [UpdateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UpdateBranch.html):
+    /// basic auth on, with these credentials (base64 of `user:password`).
+    pub async fn set_branch_basic_auth(
+        &self,
+        app_id: &str,
+        branch: &str,
+        credentials: &str,
+    ) -> Result<Branch, ApiError> {
+        let body = BasicAuthInput {
+            enable_basic_auth: true,
+            basic_auth_credentials: credentials,
+        };
+        let call = Call::post("UpdateBranch", branch_path(app_id, branch), &body)?;
         self.send(call, "branch", |e: BranchEnvelope| e.branch)
             .await
     }

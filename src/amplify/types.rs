@@ -23,6 +23,8 @@ pub struct App {
     /// `WEB`, `WEB_COMPUTE` or `WEB_DYNAMIC`; only `WEB` takes manual deploys.
     pub platform: Option<String>,
     pub default_domain: Option<String>,
+    /// Basic auth for every branch of the app.
+    pub enable_basic_auth: Option<bool>,
     #[serde(deserialize_with = "lenient_time")]
     pub create_time: Option<f64>,
     #[serde(deserialize_with = "lenient_time")]
@@ -52,11 +54,28 @@ pub struct Branch {
     pub active_job_id: Option<String>,
     pub total_number_of_jobs: Option<String>,
     pub enable_auto_build: Option<bool>,
+    /// The branch's custom domains, in the service's order; an entry may
+    /// carry a scheme (`https://www.example.com`) or not.
+    pub custom_domains: Option<Vec<String>>,
+    pub enable_basic_auth: Option<bool>,
+    /// base64 of `user:password`.
+    pub basic_auth_credentials: Option<Secret>,
     #[serde(deserialize_with = "lenient_time")]
     pub create_time: Option<f64>,
     #[serde(deserialize_with = "lenient_time")]
     pub update_time: Option<f64>,
     pub tags: Option<HashMap<String, String>>,
+}
+
+/// A value the service returns that is a secret: `Debug` hides it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("******")
+    }
 }
 
 /// `CreateDeployment`'s answer. `Debug` hides the upload URLs' queries,
@@ -286,6 +305,26 @@ pub(crate) struct CreateBranchInput<'a> {
     pub branch_name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<&'a str>,
+    #[serde(flatten)]
+    pub basic_auth: Option<BasicAuthInput<'a>>,
+}
+
+/// `enableBasicAuth` and `basicAuthCredentials` (base64 of `user:password`)
+/// of CreateBranch and UpdateBranch.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BasicAuthInput<'a> {
+    pub enable_basic_auth: bool,
+    pub basic_auth_credentials: &'a str,
+}
+
+impl fmt::Debug for BasicAuthInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicAuthInput")
+            .field("enable_basic_auth", &self.enable_basic_auth)
+            .field("basic_auth_credentials", &"******")
+            .finish()
+    }
 }
 
 /// Epoch seconds as a number, or a string holding one; anything else is
@@ -487,10 +526,24 @@ mod tests {
         let body = CreateBranchInput {
             branch_name: "pr-1",
             stage: None,
+            basic_auth: None,
         };
         assert_eq!(
             serde_json::to_string(&body).expect("json"),
             r#"{"branchName":"pr-1"}"#
         );
+        let body = CreateBranchInput {
+            branch_name: "pr-1",
+            stage: None,
+            basic_auth: Some(BasicAuthInput {
+                enable_basic_auth: true,
+                basic_auth_credentials: "dTpw",
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&body).expect("json"),
+            r#"{"branchName":"pr-1","enableBasicAuth":true,"basicAuthCredentials":"dTpw"}"#
+        );
+        assert!(!format!("{body:?}").contains("dTpw"));
     }
 }

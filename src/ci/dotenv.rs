@@ -77,7 +77,11 @@ mod tests {
             job_id: Some("3".into()),
             job_arn: Some("arn:aws:amplify:eu-west-1:1:apps/d1/branches/main/jobs/3".into()),
             status: Some("SUCCEED".into()),
-            url: Some("https://main.d1.amplifyapp.com".into()),
+            url: Some("https://www.example.com".into()),
+            urls: vec![
+                "https://main.d1.amplifyapp.com".into(),
+                "https://www.example.com".into(),
+            ],
             package: Some(PackageFacts {
                 file_count: 5,
                 bytes: 1234,
@@ -90,7 +94,8 @@ mod tests {
             "AMPLIFY_JOB_ID=3\n\
              AMPLIFY_JOB_ARN=arn:aws:amplify:eu-west-1:1:apps/d1/branches/main/jobs/3\n\
              AMPLIFY_STATUS=SUCCEED\n\
-             AMPLIFY_URL=https://main.d1.amplifyapp.com\n\
+             AMPLIFY_URL=https://www.example.com\n\
+             AMPLIFY_URLS=https://main.d1.amplifyapp.com https://www.example.com\n\
              AMPLIFY_PACKAGE_SHA256=00ff\n\
              AMPLIFY_PACKAGE_BYTES=1234\n\
              AMPLIFY_FILE_COUNT=5\n"
@@ -108,7 +113,7 @@ mod tests {
             text.contains("AMPLIFY_STATUS=FAILED INJECTED=1\n"),
             "{text}"
         );
-        assert_eq!(text.lines().count(), 4, "{text}");
+        assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.lines().all(|l| !l.is_empty()));
     }
 

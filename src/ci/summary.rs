@@ -39,6 +39,9 @@ pub fn summary_markdown(o: &Outcome) -> String {
     if let Some(url) = &o.url {
         row("URL", markdown_link(url, url));
     }
+    if let Some(v) = &o.verify {
+        row("Live check", markdown(&v.shown()));
+    }
     if let Some(source) = &o.source_url {
         row("Source", markdown(&crate::http::redact_url(source)));
     }
@@ -127,6 +130,7 @@ mod tests {
                 ("deploy".into(), Duration::from_secs(125)),
             ],
             failures: vec![],
+            ..Outcome::default()
         }
     }
 

@@ -21,6 +21,7 @@ mod stamp;
 mod start;
 mod steplog;
 mod upload;
+mod verify;
 mod wait;
 
 use std::path::Path;
@@ -55,6 +56,12 @@ struct RunState {
     zip: Option<tempfile::TempPath>,
     /// The branch's ARN, as GetBranch or CreateBranch gave it (for its tags).
     branch_arn: Option<String>,
+    /// The bytes the live check expects, kept from packaging.
+    root_document: Option<Vec<u8>>,
+    /// Basic auth on the branch or the app, as GetApp/GetBranch said;
+    /// the branch's credentials (base64) when the branch has it on.
+    basic_auth_on: bool,
+    branch_credentials: Option<String>,
 }
 
 struct Ctx {
@@ -69,6 +76,8 @@ struct Ctx {
     /// True while a call that creates a job is on the wire (see
     /// `start::spawn_creating`).
     creating: tokio::sync::watch::Sender<bool>,
+    /// When `--timeout` ends the run.
+    deadline: Instant,
 }
 
 impl Ctx {
@@ -111,6 +120,10 @@ pub struct DeployResult {
 /// network; other failures come back with whatever outcome was reached.
 pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResult, RunError> {
     let plan = Plan::from_settings(s)?;
+    if let Some(auth) = &plan.verify.basic_auth {
+        reporter.github().mask(&auth.password);
+        reporter.github().mask(&auth.encoded());
+    }
     // --timeout bounds the whole run, getting credentials (OIDC, STS,
     // profiles, IMDS) included.
     let deadline = Instant::now() + plan.timeout;
@@ -126,7 +139,7 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
         )
         .hint("check that the OIDC token endpoint and STS (or your credential source) answer; raise --timeout")
     })??;
-    let ctx = Arc::new(Ctx::new(plan, connection, reporter));
+    let ctx = Arc::new(Ctx::new(plan, connection, reporter, deadline));
     let timeout = ctx.plan.timeout;
     let error = tokio::select! {
         r = run(ctx.clone()) => r.err(),
@@ -142,7 +155,7 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
 }
 
 impl Ctx {
-    fn new(plan: Plan, connection: Connection, reporter: Reporter) -> Ctx {
+    fn new(plan: Plan, connection: Connection, reporter: Reporter, deadline: Instant) -> Ctx {
         let Connection {
             client,
             region,
@@ -154,6 +167,9 @@ impl Ctx {
             job: None,
             zip: None,
             branch_arn: None,
+            root_document: None,
+            basic_auth_on: false,
+            branch_credentials: None,
             outcome: Outcome {
                 app_id: plan.app_id.clone(),
                 branch: plan.branch.clone(),
@@ -177,6 +193,7 @@ impl Ctx {
             retry,
             observer,
             creating: tokio::sync::watch::Sender::new(false),
+            deadline,
         }
     }
 }
@@ -201,6 +218,8 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     }
     if branch_missing {
         preflight::create_branch(&ctx).await?;
+    } else {
+        preflight::update_basic_auth(&ctx).await?;
     }
     let Some(job_id) = start_step(&ctx, zip.as_deref()).await? else {
         return Ok(()); // superseded: a newer commit is live
@@ -208,6 +227,7 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     if !plan.wait {
         ctx.with_outcome(|o| o.status = Some(RunStatus::Started));
         ctx.reporter.line("not waiting for the job (--no-wait)");
+        verify::skip(&ctx, "the run does not wait for the job (--no-wait)");
         return Ok(());
     }
     ctx.reporter.group(&format!("Waiting for job {job_id}"));
@@ -216,7 +236,7 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     ctx.reporter.end_group();
     failure::judge(&ctx, &job?, &job_id, started, wait_started).await?;
     stamp::stamp(&ctx, &job_id).await;
-    Ok(())
+    verify::live_check(&ctx, ctx.deadline).await
 }
 
 /// Start our job: create it, upload the zip and start it (a folder), or

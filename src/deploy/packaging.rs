@@ -117,6 +117,7 @@ fn show_packaged(ctx: &Ctx, report: &PackageReport) {
         report.elapsed.as_secs_f64(),
         report.sha256
     ));
+    lock(&ctx.state).root_document = report.kept.clone();
     ctx.with_outcome(|o| {
         o.package = Some(PackageFacts {
             file_count: report.file_count,

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::choices::OnBusy;
+use crate::choices::{OnBusy, Verify};
 use crate::error::RunError;
 use crate::http;
 use crate::package::{human_bytes, PackageOptions};
-use crate::settings::{self, DeploySettings};
+use crate::settings::{self, DeploySettings, VerifySettings};
 
 use super::{lock, Ctx};
 
@@ -31,6 +31,8 @@ pub(super) struct Plan {
     pub(super) temp_dir: PathBuf,
     /// Our commit, for provenance and newest-wins.
     pub(super) commit: settings::CommitSettings,
+    /// The live check and the branch's basic auth.
+    pub(super) verify: VerifySettings,
 }
 
 /// What the job deploys: a folder we package and upload, or a URL Amplify
@@ -51,7 +53,10 @@ impl Plan {
         let source = match (&s.path, &s.source_url) {
             (Some(path), None) => {
                 check_folder(path)?;
-                Source::Folder(s.filter.package_options(path)?)
+                let mut opts = s.filter.package_options(path)?;
+                // The live check compares the site with these bytes.
+                opts.keep = (s.verify.mode != Verify::Off).then(|| root_document(&s.verify.path));
+                Source::Folder(opts)
             }
             (None, Some(url)) => {
                 settings::validate_source_url(url)?;
@@ -90,7 +95,19 @@ impl Plan {
             pending_grace: s.pending_grace,
             temp_dir: s.temp_dir.clone(),
             commit: s.commit.clone(),
+            verify: s.verify.clone(),
         })
+    }
+}
+
+/// The package entry a site path serves: `/` is `index.html`, `/docs/`
+/// is `docs/index.html`, `/a.html` is `a.html`.
+pub(super) fn root_document(path: &str) -> String {
+    let name = path.trim_start_matches('/');
+    if name.is_empty() || name.ends_with('/') {
+        format!("{name}index.html")
+    } else {
+        name.to_owned()
     }
 }
 

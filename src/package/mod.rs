@@ -51,6 +51,10 @@ pub struct PackageOptions {
     pub source_date_epoch: Option<u64>,
     /// Refuse archives larger than this many bytes.
     pub max_archive_bytes: u64,
+    /// An entry whose bytes to keep, as they went into the archive (the
+    /// live check compares the site with it); kept when it is at most
+    /// 8 MiB (compressed in one piece).
+    pub keep: Option<String>,
 }
 
 impl PackageOptions {
@@ -61,6 +65,7 @@ impl PackageOptions {
             threads: None,
             source_date_epoch: None,
             max_archive_bytes: MAX_ARCHIVE_BYTES,
+            keep: None,
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct PackageReport {
     /// Things the user should know but that did not stop packaging, e.g. a
     /// symlink leaving the folder that was skipped. One line each.
     pub warnings: Vec<String>,
+    /// The bytes of [`PackageOptions::keep`], when it was packaged whole.
+    pub kept: Option<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +211,7 @@ fn package_with(
         sha256: written.sha256,
         elapsed: started.elapsed(),
         warnings: written.warnings,
+        kept: written.kept,
     })
 }
 

@@ -1165,3 +1165,30 @@ fn a_control_hears_when_the_folder_is_listed_and_can_stop_the_run() {
     assert!(matches!(err, PackageError::Cancelled), "{err:?}");
     assert_eq!(fs::read_dir(out_dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn the_kept_entry_is_the_bytes_packaged_and_only_that_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("dist");
+    write(&site, "index.html", b"<html>root</html>");
+    write(&site, "docs/index.html", b"<html>docs</html>");
+    let out = tmp.path().join("site.zip");
+    for threads in [Some(1), None] {
+        let opts = PackageOptions {
+            keep: Some("docs/index.html".into()),
+            threads,
+            ..PackageOptions::new(&site)
+        };
+        let report = package(&opts, &out).unwrap();
+        assert_eq!(report.kept.as_deref(), Some(&b"<html>docs</html>"[..]));
+    }
+    let opts = PackageOptions {
+        keep: Some("missing.html".into()),
+        ..PackageOptions::new(&site)
+    };
+    assert_eq!(package(&opts, &out).unwrap().kept, None);
+    assert_eq!(
+        package(&PackageOptions::new(&site), &out).unwrap().kept,
+        None
+    );
+}

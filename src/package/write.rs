@@ -82,6 +82,7 @@ pub(super) struct Written {
     pub bytes_out: u64,
     pub sha256: String,
     pub warnings: Vec<String>,
+    pub kept: Option<Vec<u8>>,
 }
 
 /// The zip epoch, used when no `SOURCE_DATE_EPOCH` is given.
@@ -134,7 +135,14 @@ pub(super) fn write_archive(
         budget: &budget,
         buffers: &buffers,
     };
-    let jobs = Jobs::new(listing, tuning.clone(), Arc::clone(&buffers));
+    let keep = opts.keep.clone().map(|name| {
+        Arc::new(Keep {
+            name,
+            bytes: std::sync::Mutex::new(None),
+        })
+    });
+    let mut jobs = Jobs::new(listing, tuning.clone(), Arc::clone(&buffers));
+    jobs.keep = keep.clone();
     let (sink, bytes_in, summary) = if opts.threads == Some(1) {
         writer.write_all(sink, Source::Inline(Box::new(jobs)))
     } else {
@@ -164,7 +172,14 @@ pub(super) fn write_archive(
         bytes_out,
         sha256,
         warnings: summary.warnings,
+        kept: keep.and_then(|k| k.bytes.lock().ok()?.take()),
     })
+}
+
+/// The entry whose bytes packaging keeps, and them once read.
+struct Keep {
+    name: String,
+    bytes: std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 /// The jobs compressed on `pool`, their results written in order on this
@@ -290,6 +305,7 @@ struct Jobs {
     ready: VecDeque<(u64, Job)>,
     files: u64,
     buffers: Arc<Buffers>,
+    keep: Option<Arc<Keep>>,
 }
 
 impl Jobs {
@@ -302,6 +318,7 @@ impl Jobs {
             batch_bytes: 0,
             ready: VecDeque::new(),
             files: 0,
+            keep: None,
         }
     }
 
@@ -360,7 +377,8 @@ impl Jobs {
         // otherwise), so this much room is never outgrown; and room for a
         // full batch makes the buffer fit any later batch too.
         let room = bytes.max(self.tuning.batch_bytes);
-        let job = move || whole_files(files, room, cost, &buffers);
+        let keep = self.keep.clone();
+        let job = move || whole_files(files, room, cost, &buffers, keep.as_deref());
         Some((cost, Box::new(job)))
     }
 
@@ -468,15 +486,25 @@ thread_local! {
 const KEEP_BUFFER: usize = 2 << 20;
 
 /// Read and compress a batch of whole files.
-fn whole_files(files: Vec<SourceFile>, room: u64, cost: u64, buffers: &Buffers) -> Output {
+fn whole_files(
+    files: Vec<SourceFile>,
+    room: u64,
+    cost: u64,
+    buffers: &Buffers,
+    keep: Option<&Keep>,
+) -> Output {
     let mut out = Output::new(cost, buffers.take());
     out.data.reserve(usize::try_from(room).unwrap_or(0));
     READ.with(|cell| {
         let mut buf = cell.borrow_mut();
         for file in files {
+            let kept = keep.filter(|k| k.name == file.name);
             if let Err(error) = whole_piece(file, &mut buf, &mut out) {
                 out.error = Some(error);
                 break;
+            }
+            if let Some(k) = kept {
+                *k.bytes.lock().unwrap_or_else(|p| p.into_inner()) = Some(buf.clone());
             }
         }
         if buf.capacity() > KEEP_BUFFER {

@@ -147,6 +147,36 @@ impl Emulator {
         self.shared.state().job_duration = duration;
     }
 
+    /// Sets the branch's custom domains (creating the app and branch if
+    /// needed): GetBranch returns them and the site answers to them.
+    pub fn set_custom_domains(&self, app_id: &str, branch: &str, domains: &[&str]) {
+        self.shared.ensure_branch(app_id, branch);
+        if let Ok(b) = self.shared.state().branch_mut(app_id, branch) {
+            b.custom_domains = domains.iter().map(|d| (*d).to_owned()).collect();
+        }
+    }
+
+    /// Sets the branch's basic auth credentials (base64 of `user:password`),
+    /// as the console would; `None` turns basic auth off.
+    pub fn set_basic_auth(&self, app_id: &str, branch: &str, credentials: Option<&str>) {
+        self.shared.ensure_branch(app_id, branch);
+        if let Ok(b) = self.shared.state().branch_mut(app_id, branch) {
+            b.basic_auth = credentials.map(str::to_owned);
+        }
+    }
+
+    /// The branch's basic auth credentials (base64), if it has basic auth.
+    pub fn basic_auth(&self, app_id: &str, branch: &str) -> Option<String> {
+        let state = self.shared.state();
+        state.branch(app_id, branch).ok()?.basic_auth.clone()
+    }
+
+    /// How long sites keep serving their previous content after a deploy
+    /// from now on (`Duration::MAX`: they never update).
+    pub fn set_site_lag(&self, lag: Duration) {
+        self.shared.state().site_lag = lag;
+    }
+
     /// `X-Amz-Expires` of upload URLs returned from now on.
     pub fn set_upload_url_ttl(&self, ttl: Duration) {
         self.shared.state().upload_url_ttl = ttl;

@@ -23,6 +23,7 @@ pub enum Operation {
     TagResource,
     UntagResource,
     ListTagsForResource,
+    UpdateBranch,
     /// A PUT to a presigned upload URL.
     Upload,
     /// A GET of a step's presigned `logUrl`.
@@ -37,7 +38,7 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 12] = [
+    pub const API: [Operation; 13] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
@@ -50,6 +51,7 @@ impl Operation {
         Operation::TagResource,
         Operation::UntagResource,
         Operation::ListTagsForResource,
+        Operation::UpdateBranch,
     ];
 
     /// The emulator's own endpoints, and what it does not route.
@@ -81,6 +83,7 @@ impl Operation {
             Operation::TagResource => "TagResource",
             Operation::UntagResource => "UntagResource",
             Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::UpdateBranch => "UpdateBranch",
             Operation::Upload => "Upload",
             Operation::StepLog => "StepLog",
             Operation::Site => "Site",
@@ -151,7 +154,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 12);
+        assert_eq!(API_OPERATIONS.len(), 13);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()

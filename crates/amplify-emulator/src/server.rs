@@ -123,9 +123,28 @@ fn route(method: &str, path: &str) -> Route {
     }
 }
 
+/// A site's path as segments, decoded (an undecodable one stays as is).
+fn path_segments(path: &str) -> Vec<String> {
+    path.strip_prefix('/')
+        .unwrap_or(path)
+        .split('/')
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect()
+}
+
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Answer {
     let (parts, body) = request.into_parts();
-    let route = route(parts.method.as_str(), parts.uri.path());
+    // A site's own host name (a custom domain, or the Amplify domain the
+    // client resolved here) serves that site.
+    let route = match site::site_for_host(&shared, &parts) {
+        Some(site) => Route::Site {
+            segments: site
+                .into_iter()
+                .chain(path_segments(parts.uri.path()))
+                .collect(),
+        },
+        None => route(parts.method.as_str(), parts.uri.path()),
+    };
     let mut recorder = Recorder::new(shared.clone(), route.operation(), &parts);
     let result = dispatch(&shared, route, &parts, body, &mut recorder).await;
     recorder.finish(match &result {
@@ -151,7 +170,7 @@ async fn dispatch(
             branch,
             job_id,
         } => upload::handle(shared, (&app_id, &branch, &job_id), parts, body, recorder).await,
-        Route::Site { segments } => Ok(site::serve_site(shared, method, path, &segments)),
+        Route::Site { segments } => Ok(site::serve_site(shared, parts, &segments)),
         Route::Logs { segments } => upload::handle_log(shared, parts, &segments, recorder).await,
         Route::Control { segments } => match read_body(body, MAX_BODY, None, recorder).await {
             Ok(bytes) => Ok(control::handle(shared, method, &segments, &bytes)),

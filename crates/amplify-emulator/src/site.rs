@@ -14,10 +14,11 @@ type HttpResponse = Response<Full<Bytes>>;
 
 pub(crate) fn serve_site(
     shared: &Shared,
-    method: &str,
-    path: &str,
+    parts: &hyper::http::request::Parts,
     segments: &[String],
 ) -> HttpResponse {
+    let method = parts.method.as_str();
+    let path = parts.uri.path();
     if method != "GET" && method != "HEAD" {
         return plain(405, "method not allowed\n");
     }
@@ -47,7 +48,16 @@ pub(crate) fn serve_site(
                 &format!("no branch shown as {display_name} in app {app_id}\n"),
             );
         };
-        let Some(files) = branch.deployed.clone() else {
+        if let Some(expected) = &branch.basic_auth {
+            if !authorized(parts, expected) {
+                return Response::builder()
+                    .status(401)
+                    .header("www-authenticate", "Basic realm=\"Amplify\"")
+                    .body(Full::new(Bytes::from_static(b"unauthorized\n")))
+                    .unwrap_or_else(|_| plain(500, "internal error"));
+            }
+        }
+        let Some(files) = branch.served(state.site_lag) else {
             return plain(404, &format!("nothing deployed to {display_name} yet\n"));
         };
         files
@@ -69,6 +79,36 @@ pub(crate) fn serve_site(
         }
     }
     plain(404, &format!("{file} is not part of the deployed site\n"))
+}
+
+/// Whether the request carries the branch's basic auth credentials.
+fn authorized(parts: &hyper::http::request::Parts, expected: &str) -> bool {
+    parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .is_some_and(|given| given.trim() == expected)
+}
+
+/// The site a `Host` header names: `{displayName}.{appId}.amplifyapp.com`
+/// or one of the branch's custom domains, as `[appId, displayName]`.
+pub(crate) fn site_for_host(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+) -> Option<[String; 2]> {
+    let host = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())?;
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let state = shared.state();
+    state.apps.iter().find_map(|app| {
+        app.branches
+            .iter()
+            .find(|b| b.serves_host(host, &app.app_id))
+            .map(|b| [app.app_id.clone(), b.display_name.clone()])
+    })
 }
 
 /// `GET /__logs/{app}/{branch}/{job}[/{step}]` through the presigned URL of

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
@@ -51,6 +51,15 @@ pub(crate) struct Branch {
     pub deployed: Option<Arc<SiteFiles>>,
     /// TagResource's tags on the branch ARN.
     pub tags: BTreeMap<String, String>,
+    /// What was served before the last deploy, and when that deploy
+    /// ended: the site serves it while [`State::site_lag`] lasts.
+    pub previous: Option<Arc<SiteFiles>>,
+    pub deployed_at: Option<Instant>,
+    /// Served under `{displayName}.{defaultDomain}` and under each of these.
+    pub custom_domains: Vec<String>,
+    /// `basicAuthCredentials` (base64 of `user:password`) when basic auth
+    /// is on: the site answers 401 to requests without them.
+    pub basic_auth: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +101,9 @@ pub(crate) struct State {
     pub next_serial: u64,
     pub job_duration: Duration,
     pub upload_url_ttl: Duration,
+    /// How long a site keeps serving its previous content after a deploy
+    /// (a CDN slow to update); `Duration::MAX`: it never updates.
+    pub site_lag: Duration,
 }
 
 /// Where a job lives, for callers that found it by serial.
@@ -112,6 +124,7 @@ impl State {
             next_serial: 1,
             job_duration,
             upload_url_ttl,
+            site_lag: Duration::ZERO,
         }
     }
 
@@ -258,6 +271,10 @@ impl State {
             jobs: Vec::new(),
             deployed: None,
             tags: BTreeMap::new(),
+            previous: None,
+            deployed_at: None,
+            custom_domains: Vec::new(),
+            basic_auth: None,
         });
         self.branch(app_id, branch)
     }
@@ -431,7 +448,8 @@ impl State {
         self.uploads.remove(&serial);
         if let Some(files) = files {
             if let Ok(branch) = self.branch_mut(&location.app_id, &location.branch) {
-                branch.deployed = Some(Arc::new(files));
+                branch.previous = branch.deployed.replace(Arc::new(files));
+                branch.deployed_at = Some(Instant::now());
             }
         }
         Some((location, succeeded))
@@ -459,6 +477,25 @@ impl State {
 }
 
 impl Branch {
+    /// What the site serves now: the last deploy, or the one before it
+    /// while the site lags behind.
+    pub fn served(&self, lag: Duration) -> Option<Arc<SiteFiles>> {
+        match self.deployed_at {
+            Some(at) if at.elapsed() < lag => self.previous.clone(),
+            _ => self.deployed.clone(),
+        }
+    }
+
+    /// Whether the site answers to `host` (no port, lower case).
+    pub fn serves_host(&self, host: &str, app_id: &str) -> bool {
+        let amplify = format!("{}.{app_id}.amplifyapp.com", self.display_name);
+        amplify.eq_ignore_ascii_case(host)
+            || self.custom_domains.iter().any(|d| {
+                let d = d.split_once("://").map_or(d.as_str(), |(_, h)| h);
+                d.trim_end_matches('/').eq_ignore_ascii_case(host)
+            })
+    }
+
     fn check_no_unfinished_job(&self) -> Result<(), ApiError> {
         match self
             .jobs

@@ -125,6 +125,7 @@ fn perform(
         Operation::GetBranch => get_branch(shared, call),
         Operation::CreateBranch => create_branch(shared, call, body),
         Operation::DeleteBranch => delete_branch(shared, call),
+        Operation::UpdateBranch => update_branch(shared, call, body),
         Operation::CreateDeployment => deploy::create(shared, call, body),
         Operation::StartDeployment => deploy::start(shared, call, body, failure),
         Operation::GetJob => jobs::get(shared, call),
@@ -157,10 +158,56 @@ fn create_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, 
     let input = json_object(body)?;
     let name = required_string(&input, "branchName")?;
     let stage = optional_string(&input, "stage")?;
+    let basic_auth = basic_auth(&input)?;
     let mut state = shared.state();
     let region = state.region.clone();
-    let branch = state.create_branch(&call.app_id, &name, stage.as_deref())?;
+    state.create_branch(&call.app_id, &name, stage.as_deref())?;
+    let branch = state.branch_mut(&call.app_id, &name)?;
+    if let Some(credentials) = basic_auth {
+        branch.basic_auth = credentials;
+    }
     Ok(json!({ "branch": render::branch(&region, &call.app_id, branch) }))
+}
+
+/// UpdateBranch: the members the emulator keeps (basic auth, stage).
+fn update_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, ApiError> {
+    let input = json_object(body)?;
+    let stage = optional_string(&input, "stage")?;
+    let basic_auth = basic_auth(&input)?;
+    let mut state = shared.state();
+    let region = state.region.clone();
+    let branch = state.branch_mut(&call.app_id, call.branch())?;
+    if let Some(stage) = stage {
+        branch.stage = stage;
+    }
+    if let Some(credentials) = basic_auth {
+        branch.basic_auth = credentials;
+    }
+    Ok(json!({ "branch": render::branch(&region, &call.app_id, branch) }))
+}
+
+/// `enableBasicAuth` and `basicAuthCredentials`: `Some(Some(creds))` to
+/// turn it on, `Some(None)` off, `None` when the input leaves it alone.
+fn basic_auth(input: &serde_json::Map<String, Value>) -> Result<Option<Option<String>>, ApiError> {
+    let enable = match input.get("enableBasicAuth") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(ApiError::serialization(
+                "Expected a boolean for member 'enableBasicAuth'.",
+            ))
+        }
+    };
+    let credentials = optional_string(input, "basicAuthCredentials")?;
+    match (enable, credentials) {
+        (Some(false), _) => Ok(Some(None)),
+        (Some(true), Some(c)) if !c.is_empty() => Ok(Some(Some(c))),
+        (Some(true), _) => Err(ApiError::bad_request(
+            "basicAuthCredentials is required when enableBasicAuth is true.",
+        )),
+        (None, Some(c)) => Ok(Some(Some(c))),
+        (None, None) => Ok(None),
+    }
 }
 
 fn delete_branch(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {

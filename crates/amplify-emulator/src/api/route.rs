@@ -36,6 +36,7 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
         ("GET", [_]) => call(Operation::GetApp, None, None),
         ("POST", [_, "branches"]) => call(Operation::CreateBranch, None, None),
         ("GET", [_, "branches", _]) => call(Operation::GetBranch, segments.get(2), None),
+        ("POST", [_, "branches", _]) => call(Operation::UpdateBranch, segments.get(2), None),
         ("DELETE", [_, "branches", _]) => call(Operation::DeleteBranch, segments.get(2), None),
         ("POST", [_, "branches", _, "deployments"]) => {
             call(Operation::CreateDeployment, segments.get(2), None)
@@ -90,6 +91,7 @@ mod tests {
             ("POST", "d1/branches", "CreateBranch"),
             ("GET", "d1/branches/main", "GetBranch"),
             ("DELETE", "d1/branches/main", "DeleteBranch"),
+            ("POST", "d1/branches/main", "UpdateBranch"),
             ("POST", "d1/branches/main/deployments", "CreateDeployment"),
             (
                 "POST",

@@ -1,0 +1,216 @@
+//! The live check: after SUCCEED, fetch the site (`url` + `--verify-path`)
+//! until it serves exactly the bytes of that file in the package, with
+//! backoff, within `--verify-timeout` and `--timeout`. A CDN may serve the
+//! previous content for a while after a job ends; this says how long.
+//!
+//! The shared HTTP clients follow no redirects; this check follows them
+//! itself (at most [`MAX_REDIRECTS`]), sending the basic auth credentials
+//! only to the site's own hosts. `--resolve` sends a host's requests
+//! elsewhere (tests point it at the emulator, which serves by `Host`).
+
+use std::time::{Duration, Instant};
+
+use crate::error::{ErrorClass, RunError};
+use crate::outcome::{VerifyFacts, VerifyResult};
+
+use super::plan::{root_document, Source};
+use super::{lock, Ctx};
+use crate::choices::Verify;
+
+const MAX_REDIRECTS: usize = 5;
+const FIRST_DELAY: Duration = Duration::from_millis(250);
+const MAX_DELAY: Duration = Duration::from_secs(8);
+/// Left of `--timeout` for the reports after the check.
+const MARGIN: Duration = Duration::from_secs(2);
+
+/// Record a skipped check and say why, unless the check is off.
+pub(super) fn skip(ctx: &Ctx, why: &str) {
+    if ctx.plan.verify.mode == Verify::Off {
+        return;
+    }
+    ctx.reporter.line(format!("live check skipped: {why}"));
+    ctx.reporter.github().notice("Live check skipped", why);
+    ctx.with_outcome(|o| {
+        o.verify = Some(VerifyFacts {
+            result: VerifyResult::Skipped,
+            seconds: None,
+            reason: Some(why.to_owned()),
+        })
+    });
+}
+
+/// The check, as `--verify` asks.
+pub(super) async fn live_check(ctx: &Ctx, deadline: Instant) -> Result<(), RunError> {
+    let v = &ctx.plan.verify;
+    if v.mode == Verify::Off {
+        return Ok(());
+    }
+    if let Source::Url { .. } = ctx.plan.source {
+        skip(ctx, "nothing to compare: the site came from --source-url");
+        return Ok(());
+    }
+    let (expected, auth_on) = {
+        let state = lock(&ctx.state);
+        (state.root_document.clone(), state.basic_auth_on)
+    };
+    let Some(expected) = expected else {
+        let name = root_document(&v.path);
+        skip(
+            ctx,
+            &format!("nothing to compare: the package has no {name}"),
+        );
+        return Ok(());
+    };
+    if auth_on && v.basic_auth.is_none() {
+        skip(
+            ctx,
+            "the branch or app has basic auth and no --basic-auth was given",
+        );
+        return Ok(());
+    }
+    let (url, hosts) = {
+        let o = &lock(&ctx.state).outcome;
+        let hosts: Vec<String> = o.urls.iter().filter_map(|u| host_of(u)).collect();
+        (o.url.clone().unwrap_or_default(), hosts)
+    };
+    let url = format!("{}{}", url.trim_end_matches('/'), v.path);
+    let until = (Instant::now() + v.timeout).min(deadline.checked_sub(MARGIN).unwrap_or(deadline));
+    ctx.reporter
+        .line(format!("checking that {url} serves the new content"));
+    let started = Instant::now();
+    let mut delay = FIRST_DELAY;
+    let last = loop {
+        let seen = fetch(ctx, &url, &hosts, expected.len(), until).await;
+        if seen.as_ref().is_ok_and(|body| *body == expected) {
+            served(ctx, started.elapsed());
+            return Ok(());
+        }
+        if Instant::now() + delay >= until {
+            break seen;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_DELAY);
+    };
+    let what = match last {
+        Ok(_) => "it serves other content".to_owned(),
+        Err(e) => e,
+    };
+    not_served(ctx, &url, started.elapsed(), what)
+}
+
+fn served(ctx: &Ctx, took: Duration) {
+    let facts = VerifyFacts {
+        result: VerifyResult::Served,
+        seconds: Some(seconds(took)),
+        reason: None,
+    };
+    ctx.reporter.line(format!("live check: {}", facts.shown()));
+    ctx.with_outcome(|o| o.verify = Some(facts));
+}
+
+fn not_served(ctx: &Ctx, url: &str, took: Duration, what: String) -> Result<(), RunError> {
+    let facts = VerifyFacts {
+        result: VerifyResult::NotServed,
+        seconds: Some(seconds(took)),
+        reason: Some(what.clone()),
+    };
+    ctx.with_outcome(|o| o.verify = Some(facts));
+    let message = format!(
+        "{url} does not serve the new content after {:.1}s: {what}",
+        took.as_secs_f64()
+    );
+    match ctx.plan.verify.mode {
+        Verify::Strict => Err(RunError::new(
+            ErrorClass::NotLive,
+            format!("deployed, but the site does not serve it yet: {message}"),
+        )
+        .hint("the CDN may still be updating: raise --verify-timeout, or use --verify warn")),
+        _ => {
+            ctx.reporter.warning(&message);
+            Ok(())
+        }
+    }
+}
+
+fn seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10.0).round() / 10.0
+}
+
+fn host_of(url: &str) -> Option<String> {
+    url::Url::parse(url).ok()?.host_str().map(str::to_owned)
+}
+
+/// One GET of `url`, redirects followed; the body (up to one byte more
+/// than expected), or what went wrong.
+async fn fetch(
+    ctx: &Ctx,
+    url: &str,
+    own_hosts: &[String],
+    expected_len: usize,
+    until: Instant,
+) -> Result<Vec<u8>, String> {
+    let mut url = url::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
+    for _ in 0..=MAX_REDIRECTS {
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let (target, rewritten) = route(&ctx.plan.verify.resolve, &url);
+        let mut req = ctx
+            .http
+            .get(target)
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .header(reqwest::header::CACHE_CONTROL, "no-cache");
+        if rewritten {
+            req = req.header(reqwest::header::HOST, &host);
+        }
+        if let Some(auth) = &ctx.plan.verify.basic_auth {
+            if own_hosts.contains(&host) {
+                req = req.header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Basic {}", auth.encoded()),
+                );
+            }
+        }
+        let answer = tokio::time::timeout_at(until.into(), async {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| crate::http::describe_reqwest_error(&e))?;
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            let body = crate::http::read_capped(resp, expected_len + 1)
+                .await
+                .map_err(|e| crate::http::describe_reqwest_error(&e))?;
+            Ok::<_, String>((status, location, body.bytes))
+        })
+        .await
+        .map_err(|_| "no answer in time".to_owned())??;
+        match answer {
+            (status, Some(location), _) if status.is_redirection() => {
+                url = url
+                    .join(&location)
+                    .map_err(|e| format!("bad redirect: {e}"))?;
+            }
+            (status, _, body) if status.is_success() => return Ok(body),
+            (status, _, _) => return Err(format!("HTTP {}", status.as_u16())),
+        }
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+/// `url` sent where `--resolve` says, and whether it was rewritten.
+fn route(resolve: &[(String, url::Url)], url: &url::Url) -> (url::Url, bool) {
+    let host = url.host_str().unwrap_or_default();
+    let Some((_, base)) = resolve
+        .iter()
+        .find(|(h, _)| h == "*" || h.eq_ignore_ascii_case(host))
+    else {
+        return (url.clone(), false);
+    };
+    let mut target = base.clone();
+    target.set_path(url.path());
+    target.set_query(url.query());
+    (target, true)
+}
