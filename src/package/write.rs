@@ -652,6 +652,7 @@ impl EntryWriter<'_> {
                 .finish_entry(crc.finalize(), raw_len)
                 .map_err(|err| self.zip_error(&name, err))?;
             bytes_in += raw_len;
+            self.control.packed(raw_len);
         };
         let sink = archive
             .finish()
