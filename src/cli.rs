@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use crate::choices::{OnBusy, SourceUrlType, Stage};
+pub use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +30,43 @@ pub struct Cli {
     /// Run with no subcommand: deploy (as a GitHub Action runner calls it).
     #[command(flatten)]
     pub deploy: DeployArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How much to print and how: global, so they go before or after any command.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print errors and the final line only
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print each API call (operation, status, duration, request id) and
+    /// retry; -vv also their headers, secrets redacted
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// quiet, normal, verbose or debug (what -q, -v and -vv set)
+    #[arg(
+        long,
+        global = true,
+        env = "AMPLIFY_VERBOSITY",
+        value_enum,
+        hide = true
+    )]
+    pub verbosity: Option<Verbosity>,
+
+    /// Colour the output: auto (a terminal or GitHub Actions, unless
+    /// NO_COLOR is set), always or never
+    #[arg(
+        long,
+        global = true,
+        env = "AMPLIFY_COLOR",
+        value_name = "WHEN",
+        value_enum
+    )]
+    pub color: Option<ColorChoice>,
 }
 
 #[derive(Debug, Subcommand)]

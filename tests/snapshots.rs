@@ -68,13 +68,18 @@ fn assert_output(name: &str, text: &str, paths: &[(&Path, &str)]) {
         // Durations: "in 0.4s", "job 1: RUNNING (0s)", "sha256 …, 0.01s",
         // "| 0.3 s |" in the summary, the phases of `--json`.
         (r"\bin \d+\.\d+s\b", "in [TIME]"),
-        (r"(job \d+: [A-Z_]+) \(\d+s\)", "${1} ([TIME])"),
+        (
+            r"(job \d+: (?:\x1b\[\d+m)?[A-Z_]+(?:\x1b\[0m)?) \(\d+s\)",
+            "${1} ([TIME])",
+        ),
         (r"(sha256 [0-9a-f]{64}), \d+\.\d+s", "${1}, [TIME]"),
         (r"\| \d+\.\d+ s \|", "| [TIME] |"),
         (
             r#""(package|upload|start|wait|total)":\d+(\.\d+)?"#,
             r#""${1}":[TIME]"#,
         ),
+        // Colour codes, made visible: `␛[31m`.
+        (r"\x1b\[", "␛["),
     ] {
         settings.add_filter(pattern, replacement);
     }

@@ -16,7 +16,7 @@ pub async fn package(s: &PackageSettings, reporter: &Reporter) -> Result<(), Run
     for w in &report.warnings {
         reporter.warning(w);
     }
-    reporter.line(format!(
+    reporter.result(format!(
         "{}: {} files, {} in, {} out, sha256 {}, {:.2}s",
         s.output.display(),
         report.file_count,
