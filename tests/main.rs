@@ -13,3 +13,4 @@ mod output;
 mod package;
 mod preview;
 mod snapshots;
+mod terminal;
