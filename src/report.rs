@@ -198,10 +198,9 @@ impl Reporter {
     }
 
     pub fn end_group(&self) {
-        match self.lock_group().take() {
-            Some(None) => self.github.end_group(),
-            // Opened and never written: nothing to close.
-            Some(Some(_)) | None => {}
+        // Opened and never written (`Some(Some(_))`): nothing to close.
+        if let Some(None) = self.lock_group().take() {
+            self.github.end_group();
         }
     }
 

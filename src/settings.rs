@@ -583,10 +583,10 @@ pub enum ProgressMode {
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 
 impl OutputSettings {
-    /// `-q`/`-v` > `AMPLIFY_VERBOSITY` > normal; `--color`/`AMPLIFY_COLOR`
-    /// > `NO_COLOR` (any non-empty value) > `CLICOLOR_FORCE` > a terminal
-    /// or GitHub Actions (whose log renders ANSI). `stderr_terminal`: is
-    /// stderr a terminal.
+    /// Verbosity: `-q`/`-v` beat `AMPLIFY_VERBOSITY`, then normal. Colour:
+    /// `--color`/`AMPLIFY_COLOR` beat `NO_COLOR` (any non-empty value),
+    /// which beats `CLICOLOR_FORCE`, then a terminal or GitHub Actions
+    /// (whose log renders ANSI). `stderr_terminal`: is stderr a terminal.
     pub fn resolve(args: &OutputArgs, env: &Env, stderr_terminal: bool) -> OutputSettings {
         let verbosity = match (args.quiet, args.verbose) {
             (true, _) => Verbosity::Quiet,

@@ -294,6 +294,26 @@ fn parse_exact(url: &str) -> Result<reqwest::Url, UploadError> {
     Ok(parsed)
 }
 
+/// A reader that adds what it reads to a counter.
+struct Counting<R> {
+    inner: R,
+    sent: Arc<AtomicU64>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.sent.fetch_add(read as u64, Ordering::Relaxed);
+        polled
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,25 +346,5 @@ mod tests {
             }
         }
         assert!(parse_exact("https://h?x=1").is_ok());
-    }
-}
-
-/// A reader that adds what it reads to a counter.
-struct Counting<R> {
-    inner: R,
-    sent: Arc<AtomicU64>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        self.sent.fetch_add(read as u64, Ordering::Relaxed);
-        polled
     }
 }
