@@ -348,6 +348,7 @@ where
     T: Into<OsString> + Clone,
 {
     let mut argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    output_flags_after_subcommand(&mut argv);
     argv.extend(input_flags(&argv, &github_input_overrides(get)));
     let matches = Cli::command().try_get_matches_from(argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
@@ -365,6 +366,34 @@ where
         _ => {}
     }
     Ok(cli)
+}
+
+/// `-q deploy …` as `deploy -q …`. The top level takes deploy's own flags
+/// (a runner calls the binary with no subcommand), so clap refuses any
+/// flag before a subcommand name, the global output flags included.
+fn output_flags_after_subcommand(argv: &mut Vec<OsString>) {
+    let mut i = 1;
+    while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--color" | "--verbosity" => i += 2,
+            "--quiet" | "--verbose" => i += 1,
+            _ if arg.starts_with("--color=") || arg.starts_with("--verbosity=") => i += 1,
+            _ if arg.len() > 1
+                && arg.starts_with('-')
+                && arg[1..].bytes().all(|b| b == b'q' || b == b'v') =>
+            {
+                i += 1
+            }
+            _ => break,
+        }
+    }
+    let Some(name) = argv.get(i).and_then(|a| a.to_str()) else {
+        return;
+    };
+    if i > 1 && Cli::command().find_subcommand(name).is_some() {
+        let flags: Vec<OsString> = argv.drain(1..i).collect();
+        argv.splice(2..2, flags);
+    }
 }
 
 /// GitHub's inputs as `--option=value` flags to append to `argv`, for the

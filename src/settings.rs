@@ -839,6 +839,13 @@ mod tests {
         assert_eq!(v(&["-v"], &[]), Verbosity::Verbose);
         assert_eq!(v(&["-vv"], &[]), Verbosity::Debug);
         assert_eq!(v(&["-v", "-v", "-v"], &[]), Verbosity::Debug);
+        // Before the command name too.
+        assert_eq!(v(&["-q", "status"], &[]), Verbosity::Quiet);
+        assert_eq!(
+            v(&["-vv", "--color", "never", "deploy"], &[]),
+            Verbosity::Debug
+        );
+        assert_eq!(v(&["--verbosity=verbose", "stop"], &[]), Verbosity::Verbose);
         let quiet = [("AMPLIFY_VERBOSITY", "quiet")];
         assert_eq!(v(&["--verbosity", "debug"], &[]), Verbosity::Debug);
         assert_eq!(

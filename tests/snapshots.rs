@@ -545,6 +545,12 @@ async fn quiet_output() {
     assert_output("quiet_error_stderr", &r.stderr, &paths);
     let r = run(deploy(&emu, site.path()).env("AMPLIFY_VERBOSITY", "quiet")).await;
     assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    let mut before = cmd(&emu);
+    before.args([
+        "-q", "deploy", "--app-id", APP, "--branch", "main", "--path",
+    ]);
+    let r = run(before.arg(site.path())).await;
+    assert_eq!((r.code, r.stderr.lines().count()), (0, 1), "{r:?}");
 }
 
 /// `-v`: each API call with its status, duration and request id, each
