@@ -4,9 +4,10 @@
 //! rewritten; nothing with `--quiet`. A small renderer of our own: a bar
 //! crate would cost binary size for one redrawn line.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::package::human_bytes;
+use crate::package::{human_bytes, Control};
 use crate::report::Reporter;
 use crate::settings::ProgressMode;
 
@@ -142,13 +143,31 @@ pub fn packaging_frame(
         }
         None => Frame {
             text: format!(
-                "packaging: {files} files, {} so far (listing the folder), {}",
+                "packaging: {files} files, {} so far (folder not fully listed yet), {}",
                 human_bytes(bytes),
                 rate(bytes, elapsed)
             ),
             fraction: None,
         },
     }
+}
+
+/// Packaging's progress, from the counters of its `control`.
+pub fn packaging_ticker(reporter: &Reporter, control: &Control) -> Ticker {
+    let counts = control.counts();
+    Ticker::start(reporter, move |elapsed| {
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let totals = counts
+            .listed
+            .load(Ordering::Relaxed)
+            .then(|| (get(&counts.files_found), get(&counts.bytes_found)));
+        packaging_frame(
+            get(&counts.files_packed),
+            get(&counts.bytes_packed),
+            totals,
+            elapsed,
+        )
+    })
 }
 
 /// "waiting: job 3 is RUNNING, 40s".

@@ -11,14 +11,13 @@
 //! "packaged" line.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use crate::error::RunError;
 use crate::http::{RetryEvent, RetryObserver};
 use crate::outcome::PackageFacts;
 use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport};
-use crate::progress::{packaging_frame, Ticker};
+use crate::progress::packaging_ticker;
 
 use super::{lock, preflight, Ctx};
 
@@ -50,7 +49,7 @@ pub(super) async fn package_and_check(
     };
 
     let group = ctx.reporter.open_group("Packaging");
-    let ticker = packaging_ticker(ctx, &control);
+    let ticker = packaging_ticker(&ctx.reporter, &control);
     let packaging = package_folder(ctx, opts, control.clone());
     tokio::pin!(check, packaging);
     let mut checked = None;
@@ -79,24 +78,6 @@ pub(super) async fn package_and_check(
     // With no error, the folder was listed and the preflight ran.
     let branch_missing = checked.unwrap_or(Ok(false))?;
     Ok((zip, branch_missing))
-}
-
-/// Packaging's progress from the control's counters.
-fn packaging_ticker(ctx: &Ctx, control: &Control) -> Ticker {
-    let counts = control.counts();
-    Ticker::start(&ctx.reporter, move |elapsed| {
-        let get = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
-        let totals = counts
-            .listed
-            .load(Ordering::Relaxed)
-            .then(|| (get(&counts.files_found), get(&counts.bytes_found)));
-        packaging_frame(
-            get(&counts.files_packed),
-            get(&counts.bytes_packed),
-            totals,
-            elapsed,
-        )
-    })
 }
 
 /// Stops a packaging run when dropped.

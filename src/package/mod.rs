@@ -182,9 +182,13 @@ impl Control {
         self.counts.bytes_found.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    fn packed(&self, bytes: u64) {
-        self.counts.files_packed.fetch_add(1, Ordering::Relaxed);
+    /// A piece of a file (a large file is compressed in chunks) is in the zip.
+    fn packed_bytes(&self, bytes: u64) {
         self.counts.bytes_packed.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn packed_file(&self) {
+        self.counts.files_packed.fetch_add(1, Ordering::Relaxed);
     }
 
     fn listed(&self) {
