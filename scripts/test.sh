@@ -38,7 +38,7 @@ cargo test --release --locked --lib package::tests::zip64 -- --ignored
 log "static release build (x86_64-unknown-linux-musl)"
 if rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
   cargo build --release --locked --target x86_64-unknown-linux-musl -p amplify-deploy
-  static_bin=target/x86_64-unknown-linux-musl/release/amplify-deploy
+  static_bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release/amplify-deploy
   if readelf -l "$static_bin" | grep -q 'program interpreter' || readelf -d "$static_bin" | grep -q NEEDED; then
     echo "error: $static_bin is not statically linked" >&2
     exit 1

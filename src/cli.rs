@@ -263,6 +263,21 @@ pub struct DeployArgs {
     #[arg(long, env = "AMPLIFY_DEPLOYMENT_ENVIRONMENT", value_name = "NAME")]
     pub deployment_environment: Option<String>,
 
+    /// Post a GitHub commit status `amplify-deploy/{branch}` linking the site
+    /// (needs `statuses: write`)
+    #[arg(long, env = "AMPLIFY_COMMIT_STATUS", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub commit_status: Option<bool>,
+
+    /// Deploy message recorded on the branch [default: the commit's subject, or the PR title]
+    #[arg(long, env = "AMPLIFY_MESSAGE", value_name = "TEXT")]
+    pub message: Option<String>,
+
+    /// Deploy even when the live deploy is of a newer commit
+    #[arg(long, env = "AMPLIFY_FORCE", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub force: Option<bool>,
+
     /// Token for pull request comments and GitHub deployments [default: GITHUB_TOKEN]
     #[arg(
         long,

@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod package;
 mod preview;
 mod progress;
+pub mod provenance;
 mod report;
 pub mod settings;
 mod signal;

@@ -45,6 +45,8 @@ pub enum RunStatus {
     DryRun,
     /// `--no-wait`: the job started and the run did not wait for it.
     Started,
+    /// The branch serves a newer commit: nothing was deployed.
+    Superseded,
 }
 
 impl RunStatus {
@@ -53,6 +55,7 @@ impl RunStatus {
             RunStatus::Job(status) => status.as_str(),
             RunStatus::DryRun => "DRY_RUN",
             RunStatus::Started => "STARTED",
+            RunStatus::Superseded => "SUPERSEDED",
         }
     }
 
@@ -74,6 +77,7 @@ impl From<&str> for RunStatus {
         match s {
             "DRY_RUN" => RunStatus::DryRun,
             "STARTED" => RunStatus::Started,
+            "SUPERSEDED" => RunStatus::Superseded,
             job => RunStatus::Job(JobStatus::from(job)),
         }
     }
@@ -212,6 +216,7 @@ mod tests {
         for text in [
             "DRY_RUN",
             "STARTED",
+            "SUPERSEDED",
             "SUCCEED",
             "CANCELLED",
             "SOMETHING_NEW",

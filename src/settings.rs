@@ -362,6 +362,8 @@ pub struct GitHubSettings {
     pub sha: Option<String>,
     /// `--deployment-environment`, trimmed.
     pub deployment_environment: Option<String>,
+    /// `--commit-status`: post a commit status for the deploy.
+    pub commit_status: bool,
 }
 
 impl GitHubSettings {
@@ -378,6 +380,7 @@ impl GitHubSettings {
                 .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
             sha: env.get("GITHUB_SHA"),
             deployment_environment: trimmed(&args.deployment_environment),
+            commit_status: args.commit_status.unwrap_or(false),
         }
     }
 }
@@ -414,6 +417,72 @@ pub struct DeploySettings {
     pub temp_dir: PathBuf,
     pub preview: Preview,
     pub github: GitHubSettings,
+    /// What is deployed, for the branch's provenance and newest-wins.
+    pub commit: CommitSettings,
+}
+
+/// The commit a deploy is of, and what is recorded on the branch about it.
+/// Each part is absent when the CI does not say (git is never asked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitSettings {
+    /// `--message`, else the pushed commit's subject (`head_commit.message`),
+    /// the pull request's title, or `CI_COMMIT_TITLE`.
+    pub message: Option<String>,
+    /// `GITHUB_SHA` (a pull request's head sha), else `CI_COMMIT_SHA`.
+    pub sha: Option<String>,
+    /// Epoch seconds: `head_commit.timestamp`, else `CI_COMMIT_TIMESTAMP`.
+    pub time: Option<i64>,
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`, else `CI_JOB_URL`.
+    pub run_url: Option<String>,
+    /// `--force`: deploy even when the live deploy is of a newer commit.
+    pub force: bool,
+}
+
+impl CommitSettings {
+    fn resolve(args: &DeployArgs, env: &Env) -> CommitSettings {
+        let event = read_event(env).unwrap_or(serde_json::Value::Null);
+        let text = |pointer: &str| {
+            event
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let subject = text("/head_commit/message")
+            .and_then(|m| m.lines().next().map(str::to_owned))
+            .or_else(|| text("/pull_request/title"))
+            .or_else(|| env.get("CI_COMMIT_TITLE"));
+        let run_url = match (
+            env.get("GITHUB_SERVER_URL"),
+            env.get("GITHUB_REPOSITORY"),
+            env.get("GITHUB_RUN_ID"),
+        ) {
+            (Some(server), Some(repo), Some(run)) => Some(format!(
+                "{}/{repo}/actions/runs/{run}",
+                server.trim_end_matches('/')
+            )),
+            _ => env.get("CI_JOB_URL"),
+        };
+        CommitSettings {
+            message: trimmed(&args.message).or(subject),
+            sha: text("/pull_request/head/sha")
+                .or_else(|| env.get("GITHUB_SHA"))
+                .or_else(|| env.get("CI_COMMIT_SHA")),
+            time: text("/head_commit/timestamp")
+                .or_else(|| env.get("CI_COMMIT_TIMESTAMP"))
+                .and_then(|t| crate::provenance::parse_time(&t)),
+            run_url,
+            force: args.force.unwrap_or(false),
+        }
+    }
+}
+
+/// The GitHub event payload, when there is one and it is JSON.
+fn read_event(env: &Env) -> Option<serde_json::Value> {
+    env.get("GITHUB_EVENT_NAME")?;
+    let text = std::fs::read_to_string(env.get("GITHUB_EVENT_PATH")?).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 impl DeploySettings {
@@ -462,6 +531,7 @@ impl DeploySettings {
                 .unwrap_or_else(std::env::temp_dir),
             preview,
             github: GitHubSettings::resolve(args, env),
+            commit: CommitSettings::resolve(args, env),
         })
     }
 }
@@ -716,6 +786,15 @@ mod tests {
         assert_eq!(s.aws.role_duration_seconds, DEFAULT_ROLE_DURATION_SECONDS);
         assert!(!deploy(&["--no-wait"], &[]).unwrap().wait);
         assert!(!deploy(&[], &[("INPUT_WAIT", "false")]).unwrap().wait);
+        assert!(!s.github.commit_status);
+        assert!(
+            deploy(&["--commit-status"], &[])
+                .unwrap()
+                .github
+                .commit_status
+        );
+        let input = [("INPUT_COMMIT_STATUS", "true")];
+        assert!(deploy(&[], &input).unwrap().github.commit_status);
         let fast = deploy(&["--poll-interval", "1ms"], &[]).unwrap();
         assert_eq!(fast.poll_interval, Duration::from_millis(10));
     }

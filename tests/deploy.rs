@@ -25,7 +25,8 @@ async fn deploys_exactly_the_sites_files() {
             "GetBranch",
             "CreateDeployment",
             "Upload",
-            "StartDeployment"
+            "StartDeployment",
+            "TagResource"
         ]
     );
     // The upload carried a Content-Length, was not chunked and not SigV4-signed.

@@ -12,5 +12,6 @@ mod oidc;
 mod output;
 mod package;
 mod preview;
+mod provenance;
 mod snapshots;
 mod terminal;

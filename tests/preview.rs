@@ -492,3 +492,186 @@ async fn a_runaway_github_answer_is_capped_and_only_warns() {
     assert!(r.stderr.contains("larger than 4 MiB"), "{r:?}");
     assert!(pr.gh.comments(7).is_empty());
 }
+
+/// `deploy --commit-status` for a push of [`SHA1`] to `main`, with `token`.
+fn commit_status_cmd(emu: &Emulator, gh: &FakeGitHub, site: &Path, token: &str) -> Command {
+    let mut c = deploy_cmd(emu, site);
+    c.arg("--commit-status")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_API_URL", gh.url())
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_SHA", SHA1)
+        .env("GITHUB_TOKEN", token);
+    c
+}
+
+fn states(statuses: &[FakeCommitStatus]) -> Vec<&str> {
+    statuses
+        .iter()
+        .map(|s| s.body["state"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_status_goes_pending_then_success_with_the_site() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let r = run(&mut commit_status_cmd(&emu, &gh, site.path(), WRITE_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_no_secrets(&r);
+    let posted = gh.commit_statuses();
+    assert_eq!(states(&posted), ["pending", "success"]);
+    for s in &posted {
+        assert_eq!(s.sha, SHA1);
+        assert_eq!(s.body["context"], "amplify-deploy/main");
+    }
+    assert_eq!(
+        posted[1].body["target_url"],
+        "https://main.d1test.amplifyapp.com"
+    );
+    assert_eq!(posted[1].body["description"], "Deployed to Amplify (job 1)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_job_is_a_failed_commit_status_linking_the_job() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "StartDeployment",
+        1,
+        FaultAction::FailJob {
+            reason: "Unable to deploy:\n::error::index.html missing".into(),
+        },
+    ));
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let r = run(&mut commit_status_cmd(&emu, &gh, site.path(), WRITE_TOKEN)).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    let posted = gh.commit_statuses();
+    assert_eq!(states(&posted), ["pending", "failure"]);
+    assert_eq!(
+        posted[1].body["target_url"],
+        "https://us-east-1.console.aws.amazon.com/amplify/apps/d1test/branches/main/deployments/1"
+    );
+    let description = posted[1].body["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Amplify job FAILED: "),
+        "{description}"
+    );
+    assert!(description.chars().count() <= 140, "{description}");
+    assert!(!description.contains('\n'), "{description}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_may_not_post_statuses_warns_once_and_deploys() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let r = run(&mut commit_status_cmd(&emu, &gh, site.path(), READ_TOKEN)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(gh.commit_statuses().is_empty());
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("::warning"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning: {r:?}");
+    assert!(warnings[0].contains("statuses: write"), "{r:?}");
+    let tries = gh
+        .requests()
+        .iter()
+        .filter(|q| q.path.contains("/statuses/"))
+        .count();
+    assert_eq!(tries, 1, "no second try after a 403");
+    assert_no_secrets(&r);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_posts_no_commit_status() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    let r = run(commit_status_cmd(&emu, &gh, site.path(), WRITE_TOKEN).arg("--dry-run")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(gh.commit_statuses().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_preview_posts_its_commit_status_on_the_head_commit() {
+    let pr = Pr::start().await;
+    let r = run(pr
+        .cmd("opened", SHA1, REPO, WRITE_TOKEN)
+        .arg("--commit-status"))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let posted = pr.gh.commit_statuses();
+    assert_eq!(states(&posted), ["pending", "success"]);
+    assert!(posted.iter().all(|s| s.sha == SHA1));
+    assert_eq!(posted[1].body["context"], "amplify-deploy/pr-7");
+    assert_eq!(
+        posted[1].body["target_url"],
+        "https://pr-7.d1test.amplifyapp.com"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_a_pull_request_marks_only_its_deployments_inactive() {
+    let pr = Pr::start().await;
+    let gh = &pr.gh;
+    let env = "preview";
+    let ours = |n: u64| serde_json::json!({"amplify_deploy": {"branch": format!("pr-{n}"), "pull_request": n}});
+    // Older deployments of PR 7 and PR 8 in the shared environment, one of
+    // PR 7 in another environment, and one somebody else made: over two
+    // pages of 100.
+    let mut seven =
+        vec![gh.add_deployment(
+            serde_json::json!({"ref": SHA1, "environment": env, "payload": ours(7)}),
+        )];
+    let mut others = vec![
+        gh.add_deployment(
+            serde_json::json!({"ref": SHA1, "environment": "staging", "payload": ours(7)}),
+        ),
+        gh.add_deployment(serde_json::json!({"ref": SHA1, "environment": env, "payload": {}})),
+    ];
+    for _ in 0..120 {
+        others.push(gh.add_deployment(
+            serde_json::json!({"ref": SHA2, "environment": env, "payload": ours(8)}),
+        ));
+    }
+    // This run's deployment of PR 7 (newest, so on the first page).
+    let r = run(pr
+        .cmd("opened", SHA2, REPO, WRITE_TOKEN)
+        .args(["--deployment-environment", env]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let created = gh.deployments().last().unwrap().clone();
+    assert_eq!(created.body["payload"], ours(7));
+    seven.push(created.id);
+
+    let r = run(pr
+        .cmd("closed", SHA2, REPO, WRITE_TOKEN)
+        .args(["--deployment-environment", env]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("marked 2 GitHub deployment(s) of pull request #7"),
+        "{r:?}"
+    );
+    let listed_pages = gh
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.ends_with("/deployments"))
+        .count();
+    assert_eq!(listed_pages, 2, "followed the Link to the second page");
+    for d in gh.deployments() {
+        let last = d.statuses.last().and_then(|s| s["state"].as_str());
+        if seven.contains(&d.id) {
+            assert_eq!(last, Some("inactive"), "{d:?}");
+        } else {
+            assert!(others.contains(&d.id));
+            assert_eq!(last, None, "not ours to touch: {d:?}");
+        }
+    }
+}

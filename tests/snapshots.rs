@@ -431,6 +431,61 @@ async fn the_status_command() {
     assert_output("status_json", &r.stdout, &[]);
 }
 
+/// Newest wins: a run of an older commit than the live one deploys nothing
+/// (every report says SUPERSEDED); `status` shows the live provenance.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_superseded_deploy_and_the_status_with_provenance() {
+    let emu = slow_emulator().await;
+    let site = tiny_site();
+    let gitlab = |sha: &str, time: &str| {
+        let mut c = deploy(&emu, site.path());
+        c.env("CI_COMMIT_SHA", sha)
+            .env("CI_COMMIT_TIMESTAMP", time)
+            .env(
+                "CI_COMMIT_TITLE",
+                format!("Release {sha}: \"fast\" <path> & more"),
+            )
+            .env("CI_JOB_URL", "https://gitlab.example/g/p/-/jobs/9");
+        c
+    };
+    let r = run(&mut gitlab("b2c3d4e", "2026-11-29T09:00:00+00:00")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = tempfile::tempdir().unwrap();
+    let dotenv = out.path().join("deploy.env");
+    let mut older = gitlab("a1b2c3d", "2026-11-29T08:00:00+00:00");
+    in_actions(&mut older, out.path());
+    let r = run(older.arg("--json").arg("--dotenv").arg(&dotenv)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("superseded_stderr", &r.stderr, &paths);
+    assert_output("superseded_json", &r.stdout, &paths);
+    assert_output("superseded_dotenv", &read(&dotenv), &paths);
+    assert_output(
+        "superseded_output",
+        &read(&out.path().join("output")),
+        &paths,
+    );
+    assert_output(
+        "superseded_summary",
+        &read(&out.path().join("summary")),
+        &paths,
+    );
+    let status = |json: bool| {
+        let mut c = cmd(&emu);
+        c.args(["status", "--app-id", APP, "--branch", "main"]);
+        if json {
+            c.arg("--json");
+        }
+        c
+    };
+    let r = run(&mut status(false)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("status_provenance_stdout", &r.stdout, &[]);
+    let r = run(&mut status(true)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("status_provenance_json", &r.stdout, &[]);
+}
+
 /// A pull request preview: the deploy's output and comment, then the
 /// comment once the pull request is closed.
 #[tokio::test(flavor = "multi_thread")]
@@ -684,4 +739,26 @@ async fn colour_of_a_failure() {
     assert!(r.stderr.contains("\x1b[31mFAILED\x1b[0m"), "{r:?}");
     let annotation = r.stderr.lines().find(|l| l.starts_with("::error")).unwrap();
     assert!(!annotation.contains('\x1b'), "{annotation}");
+}
+
+/// A pull request preview reported on GitHub: the commit status and the
+/// deployment while it deploys, then its deployments marked inactive once
+/// it is closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_preview_reported_on_github() {
+    let pr = Pr::start().await;
+    pr.emu.set_job_duration(JOB_DURATION);
+    let paths = [(pr.site.path(), "[SITE]")];
+    let github = ["--commit-status", "--deployment-environment", "preview"];
+    let r = run(pr
+        .cmd("opened", SHA1, REPO, WRITE_TOKEN)
+        .args(github)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("preview_github_stderr", &r.stderr, &paths);
+
+    let r = run(pr.cmd("closed", SHA1, REPO, WRITE_TOKEN).args(github)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("preview_github_closed_stderr", &r.stderr, &paths);
 }

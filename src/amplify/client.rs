@@ -14,6 +14,7 @@ use super::sign::{encode_label, sign_request, SIGNING_NAME};
 use super::types::{
     App, AppEnvelope, Branch, BranchEnvelope, CreateBranchInput, CreateDeploymentOutput, Job,
     JobEnvelope, JobSummary, JobSummaryEnvelope, ListJobsOutput, StartDeploymentInput,
+    TagsEnvelope,
 };
 use crate::http::{
     format_limit, read_capped, retry, trace, CallTrace, CallTracer, RetryConfig, RetryObserver,
@@ -290,6 +291,33 @@ impl Client {
         let mut call = Call::get("ListJobs", format!("{}/jobs", branch_path(app_id, branch)));
         call.query = (!query.is_empty()).then(|| query.join("&"));
         self.send(call, "", Some).await
+    }
+
+    /// [TagResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_TagResource.html):
+    /// adds (or replaces) `tags` on the resource, e.g. a branch's `branchArn`.
+    pub async fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        let call = Call::post(
+            "TagResource",
+            format!("/tags/{}", encode_label(arn)),
+            &serde_json::json!({ "tags": tags }),
+        )?;
+        self.send(call, "", |_: serde_json::Value| Some(())).await
+    }
+
+    /// [ListTagsForResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_ListTagsForResource.html)
+    pub async fn list_tags_for_resource(
+        &self,
+        arn: &str,
+    ) -> Result<std::collections::HashMap<String, String>, ApiError> {
+        let call = Call::get(
+            "ListTagsForResource",
+            format!("/tags/{}", encode_label(arn)),
+        );
+        self.send(call, "tags", |e: TagsEnvelope| e.tags).await
     }
 
     /// Run `call` through the retry loop and take `member` out of the

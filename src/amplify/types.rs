@@ -30,6 +30,13 @@ pub struct App {
     pub tags: Option<HashMap<String, String>>,
 }
 
+/// `ListTagsForResource`'s answer.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TagsEnvelope {
+    pub tags: Option<HashMap<String, String>>,
+}
+
 /// A branch of an app (`GetBranch`, `CreateBranch`, `DeleteBranch`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -49,6 +56,7 @@ pub struct Branch {
     pub create_time: Option<f64>,
     #[serde(deserialize_with = "lenient_time")]
     pub update_time: Option<f64>,
+    pub tags: Option<HashMap<String, String>>,
 }
 
 /// `CreateDeployment`'s answer. `Debug` hides the upload URLs' queries,

@@ -8,6 +8,7 @@ use crate::amplify::{ApiError, Job, JobStatus};
 use crate::branch::{remove_branch, Target};
 use crate::error::{one_line, RunError};
 use crate::http;
+use crate::provenance::{self, BranchState, LiveJob, Trust};
 use crate::report::Reporter;
 use crate::settings::{BranchSettings, JobSettings};
 
@@ -53,11 +54,17 @@ pub async fn status(job: &JobSettings, json: bool, reporter: &Reporter) -> Resul
         .get_job(&t.app_id, &t.branch, &id)
         .await
         .map_err(|e| t.explain(&e))?;
+    let live = provenance::read(&t.client, &t.app_id, &t.branch)
+        .await
+        .map_err(|e| t.explain(&e))?;
     // Service strings on stdout: made safe like every other printed line.
     if json {
-        println!("{}", crate::ci::json::to_line(&job_json(&t, &id, &job)));
+        let mut value = job_json(&t, &id, &job);
+        value["live"] = live_json(&live);
+        println!("{}", crate::ci::json::to_line(&value));
     } else {
-        for line in job_text(&t, &id, &job).lines() {
+        let text = job_text(&t, &id, &job) + &live_text(&live);
+        for line in text.lines() {
             println!("{}", crate::ci::escape::log_line(line));
         }
     }
@@ -129,6 +136,58 @@ fn job_text(t: &Target, id: &str, job: &Job) -> String {
         }
     }
     out
+}
+
+/// The branch's live job and what its provenance says.
+fn live_text(live: &BranchState) -> String {
+    let mut out = String::new();
+    let job = match &live.live {
+        LiveJob::Known(Some(id)) => format!("job {id}"),
+        LiveJob::Known(None) => "no job".to_owned(),
+        LiveJob::Disputed => "unknown (ListJobs and activeJobId disagree)".to_owned(),
+    };
+    let _ = writeln!(out, "live: {job}");
+    let p = match &live.trust {
+        Trust::Trusted(p) => p,
+        Trust::None => {
+            let _ = writeln!(
+                out,
+                "  provenance  none (no tags of amplify-deploy for the live job)"
+            );
+            return out;
+        }
+        Trust::Unknown => {
+            let _ = writeln!(out, "  provenance  unknown");
+            return out;
+        }
+    };
+    let rows = [
+        ("commit", &p.commit),
+        ("time", &p.commit_time),
+        ("message", &p.message),
+        ("sha256", &p.sha256),
+        ("run", &p.run_url),
+        ("version", &p.version),
+    ];
+    for (name, value) in rows {
+        if let Some(v) = value {
+            let _ = writeln!(out, "  {name:<8} {v}");
+        }
+    }
+    out
+}
+
+fn live_json(live: &BranchState) -> serde_json::Value {
+    let (job, provenance, trust) = match (&live.live, &live.trust) {
+        (LiveJob::Disputed, _) => (None, None, "unknown"),
+        (LiveJob::Known(job), Trust::Trusted(p)) => (job.clone(), Some(p), "trusted"),
+        (LiveJob::Known(job), _) => (job.clone(), None, "none"),
+    };
+    serde_json::json!({
+        "jobId": job,
+        "provenanceStatus": trust,
+        "provenance": provenance,
+    })
 }
 
 fn job_json(t: &Target, id: &str, job: &Job) -> serde_json::Value {

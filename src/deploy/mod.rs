@@ -7,7 +7,9 @@
 //! checked), [`packaging`], [`preflight`] (app and branch), [`busy`] (a
 //! free branch), [`start`] (our job, with lost-answer recovery), [`upload`],
 //! [`wait`], [`failure`] (the verdict, and the failed step's log via
-//! [`steplog`]); [`guard`] cuts the run short on timeout or signal.
+//! [`steplog`]), [`stamp`] (provenance on the branch; its newest-wins check
+//! runs before our job is created); [`guard`] cuts the run short on
+//! timeout or signal.
 
 mod busy;
 mod failure;
@@ -15,6 +17,7 @@ mod guard;
 mod packaging;
 mod plan;
 mod preflight;
+mod stamp;
 mod start;
 mod steplog;
 mod upload;
@@ -50,6 +53,8 @@ struct RunState {
     /// The zip, deleted when the run ends however it ends (the packaging
     /// thread may still be writing it when a signal arrives).
     zip: Option<tempfile::TempPath>,
+    /// The branch's ARN, as GetBranch or CreateBranch gave it (for its tags).
+    branch_arn: Option<String>,
 }
 
 struct Ctx {
@@ -148,6 +153,7 @@ impl Ctx {
         let state = Arc::new(Mutex::new(RunState {
             job: None,
             zip: None,
+            branch_arn: None,
             outcome: Outcome {
                 app_id: plan.app_id.clone(),
                 branch: plan.branch.clone(),
@@ -196,7 +202,9 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     if branch_missing {
         preflight::create_branch(&ctx).await?;
     }
-    let job_id = start_step(&ctx, zip.as_deref()).await?;
+    let Some(job_id) = start_step(&ctx, zip.as_deref()).await? else {
+        return Ok(()); // superseded: a newer commit is live
+    };
     if !plan.wait {
         ctx.with_outcome(|o| o.status = Some(RunStatus::Started));
         ctx.reporter.line("not waiting for the job (--no-wait)");
@@ -208,21 +216,28 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
     let wait_started = Instant::now();
     let job = wait::wait_for_job(&ctx, &job_id).await;
     drop(group);
-    failure::judge(&ctx, &job?, &job_id, started, wait_started).await
+    failure::judge(&ctx, &job?, &job_id, started, wait_started).await?;
+    stamp::stamp(&ctx, &job_id).await;
+    Ok(())
 }
 
 /// Start our job: create it, upload the zip and start it (a folder), or
-/// start it from the URL. Returns its id.
-async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<String, RunError> {
+/// start it from the URL. Returns its id; `None` when superseded.
+async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<Option<String>, RunError> {
     let deploy_started = Instant::now();
     let summary = match (&ctx.plan.source, zip) {
         (Source::Folder(_), Some(zip)) => {
             // Closed however the step ends, an error included.
             let _group = ctx.reporter.open_group("Uploading");
-            let (job_id, url) = start::create_deployment(ctx).await?;
+            let Some((job_id, url)) = start::create_deployment(ctx).await? else {
+                return Ok(None);
+            };
             upload::upload_and_start(ctx, &job_id, &url, zip).await?
         }
-        (Source::Url { url, kind }, _) => start::start_from_url(ctx, url, *kind).await?,
+        (Source::Url { url, kind }, _) => match start::start_from_url(ctx, url, *kind).await? {
+            Some(summary) => summary,
+            None => return Ok(None),
+        },
         (Source::Folder(_), None) => unreachable!("a folder source is always packaged"),
     };
     let job_id = summary.job_id.clone().unwrap_or_default();
@@ -233,5 +248,5 @@ async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<String, RunErr
         o.phases.push(("start".into(), deploy_started.elapsed()));
     });
     ctx.reporter.line(format!("started job {job_id}"));
-    Ok(job_id)
+    Ok(Some(job_id))
 }

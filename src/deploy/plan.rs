@@ -29,6 +29,8 @@ pub(super) struct Plan {
     pub(super) pending_grace: Duration,
     /// Where the archive is written.
     pub(super) temp_dir: PathBuf,
+    /// Our commit, for provenance and newest-wins.
+    pub(super) commit: settings::CommitSettings,
 }
 
 /// What the job deploys: a folder we package and upload, or a URL Amplify
@@ -87,6 +89,7 @@ impl Plan {
             poll_interval: s.poll_interval,
             pending_grace: s.pending_grace,
             temp_dir: s.temp_dir.clone(),
+            commit: s.commit.clone(),
         })
     }
 }

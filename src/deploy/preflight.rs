@@ -39,6 +39,7 @@ pub(super) async fn check_app_and_branch(ctx: &Ctx, client: &Client) -> Result<b
     match client.get_branch(&plan.app_id, &plan.branch).await {
         Ok(b) => {
             set_url_from_branch(ctx, b.display_name.as_deref());
+            super::lock(&ctx.state).branch_arn = b.branch_arn;
             Ok(false)
         }
         Err(e) if e.is_not_found() && plan.create_branch => Ok(true),
@@ -60,6 +61,7 @@ pub(super) async fn create_branch(ctx: &Ctx) -> Result<(), RunError> {
     {
         Ok(b) => {
             set_url_from_branch(ctx, b.display_name.as_deref());
+            super::lock(&ctx.state).branch_arn = b.branch_arn;
             Ok(())
         }
         Err(e) => Err(ctx.explain(&e)),

@@ -12,7 +12,7 @@ use crate::error::{ErrorClass, RunError};
 use crate::http::{self, RetryConfig};
 
 use super::busy::{clear_branch, job_number, now_epoch, stop_quietly};
-use super::{Ctx, OurJob};
+use super::{stamp, Ctx, OurJob};
 
 /// A call that creates a job on the branch.
 #[derive(Clone)]
@@ -47,9 +47,15 @@ impl Created {
     }
 }
 
-/// CreateDeployment (see [`start_job`]): our job id and its upload URL.
-pub(super) async fn create_deployment(ctx: &Arc<Ctx>) -> Result<(String, String), RunError> {
-    let Created::Zip(out) = start_job(ctx, Creating::Zip).await? else {
+/// CreateDeployment (see [`start_job`]): our job id and its upload URL;
+/// `None` when a newer commit is live.
+pub(super) async fn create_deployment(
+    ctx: &Arc<Ctx>,
+) -> Result<Option<(String, String)>, RunError> {
+    let Some(created) = start_job(ctx, Creating::Zip).await? else {
+        return Ok(None);
+    };
+    let Created::Zip(out) = created else {
         return Err(RunError::aws(
             "CreateDeployment answered as StartDeployment",
         ));
@@ -63,34 +69,39 @@ pub(super) async fn create_deployment(ctx: &Arc<Ctx>) -> Result<(String, String)
         ));
     };
     ctx.reporter.mask_url(&url);
-    Ok((job_id, url))
+    Ok(Some((job_id, url)))
 }
 
-/// StartDeployment from a URL (see [`start_job`]).
+/// StartDeployment from a URL (see [`start_job`]); `None` when a newer
+/// commit is live.
 pub(super) async fn start_from_url(
     ctx: &Arc<Ctx>,
     url: &str,
     kind: Option<&'static str>,
-) -> Result<JobSummary, RunError> {
+) -> Result<Option<JobSummary>, RunError> {
     let req = StartDeploymentInput {
         job_id: None,
         source_url: Some(url.to_owned()),
         source_url_type: kind.map(str::to_owned),
     };
-    let Created::Url(summary) = start_job(ctx, Creating::Url(req)).await? else {
+    let Some(created) = start_job(ctx, Creating::Url(req)).await? else {
+        return Ok(None);
+    };
+    let Created::Url(summary) = created else {
         return Err(RunError::aws(
             "StartDeployment answered as CreateDeployment",
         ));
     };
     ctx.with_outcome(|o| o.source_url = Some(http::redact_url(url)));
-    Ok(summary)
+    Ok(Some(summary))
 }
 
 /// The attempts of one job-creating call that were sent and got no answer.
 type Unanswereds = Arc<Mutex<Vec<Unanswered>>>;
 
 /// Create our job: CreateDeployment or StartDeployment from a URL, after
-/// `clear_branch` has made the branch free.
+/// `clear_branch` has made the branch free, unless (newest wins) the branch
+/// then serves a newer commit: `None`, and nothing is created.
 ///
 /// When the service refuses because "the last job N was not finished", job
 /// N is ours only when an earlier attempt of this call was sent and got no
@@ -100,23 +111,27 @@ type Unanswereds = Arc<Mutex<Vec<Unanswered>>>;
 /// started from our URL is adopted. Any other job belongs to another run
 /// and is waited for, however often that run wins the race; `--timeout`
 /// bounds the whole.
-async fn start_job(ctx: &Arc<Ctx>, creating: Creating) -> Result<Created, RunError> {
+async fn start_job(ctx: &Arc<Ctx>, creating: Creating) -> Result<Option<Created>, RunError> {
     let unanswered: Unanswereds = Arc::default();
     loop {
         let seen_max = clear_branch(ctx).await?;
+        // Checked again after every wait: the job we waited for may be newer.
+        if stamp::superseded(ctx).await? {
+            return Ok(None);
+        }
         announce(ctx, &creating);
         let call = tracked_call(ctx, creating.clone(), seen_max, unanswered.clone());
         let started = matches!(creating, Creating::Url(_));
         let e = match spawn_creating(ctx, started, call, Created::job_id).await? {
             // spawn_creating has recorded the job as ours.
-            Ok(created) => return Ok(created),
+            Ok(created) => return Ok(Some(created)),
             Err(e) => e,
         };
         let Some(n) = e.unfinished_job_id() else {
             return Err(ctx.explain(&e));
         };
         if let Some(created) = on_unfinished(ctx, &creating, &e, &n, &unanswered).await? {
-            return Ok(created);
+            return Ok(Some(created));
         }
     }
 }

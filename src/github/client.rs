@@ -80,6 +80,26 @@ pub struct Comment {
     pub author: Option<String>,
 }
 
+/// A GitHub deployment as listed: what identifies whose it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: u64,
+    pub environment: String,
+    /// What its creator attached (`payload`); ours carry the pull request.
+    pub payload: Value,
+}
+
+/// One commit status to post.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitStatus<'a> {
+    /// `pending`, `success`, `failure` or `error`.
+    pub state: &'a str,
+    pub context: &'a str,
+    /// At most 140 characters (GitHub's limit).
+    pub description: &'a str,
+    pub target_url: Option<&'a str>,
+}
+
 /// The API of one repository, with one token.
 #[derive(Clone)]
 pub struct Api {
@@ -239,11 +259,14 @@ impl Api {
     }
 
     /// `POST /repos/{repo}/deployments`; returns the deployment id.
+    /// `payload` is stored with the deployment and listed back by
+    /// [`Api::deployments`].
     pub async fn create_deployment(
         &self,
         sha: &str,
         environment: &str,
         transient: bool,
+        payload: Value,
     ) -> Result<u64, GitHubError> {
         const OP: &str = "create GitHub deployment";
         let url = self.url(&format!("repos/{}/deployments", self.repo))?;
@@ -254,6 +277,7 @@ impl Api {
             "required_contexts": [],
             "transient_environment": transient,
             "description": "amplify-deploy",
+            "payload": payload,
         });
         let (v, _) = self.call(OP, Method::POST, url, Some(body)).await?;
         id_of(OP, &v)
@@ -276,6 +300,71 @@ impl Api {
         }
         if let Some(u) = log_url {
             body["log_url"] = u.into();
+        }
+        self.call(OP, Method::POST, url, Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /repos/{repo}/deployments?environment=…`, every page (via
+    /// `Link: rel="next"`), newest first as GitHub lists them.
+    /// <https://docs.github.com/rest/deployments/deployments#list-deployments>
+    pub async fn deployments(&self, environment: &str) -> Result<Vec<Deployment>, GitHubError> {
+        const OP: &str = "list GitHub deployments";
+        let mut first = self.url(&format!("repos/{}/deployments", self.repo))?;
+        first
+            .query_pairs_mut()
+            .append_pair("environment", environment)
+            .append_pair("per_page", "100");
+        let mut next = Some(first);
+        let mut deployments = Vec::new();
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            let (value, headers) = self.call(OP, Method::GET, url, None).await?;
+            let Value::Array(items) = value else {
+                return Err(GitHubError::Decode {
+                    operation: OP,
+                    message: "expected a JSON array".into(),
+                });
+            };
+            deployments.extend(items.iter().filter_map(|d| {
+                Some(Deployment {
+                    id: d.get("id")?.as_u64()?,
+                    environment: d.get("environment")?.as_str()?.to_owned(),
+                    payload: d.get("payload").cloned().unwrap_or(Value::Null),
+                })
+            }));
+            next = next_link(&headers).filter(|u| self.same_origin(u));
+            if pages >= MAX_PAGES {
+                break;
+            }
+        }
+        Ok(deployments)
+    }
+
+    /// `POST /repos/{repo}/statuses/{sha}`: a commit status.
+    /// <https://docs.github.com/rest/commits/statuses#create-a-commit-status>
+    pub async fn create_commit_status(
+        &self,
+        sha: &str,
+        status: &CommitStatus<'_>,
+    ) -> Result<(), GitHubError> {
+        const OP: &str = "create GitHub commit status";
+        if sha.is_empty() || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(GitHubError::Decode {
+                operation: OP,
+                message: format!("{sha:?} is not a commit SHA"),
+            });
+        }
+        let url = self.url(&format!("repos/{}/statuses/{sha}", self.repo))?;
+        let mut body = serde_json::json!({
+            "state": status.state,
+            "context": status.context,
+            "description": status.description,
+        });
+        if let Some(u) = status.target_url {
+            body["target_url"] = u.into();
         }
         self.call(OP, Method::POST, url, Some(body))
             .await

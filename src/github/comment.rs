@@ -64,6 +64,7 @@ fn deployed(outcome: &Outcome, error: Option<&str>, sha: &str, time: &str) -> St
     let (icon, word) = match (&outcome.status, error) {
         (Some(s), None) if s.succeeded() => ("✅", "Deployed"),
         (Some(RunStatus::Started), None) => ("⏳", "Deploying"),
+        (Some(RunStatus::Superseded), None) => ("⏭️", "Superseded by a newer commit"),
         _ => ("❌", "Failed"),
     };
     let url = outcome

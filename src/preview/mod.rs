@@ -10,6 +10,11 @@
 //! - `--preview` outside a pull request event deploys to `--branch` as
 //!   usual (with a notice), so one workflow serves pushes and pull requests.
 //! - a closed pull request's branch that is already gone is not an error.
+//! - a closed pull request's GitHub deployments (in `--deployment-environment`,
+//!   created for that pull request: their payload names it) are marked
+//!   `inactive`; no other deployment is touched.
+
+pub mod status;
 
 use std::time::SystemTime;
 
@@ -21,6 +26,10 @@ use crate::github::event::PullRequest;
 use crate::outcome::{Outcome, RunStatus};
 use crate::report::Reporter;
 use crate::settings::{DeploySettings, GitHubSettings, Preview as PreviewSetting};
+use status::CommitStatus;
+
+/// The key of this tool's part of a deployment's payload.
+const PAYLOAD_KEY: &str = "amplify_deploy";
 
 /// GitHub's limit on a deployment status description.
 const MAX_DESCRIPTION: usize = 140;
@@ -41,6 +50,7 @@ struct DeploymentPlan {
     sha: String,
     environment: String,
     transient: bool,
+    payload: serde_json::Value,
     id: Option<u64>,
 }
 
@@ -50,6 +60,7 @@ pub struct Integration {
     app_id: String,
     preview: Option<Preview>,
     deployment: Option<DeploymentPlan>,
+    commit_status: Option<CommitStatus>,
 }
 
 /// The REST client for the workflow's repository, or why there is none.
@@ -91,12 +102,15 @@ impl Integration {
                 None
             }
         };
-        let deployment = plan_deployment(s, preview.as_ref().map(|p| &p.pr), reporter);
+        let pr = preview.as_ref().map(|p| &p.pr);
+        let deployment = plan_deployment(s, pr, reporter);
+        let commit_status = plan_commit_status(s, pr, reporter);
         Integration {
             reporter: reporter.clone(),
             app_id: s.app_id.clone().unwrap_or_default(),
             preview,
             deployment,
+            commit_status,
         }
     }
 
@@ -132,17 +146,55 @@ impl Integration {
             SystemTime::now(),
         );
         self.comment(p, &body, true).await;
+        self.deactivate(s, p).await;
         Ok(())
     }
 
-    /// Create the GitHub deployment and mark it in progress.
+    /// Mark the closed pull request's GitHub deployments inactive, when
+    /// `--deployment-environment` says where they are.
+    async fn deactivate(&self, s: &DeploySettings, p: &Preview) {
+        let Some(environment) = s.github.deployment_environment.as_deref() else {
+            return;
+        };
+        let n = p.pr.number;
+        if p.pr.token_is_read_only() {
+            self.reporter.line(format!(
+                "GitHub deployments of pull request #{n}: not marked inactive, the fork's token is read-only"
+            ));
+            return;
+        }
+        let api = match api(&s.github, &self.reporter) {
+            Ok(api) => api,
+            Err(why) => {
+                self.reporter.warning(&format!(
+                    "the GitHub deployments of pull request #{n} are not marked inactive: {why}"
+                ));
+                return;
+            }
+        };
+        match deactivate_deployments(&api, environment, n).await {
+            Ok(marked) => self.reporter.line(format!(
+                "preview: marked {marked} GitHub deployment(s) of pull request #{n} in {environment} inactive"
+            )),
+            Err(e) => self.reporter.warning(&deployment_warning(
+                &e,
+                &format!("mark the GitHub deployments of pull request #{n} inactive"),
+            )),
+        }
+    }
+
+    /// Post the pending commit status; create the GitHub deployment and
+    /// mark it in progress.
     pub async fn before_deploy(&mut self) {
+        if let Some(c) = &mut self.commit_status {
+            c.pending(&self.reporter).await;
+        }
         let Some(d) = &mut self.deployment else {
             return;
         };
         let created = d
             .api
-            .create_deployment(&d.sha, &d.environment, d.transient)
+            .create_deployment(&d.sha, &d.environment, d.transient, d.payload.clone())
             .await;
         match created {
             Ok(id) => {
@@ -168,9 +220,13 @@ impl Integration {
         }
     }
 
-    /// Report how the deploy ended: the deployment status and the comment.
-    /// `outcome` is `None` when the deploy stopped before reaching AWS.
-    pub async fn after_deploy(&self, outcome: Option<&Outcome>, error: Option<&RunError>) {
+    /// Report how the deploy ended: the commit status, the deployment
+    /// status and the comment. `outcome` is `None` when the deploy stopped
+    /// before reaching AWS.
+    pub async fn after_deploy(&mut self, outcome: Option<&Outcome>, error: Option<&RunError>) {
+        if let Some(c) = &mut self.commit_status {
+            c.finish(outcome, error, &self.reporter).await;
+        }
         if let Some(DeploymentPlan {
             api, id: Some(id), ..
         }) = &self.deployment
@@ -286,6 +342,88 @@ fn announce_preview(
     }
 }
 
+/// The commit a deploy reports on: the pull request's head, else
+/// `GITHUB_SHA`.
+fn deploy_sha(s: &DeploySettings, pr: Option<&PullRequest>) -> Option<String> {
+    pr.and_then(|p| p.head_sha.clone())
+        .or_else(|| s.github.sha.clone())
+}
+
+/// The commit status `--commit-status` asks for, when this run deploys
+/// something and can report it.
+fn plan_commit_status(
+    s: &DeploySettings,
+    pr: Option<&PullRequest>,
+    reporter: &Reporter,
+) -> Option<CommitStatus> {
+    if !s.github.commit_status || s.dry_run || pr.is_some_and(PullRequest::is_closed) {
+        return None;
+    }
+    if pr.is_some_and(PullRequest::token_is_read_only) {
+        reporter.line("commit status: not posted, the fork's token is read-only");
+        return None;
+    }
+    let branch = s.branch.as_deref().filter(|b| !b.is_empty())?;
+    match (deploy_sha(s, pr), api(&s.github, reporter)) {
+        (Some(sha), Ok(api)) => Some(CommitStatus::new(api, sha, branch)),
+        (None, _) => {
+            reporter.warning(
+                "commit-status: no commit SHA (GITHUB_SHA is unset): the commit status is not posted",
+            );
+            None
+        }
+        (_, Err(why)) => {
+            reporter.warning(&format!(
+                "commit-status: the commit status is not posted: {why}"
+            ));
+            None
+        }
+    }
+}
+
+/// What a deployment carries to say whose it is: the Amplify branch and,
+/// for a preview, the pull request, so closing it finds exactly its own
+/// ([`is_preview_of`]).
+fn deployment_payload(branch: Option<&str>, pr: Option<&PullRequest>) -> serde_json::Value {
+    let mut ours = serde_json::json!({ "branch": branch });
+    if let Some(pr) = pr {
+        ours["pull_request"] = pr.number.into();
+    }
+    serde_json::json!({ PAYLOAD_KEY: ours })
+}
+
+/// Whether a listed deployment is one this tool made for pull request
+/// `number` in `environment`.
+fn is_preview_of(d: &client::Deployment, environment: &str, number: u64) -> bool {
+    d.environment == environment
+        && d.payload
+            .get(PAYLOAD_KEY)
+            .and_then(|p| p.get("pull_request"))
+            .and_then(serde_json::Value::as_u64)
+            == Some(number)
+}
+
+/// Mark pull request `number`'s deployments in `environment` inactive.
+/// Returns how many were.
+async fn deactivate_deployments(
+    api: &Api,
+    environment: &str,
+    number: u64,
+) -> Result<usize, client::GitHubError> {
+    let listed = api.deployments(environment).await?;
+    let mut marked = 0;
+    for d in listed
+        .iter()
+        .filter(|d| is_preview_of(d, environment, number))
+    {
+        let description = format!("Pull request #{number} was closed");
+        api.create_deployment_status(d.id, "inactive", None, None, &description)
+            .await?;
+        marked += 1;
+    }
+    Ok(marked)
+}
+
 /// The GitHub deployment `--deployment-environment` asks for, when this
 /// run deploys something and can report it.
 fn plan_deployment(
@@ -294,9 +432,7 @@ fn plan_deployment(
     reporter: &Reporter,
 ) -> Option<DeploymentPlan> {
     let environment = s.github.deployment_environment.as_deref()?;
-    let sha = pr
-        .and_then(|p| p.head_sha.clone())
-        .or_else(|| s.github.sha.clone());
+    let sha = deploy_sha(s, pr);
     if s.dry_run || pr.is_some_and(PullRequest::is_closed) {
         // Nothing is deployed.
         return None;
@@ -311,6 +447,7 @@ fn plan_deployment(
             sha,
             environment: environment.to_owned(),
             transient: pr.is_some(),
+            payload: deployment_payload(s.branch.as_deref(), pr),
             id: None,
         }),
         (None, _) => {

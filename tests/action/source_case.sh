@@ -12,7 +12,7 @@ if ! cargo build --quiet --locked -p amplify-emulator --manifest-path "$root/Car
   check "source: emulator builds" false
 else
   emu_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$root/target/debug/amplify-emulator" --listen "127.0.0.1:$emu_port" >"$tmp/emulator.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-$root/target}/debug/amplify-emulator" --listen "127.0.0.1:$emu_port" >"$tmp/emulator.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$emu_port") 2>/dev/null && break; sleep 0.1; done
 

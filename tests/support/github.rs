@@ -61,6 +61,13 @@ pub struct FakeDeployment {
     pub statuses: Vec<Value>,
 }
 
+/// A commit status posted to `POST /repos/{repo}/statuses/{sha}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeCommitStatus {
+    pub sha: String,
+    pub body: Value,
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct FakeRequest {
@@ -75,6 +82,8 @@ pub struct FakeRequest {
 pub struct State {
     pub comments: Vec<FakeComment>,
     pub deployments: Vec<FakeDeployment>,
+    /// In the order they were posted.
+    pub commit_statuses: Vec<FakeCommitStatus>,
     pub requests: Vec<FakeRequest>,
     /// The form bodies STS received.
     pub sts_calls: Vec<BTreeMap<String, String>>,
@@ -185,6 +194,24 @@ impl FakeGitHub {
             .filter(|c| c.issue == issue)
             .cloned()
             .collect()
+    }
+
+    /// A deployment made by someone else (an earlier run), as
+    /// `POST /deployments` with this body would.
+    pub fn add_deployment(&self, body: Value) -> u64 {
+        let mut s = self.state();
+        s.next_id += 1;
+        let id = s.next_id;
+        s.deployments.push(FakeDeployment {
+            id,
+            body,
+            statuses: Vec::new(),
+        });
+        id
+    }
+
+    pub fn commit_statuses(&self) -> Vec<FakeCommitStatus> {
+        self.state().commit_statuses.clone()
     }
 
     pub fn deployments(&self) -> Vec<FakeDeployment> {
@@ -364,6 +391,37 @@ fn route(
                 None => message(404, "Not Found"),
             }
         }
+        (Method::GET, ["repos", o, n, "deployments"]) if repo_ok(o, n) => {
+            list_deployments(s, addr, query)
+        }
+        (Method::GET, ["repositories", id, "deployments"]) if *id == REPO_ID.to_string() => {
+            list_deployments(s, addr, query)
+        }
+        (Method::POST, ["repos", o, n, "statuses", sha]) if repo_ok(o, n) => {
+            if !can_write {
+                return forbidden();
+            }
+            let b = json_body();
+            let valid = ["error", "failure", "pending", "success"];
+            if !b["state"].as_str().is_some_and(|st| valid.contains(&st)) {
+                return message(422, "state is invalid");
+            }
+            if b["description"]
+                .as_str()
+                .is_some_and(|d| d.chars().count() > 140)
+            {
+                return message(422, "description is too long (maximum is 140 characters)");
+            }
+            s.commit_statuses.push(FakeCommitStatus {
+                sha: (*sha).to_owned(),
+                body: b.clone(),
+            });
+            respond(
+                201,
+                json!({"id": s.commit_statuses.len(), "state": b["state"]}),
+                &[],
+            )
+        }
         (Method::POST, ["repos", o, n, "deployments"]) if repo_ok(o, n) => {
             if !can_write {
                 return forbidden();
@@ -456,6 +514,63 @@ fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpRes
     if page > 1 {
         links.push(link(1, "first"));
         links.push(link(page - 1, "prev"));
+    }
+    let headers: Vec<(&str, String)> = if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![("link", links.join(", "))]
+    };
+    respond(200, Value::Array(items), &headers)
+}
+
+/// Newest first, filtered by `environment` when given; pages as
+/// [`list_comments`], linking `/repositories/{id}/deployments`.
+fn list_deployments(s: &State, addr: SocketAddr, query: &str) -> HttpResponse {
+    let q = query_pairs(query);
+    let per_page: usize = q
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = q
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let environment = q.get("environment");
+    let all: Vec<&FakeDeployment> = s
+        .deployments
+        .iter()
+        .rev()
+        .filter(|d| environment.is_none_or(|e| d.body["environment"].as_str() == Some(e)))
+        .collect();
+    let pages = all.len().div_ceil(per_page).max(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "ref": d.body["ref"],
+                "sha": d.body["ref"],
+                "environment": d.body["environment"],
+                "payload": d.body.get("payload").cloned().unwrap_or(json!({})),
+            })
+        })
+        .collect();
+    let mut links = Vec::new();
+    if page < pages {
+        let mut next = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(e) = environment {
+            next.append_pair("environment", e);
+        }
+        next.append_pair("per_page", &per_page.to_string());
+        next.append_pair("page", &(page + 1).to_string());
+        links.push(format!(
+            "<http://{addr}/repositories/{REPO_ID}/deployments?{}>; rel=\"next\"",
+            next.finish()
+        ));
     }
     let headers: Vec<(&str, String)> = if links.is_empty() {
         Vec::new()

@@ -194,6 +194,34 @@ impl Emulator {
             .collect()
     }
 
+    /// Tags the branch as TagResource does (another run, in a test).
+    pub fn tag_branch(&self, app_id: &str, branch: &str, tags: BTreeMap<String, String>) {
+        if let Ok(b) = self.shared.state().branch_mut(app_id, branch) {
+            b.tags.extend(tags);
+        }
+    }
+
+    /// Ends a job inserted with [`Emulator::insert_job`] in `status` (e.g.
+    /// SUCCEED: another tool's deploy going live).
+    pub fn end_job(&self, app_id: &str, branch: &str, job_id: &str, status: &str) {
+        let mut state = self.shared.state();
+        if let Ok(b) = state.branch_mut(app_id, branch) {
+            if let Some(job) = b.jobs.iter_mut().find(|j| j.job_id == job_id) {
+                job.status = status.to_owned();
+                job.end_time = Some(std::time::SystemTime::now());
+            }
+        }
+    }
+
+    /// The branch's tags (empty for an unknown branch).
+    pub fn tags(&self, app_id: &str, branch: &str) -> BTreeMap<String, String> {
+        let state = self.shared.state();
+        state
+            .branch(app_id, branch)
+            .map(|b| b.tags.clone())
+            .unwrap_or_default()
+    }
+
     /// The app's branch names, in creation order.
     pub fn branches(&self, app_id: &str) -> Vec<String> {
         let state = self.shared.state();

@@ -19,6 +19,10 @@ pub enum Operation {
     GetBranch,
     CreateBranch,
     DeleteBranch,
+    /// Tags on a resource (the emulator tags branches): `/tags/{arn}`.
+    TagResource,
+    UntagResource,
+    ListTagsForResource,
     /// A PUT to a presigned upload URL.
     Upload,
     /// A GET of a step's presigned `logUrl`.
@@ -33,7 +37,7 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 9] = [
+    pub const API: [Operation; 12] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
@@ -43,6 +47,9 @@ impl Operation {
         Operation::GetBranch,
         Operation::CreateBranch,
         Operation::DeleteBranch,
+        Operation::TagResource,
+        Operation::UntagResource,
+        Operation::ListTagsForResource,
     ];
 
     /// The emulator's own endpoints, and what it does not route.
@@ -71,6 +78,9 @@ impl Operation {
             Operation::GetBranch => "GetBranch",
             Operation::CreateBranch => "CreateBranch",
             Operation::DeleteBranch => "DeleteBranch",
+            Operation::TagResource => "TagResource",
+            Operation::UntagResource => "UntagResource",
+            Operation::ListTagsForResource => "ListTagsForResource",
             Operation::Upload => "Upload",
             Operation::StepLog => "StepLog",
             Operation::Site => "Site",
@@ -141,7 +151,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 9);
+        assert_eq!(API_OPERATIONS.len(), 12);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()

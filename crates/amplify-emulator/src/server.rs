@@ -107,6 +107,7 @@ fn route(method: &str, path: &str) -> Route {
         Some("apps") if !rest.is_empty() => {
             api::route(method, &rest).map_or(Route::Unknown, Route::Api)
         }
+        Some("tags") => api::route_tags(method, &rest).map_or(Route::Unknown, Route::Api),
         Some("__upload") => match rest.as_slice() {
             [app_id, branch, job_id] => Route::Upload {
                 app_id: app_id.clone(),

@@ -111,9 +111,13 @@ pub(crate) fn serve_log(
     ) {
         return err.into_response();
     }
-    let body = Bytes::from(text.into_bytes());
-    let range = parts
-        .headers
+    ranged(Bytes::from(text.into_bytes()), &parts.headers)
+}
+
+/// `body` as a single `Range` asks for it: 206 with that slice, 416 for a
+/// range outside it, else 200 with the whole.
+fn ranged(body: Bytes, headers: &hyper::http::HeaderMap) -> HttpResponse {
+    let range = headers
         .get("range")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| byte_range(v, body.len()));

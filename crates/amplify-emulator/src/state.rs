@@ -49,6 +49,8 @@ pub(crate) struct Branch {
     pub jobs: Vec<Job>,
     /// Files of the last successful zip deploy.
     pub deployed: Option<Arc<SiteFiles>>,
+    /// TagResource's tags on the branch ARN.
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -255,6 +257,7 @@ impl State {
             next_job_number: 1,
             jobs: Vec::new(),
             deployed: None,
+            tags: BTreeMap::new(),
         });
         self.branch(app_id, branch)
     }
@@ -471,6 +474,31 @@ impl Branch {
         }
     }
 
+    /// The live job: the newest SUCCEED one.
+    pub fn live_job(&self) -> Option<&Job> {
+        self.jobs.iter().rev().find(|j| j.status == SUCCEED)
+    }
+
+    /// TagResource on the branch: AWS's limits (50 tags, key 1–128, value
+    /// at most 256 characters, no `aws:` keys).
+    pub fn tag(&mut self, tags: BTreeMap<String, String>) -> Result<(), ApiError> {
+        for (key, value) in &tags {
+            let key_ok = (1..=128).contains(&key.chars().count()) && !key.starts_with("aws:");
+            if !key_ok || value.chars().count() > 256 || !tag_chars(key) || !tag_chars(value) {
+                return Err(ApiError::bad_request(format!(
+                    "Tag {key:?}={value:?} does not satisfy the tag constraints."
+                )));
+            }
+        }
+        let mut merged = self.tags.clone();
+        merged.extend(tags);
+        if merged.len() > 50 {
+            return Err(ApiError::bad_request("A resource has at most 50 tags."));
+        }
+        self.tags = merged;
+        Ok(())
+    }
+
     fn new_job(&mut self, serial: u64, status: &str) -> &mut Job {
         let now = SystemTime::now();
         let job_id = self.next_job_number.to_string();
@@ -490,6 +518,12 @@ impl Branch {
         let last = self.jobs.len() - 1;
         &mut self.jobs[last]
     }
+}
+
+/// AWS's tag characters: letters, digits, spaces and `_ . : / = + - @`.
+fn tag_chars(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
 }
 
 /// Amplify's display name for a branch: `/` becomes `-`.

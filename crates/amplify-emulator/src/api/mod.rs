@@ -11,6 +11,7 @@ mod input;
 mod jobs;
 pub(crate) mod render;
 mod route;
+mod tags;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 pub(crate) use deploy::finish_cancel_later;
 use deploy::Failure;
 use input::{check_app_id, json_object, optional_string, required_string};
-pub(crate) use route::{route, ApiCall};
+pub(crate) use route::{route, route_tags, ApiCall};
 
 use crate::error::{self, ApiError};
 use crate::fault::FaultAction;
@@ -129,6 +130,9 @@ fn perform(
         Operation::GetJob => jobs::get(shared, call),
         Operation::StopJob => jobs::stop(shared, call),
         Operation::ListJobs => jobs::list(shared, call, query),
+        Operation::TagResource => tags::tag(shared, call, body),
+        Operation::UntagResource => tags::untag(shared, call, query),
+        Operation::ListTagsForResource => tags::list(shared, call),
         other => Err(ApiError::new(
             404,
             "UnknownOperationException",

@@ -32,8 +32,7 @@ pub(crate) fn app(region: &str, app: &App) -> Value {
 /// A `Branch`.
 pub(crate) fn branch(region: &str, app_id: &str, branch: &Branch) -> Value {
     let active_job = branch
-        .jobs
-        .last()
+        .live_job()
         .map(|j| j.job_id.clone())
         .unwrap_or_default();
     json!({
@@ -54,6 +53,7 @@ pub(crate) fn branch(region: &str, app_id: &str, branch: &Branch) -> Value {
         "enableBasicAuth": false,
         "ttl": "5",
         "enablePullRequestPreview": false,
+        "tags": branch.tags,
     })
 }
 

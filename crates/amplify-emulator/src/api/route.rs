@@ -55,6 +55,26 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
     Some(operation)
 }
 
+/// Maps `/tags/{resourceArn}` (one decoded label) to a tag operation on
+/// the branch the ARN names (`arn:aws:amplify:…:apps/{app}/branches/{branch}`).
+pub(crate) fn route_tags(method: &str, segments: &[String]) -> Option<ApiCall> {
+    let [arn] = segments else { return None };
+    let operation = match method {
+        "POST" => Operation::TagResource,
+        "DELETE" => Operation::UntagResource,
+        "GET" => Operation::ListTagsForResource,
+        _ => return None,
+    };
+    let (_, resource) = arn.strip_prefix("arn:aws:amplify:")?.split_once(":apps/")?;
+    let (app_id, branch) = resource.split_once("/branches/")?;
+    Some(ApiCall {
+        operation,
+        app_id: app_id.to_owned(),
+        branch: Some(branch.to_owned()),
+        job_id: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +105,12 @@ mod tests {
             assert_eq!(call.operation.as_str(), operation);
         }
         assert_eq!(route("PUT", &segments("d1")), None);
+        let arn =
+            vec!["arn:aws:amplify:us-east-1:123456789012:apps/d1/branches/feature/x".to_owned()];
+        let call = route_tags("POST", &arn).expect("tags");
+        assert_eq!(call.operation.as_str(), "TagResource");
+        assert_eq!((call.app_id.as_str(), call.branch()), ("d1", "feature/x"));
+        assert_eq!(route_tags("PUT", &arn), None);
         assert_eq!(route("GET", &segments("d1/branches/main/jobs/3/x")), None);
     }
 }
