@@ -109,6 +109,33 @@ where
     extract(envelope).ok_or_else(|| decode(format!("the answer has no `{member}`")))
 }
 
+/// Method, URL and headers of a request, safe to print (kept out of the
+/// generic `attempt` so that it is compiled once).
+fn sent_for_trace(request: &reqwest::Request) -> (String, Vec<(String, String)>) {
+    let target = trace::target(request.method().as_str(), request.url().as_str());
+    (target, trace::redacted_headers(request.headers()))
+}
+
+/// Tell `tracer` of one attempt and its answer.
+fn trace_answer(
+    tracer: &CallTracer,
+    operation: &'static str,
+    (target, request_headers): (String, Vec<(String, String)>),
+    started: std::time::Instant,
+    answer: &Result<reqwest::Response, reqwest::Error>,
+) {
+    let headers = answer.as_ref().ok().map(|r| r.headers());
+    tracer(&CallTrace {
+        operation,
+        status: answer.as_ref().ok().map(|r| r.status().as_u16()),
+        took: started.elapsed(),
+        request_id: headers.and_then(trace::request_id),
+        target,
+        request_headers,
+        response_headers: headers.map(trace::redacted_headers).unwrap_or_default(),
+    });
+}
+
 /// One operation's request, before signing.
 struct Call {
     operation: &'static str,
@@ -353,23 +380,11 @@ impl Client {
     {
         let operation = call.operation;
         let request = self.signed_request(call).await?;
-        let sent = self.tracer.as_ref().map(|_| {
-            let target = trace::target(request.method().as_str(), request.url().as_str());
-            (target, trace::redacted_headers(request.headers()))
-        });
+        let sent = self.tracer.as_ref().map(|_| sent_for_trace(&request));
         let started = std::time::Instant::now();
         let answer = self.cfg.http.execute(request).await;
-        if let (Some(tracer), Some((target, request_headers))) = (&self.tracer, sent) {
-            let headers = answer.as_ref().ok().map(|r| r.headers());
-            tracer(&CallTrace {
-                operation,
-                status: answer.as_ref().ok().map(|r| r.status().as_u16()),
-                took: started.elapsed(),
-                request_id: headers.and_then(trace::request_id),
-                target,
-                request_headers,
-                response_headers: headers.map(trace::redacted_headers).unwrap_or_default(),
-            });
+        if let (Some(tracer), Some(sent)) = (&self.tracer, sent) {
+            trace_answer(tracer, operation, sent, started, &answer);
         }
         let response = answer.map_err(|e| transport(operation, e))?;
         let status = response.status().as_u16();
