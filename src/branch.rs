@@ -115,7 +115,7 @@ pub async fn remove_branch(
     }
     match t.client.delete_branch(&t.app_id, &t.branch).await {
         Ok(_) => {
-            reporter.line(format!("deleted branch {} of app {}", t.branch, t.app_id));
+            reporter.result(format!("deleted branch {} of app {}", t.branch, t.app_id));
             Ok(Removal::Deleted)
         }
         Err(e) if is_branch_missing(&e) => gone(t),

@@ -66,3 +66,29 @@ impl SourceUrlType {
         }
     }
 }
+
+/// How much a run prints (`-q`, `-v`, `-vv`, `AMPLIFY_VERBOSITY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, ValueEnum)]
+pub enum Verbosity {
+    /// Errors and the final line only.
+    Quiet,
+    /// The steps, retries and progress.
+    #[default]
+    Normal,
+    /// Also each API call (operation, status, duration, request id) and
+    /// the upload's throughput.
+    Verbose,
+    /// Also the calls' headers, secrets redacted.
+    Debug,
+}
+
+/// When to colour the output (`--color`, `AMPLIFY_COLOR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal and in GitHub Actions logs, unless `NO_COLOR` is set
+    /// (`CLICOLOR_FORCE` forces it).
+    #[default]
+    Auto,
+    Always,
+    Never,
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use crate::choices::{OnBusy, SourceUrlType, Stage, Verify};
+pub use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +30,43 @@ pub struct Cli {
     /// Run with no subcommand: deploy (as a GitHub Action runner calls it).
     #[command(flatten)]
     pub deploy: DeployArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How much to print and how: global, so they go before or after any command.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print errors and the final line only
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print each API call (operation, status, duration, request id) and
+    /// retry; -vv also their headers, secrets redacted
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// quiet, normal, verbose or debug (what -q, -v and -vv set)
+    #[arg(
+        long,
+        global = true,
+        env = "AMPLIFY_VERBOSITY",
+        value_enum,
+        hide = true
+    )]
+    pub verbosity: Option<Verbosity>,
+
+    /// Colour the output: auto (a terminal or GitHub Actions, unless
+    /// NO_COLOR is set), always or never
+    #[arg(
+        long,
+        global = true,
+        env = "AMPLIFY_COLOR",
+        value_name = "WHEN",
+        value_enum
+    )]
+    pub color: Option<ColorChoice>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -367,6 +404,7 @@ where
     T: Into<OsString> + Clone,
 {
     let mut argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    output_flags_after_subcommand(&mut argv);
     argv.extend(input_flags(&argv, &github_input_overrides(get)));
     let matches = Cli::command().try_get_matches_from(argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
@@ -384,6 +422,34 @@ where
         _ => {}
     }
     Ok(cli)
+}
+
+/// `-q deploy …` as `deploy -q …`. The top level takes deploy's own flags
+/// (a runner calls the binary with no subcommand), so clap refuses any
+/// flag before a subcommand name, the global output flags included.
+fn output_flags_after_subcommand(argv: &mut Vec<OsString>) {
+    let mut i = 1;
+    while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--color" | "--verbosity" => i += 2,
+            "--quiet" | "--verbose" => i += 1,
+            _ if arg.starts_with("--color=") || arg.starts_with("--verbosity=") => i += 1,
+            _ if arg.len() > 1
+                && arg.starts_with('-')
+                && arg[1..].bytes().all(|b| b == b'q' || b == b'v') =>
+            {
+                i += 1
+            }
+            _ => break,
+        }
+    }
+    let Some(name) = argv.get(i).and_then(|a| a.to_str()) else {
+        return;
+    };
+    if i > 1 && Cli::command().find_subcommand(name).is_some() {
+        let flags: Vec<OsString> = argv.drain(1..i).collect();
+        argv.splice(2..2, flags);
+    }
 }
 
 /// GitHub's inputs as `--option=value` flags to append to `argv`, for the

@@ -129,7 +129,8 @@ pub async fn connect(aws: &AwsSettings, reporter: &Reporter) -> Result<Connectio
         retry,
         observer: observer.clone(),
         http: api_http,
-    });
+    })
+    .with_tracer(reporter.call_tracer());
     Ok(Connection {
         client,
         region,

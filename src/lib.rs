@@ -21,6 +21,7 @@ pub mod http;
 pub mod outcome;
 pub mod package;
 mod preview;
+mod progress;
 pub mod provenance;
 mod report;
 pub mod settings;
@@ -30,13 +31,15 @@ use std::process::ExitCode;
 
 use crate::error::{ErrorClass, RunError};
 use crate::report::Reporter;
-use crate::settings::{Env, Settings};
+use crate::settings::{Env, OutputSettings, Settings};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let env = Env::real();
     let cli = cli::parse(|name| env.var_os(name));
-    let reporter = Reporter::from_env(|name| env.var_os(name));
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let output = OutputSettings::resolve(&cli.output, &env, terminal);
+    let reporter = Reporter::from_env(|name| env.var_os(name)).with_output(output);
     match Settings::resolve(&cli, &env).and_then(|settings| run(&settings, &reporter)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

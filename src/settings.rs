@@ -23,8 +23,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::choices::{OnBusy, SourceUrlType, Stage, Verify};
-use crate::cli::{AwsArgs, BranchTarget, Cli, Command, DeployArgs, JobArgs, PackageFilterArgs};
+use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
+use crate::cli::{
+    AwsArgs, BranchTarget, Cli, Command, DeployArgs, JobArgs, OutputArgs, PackageFilterArgs,
+};
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
 use crate::package::PackageOptions;
@@ -733,6 +735,70 @@ pub fn validate_source_url(url: &str) -> Result<(), RunError> {
     }
 }
 
+/// How the run prints: resolved once, carried by the `Reporter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSettings {
+    pub verbosity: Verbosity,
+    /// ANSI colour on stderr (never in files, outputs, JSON or dotenv).
+    pub color: bool,
+    pub progress: ProgressMode,
+}
+
+/// How long-running steps show progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// `--quiet`: none.
+    Off,
+    /// CI or not a terminal: one plain line at most this often.
+    Lines(Duration),
+    /// A terminal: one line redrawn in place.
+    Live,
+}
+
+/// Plain progress lines at most this often (`AMPLIFY_PROGRESS_INTERVAL`
+/// lowers it in tests).
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+
+impl OutputSettings {
+    /// Verbosity: `-q`/`-v` beat `AMPLIFY_VERBOSITY`, then normal. Colour:
+    /// `--color`/`AMPLIFY_COLOR` beat `NO_COLOR` (any non-empty value),
+    /// which beats `CLICOLOR_FORCE`, then a terminal or GitHub Actions
+    /// (whose log renders ANSI). `stderr_terminal`: is stderr a terminal.
+    pub fn resolve(args: &OutputArgs, env: &Env, stderr_terminal: bool) -> OutputSettings {
+        let verbosity = match (args.quiet, args.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => args.verbosity.unwrap_or_default(),
+            (false, 1) => Verbosity::Verbose,
+            (false, _) => Verbosity::Debug,
+        };
+        let set = |name: &str| env.var_os(name).is_some_and(|v| !v.is_empty());
+        let github = env.var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+        let ci = github || env.get("CI").is_some_and(|v| v != "false" && v != "0");
+        let terminal = stderr_terminal && env.get("TERM").as_deref() != Some("dumb");
+        let color = match args.color.unwrap_or_default() {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if set("NO_COLOR") => false,
+            ColorChoice::Auto if env.get("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+            ColorChoice::Auto => terminal || github,
+        };
+        let interval = env
+            .get("AMPLIFY_PROGRESS_INTERVAL")
+            .and_then(|v| crate::cli::parse_duration(&v).ok())
+            .unwrap_or(PROGRESS_INTERVAL);
+        let progress = match verbosity {
+            Verbosity::Quiet => ProgressMode::Off,
+            _ if terminal && !ci => ProgressMode::Live,
+            _ => ProgressMode::Lines(interval),
+        };
+        OutputSettings {
+            verbosity,
+            color,
+            progress,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -941,6 +1007,87 @@ mod tests {
         let s = deploy(&[], &[("SOURCE_DATE_EPOCH", "yesterday")]).unwrap();
         let err = s.filter.package_options(dir.path()).unwrap_err();
         assert!(err.message.contains("SOURCE_DATE_EPOCH"), "{}", err.message);
+    }
+
+    fn output(argv: &[&str], vars: &[(&str, &str)], terminal: bool) -> OutputSettings {
+        let env = env(vars);
+        let argv = std::iter::once("amplify-deploy").chain(argv.iter().copied());
+        let cli = crate::cli::try_parse_from(argv, |k| env.var_os(k)).unwrap();
+        OutputSettings::resolve(&cli.output, &env, terminal)
+    }
+
+    #[test]
+    fn verbosity_flags_beat_the_variable() {
+        let v = |argv: &[&str], vars: &[(&str, &str)]| output(argv, vars, false).verbosity;
+        assert_eq!(v(&[], &[]), Verbosity::Normal);
+        assert_eq!(v(&["-q"], &[]), Verbosity::Quiet);
+        assert_eq!(v(&["status", "--quiet"], &[]), Verbosity::Quiet);
+        assert_eq!(v(&["-v"], &[]), Verbosity::Verbose);
+        assert_eq!(v(&["-vv"], &[]), Verbosity::Debug);
+        assert_eq!(v(&["-v", "-v", "-v"], &[]), Verbosity::Debug);
+        // Before the command name too.
+        assert_eq!(v(&["-q", "status"], &[]), Verbosity::Quiet);
+        assert_eq!(
+            v(&["-vv", "--color", "never", "deploy"], &[]),
+            Verbosity::Debug
+        );
+        assert_eq!(v(&["--verbosity=verbose", "stop"], &[]), Verbosity::Verbose);
+        let quiet = [("AMPLIFY_VERBOSITY", "quiet")];
+        assert_eq!(v(&["--verbosity", "debug"], &[]), Verbosity::Debug);
+        assert_eq!(
+            v(&["-v", "--verbosity", "quiet"], &quiet),
+            Verbosity::Verbose
+        );
+        let flags = ["--verbosity", "quiet"];
+        assert_eq!(output(&flags, &[], true).progress, ProgressMode::Off);
+    }
+
+    #[test]
+    fn colour_switches() {
+        let c = |argv: &[&str], vars: &[(&str, &str)], tty: bool| output(argv, vars, tty).color;
+        assert!(c(&[], &[], true));
+        assert!(!c(&[], &[], false));
+        assert!(!c(&[], &[("TERM", "dumb")], true));
+        assert!(c(&[], &[("GITHUB_ACTIONS", "true")], false));
+        assert!(!c(&[], &[("NO_COLOR", "1")], true));
+        assert!(
+            c(&[], &[("NO_COLOR", "")], true),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!c(
+            &[],
+            &[("NO_COLOR", "1"), ("GITHUB_ACTIONS", "true")],
+            false
+        ));
+        assert!(c(&[], &[("CLICOLOR_FORCE", "1")], false));
+        assert!(!c(&[], &[("CLICOLOR_FORCE", "0")], false));
+        assert!(!c(
+            &[],
+            &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+            false
+        ));
+        assert!(c(&["--color", "always"], &[("NO_COLOR", "1")], false));
+        assert!(!c(&["--color=never"], &[("CLICOLOR_FORCE", "1")], true));
+    }
+
+    #[test]
+    fn progress_is_live_on_a_terminal_outside_ci() {
+        let p = |vars: &[(&str, &str)], tty: bool| output(&[], vars, tty).progress;
+        assert_eq!(p(&[], true), ProgressMode::Live);
+        assert_eq!(p(&[], false), ProgressMode::Lines(PROGRESS_INTERVAL));
+        assert_eq!(
+            p(&[("CI", "true")], true),
+            ProgressMode::Lines(PROGRESS_INTERVAL)
+        );
+        assert_eq!(
+            p(&[("GITHUB_ACTIONS", "true")], true),
+            ProgressMode::Lines(PROGRESS_INTERVAL)
+        );
+        let fast = [("AMPLIFY_PROGRESS_INTERVAL", "200ms")];
+        assert_eq!(
+            p(&fast, false),
+            ProgressMode::Lines(Duration::from_millis(200))
+        );
     }
 }
 

@@ -15,3 +15,4 @@ mod package;
 mod preview;
 mod provenance;
 mod snapshots;
+mod terminal;

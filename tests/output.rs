@@ -92,6 +92,8 @@ async fn hostile_file_names_start_no_workflow_command() {
     let out = tempfile::tempdir().unwrap();
     let mut c = deploy_cmd(&emu, site.path());
     in_actions(&mut c, out.path());
+    // Plain words to count (colour is on in Actions logs).
+    c.env("NO_COLOR", "1");
     let r = run(&mut c).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(

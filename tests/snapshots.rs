@@ -68,7 +68,10 @@ fn assert_output(name: &str, text: &str, paths: &[(&Path, &str)]) {
         // Durations: "in 0.4s", "job 1: RUNNING (0s)", "sha256 …, 0.01s",
         // "| 0.3 s |" in the summary, the phases of `--json`.
         (r"\bin \d+\.\d+s\b", "in [TIME]"),
-        (r"(job \d+: [A-Z_]+) \(\d+s\)", "${1} ([TIME])"),
+        (
+            r"(job \d+: (?:\x1b\[\d+m)?[A-Z_]+(?:\x1b\[0m)?) \(\d+s\)",
+            "${1} ([TIME])",
+        ),
         (r"(sha256 [0-9a-f]{64}), \d+\.\d+s", "${1}, [TIME]"),
         (r"\| \d+\.\d+ s \|", "| [TIME] |"),
         // The live check: "served after 0.3s", its JSON seconds.
@@ -78,6 +81,8 @@ fn assert_output(name: &str, text: &str, paths: &[(&Path, &str)]) {
             r#""(package|upload|start|wait|total)":\d+(\.\d+)?"#,
             r#""${1}":[TIME]"#,
         ),
+        // Colour codes, made visible: `␛[31m`.
+        (r"\x1b\[", "␛["),
     ] {
         settings.add_filter(pattern, replacement);
     }
@@ -507,6 +512,236 @@ async fn a_pull_request_preview() {
     let comments = pr.gh.comments(7);
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert_output("preview_closed_comment", &comments[0].body, &paths);
+}
+
+/// `text` with what varies from tick to tick made fixed (sizes, rates,
+/// percentages, seconds left, milliseconds), then runs of equal lines as
+/// one: how many progress lines or polls a run makes depends on timing;
+/// their shape and order do not.
+fn shape(text: &str) -> String {
+    let rules = [
+        (r"\d+(\.\d+)? (B|KiB|MiB|GiB)\b", "[SIZE]"),
+        (r"\b\d+% \(", "[N]% ("),
+        (r"\(request id [^)]+\)", "(request id [ID])"),
+        (r", about \d+s left", ""),
+        (r"\bin \d+ms\b", "in [MS]"),
+        (r"(waiting: job \d+ is [A-Z_]+), \d+s", "${1}, [N]s"),
+    ];
+    let mut text = text.to_owned();
+    for (pattern, replacement) in rules {
+        let re = regex::Regex::new(pattern).unwrap();
+        text = re.replace_all(&text, replacement).into_owned();
+    }
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if lines.last() != Some(&line) {
+            lines.push(line);
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A slow upload and a slow job in CI mode (`AMPLIFY_PROGRESS_INTERVAL`
+/// short): plain progress lines inside their groups, nothing rewritten.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_lines_in_ci() {
+    let emu = slow_emulator().await;
+    emu.push_fault(fault("Upload", 1, FaultAction::Delay { ms: 700 }));
+    let (site, _) = site();
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    c.env("AMPLIFY_PROGRESS_INTERVAL", "100ms")
+        .env("NO_COLOR", "1");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        !r.stderr.contains('\r') && !r.stderr.contains('\x1b'),
+        "{r:?}"
+    );
+    let uploads = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("uploading: "))
+        .count();
+    let waits = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("waiting: "))
+        .count();
+    assert!(uploads >= 2 && waits >= 2, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("progress_ci_stderr", &shape(&r.stderr), &paths);
+}
+
+/// The default interval is 10 s: a short run prints no progress line.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_progress_line_before_the_interval() {
+    let emu = slow_emulator().await;
+    let (site, _) = site();
+    let r = run(&mut deploy(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        !r.stderr.contains("uploading: ") && !r.stderr.contains("waiting: "),
+        "{r:?}"
+    );
+}
+
+/// `-q`: the final line only; errors still in full.
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_output() {
+    let emu = slow_emulator().await;
+    let (site, _) = site();
+    let mut c = deploy(&emu, site.path());
+    c.env("AMPLIFY_PROGRESS_INTERVAL", "100ms");
+    let r = run(c.arg("-q")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    assert_output("quiet_stderr", &r.stderr, &paths);
+    let r = run(cmd(&emu).args(["deploy", "--branch", "main", "--quiet"])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_output("quiet_error_stderr", &r.stderr, &paths);
+    let r = run(deploy(&emu, site.path()).env("AMPLIFY_VERBOSITY", "quiet")).await;
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    let mut before = cmd(&emu);
+    before.args([
+        "-q", "deploy", "--app-id", APP, "--branch", "main", "--path",
+    ]);
+    let r = run(before.arg(site.path())).await;
+    assert_eq!((r.code, r.stderr.lines().count()), (0, 1), "{r:?}");
+}
+
+/// `-v`: each API call with its status, duration and request id, each
+/// retry with its reason and wait, the upload's throughput.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_output() {
+    let emu = slow_emulator().await;
+    emu.push_fault(status_fault(
+        "StartDeployment",
+        1,
+        503,
+        Some("ServiceUnavailableException"),
+    ));
+    let (site, _) = site();
+    let r = run(deploy(&emu, site.path()).arg("-v")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let ids = r.stderr.matches("(request id ").count();
+    assert!(ids >= 5, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    assert_output("verbose_stderr", &shape(&r.stderr), &paths);
+    let same = run(deploy(&emu, site.path()).env("AMPLIFY_VERBOSITY", "verbose")).await;
+    assert!(same.stderr.contains("CreateDeployment POST"), "{same:?}");
+}
+
+/// `-vv`: headers too, with every secret out: no secret key, session
+/// token or signature anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_output_redacts_secrets() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let token = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN";
+    let r = run(deploy(&emu, site.path())
+        .env("AWS_SESSION_TOKEN", token)
+        .arg("-vv"))
+    .await;
+    assert!(r.stderr.contains("> authorization: ******"), "{r:?}");
+    assert!(r.stderr.contains("> x-amz-security-token: ******"), "{r:?}");
+    assert!(r.stderr.contains("< x-amzn-requestid: "), "{r:?}");
+    for secret in [
+        SECRET_KEY,
+        token,
+        "Signature=",
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+    ] {
+        assert!(!r.all().contains(secret), "{secret} leaked: {r:?}");
+    }
+}
+
+/// NO_COLOR, CLICOLOR_FORCE and --color: who wins. Colour never reaches
+/// `$GITHUB_OUTPUT`, the summary, `--json`, the dotenv file, or a workflow
+/// command, even with `--color always`.
+#[tokio::test(flavor = "multi_thread")]
+async fn colour_switches() {
+    let emu = slow_emulator().await;
+    let (site, _) = site();
+    let coloured = |r: &Run| r.stderr.contains("\x1b[");
+    let r = run(&mut deploy(&emu, site.path())).await;
+    assert!(!coloured(&r), "not a terminal, not CI: {r:?}");
+    let r = run(deploy(&emu, site.path()).env("CLICOLOR_FORCE", "1")).await;
+    assert!(coloured(&r), "{r:?}");
+    let r = run(deploy(&emu, site.path())
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1"))
+    .await;
+    assert!(!coloured(&r), "{r:?}");
+    let r = run(deploy(&emu, site.path())
+        .env("NO_COLOR", "1")
+        .arg("--color=always"))
+    .await;
+    assert!(coloured(&r), "{r:?}");
+    let r = run(deploy(&emu, site.path()).env("AMPLIFY_COLOR", "always")).await;
+    assert!(coloured(&r), "{r:?}");
+
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(c.arg("--color").arg("never")).await;
+    assert!(!coloured(&r), "{r:?}");
+    let r = run(c.env("NO_COLOR", "x").arg("--color=auto")).await;
+    assert!(!coloured(&r), "{r:?}");
+
+    let out = tempfile::tempdir().unwrap();
+    let dotenv = out.path().join("deploy.env");
+    let json = out.path().join("deploy.json");
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    c.arg("--color=always").arg("--dotenv").arg(&dotenv);
+    let r = run(c.arg("--json").arg(&json)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(coloured(&r), "{r:?}");
+    for file in [
+        &dotenv,
+        &json,
+        &out.path().join("output"),
+        &out.path().join("summary"),
+    ] {
+        assert!(
+            !read(file).contains('\x1b'),
+            "{}: {}",
+            file.display(),
+            read(file)
+        );
+    }
+    for line in r.stderr.lines().filter(|l| l.starts_with("::")) {
+        assert!(!line.contains('\x1b'), "{line}");
+    }
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("colour_always_stderr", &r.stderr, &paths);
+}
+
+/// A failed run with colour: `error:` in red, FAILED in red, the
+/// `::error::` annotation plain.
+#[tokio::test(flavor = "multi_thread")]
+async fn colour_of_a_failure() {
+    let emu = emulator().await;
+    emu.push_fault(fault(
+        "StartDeployment",
+        1,
+        FaultAction::FailJob {
+            reason: "build failed".into(),
+        },
+    ));
+    let site = tiny_site();
+    let out = tempfile::tempdir().unwrap();
+    let mut c = deploy(&emu, site.path());
+    in_actions(&mut c, out.path());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("\x1b[31merror:\x1b[0m job 1"), "{r:?}");
+    assert!(r.stderr.contains("\x1b[31mFAILED\x1b[0m"), "{r:?}");
+    let annotation = r.stderr.lines().find(|l| l.starts_with("::error")).unwrap();
+    assert!(!annotation.contains('\x1b'), "{annotation}");
 }
 
 /// A pull request preview reported on GitHub: the commit status and the

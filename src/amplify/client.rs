@@ -17,7 +17,8 @@ use super::types::{
     StartDeploymentInput, TagsEnvelope,
 };
 use crate::http::{
-    format_limit, read_capped, retry, RetryConfig, RetryObserver, MAX_ANSWER_BYTES, MAX_ERROR_BYTES,
+    format_limit, read_capped, retry, trace, CallTrace, CallTracer, RetryConfig, RetryObserver,
+    MAX_ANSWER_BYTES, MAX_ERROR_BYTES,
 };
 
 /// How to reach and authenticate to Amplify.
@@ -45,9 +46,20 @@ impl fmt::Debug for ClientConfig {
 }
 
 /// The Amplify API client. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     cfg: ClientConfig,
+    /// Told of every attempt (`-v`), when set.
+    tracer: Option<CallTracer>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("cfg", &self.cfg)
+            .field("traced", &self.tracer.is_some())
+            .finish()
+    }
 }
 
 /// A call that got no usable answer; the error without the URL.
@@ -97,6 +109,33 @@ where
     extract(envelope).ok_or_else(|| decode(format!("the answer has no `{member}`")))
 }
 
+/// Method, URL and headers of a request, safe to print (kept out of the
+/// generic `attempt` so that it is compiled once).
+fn sent_for_trace(request: &reqwest::Request) -> (String, Vec<(String, String)>) {
+    let target = trace::target(request.method().as_str(), request.url().as_str());
+    (target, trace::redacted_headers(request.headers()))
+}
+
+/// Tell `tracer` of one attempt and its answer.
+fn trace_answer(
+    tracer: &CallTracer,
+    operation: &'static str,
+    (target, request_headers): (String, Vec<(String, String)>),
+    started: std::time::Instant,
+    answer: &Result<reqwest::Response, reqwest::Error>,
+) {
+    let headers = answer.as_ref().ok().map(|r| r.headers());
+    tracer(&CallTrace {
+        operation,
+        status: answer.as_ref().ok().map(|r| r.status().as_u16()),
+        took: started.elapsed(),
+        request_id: headers.and_then(trace::request_id),
+        target,
+        request_headers,
+        response_headers: headers.map(trace::redacted_headers).unwrap_or_default(),
+    });
+}
+
 /// One operation's request, before signing.
 struct Call {
     operation: &'static str,
@@ -111,21 +150,35 @@ struct Call {
 
 impl Client {
     pub fn new(cfg: ClientConfig) -> Client {
-        Client { cfg }
+        Client { cfg, tracer: None }
+    }
+
+    /// The same client telling `tracer` of every attempt (`-v`).
+    pub fn with_tracer(&self, tracer: Option<CallTracer>) -> Client {
+        Client {
+            cfg: self.cfg.clone(),
+            tracer,
+        }
     }
 
     /// The same client with another retry configuration.
     pub fn with_retry(&self, retry: RetryConfig) -> Client {
         let mut cfg = self.cfg.clone();
         cfg.retry = retry;
-        Client { cfg }
+        Client {
+            cfg,
+            tracer: self.tracer.clone(),
+        }
     }
 
     /// The same client telling its retries to another observer.
     pub fn with_observer(&self, observer: RetryObserver) -> Client {
         let mut cfg = self.cfg.clone();
         cfg.observer = observer;
-        Client { cfg }
+        Client {
+            cfg,
+            tracer: self.tracer.clone(),
+        }
     }
 
     /// The endpoint calls go to.
@@ -360,12 +413,13 @@ impl Client {
     {
         let operation = call.operation;
         let request = self.signed_request(call).await?;
-        let response = self
-            .cfg
-            .http
-            .execute(request)
-            .await
-            .map_err(|e| transport(operation, e))?;
+        let sent = self.tracer.as_ref().map(|_| sent_for_trace(&request));
+        let started = std::time::Instant::now();
+        let answer = self.cfg.http.execute(request).await;
+        if let (Some(tracer), Some(sent)) = (&self.tracer, sent) {
+            trace_answer(tracer, operation, sent, started, &answer);
+        }
+        let response = answer.map_err(|e| transport(operation, e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         // Redirects are not followed (see `http::build_client_with`): a 3xx

@@ -17,4 +17,4 @@ pub use types::{
     App, Branch, CreateDeploymentOutput, Job, JobStatus, JobSummary, ListJobsOutput,
     StartDeploymentInput, Step,
 };
-pub use upload::upload_zip;
+pub use upload::{upload_zip, upload_zip_counting};

@@ -4,9 +4,12 @@
 //! bodies and the error codes it asks to retry.
 
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use crate::http::{
-    body_excerpt, upload_file, xml_element, RetryConfig, RetryObserver, Store, UploadError,
+    body_excerpt, upload_file, upload_file_counting, xml_element, RetryConfig, RetryObserver,
+    Store, UploadError,
 };
 
 /// S3, as the zip's store.
@@ -33,6 +36,18 @@ pub async fn upload_zip(
     observer: &RetryObserver,
 ) -> Result<(), UploadError> {
     upload_file(client, &S3_ZIP, url, path, cfg, observer).await
+}
+
+/// [`upload_zip`], counting the bytes sent in `sent` (for progress).
+pub async fn upload_zip_counting(
+    client: &reqwest::Client,
+    url: &str,
+    path: &Path,
+    cfg: &RetryConfig,
+    observer: &RetryObserver,
+    sent: &Arc<AtomicU64>,
+) -> Result<(), UploadError> {
+    upload_file_counting(client, &S3_ZIP, url, path, cfg, observer, sent).await
 }
 
 /// `(Code, Message)` of S3's `<Error>` XML body; "Unknown" and a body

@@ -77,7 +77,7 @@ pub async fn stop(job: &JobSettings, reporter: &Reporter) -> Result<(), RunError
     let id = job_id(&t, job.job_id.as_deref()).await?;
     match t.client.stop_job(&t.app_id, &t.branch, &id).await {
         Ok(summary) => {
-            reporter.line(format!(
+            reporter.result(format!(
                 "stopped job {id} on {}/{}: {}",
                 t.app_id,
                 t.branch,

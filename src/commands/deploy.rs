@@ -65,7 +65,7 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
     match &o.status {
         Some(status) if status.succeeded() => {
             let url = o.url.as_deref().unwrap_or("(unknown URL)");
-            reporter.line(format!(
+            reporter.result(format!(
                 "deployed {}/{} job {}: {url}",
                 o.app_id,
                 o.branch,
@@ -73,7 +73,7 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
             ));
             reporter.github().notice("Deployed", url);
         }
-        Some(RunStatus::Started) => reporter.line(format!(
+        Some(RunStatus::Started) => reporter.result(format!(
             "started {}/{} job {} (not waiting): {}",
             o.app_id,
             o.branch,

@@ -9,14 +9,19 @@ use crate::settings::PackageSettings;
 pub async fn package(s: &PackageSettings, reporter: &Reporter) -> Result<(), RunError> {
     let opts = s.filter.package_options(&s.path)?;
     let output = s.output.clone();
-    let report = tokio::task::spawn_blocking(move || package::package_to_file(&opts, &output))
-        .await
-        .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
-        .map_err(RunError::from)?;
+    let control = package::Control::default();
+    let ticker = crate::progress::packaging_ticker(reporter, &control);
+    let report = tokio::task::spawn_blocking(move || {
+        package::package_to_file_with(&opts, &output, &control)
+    })
+    .await
+    .map_err(|e| RunError::input(format!("packaging stopped: {e}")))?
+    .map_err(RunError::from)?;
+    drop(ticker);
     for w in &report.warnings {
         reporter.warning(w);
     }
-    reporter.line(format!(
+    reporter.result(format!(
         "{}: {} files, {} in, {} out, sha256 {}, {:.2}s",
         s.output.display(),
         report.file_count,

@@ -230,10 +230,12 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         verify::skip(&ctx, "the run does not wait for the job (--no-wait)");
         return Ok(());
     }
-    ctx.reporter.group(&format!("Waiting for job {job_id}"));
+    let group = ctx
+        .reporter
+        .open_group(&format!("Waiting for job {job_id}"));
     let wait_started = Instant::now();
     let job = wait::wait_for_job(&ctx, &job_id).await;
-    ctx.reporter.end_group();
+    drop(group);
     failure::judge(&ctx, &job?, &job_id, started, wait_started).await?;
     stamp::stamp(&ctx, &job_id).await;
     verify::live_check(&ctx, ctx.deadline).await
@@ -245,14 +247,12 @@ async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<Option<String>
     let deploy_started = Instant::now();
     let summary = match (&ctx.plan.source, zip) {
         (Source::Folder(_), Some(zip)) => {
-            ctx.reporter.group("Uploading");
+            // Closed however the step ends, an error included.
+            let _group = ctx.reporter.open_group("Uploading");
             let Some((job_id, url)) = start::create_deployment(ctx).await? else {
-                ctx.reporter.end_group();
                 return Ok(None);
             };
-            let r = upload::upload_and_start(ctx, &job_id, &url, zip).await;
-            ctx.reporter.end_group();
-            r?
+            upload::upload_and_start(ctx, &job_id, &url, zip).await?
         }
         (Source::Url { url, kind }, _) => match start::start_from_url(ctx, url, *kind).await? {
             Some(summary) => summary,

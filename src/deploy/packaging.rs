@@ -17,6 +17,7 @@ use crate::error::RunError;
 use crate::http::{RetryEvent, RetryObserver};
 use crate::outcome::PackageFacts;
 use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport};
+use crate::progress::packaging_ticker;
 
 use super::{lock, preflight, Ctx};
 
@@ -47,7 +48,8 @@ pub(super) async fn package_and_check(
         r
     };
 
-    ctx.reporter.group("Packaging");
+    let group = ctx.reporter.open_group("Packaging");
+    let ticker = packaging_ticker(&ctx.reporter, &control);
     let packaging = package_folder(ctx, opts, control.clone());
     tokio::pin!(check, packaging);
     let mut checked = None;
@@ -57,7 +59,7 @@ pub(super) async fn package_and_check(
             r = &mut packaging => break r,
         }
     };
-    ctx.reporter.end_group();
+    drop(ticker);
     // The preflight ran when the folder was listed: its answer decides.
     let checked = match (checked, *was_listed.borrow()) {
         (Some(r), _) => Some(r),
@@ -65,11 +67,13 @@ pub(super) async fn package_and_check(
         (None, false) => None,
     };
     if let Some(Err(e)) = checked {
+        drop(group);
         show_checking(ctx, &held);
         return Err(e);
     }
     let (zip, report) = packaged?;
     show_packaged(ctx, &report);
+    drop(group);
     show_checking(ctx, &held);
     // With no error, the folder was listed and the preflight ran.
     let branch_missing = checked.unwrap_or(Ok(false))?;
@@ -95,13 +99,21 @@ fn holding(held: &Arc<Mutex<Vec<RetryEvent>>>) -> RetryObserver {
     })
 }
 
-/// The preflight's group: the retries it made, held back until now.
+/// The preflight's group: the retries it made, held back until now. No
+/// retries, no group (an empty group is noise in the log).
 fn show_checking(ctx: &Ctx, held: &Mutex<Vec<RetryEvent>>) {
-    ctx.reporter.group("Checking app and branch");
-    for e in held.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-        (ctx.observer)(&e);
+    let held: Vec<RetryEvent> = held
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain(..)
+        .collect();
+    if held.is_empty() {
+        return;
     }
-    ctx.reporter.end_group();
+    let _group = ctx.reporter.open_group("Checking app and branch");
+    for e in &held {
+        (ctx.observer)(e);
+    }
 }
 
 /// What went into the zip: warnings, the "packaged" line, the outcome's facts.

@@ -2,12 +2,15 @@
 //! job, telling a lost answer (the job started) from a job that never will.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::amplify::{self, ApiError, JobStatus, JobSummary, StartDeploymentInput};
 use crate::error::{ErrorClass, RunError};
 use crate::http;
 use crate::package::human_bytes;
+use crate::progress::{upload_frame, Ticker};
 
 use super::{job_status, Ctx, OurJob};
 
@@ -48,7 +51,15 @@ async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), R
         http::redact_url(url)
     ));
     let t = Instant::now();
-    amplify::upload_zip(&ctx.http, url, zip, &ctx.retry, &ctx.observer).await.map_err(|e| {
+    let sent = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&sent);
+    let ticker = Ticker::start(&ctx.reporter, move |elapsed| {
+        upload_frame(counted.load(Ordering::Relaxed), size, elapsed)
+    });
+    let uploaded =
+        amplify::upload_zip_counting(&ctx.http, url, zip, &ctx.retry, &ctx.observer, &sent).await;
+    drop(ticker);
+    uploaded.map_err(|e| {
         let msg = e.to_string();
         let mut err = RunError::aws(format!("upload of the zip for job {job_id} failed")).cause(crate::error::one_line(&msg));
         if msg.to_ascii_lowercase().contains("expired") {
@@ -59,6 +70,10 @@ async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), R
     let took = t.elapsed();
     ctx.reporter
         .line(format!("uploaded in {:.1}s", took.as_secs_f64()));
+    ctx.reporter.verbose(format!(
+        "upload throughput: {}/s",
+        human_bytes((size as f64 / took.as_secs_f64().max(0.001)) as u64)
+    ));
     ctx.with_outcome(|o| o.phases.push(("upload".into(), took)));
     Ok(())
 }

@@ -12,6 +12,7 @@ mod retry;
 pub mod sdk;
 #[cfg(test)]
 pub(crate) mod test_server;
+pub mod trace;
 mod upload;
 
 use std::time::Duration;
@@ -21,7 +22,8 @@ pub use retry::{
     parse_retry_after, retry, retry_with_backoff, silent_observer, RetryConfig, RetryDecision,
     RetryEvent, RetryObserver,
 };
-pub use upload::{upload_file, Store, UploadError};
+pub use trace::{CallTrace, CallTracer};
+pub use upload::{upload_file, upload_file_counting, Store, UploadError};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("amplify-deploy/", env!("CARGO_PKG_VERSION"));

@@ -8,9 +8,14 @@
 //! The whole file is re-sent from the start on each retry.
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::io::ReaderStream;
 
 use super::retry::{parse_retry_after, retry, RetryConfig, RetryDecision, RetryObserver};
@@ -95,6 +100,21 @@ pub async fn upload_file(
     cfg: &RetryConfig,
     observer: &RetryObserver,
 ) -> Result<(), UploadError> {
+    let sent = Arc::new(AtomicU64::new(0));
+    upload_file_counting(client, store, url, path, cfg, observer, &sent).await
+}
+
+/// [`upload_file`], counting the bytes handed to the connection in `sent`
+/// (back to 0 when an attempt starts over), for progress.
+pub async fn upload_file_counting(
+    client: &reqwest::Client,
+    store: &Store,
+    url: &str,
+    path: &Path,
+    cfg: &RetryConfig,
+    observer: &RetryObserver,
+    sent: &Arc<AtomicU64>,
+) -> Result<(), UploadError> {
     let target = parse_exact(url)?;
     let redacted = redact_url(url);
     let size = tokio::fs::metadata(path)
@@ -113,7 +133,7 @@ pub async fn upload_file(
 
     let classify = |e: &AttemptError| classify(store, e);
     let result = retry(&budget, "upload", observer, classify, || {
-        put_once(client, store, target.clone(), path, attempt_timeout)
+        put_once(client, store, target.clone(), path, attempt_timeout, sent)
     })
     .await;
     result.map_err(|e| match e {
@@ -144,6 +164,7 @@ async fn put_once(
     target: reqwest::Url,
     path: &Path,
     timeout: Duration,
+    sent: &Arc<AtomicU64>,
 ) -> Result<(), AttemptError> {
     let file = tokio::fs::File::open(path)
         .await
@@ -153,7 +174,13 @@ async fn put_once(
     // `Body::from(File)` and `wrap_stream` have no known size, so reqwest
     // would send them chunked; hyper uses an explicit Content-Length
     // header instead (hyper `proto/h1/role.rs`, `Client::set_length`).
-    let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(file, READ_CHUNK));
+    // Counting what is read keeps the body a plain stream of known length.
+    sent.store(0, Ordering::Relaxed);
+    let counted = Counting {
+        inner: file,
+        sent: Arc::clone(sent),
+    };
+    let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(counted, READ_CHUNK));
     let response = client
         .put(target)
         .header(CONTENT_TYPE, store.content_type)
@@ -265,6 +292,26 @@ fn parse_exact(url: &str) -> Result<reqwest::Url, UploadError> {
         ));
     }
     Ok(parsed)
+}
+
+/// A reader that adds what it reads to a counter.
+struct Counting<R> {
+    inner: R,
+    sent: Arc<AtomicU64>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.sent.fetch_add(read as u64, Ordering::Relaxed);
+        polled
+    }
 }
 
 #[cfg(test)]

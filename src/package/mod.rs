@@ -25,7 +25,7 @@ mod walk;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -146,6 +146,19 @@ pub enum PackageError {
 pub struct Control {
     cancelled: Arc<AtomicBool>,
     on_listed: Option<Arc<dyn Fn() + Send + Sync>>,
+    counts: Arc<Counts>,
+}
+
+/// How far a run is, for progress: counters another thread reads.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Files (and their bytes) listed so far; the totals once listed.
+    pub files_found: AtomicU64,
+    pub bytes_found: AtomicU64,
+    /// Files (and their bytes) written into the zip so far.
+    pub files_packed: AtomicU64,
+    pub bytes_packed: AtomicU64,
+    pub listed: AtomicBool,
 }
 
 impl Control {
@@ -166,7 +179,27 @@ impl Control {
         self.cancelled.load(Ordering::Relaxed)
     }
 
+    /// The run's counters.
+    pub fn counts(&self) -> Arc<Counts> {
+        Arc::clone(&self.counts)
+    }
+
+    fn found(&self, bytes: u64) {
+        self.counts.files_found.fetch_add(1, Ordering::Relaxed);
+        self.counts.bytes_found.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A piece of a file (a large file is compressed in chunks) is in the zip.
+    fn packed_bytes(&self, bytes: u64) {
+        self.counts.bytes_packed.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn packed_file(&self) {
+        self.counts.files_packed.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn listed(&self) {
+        self.counts.listed.store(true, Ordering::Relaxed);
         if let Some(f) = &self.on_listed {
             f();
         }

@@ -1192,3 +1192,23 @@ fn the_kept_entry_is_the_bytes_packaged_and_only_that_one() {
         None
     );
 }
+
+#[test]
+fn a_control_counts_what_was_found_and_packed() {
+    let site = tempfile::tempdir().unwrap();
+    for i in 0..12 {
+        write(site.path(), &format!("p/page-{i}.html"), &text(70_000, i));
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("site.zip");
+    let control = Control::default();
+    let opts = PackageOptions::new(site.path());
+    let report = package_with(&opts, &out, &tiny_tuning(), &control).unwrap();
+    let counts = control.counts();
+    let get = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+    assert!(counts.listed.load(Ordering::Relaxed));
+    assert_eq!(get(&counts.files_found), report.file_count);
+    assert_eq!(get(&counts.files_packed), report.file_count);
+    assert_eq!(get(&counts.bytes_found), report.bytes_in);
+    assert_eq!(get(&counts.bytes_packed), report.bytes_in);
+}

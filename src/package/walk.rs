@@ -244,7 +244,10 @@ impl Iterator for Watched {
                 self.control.listed();
             }
             Some(Err(_)) => self.done = true,
-            Some(Ok(_)) => self.files += 1,
+            Some(Ok(file)) => {
+                self.files += 1;
+                self.control.found(file.size);
+            }
         }
         next
     }

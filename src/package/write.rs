@@ -668,6 +668,7 @@ impl EntryWriter<'_> {
                     .map_err(|err| self.zip_error(&name, err))?;
                 crc.combine(&piece.crc);
                 raw_len += piece.raw_len;
+                self.control.packed_bytes(piece.raw_len);
                 if piece.last {
                     break;
                 }
@@ -680,6 +681,7 @@ impl EntryWriter<'_> {
                 .finish_entry(crc.finalize(), raw_len)
                 .map_err(|err| self.zip_error(&name, err))?;
             bytes_in += raw_len;
+            self.control.packed_file();
         };
         let sink = archive
             .finish()
