@@ -17,6 +17,8 @@ pub enum Feature {
     CreateBranch,
     /// `delete-branch`, and previews (removed when the pull request closes).
     DeleteBranch,
+    /// Provenance tags on the branch (optional: without it, a warning).
+    TagBranch,
 }
 
 impl Feature {
@@ -34,15 +36,18 @@ impl Feature {
             ],
             Feature::CreateBranch => &["amplify:CreateBranch"],
             Feature::DeleteBranch => &["amplify:DeleteBranch"],
+            Feature::TagBranch => &["amplify:TagResource"],
         }
     }
 }
 
-/// What a pushed deploy plus pull request previews need: what `init` writes.
+/// What a pushed deploy plus pull request previews need, with provenance:
+/// what `init` writes.
 pub const DEPLOY_AND_PREVIEWS: &[Feature] = &[
     Feature::Deploy,
     Feature::CreateBranch,
     Feature::DeleteBranch,
+    Feature::TagBranch,
 ];
 
 /// The app a policy is for; docs/iam.md uses [`AppRef::placeholder`].
