@@ -303,7 +303,17 @@ pub struct PackageArgs {
 pub struct CompletionsArgs {
     /// Shell to complete in
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub shell: Shell,
+}
+
+/// The shells `completions` writes for (clap_complete's, without elvish:
+/// each generator costs binary size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, Args, Clone)]

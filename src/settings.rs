@@ -87,7 +87,7 @@ pub enum Settings {
         json: bool,
     },
     Stop(JobSettings),
-    Completions(clap_complete::Shell),
+    Completions(crate::cli::Shell),
     Init(InitSettings),
 }
 
