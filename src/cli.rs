@@ -81,6 +81,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Stop a job (StopJob): a pending one ends at once, a running one is cancelled.
     Stop(JobArgs),
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    Completions(CompletionsArgs),
+    /// Write a ready CI workflow and the IAM and OIDC trust policies for an app.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -386,6 +390,63 @@ pub struct PackageArgs {
 
     #[command(flatten)]
     pub filter: PackageFilterArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// Shell to complete in
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `completions` writes for (clap_complete's, without elvish:
+/// each generator costs binary size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// Amplify app id, e.g. d1a2b3c4d5e6f7
+    #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// Branch that deploys to production on push [default: main]
+    #[arg(long, env = "AMPLIFY_BRANCH", value_name = "NAME")]
+    pub branch: Option<String>,
+
+    /// Build folder the workflow deploys [default: dist]
+    #[arg(long, env = "AMPLIFY_PATH", value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// Write a GitLab CI pipeline (.gitlab-ci.yml) instead of a GitHub workflow
+    #[arg(long)]
+    pub gitlab: bool,
+
+    /// Repository the OIDC trust policy names (owner/name) [default: from
+    /// `git remote get-url origin`]
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: Option<String>,
+
+    /// Pin the action to this commit: the full SHA its release tag names
+    /// [default: the release commit this binary was built from, if known]
+    #[arg(long, value_name = "SHA")]
+    pub action_sha: Option<String>,
+
+    /// Print the files on stdout instead of writing them
+    #[arg(long)]
+    pub print: bool,
+
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Parse the command line; `get` reads the environment for GitHub's

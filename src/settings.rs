@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
 use crate::cli::{
-    AwsArgs, BranchTarget, Cli, Command, DeployArgs, JobArgs, OutputArgs, PackageFilterArgs,
+    AwsArgs, BranchTarget, Cli, Command, DeployArgs, InitArgs, JobArgs, OutputArgs,
+    PackageFilterArgs,
 };
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
@@ -87,6 +88,8 @@ pub enum Settings {
         json: bool,
     },
     Stop(JobSettings),
+    Completions(crate::cli::Shell),
+    Init(InitSettings),
 }
 
 impl Settings {
@@ -112,6 +115,8 @@ impl Settings {
                 json: args.json,
             },
             Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)),
+            Some(Command::Completions(args)) => Settings::Completions(args.shell),
+            Some(Command::Init(args)) => Settings::Init(InitSettings::resolve(args, env)),
         })
     }
 }
@@ -324,6 +329,47 @@ impl BranchSettings {
 pub struct JobSettings {
     pub target: BranchSettings,
     pub job_id: Option<String>,
+}
+
+/// `init`: the app, and what to write for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitSettings {
+    pub app_id: Option<String>,
+    /// The production branch (`--branch`, else `main`).
+    pub branch: String,
+    /// The build folder the workflow deploys (`--path`, else `dist`).
+    pub path: String,
+    pub gitlab: bool,
+    /// `--repository`; `None`: from `git remote get-url origin`.
+    pub repository: Option<String>,
+    /// `--action-sha`, as given.
+    pub action_sha: Option<String>,
+    pub print: bool,
+    pub force: bool,
+    pub aws: AwsSettings,
+}
+
+impl InitSettings {
+    fn resolve(args: &InitArgs, env: &Env) -> InitSettings {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        let path = args
+            .path
+            .as_deref()
+            .map(|p| p.to_string_lossy().into_owned());
+        InitSettings {
+            app_id: args.app_id.clone(),
+            branch: given(&args.branch).unwrap_or("main").to_owned(),
+            path: given(&path).unwrap_or("dist").to_owned(),
+            gitlab: args.gitlab,
+            repository: given(&args.repository).map(str::to_owned),
+            action_sha: given(&args.action_sha).map(str::to_owned),
+            print: args.print,
+            force: args.force,
+            aws: AwsSettings::resolve(&args.aws, env),
+        }
+    }
 }
 
 impl JobSettings {

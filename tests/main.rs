@@ -6,6 +6,7 @@ mod branches;
 mod concurrency;
 mod deploy;
 mod faults;
+mod init;
 mod inputs;
 mod live;
 mod network;

@@ -4,7 +4,9 @@
 //! nothing below imports this.
 
 mod branch;
+mod completions;
 mod deploy;
+mod init;
 mod package;
 
 use crate::error::RunError;
@@ -21,5 +23,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         }
         Settings::Status { job, json } => branch::status(job, *json, reporter).await,
         Settings::Stop(job) => branch::stop(job, reporter).await,
+        Settings::Completions(shell) => completions::completions(*shell),
+        Settings::Init(s) => init::init(s, reporter).await,
     }
 }

@@ -1,0 +1,148 @@
+//! `amplify-deploy init`: read the app (GetApp: its ARN names the account),
+//! then write, or print, the CI workflow and the role's policies for it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::connection;
+use crate::error::RunError;
+use crate::explain::{explain, Scope};
+use crate::init::{self, ActionRef, File, Host, Params};
+use crate::policy::AppRef;
+use crate::report::Reporter;
+use crate::settings::{self, InitSettings};
+
+/// `amplify-deploy init`.
+pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError> {
+    let app_id = settings::validate_app_id(s.app_id.as_deref())?;
+    let branch = settings::validate_branch(Some(&s.branch))?;
+    if s.path.chars().any(char::is_control) {
+        return Err(RunError::input(format!(
+            "path {:?} has control characters",
+            s.path
+        )));
+    }
+    let repository = repository(s)?;
+    let action = action_ref(s.action_sha.as_deref())?;
+    let app = read_app(&app_id, &branch, s, reporter).await?;
+    let params = Params {
+        app,
+        branch,
+        path: s.path.clone(),
+        repository,
+        gitlab: s.gitlab,
+        action,
+    };
+    let (files, notes) = init::files(&params);
+    if s.print {
+        print(&files);
+    } else {
+        write(&files, s.force)?;
+        for f in &files {
+            reporter.line(format!("wrote {}", f.path));
+        }
+    }
+    for note in notes {
+        reporter.line(format!("note: {note}"));
+    }
+    Ok(())
+}
+
+/// This build's release, pinned to `--action-sha` when given.
+fn action_ref(sha: Option<&str>) -> Result<ActionRef, RunError> {
+    let mut action = ActionRef::of_this_build();
+    if let Some(sha) = sha {
+        if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RunError::input(format!(
+                "action-sha {sha:?} is not a full commit SHA (40 hex digits)"
+            )));
+        }
+        action.commit = Some(sha.to_ascii_lowercase());
+    }
+    Ok(action)
+}
+
+/// GetApp, and the partition, region and account its ARN names.
+async fn read_app(
+    app_id: &str,
+    branch: &str,
+    s: &InitSettings,
+    reporter: &Reporter,
+) -> Result<AppRef, RunError> {
+    let conn = connection::connect(&s.aws, reporter).await?;
+    let scope = Scope {
+        app_id,
+        branch,
+        region: &conn.region,
+    };
+    let app = conn
+        .client
+        .get_app(app_id)
+        .await
+        .map_err(|e| explain(&e, &scope))?;
+    let arn = app.app_arn.unwrap_or_default();
+    AppRef::from_arn(&arn).ok_or_else(|| {
+        RunError::aws(format!(
+            "GetApp answered no usable appArn for app {app_id}: {arn:?}"
+        ))
+    })
+}
+
+/// `--repository`, else the `origin` remote's, when it is on the chosen
+/// CI's host; `None`: a placeholder (and a note).
+fn repository(s: &InitSettings) -> Result<Option<String>, RunError> {
+    let host = if s.gitlab { Host::GitLab } else { Host::GitHub };
+    let domain = if s.gitlab { "gitlab.com" } else { "github.com" };
+    if let Some(given) = &s.repository {
+        return match init::parse_remote(&format!("https://{domain}/{given}")) {
+            Some(r) => Ok(Some(r.path)),
+            None => Err(RunError::input(format!(
+                "repository {given:?} is not a {domain} repository path (e.g. octo/site)"
+            ))),
+        };
+    }
+    let out = Command::new("git")
+        .args(["remote", "get-url", "origin"])
+        .stderr(std::process::Stdio::null())
+        .output();
+    let url = match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => return Ok(None),
+    };
+    Ok(init::parse_remote(&url)
+        .filter(|r| r.host == host)
+        .map(|r| r.path))
+}
+
+/// Each file under its name, as `head` shows several files.
+fn print(files: &[File]) {
+    for (i, f) in files.iter().enumerate() {
+        let gap = if i == 0 { "" } else { "\n" };
+        print!("{gap}==> {} <==\n{}", f.path, f.text);
+    }
+}
+
+/// Write the files; without `force`, first check that none exists (exit
+/// 2 naming it), so nothing is half written.
+fn write(files: &[File], force: bool) -> Result<(), RunError> {
+    if !force {
+        if let Some(f) = files
+            .iter()
+            .find(|f| Path::new(f.path).symlink_metadata().is_ok())
+        {
+            return Err(RunError::input(format!(
+                "{} exists: pass --force to overwrite it",
+                f.path
+            )));
+        }
+    }
+    for f in files {
+        let path = Path::new(f.path);
+        let cannot = |e: std::io::Error| RunError::input(format!("cannot write {}: {e}", f.path));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(cannot)?;
+        }
+        std::fs::write(path, &f.text).map_err(cannot)?;
+    }
+    Ok(())
+}
