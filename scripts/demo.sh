@@ -24,6 +24,9 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 export AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+# The live check fetches https://main.d1example.amplifyapp.com/: send it to
+# the emulator, which serves each branch by Host name.
+export AMPLIFY_RESOLVE="*=http://127.0.0.1:$port"
 
 echo "==> amplify-deploy deploy --app-id d1example --branch main --path $site"
 target/debug/amplify-deploy deploy --app-id d1example --branch main --path "$site" --poll-interval 500ms
