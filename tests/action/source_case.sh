@@ -29,6 +29,7 @@ else
     local -x AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
       AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
       AWS_REGION=us-east-1 \
+      AMPLIFY_RESOLVE="*=http://127.0.0.1:$emu_port" \
       AMPLIFY_DEPLOY_CHECKSUMS_DIR="$tmp/no-checksums" \
       RUNNER_TOOL_CACHE="$tmp/toolcache-source" \
       CARGO_TARGET_DIR="$root/target/action-test" \

@@ -87,6 +87,7 @@ deploy_in() { # ROOT LOG BRANCH [IMAGE_CONFIG]
     -e AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
     -e AWS_REGION=us-east-1 \
     -e "AWS_ENDPOINT_URL=http://127.0.0.1:$port" \
+    -e "AMPLIFY_RESOLVE=*=http://127.0.0.1:$port" \
     -- --app-id d1example --branch "$3" --path /site --create-branch --poll-interval 200ms --timeout 60s \
     >"$2" 2>&1
 }
