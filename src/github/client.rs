@@ -180,38 +180,52 @@ impl Api {
     /// `Link: rel="next"` through all pages.
     pub async fn issue_comments(&self, number: u64) -> Result<Vec<Comment>, GitHubError> {
         const OP: &str = "list pull request comments";
-        let mut next = Some(self.url(&format!(
+        let first = self.url(&format!(
             "repos/{}/issues/{number}/comments?per_page=100",
             self.repo
-        ))?);
-        let mut comments = Vec::new();
+        ))?;
+        self.list_all(OP, first, |c| {
+            Some(Comment {
+                id: c.get("id")?.as_u64()?,
+                body: c.get("body")?.as_str().unwrap_or_default().to_owned(),
+                author: c
+                    .get("user")
+                    .and_then(|u| u.get("login"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            })
+        })
+        .await
+    }
+
+    /// Every item of a paginated listing: the JSON array of each page,
+    /// following `Link: rel="next"` on the same origin, at most
+    /// `MAX_PAGES` pages; items `parse` cannot read are skipped.
+    async fn list_all<T>(
+        &self,
+        operation: &'static str,
+        first: url::Url,
+        parse: impl Fn(&Value) -> Option<T>,
+    ) -> Result<Vec<T>, GitHubError> {
+        let mut next = Some(first);
+        let mut all = Vec::new();
         let mut pages = 0;
         while let Some(url) = next.take() {
             pages += 1;
-            let (value, headers) = self.call(OP, Method::GET, url, None).await?;
+            let (value, headers) = self.call(operation, Method::GET, url, None).await?;
             let Value::Array(items) = value else {
                 return Err(GitHubError::Decode {
-                    operation: OP,
+                    operation,
                     message: "expected a JSON array".into(),
                 });
             };
-            comments.extend(items.iter().filter_map(|c| {
-                Some(Comment {
-                    id: c.get("id")?.as_u64()?,
-                    body: c.get("body")?.as_str().unwrap_or_default().to_owned(),
-                    author: c
-                        .get("user")
-                        .and_then(|u| u.get("login"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                })
-            }));
+            all.extend(items.iter().filter_map(&parse));
             next = next_link(&headers).filter(|u| self.same_origin(u));
             if pages >= MAX_PAGES {
                 break;
             }
         }
-        Ok(comments)
+        Ok(all)
     }
 
     /// `GET /user`: the login of the token's user. The workflow's
@@ -316,31 +330,14 @@ impl Api {
             .query_pairs_mut()
             .append_pair("environment", environment)
             .append_pair("per_page", "100");
-        let mut next = Some(first);
-        let mut deployments = Vec::new();
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            pages += 1;
-            let (value, headers) = self.call(OP, Method::GET, url, None).await?;
-            let Value::Array(items) = value else {
-                return Err(GitHubError::Decode {
-                    operation: OP,
-                    message: "expected a JSON array".into(),
-                });
-            };
-            deployments.extend(items.iter().filter_map(|d| {
-                Some(Deployment {
-                    id: d.get("id")?.as_u64()?,
-                    environment: d.get("environment")?.as_str()?.to_owned(),
-                    payload: d.get("payload").cloned().unwrap_or(Value::Null),
-                })
-            }));
-            next = next_link(&headers).filter(|u| self.same_origin(u));
-            if pages >= MAX_PAGES {
-                break;
-            }
-        }
-        Ok(deployments)
+        self.list_all(OP, first, |d| {
+            Some(Deployment {
+                id: d.get("id")?.as_u64()?,
+                environment: d.get("environment")?.as_str()?.to_owned(),
+                payload: d.get("payload").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .await
     }
 
     /// `POST /repos/{repo}/statuses/{sha}`: a commit status.
