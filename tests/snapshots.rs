@@ -417,19 +417,11 @@ async fn the_status_command() {
     let site = tiny_site();
     let r = run(&mut deploy(&emu, site.path())).await;
     assert_eq!(r.code, 0, "{r:?}");
-    let status = |json: bool| {
-        let mut c = cmd(&emu);
-        c.args(["status", "--app-id", APP, "--branch", "main"]);
-        if json {
-            c.arg("--json");
-        }
-        c
-    };
-    let r = run(&mut status(false)).await;
+    let r = run(&mut status_cmd(&emu, false)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("status_stdout", &r.stdout, &[]);
     assert_eq!(r.stderr, "", "{r:?}");
-    let r = run(&mut status(true)).await;
+    let r = run(&mut status_cmd(&emu, true)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("status_json", &r.stdout, &[]);
 }
@@ -473,18 +465,10 @@ async fn a_superseded_deploy_and_the_status_with_provenance() {
         &read(&out.path().join("summary")),
         &paths,
     );
-    let status = |json: bool| {
-        let mut c = cmd(&emu);
-        c.args(["status", "--app-id", APP, "--branch", "main"]);
-        if json {
-            c.arg("--json");
-        }
-        c
-    };
-    let r = run(&mut status(false)).await;
+    let r = run(&mut status_cmd(&emu, false)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("status_provenance_stdout", &r.stdout, &[]);
-    let r = run(&mut status(true)).await;
+    let r = run(&mut status_cmd(&emu, true)).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("status_provenance_json", &r.stdout, &[]);
 }
@@ -827,4 +811,14 @@ async fn the_live_check() {
     let r = run(&mut c).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("live_skipped_stderr", &r.stderr, &paths);
+}
+
+/// `status` for the main branch, as text or `--json`.
+fn status_cmd(emu: &Emulator, json: bool) -> std::process::Command {
+    let mut c = cmd(emu);
+    c.args(["status", "--app-id", APP, "--branch", "main"]);
+    if json {
+        c.arg("--json");
+    }
+    c
 }
