@@ -3,8 +3,9 @@
 //! whose `condition` holds) decides. Sources are paths with `<*>` (any
 //! text, slashes included) and `<name>` placeholders (one path segment),
 //! or a regex written `</…/>` (lookarounds allowed, as Amplify's standard
-//! single-page-app rule uses them). The target gets the wildcard and the
-//! placeholders substituted.
+//! single-page-app rule uses them), or a bare domain (`https://example.com`,
+//! matched against the `Host`; the path is appended to the target). The
+//! target gets the wildcard and the placeholders substituted.
 //!
 //! Statuses: `200` serves the target's content (a rewrite), `301`/`302`
 //! redirect to it, `404` serves the target with 404 and `404-200` with 200;
@@ -52,6 +53,8 @@ pub(crate) struct SiteRequest<'a> {
     pub query: Option<&'a str>,
     /// The viewer's country (`CloudFront-Viewer-Country`), for conditions.
     pub country: Option<&'a str>,
+    /// The `Host` the request was sent to (no port), for domain sources.
+    pub host: Option<&'a str>,
     /// Whether the path names a deployed file.
     pub exists: bool,
 }
@@ -70,8 +73,17 @@ fn apply_one(rule: &CustomRule, request: &SiteRequest<'_>) -> Option<Outcome> {
         return None;
     }
     let source = Source::parse(&rule.source).ok()?;
-    let captures = source.captures(request.path, request.query)?;
-    let target = substitute(&rule.target, &captures);
+    let target = match &source {
+        // The request's path goes along to the other domain.
+        Source::Domain(host) => {
+            let matches = request.host.is_some_and(|h| h.eq_ignore_ascii_case(host));
+            if !matches {
+                return None;
+            }
+            format!("{}{}", rule.target.trim_end_matches('/'), request.path)
+        }
+        _ => substitute(&rule.target, &source.captures(request.path, request.query)?),
+    };
     let external = target.starts_with("http://") || target.starts_with("https://");
     match status {
         "301" | "302" => {
@@ -124,6 +136,9 @@ pub(crate) enum Source {
     },
     /// `</…/>`: matched anywhere in the path unless anchored.
     Regex(Regex),
+    /// `https://example.com`: every path of that host (Amplify takes no
+    /// path in a domain source).
+    Domain(String),
 }
 
 /// Values captured by a source: `(name, value)`, `*` for the wildcard.
@@ -136,6 +151,16 @@ impl Source {
             return Regex::new(inner)
                 .map(Source::Regex)
                 .map_err(|e| format!("invalid regular expression {inner:?}: {e}"));
+        }
+        if let Some(rest) = source
+            .strip_prefix("https://")
+            .or_else(|| source.strip_prefix("http://"))
+        {
+            let host = rest.trim_end_matches('/');
+            if host.is_empty() || host.contains(['/', '?', '<']) {
+                return Err("a domain source takes no path".to_owned());
+            }
+            return Ok(Source::Domain(host.to_owned()));
         }
         let (path, query) = source.split_once('?').unwrap_or((source, ""));
         let query = query_pairs(query);
@@ -172,6 +197,7 @@ impl Source {
     fn captures(&self, path: &str, query: Option<&str>) -> Option<Captures> {
         let (regex, names, wanted) = match self {
             Source::Regex(regex) => return regex.is_match(path).ok()?.then(Vec::new),
+            Source::Domain(_) => return None,
             Source::Pattern {
                 regex,
                 names,
@@ -242,6 +268,7 @@ mod tests {
             path,
             query: None,
             country: None,
+            host: None,
             exists,
         }
     }
@@ -348,6 +375,25 @@ mod tests {
         let mut from_us = request("/x", false);
         from_us.country = Some("us");
         assert_eq!(apply(&rules, &from_us), redirect("/us/x", 302));
+    }
+
+    #[test]
+    fn domain_sources_send_the_path_along() {
+        let rules = [rule(
+            "https://example.com",
+            "https://www.example.com/",
+            "301",
+        )];
+        let mut apex = request("/a/b", false);
+        apex.host = Some("Example.com");
+        assert_eq!(
+            apply(&rules, &apex),
+            redirect("https://www.example.com/a/b", 301)
+        );
+        let mut www = request("/a/b", false);
+        www.host = Some("www.example.com");
+        assert_eq!(apply(&rules, &www), None);
+        assert!(Source::parse("https://example.com/path").is_err());
     }
 
     #[test]

@@ -104,6 +104,11 @@ fn answer(
             .headers
             .get("cloudfront-viewer-country")
             .and_then(|v| v.to_str().ok()),
+        host: parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(|h| h.rsplit_once(':').map_or(h, |(h, _)| h)),
         exists: found.is_some(),
     };
     match rules::apply(rules, &request) {

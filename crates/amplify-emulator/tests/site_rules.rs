@@ -332,3 +332,24 @@ async fn an_invalid_custom_http_yml_fails_the_deploy() {
         "invalid customHttp.yml: line 5: \"|\": only plain or quoted values are supported"
     );
 }
+
+#[tokio::test]
+async fn domain_rules_and_rewrites_to_folders() {
+    let emulator = emulator().await;
+    let client = Client::new(&emulator);
+    emulator.set_custom_domains("d1", "main", &["example.com", "www.example.com"]);
+    deploy(&client, "main", SITE).await;
+    let rules = json!([
+        rule("https://example.com", "https://www.example.com", "301"),
+        rule("/guide", "/docs/", "200"),
+    ]);
+    update_app(&client, json!({ "customRules": rules })).await;
+    let apex = visit(&emulator, "example.com", "/about.html?a=1", &[]).await;
+    assert_eq!(
+        (apex.status, apex.location.as_deref()),
+        (301, Some("https://www.example.com/about.html?a=1"))
+    );
+    let www = visit(&emulator, "www.example.com", "/guide", &[]).await;
+    assert_eq!((www.status, www.body.as_str()), (200, "docs"));
+    assert_eq!(www.header("content-type"), Some("text/html; charset=utf-8"));
+}
