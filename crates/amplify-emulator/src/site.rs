@@ -4,6 +4,8 @@
 //! applied as Amplify applies them; and a plain-text job log for the
 //! presigned `logUrl` of GetJob (`/__logs/{app}/{branch}/{job}/{step}?X-Amz-…`).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
@@ -38,34 +40,9 @@ pub(crate) fn serve_site(
             .body(Full::new(Bytes::new()))
             .unwrap_or_else(|_| plain(500, "internal error"));
     }
-    let (files, rules, app_headers) = {
-        let state = shared.state();
-        let Ok(app) = state.app(app_id) else {
-            return plain(404, &format!("no app {app_id}\n"));
-        };
-        let Some(branch) = app
-            .branches
-            .iter()
-            .find(|b| &b.display_name == display_name)
-        else {
-            return plain(
-                404,
-                &format!("no branch shown as {display_name} in app {app_id}\n"),
-            );
-        };
-        if let Some(expected) = &branch.basic_auth {
-            if !authorized(parts, expected) {
-                return Response::builder()
-                    .status(401)
-                    .header("www-authenticate", "Basic realm=\"Amplify\"")
-                    .body(Full::new(Bytes::from_static(b"unauthorized\n")))
-                    .unwrap_or_else(|_| plain(500, "internal error"));
-            }
-        }
-        let Some(files) = branch.served(state.site_lag) else {
-            return plain(404, &format!("nothing deployed to {display_name} yet\n"));
-        };
-        (files, app.custom_rules.clone(), app.custom_headers.clone())
+    let site = match deployed_site(shared, parts, app_id, display_name) {
+        Ok(site) => site,
+        Err(response) => return *response,
     };
     let path = format!("/{}", rest.join("/"));
     // Under `/__site/…` a redirect to a site path keeps the prefix.
@@ -74,8 +51,8 @@ pub(crate) fn serve_site(
     } else {
         String::new()
     };
-    let mut response = answer(&files, &rules, parts, &path, &base);
-    let header_rules = header_rules(&files, app_headers.as_deref());
+    let mut response = answer(&site.files, &site.rules, parts, &path, &base);
+    let header_rules = header_rules(&site.files, site.app_headers.as_deref());
     for (key, value) in headers::for_path(&header_rules, &path) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(key.as_bytes()),
@@ -85,6 +62,55 @@ pub(crate) fn serve_site(
         }
     }
     response
+}
+
+/// What a branch serves and the app's rules for it, copied out of the state.
+struct DeployedSite {
+    files: Arc<SiteFiles>,
+    rules: Vec<CustomRule>,
+    app_headers: Option<String>,
+}
+
+/// The branch's site, or the answer when there is none to show (no app,
+/// no such branch, basic auth missing, nothing deployed).
+fn deployed_site(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    app_id: &str,
+    display_name: &str,
+) -> Result<DeployedSite, Box<HttpResponse>> {
+    let state = shared.state();
+    let Ok(app) = state.app(app_id) else {
+        return Err(Box::new(plain(404, &format!("no app {app_id}\n"))));
+    };
+    let Some(branch) = app.branches.iter().find(|b| b.display_name == display_name) else {
+        return Err(Box::new(plain(
+            404,
+            &format!("no branch shown as {display_name} in app {app_id}\n"),
+        )));
+    };
+    if let Some(expected) = &branch.basic_auth {
+        if !authorized(parts, expected) {
+            return Err(Box::new(
+                Response::builder()
+                    .status(401)
+                    .header("www-authenticate", "Basic realm=\"Amplify\"")
+                    .body(Full::new(Bytes::from_static(b"unauthorized\n")))
+                    .unwrap_or_else(|_| plain(500, "internal error")),
+            ));
+        }
+    }
+    let Some(files) = branch.served(state.site_lag) else {
+        return Err(Box::new(plain(
+            404,
+            &format!("nothing deployed to {display_name} yet\n"),
+        )));
+    };
+    Ok(DeployedSite {
+        files,
+        rules: app.custom_rules.clone(),
+        app_headers: app.custom_headers.clone(),
+    })
 }
 
 /// What the site answers for `path` once the app's rules have had their say.
