@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Response;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::{self, plain};
 use crate::headers::{self, HeaderRule};
@@ -51,7 +52,13 @@ pub(crate) fn serve_site(
     } else {
         String::new()
     };
-    let mut response = answer(&site.files, &site.rules, parts, &path, &base);
+    let raw = raw_site_path(parts.uri.path(), !base.is_empty());
+    let paths = SitePaths {
+        decoded: &path,
+        raw: &raw,
+        base: &base,
+    };
+    let mut response = answer(&site.files, &site.rules, parts, &paths);
     let header_rules = header_rules(&site.files, site.app_headers.as_deref());
     for (key, value) in headers::for_path(&header_rules, &path) {
         if let (Ok(name), Ok(value)) = (
@@ -118,13 +125,13 @@ fn answer(
     files: &SiteFiles,
     rules: &[CustomRule],
     parts: &hyper::http::request::Parts,
-    path: &str,
-    base: &str,
+    paths: &SitePaths<'_>,
 ) -> HttpResponse {
+    let (path, base) = (paths.decoded, paths.base);
     let head = parts.method == hyper::Method::HEAD;
     let found = resolve(files, path);
     let request = SiteRequest {
-        path,
+        path: paths.raw,
         query: parts.uri.query(),
         country: parts
             .headers
@@ -144,6 +151,7 @@ fn answer(
             } else {
                 location
             };
+            let location = utf8_percent_encode(&location, LOCATION_ESCAPES).to_string();
             Response::builder()
                 .status(status)
                 .header("location", location)
@@ -155,7 +163,8 @@ fn answer(
             status,
         }) => {
             let target_path = target.split_once('?').map_or(target.as_str(), |(p, _)| p);
-            match resolve(files, target_path) {
+            let target_path = percent_decode_str(target_path).decode_utf8_lossy();
+            match resolve(files, &target_path) {
                 Some(name) => file(files, &name, status, head),
                 None => plain(
                     404,
@@ -174,6 +183,28 @@ fn answer(
             None => plain(404, &format!("{path} is not part of the deployed site\n")),
         },
     }
+}
+
+/// What a `Location` cannot carry raw: controls, spaces, non-ASCII.
+const LOCATION_ESCAPES: &AsciiSet = &CONTROLS.add(b' ');
+
+/// A request's path from the site root, decoded (for files and header
+/// patterns) and as sent (for rules, so a redirect keeps its encoding),
+/// and the prefix a redirect to a site path keeps.
+struct SitePaths<'a> {
+    decoded: &'a str,
+    raw: &'a str,
+    base: &'a str,
+}
+
+/// The request path from the site root as sent: without the
+/// `/__site/{app}/{displayName}` prefix when it came that way.
+fn raw_site_path(path: &str, prefixed: bool) -> String {
+    if !prefixed {
+        return path.to_owned();
+    }
+    let rest: Vec<&str> = path.split('/').skip(4).collect();
+    format!("/{}", rest.join("/"))
 }
 
 /// The deployed file a site path names: itself, or its `index.html`.
