@@ -24,6 +24,7 @@ pub enum Operation {
     UntagResource,
     ListTagsForResource,
     UpdateBranch,
+    ListBranches,
     /// A PUT to a presigned upload URL.
     Upload,
     /// A GET of a step's presigned `logUrl`.
@@ -38,7 +39,7 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 13] = [
+    pub const API: [Operation; 14] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
@@ -52,6 +53,7 @@ impl Operation {
         Operation::UntagResource,
         Operation::ListTagsForResource,
         Operation::UpdateBranch,
+        Operation::ListBranches,
     ];
 
     /// The emulator's own endpoints, and what it does not route.
@@ -84,6 +86,7 @@ impl Operation {
             Operation::UntagResource => "UntagResource",
             Operation::ListTagsForResource => "ListTagsForResource",
             Operation::UpdateBranch => "UpdateBranch",
+            Operation::ListBranches => "ListBranches",
             Operation::Upload => "Upload",
             Operation::StepLog => "StepLog",
             Operation::Site => "Site",
@@ -154,7 +157,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 13);
+        assert_eq!(API_OPERATIONS.len(), 14);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()

@@ -35,6 +35,7 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
     let operation = match (method, parts.as_slice()) {
         ("GET", [_]) => call(Operation::GetApp, None, None),
         ("POST", [_, "branches"]) => call(Operation::CreateBranch, None, None),
+        ("GET", [_, "branches"]) => call(Operation::ListBranches, None, None),
         ("GET", [_, "branches", _]) => call(Operation::GetBranch, segments.get(2), None),
         ("POST", [_, "branches", _]) => call(Operation::UpdateBranch, segments.get(2), None),
         ("DELETE", [_, "branches", _]) => call(Operation::DeleteBranch, segments.get(2), None),
@@ -89,6 +90,7 @@ mod tests {
         let cases = [
             ("GET", "d1", "GetApp"),
             ("POST", "d1/branches", "CreateBranch"),
+            ("GET", "d1/branches", "ListBranches"),
             ("GET", "d1/branches/main", "GetBranch"),
             ("DELETE", "d1/branches/main", "DeleteBranch"),
             ("POST", "d1/branches/main", "UpdateBranch"),
