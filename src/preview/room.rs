@@ -96,10 +96,12 @@ impl Integration {
         match create().await {
             Ok(_) => {}
             Err(e) if is_branch_limit(&e) => {
+                if self.make_room(&room, true).await? == 0 {
+                    return Err(room.explain(&e, room.branch));
+                }
                 self.reporter.warning(&format!(
-                    "CreateBranch met Amplify's limit of {MAX_BRANCHES} branches (another run created one meanwhile): evicting once more and retrying once"
+                    "CreateBranch met Amplify's limit of {MAX_BRANCHES} branches (another run created one meanwhile): evicted once more, retrying once"
                 ));
-                self.make_room(&room, true).await?;
                 create().await.map_err(|e| room.explain(&e, room.branch))?;
             }
             Err(e) => return Err(room.explain(&e, room.branch)),
@@ -196,39 +198,46 @@ impl Integration {
 
     /// Evict what `--max-previews` and Amplify's 50 branches ask for
     /// before one more preview is created; with `again`, at least one (a
-    /// CreateBranch met the limit). Warns from 45 branches on.
-    async fn make_room(&self, room: &Room<'_>, again: bool) -> Result<(), RunError> {
+    /// CreateBranch met the limit). Returns how many were. Only
+    /// `--max-previews` is an error when too few can go: for Amplify's
+    /// limit, CreateBranch's own answer says what to do. Warns from 45
+    /// branches on.
+    async fn make_room(&self, room: &Room<'_>, again: bool) -> Result<usize, RunError> {
         let s = room.s;
         let mut inventory = lifecycle::inventory(&room.client, room.app_id, &s.lifecycle.prefix)
             .await
             .map_err(|e| room.explain(&e, room.branch))?;
         inventory.previews.retain(|p| p.branch != room.branch);
-        let ours = inventory.previews.len();
-        let mut need = (ours + 1)
-            .saturating_sub(s.lifecycle.max_previews)
-            .max((inventory.branches + 1).saturating_sub(MAX_BRANCHES));
-        if again {
-            need = need.max(1);
-        }
-        if need > 0 {
-            self.evict(room, &mut inventory.previews, need).await?;
-        }
-        let after = inventory.branches + 1 - need.min(inventory.branches);
+        let cap_need = (inventory.previews.len() + 1).saturating_sub(s.lifecycle.max_previews);
+        let limit_need = (inventory.branches + 1)
+            .saturating_sub(MAX_BRANCHES)
+            .max(usize::from(again));
+        let evicted = match cap_need.max(limit_need) {
+            0 => 0,
+            _ => {
+                self.evict(room, &mut inventory.previews, cap_need, limit_need)
+                    .await?
+            }
+        };
+        let after = (inventory.branches + 1).saturating_sub(evicted);
         if after >= WARN_BRANCHES {
             self.reporter.warning(&format!(
                 "app {} will have {after} of Amplify's {MAX_BRANCHES} branches: prune previews (amplify-deploy previews prune) or delete unused branches",
                 room.app_id
             ));
         }
-        Ok(())
+        Ok(evicted)
     }
 
+    /// Evict `cap_need` previews (an error when fewer can go), or up to
+    /// `limit_need` when more. Returns how many were.
     async fn evict(
         &self,
         room: &Room<'_>,
         previews: &mut [lifecycle::Listed],
-        need: usize,
-    ) -> Result<(), RunError> {
+        cap_need: usize,
+        limit_need: usize,
+    ) -> Result<usize, RunError> {
         let s = room.s;
         let github = api(&s.github, &self.reporter);
         if let Some(why) =
@@ -240,9 +249,9 @@ impl Integration {
             ));
         }
         let order = lifecycle::eviction_order(previews, lifecycle::now(), s.lifecycle.evict_open);
-        if order.len() < need {
+        if order.len() < cap_need {
             return Err(RunError::aws(format!(
-                "app {} has {} previews (--max-previews {}) and {} can be evicted, {need} must: preview {} is not created",
+                "app {} has {} previews (--max-previews {}) and {} can be evicted, {cap_need} must: preview {} is not created",
                 room.app_id,
                 previews.len(),
                 s.lifecycle.max_previews,
@@ -259,6 +268,7 @@ impl Integration {
             environment: s.github.deployment_environment.as_deref(),
             reporter: &self.reporter,
         };
+        let need = cap_need.max(limit_need).min(order.len());
         for (p, why) in order.into_iter().take(need) {
             self.reporter.line(format!(
                 "preview: evicting branch {} (pull request #{}): {why}",
@@ -270,7 +280,7 @@ impl Integration {
             );
             remover.remove(p, &why, p.open != Some(false)).await?;
         }
-        Ok(())
+        Ok(need)
     }
 }
 
