@@ -858,7 +858,10 @@ async fn previews_prune_text_and_json() {
     let r = run(lab.previews("prune").args(["--dry-run", "--json"])).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("previews_prune_dry_run_json", &r.stdout, &[]);
-    let r = run(lab.previews("prune").args(["--closed", "--expired", "--older-than", "7d"])).await;
+    let r = run(lab
+        .previews("prune")
+        .args(["--closed", "--expired", "--older-than", "7d"]))
+    .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("previews_prune", &stdout_and_stderr(&r), &[]);
 }
