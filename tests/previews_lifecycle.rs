@@ -443,6 +443,15 @@ async fn inherited_basic_auth_protects_the_preview_and_is_masked_everywhere() {
     assert!(!all.contains(encoded), "{all}");
     let comment = &lab.gh.comments(7)[0].body;
     assert!(comment.contains("protected with basic auth"), "{comment}");
+    // A push: still protected, still masked.
+    let r = run(lab
+        .deploy(7, "synchronize")
+        .args(["--basic-auth", "inherit"]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let comment = &lab.gh.comments(7)[0].body;
+    assert!(comment.contains("protected with basic auth"), "{comment}");
+    assert!(!everything(&lab, &r).contains(password));
 
     // The base branch given with --branch wins over the event's.
     lab.emu

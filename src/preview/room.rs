@@ -63,6 +63,8 @@ impl Integration {
         let tags = owner::tags(room.pr, lifecycle::now(), s.lifecycle.ttl);
         match room.client.get_branch(room.app_id, room.branch).await {
             Ok(b) => {
+                // Protected since its creation (e.g. inherited): still so.
+                self.protected |= b.enable_basic_auth == Some(true);
                 self.renew(&room, &b, &tags).await;
                 return Ok(None);
             }
@@ -77,40 +79,52 @@ impl Integration {
         self.protected |= auth.is_some();
         let credentials = auth.map(BasicAuth::encoded);
         self.make_room(&room, false).await?;
-        let stage = Some(s.stage.as_str());
-        let create = || {
-            room.client.create_branch_tagged(
-                room.app_id,
-                room.branch,
-                stage,
-                credentials.as_deref(),
-                Some(&tags),
-            )
-        };
-        self.reporter.line(format!(
-            "creating branch {} (stage {}) tagged as the preview of pull request #{}",
-            room.branch,
-            s.stage.as_str(),
-            room.pr
-        ));
-        match create().await {
-            Ok(_) => {}
-            Err(e) if is_branch_limit(&e) => {
-                if self.make_room(&room, true).await? == 0 {
-                    return Err(room.explain(&e, room.branch));
-                }
-                self.reporter.warning(&format!(
-                    "CreateBranch met Amplify's limit of {MAX_BRANCHES} branches (another run created one meanwhile): evicted once more, retrying once"
-                ));
-                create().await.map_err(|e| room.explain(&e, room.branch))?;
-            }
-            Err(e) => return Err(room.explain(&e, room.branch)),
-        }
+        self.create(&room, credentials.as_deref(), &tags).await?;
         if credentials.is_some() {
             self.reporter
                 .line(format!("basic auth set on branch {}", room.branch));
         }
         Ok(inherited)
+    }
+
+    /// CreateBranch with our tags; at Amplify's limit (another run took
+    /// the last branch), evict once more and retry once.
+    async fn create(
+        &self,
+        room: &Room<'_>,
+        credentials: Option<&str>,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), RunError> {
+        let stage = room.s.stage.as_str();
+        let create = || {
+            room.client.create_branch_tagged(
+                room.app_id,
+                room.branch,
+                Some(stage),
+                credentials,
+                Some(tags),
+            )
+        };
+        self.reporter.line(format!(
+            "creating branch {} (stage {stage}) tagged as the preview of pull request #{}",
+            room.branch, room.pr
+        ));
+        match create().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_branch_limit(&e) => {
+                if self.make_room(room, true).await? == 0 {
+                    return Err(room.explain(&e, room.branch));
+                }
+                self.reporter.warning(&format!(
+                    "CreateBranch met Amplify's limit of {MAX_BRANCHES} branches (another run created one meanwhile): evicted once more, retrying once"
+                ));
+                create()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| room.explain(&e, room.branch))
+            }
+            Err(e) => Err(room.explain(&e, room.branch)),
+        }
     }
 
     /// Renew the tags of a preview branch that is ours; leave any other
