@@ -362,6 +362,11 @@ async fn a_branch_taken_by_another_run_at_the_limit_evicts_once_more_and_retries
     assert!(branches.contains(&"pr-2".to_owned()));
     assert!(!branches.contains(&"pr-1".to_owned()));
     assert_eq!(count(&lab.emu, "CreateBranch"), 2);
+    // `list` warns too, at 45 branches or more.
+    let r = run(&mut lab.previews("list")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("::warning"), "{r:?}");
+    assert!(r.stderr.contains("50 of Amplify's 50 branches"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

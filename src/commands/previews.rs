@@ -11,7 +11,7 @@ use crate::ci::json::to_line;
 use crate::connection::{self, Connection};
 use crate::error::RunError;
 use crate::explain::{explain, Scope};
-use crate::preview::lifecycle::{self, Inventory, Listed, Remover, MAX_BRANCHES};
+use crate::preview::lifecycle::{self, Inventory, Listed, Remover, MAX_BRANCHES, WARN_BRANCHES};
 use crate::preview::owner::Ownership;
 use crate::provenance::format_time;
 use crate::report::Reporter;
@@ -32,6 +32,12 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
     let mut inventory = lifecycle::inventory(&client, &app_id, &s.prefix)
         .await
         .map_err(|e| explain(&e, &scope))?;
+    if inventory.branches >= WARN_BRANCHES {
+        reporter.warning(&format!(
+            "app {app_id} has {} of Amplify's {MAX_BRANCHES} branches (whoever made them): new previews will soon fail",
+            inventory.branches
+        ));
+    }
     let github = crate::preview::github_api(&s.github, reporter);
     let wants_states = s.prune.as_ref().is_none_or(|p| p.closed);
     let unknown = match wants_states {
