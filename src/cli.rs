@@ -85,6 +85,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write a ready CI workflow and the IAM and OIDC trust policies for an app.
     Init(InitArgs),
+    /// List or prune the pull request previews of an app.
+    Previews(PreviewsArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -255,7 +257,8 @@ pub struct DeployArgs {
     pub verify_path: String,
 
     /// Protect the branch with basic auth, USER:PASSWORD (better set
-    /// AMPLIFY_BASIC_AUTH: command lines are visible to other processes)
+    /// AMPLIFY_BASIC_AUTH: command lines are visible to other processes);
+    /// `inherit`: a new preview copies its base branch's basic auth
     #[arg(
         long,
         env = "AMPLIFY_BASIC_AUTH",
@@ -331,6 +334,108 @@ pub struct DeployArgs {
         hide_env_values = true
     )]
     pub github_token: Option<String>,
+
+    /// Most previews of the app (1-50; Amplify allows 50 branches): a new
+    /// one beyond it first evicts the least recently deployed preview of a
+    /// closed pull request, then an expired one
+    #[arg(long, env = "AMPLIFY_MAX_PREVIEWS", value_name = "N", default_value = "40",
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_previews: u32,
+
+    /// At --max-previews, also evict the least recently deployed preview of
+    /// an open pull request (commenting on it) when nothing else can go
+    #[arg(long, env = "AMPLIFY_EVICT_OPEN", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub evict_open: Option<bool>,
+
+    /// A preview expires this long after its last deploy (e.g. 14d); `previews
+    /// prune` removes expired ones [default: never]
+    #[arg(long, env = "AMPLIFY_PREVIEW_TTL", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub preview_ttl: Option<Duration>,
+}
+
+/// `previews`: what it works on and how it reports.
+#[derive(Debug, Args, Clone)]
+pub struct PreviewsArgs {
+    #[command(subcommand)]
+    pub command: PreviewsCommand,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum PreviewsCommand {
+    /// Show every preview: branch, pull request, created, last deployed,
+    /// expiry, and whether the pull request is open.
+    List(PreviewsListArgs),
+    /// Remove previews (stopping their unfinished jobs): with no selector,
+    /// those of closed pull requests and the expired ones.
+    Prune(PreviewsPruneArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PreviewsTarget {
+    /// Amplify app id, e.g. d1a2b3c4d5e6f7
+    #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// Prefix of preview branch names (recognises previews made before
+    /// they were tagged)
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_PREFIX",
+        value_name = "PREFIX",
+        default_value = "pr-"
+    )]
+    pub preview_prefix: String,
+
+    /// Token to read pull requests, comment and mark deployments inactive
+    /// [default: GITHUB_TOKEN]
+    #[arg(
+        long,
+        env = "AMPLIFY_GITHUB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub github_token: Option<String>,
+
+    /// Print one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PreviewsListArgs {
+    #[command(flatten)]
+    pub target: PreviewsTarget,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PreviewsPruneArgs {
+    #[command(flatten)]
+    pub target: PreviewsTarget,
+
+    /// Remove previews not deployed for this long (e.g. 7d)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<Duration>,
+
+    /// Remove previews of closed pull requests (needs the GitHub API)
+    #[arg(long)]
+    pub closed: bool,
+
+    /// Remove previews past their --preview-ttl expiry
+    #[arg(long)]
+    pub expired: bool,
+
+    /// Say what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Mark the removed previews' GitHub deployments in this environment inactive
+    #[arg(long, env = "AMPLIFY_DEPLOYMENT_ENVIRONMENT", value_name = "NAME")]
+    pub deployment_environment: Option<String>,
 }
 
 /// The Amplify branch a branch command works on.

@@ -19,6 +19,11 @@ pub enum Feature {
     DeleteBranch,
     /// Provenance tags on the branch (optional: without it, a warning).
     TagBranch,
+    /// Previews that look after themselves: `previews list|prune` and
+    /// `--max-previews` list the branches; a preview is created with its
+    /// ownership tag (TagResource, in [`Feature::TagBranch`]); `--basic-auth`
+    /// on an existing branch updates it.
+    PreviewLifecycle,
 }
 
 impl Feature {
@@ -37,6 +42,7 @@ impl Feature {
             Feature::CreateBranch => &["amplify:CreateBranch"],
             Feature::DeleteBranch => &["amplify:DeleteBranch"],
             Feature::TagBranch => &["amplify:TagResource"],
+            Feature::PreviewLifecycle => &["amplify:ListBranches", "amplify:UpdateBranch"],
         }
     }
 }
@@ -48,6 +54,7 @@ pub const DEPLOY_AND_PREVIEWS: &[Feature] = &[
     Feature::CreateBranch,
     Feature::DeleteBranch,
     Feature::TagBranch,
+    Feature::PreviewLifecycle,
 ];
 
 /// The app a policy is for; docs/iam.md uses [`AppRef::placeholder`].

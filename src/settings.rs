@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
 use crate::cli::{
     AwsArgs, BranchTarget, Cli, Command, DeployArgs, InitArgs, JobArgs, OutputArgs,
-    PackageFilterArgs,
+    PackageFilterArgs, PreviewsCommand,
 };
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
@@ -90,6 +90,7 @@ pub enum Settings {
     Stop(JobSettings),
     Completions(crate::cli::Shell),
     Init(InitSettings),
+    Previews(PreviewsSettings),
 }
 
 impl Settings {
@@ -117,6 +118,9 @@ impl Settings {
             Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)),
             Some(Command::Completions(args)) => Settings::Completions(args.shell),
             Some(Command::Init(args)) => Settings::Init(InitSettings::resolve(args, env)),
+            Some(Command::Previews(args)) => {
+                Settings::Previews(PreviewsSettings::resolve(&args.command, env))
+            }
         })
     }
 }
@@ -392,8 +396,67 @@ impl JobSettings {
     }
 }
 
+/// `previews list` and `previews prune`.
+pub struct PreviewsSettings {
+    pub app_id: Option<String>,
+    pub aws: AwsSettings,
+    /// `--preview-prefix`, trimmed (the legacy ownership rule).
+    pub prefix: String,
+    pub github: GitHubSettings,
+    pub json: bool,
+    /// `None`: list.
+    pub prune: Option<PruneSettings>,
+}
+
+/// What `previews prune` removes. With no selector given, `closed` and
+/// `expired` are both on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneSettings {
+    pub older_than: Option<Duration>,
+    pub closed: bool,
+    pub expired: bool,
+    pub dry_run: bool,
+}
+
+impl PreviewsSettings {
+    fn resolve(command: &PreviewsCommand, env: &Env) -> PreviewsSettings {
+        let (target, prune, environment) = match command {
+            PreviewsCommand::List(a) => (&a.target, None, None),
+            PreviewsCommand::Prune(a) => {
+                let none = a.older_than.is_none() && !a.closed && !a.expired;
+                let prune = PruneSettings {
+                    older_than: a.older_than,
+                    closed: a.closed || none,
+                    expired: a.expired || none,
+                    dry_run: a.dry_run,
+                };
+                (&a.target, Some(prune), trimmed(&a.deployment_environment))
+            }
+        };
+        PreviewsSettings {
+            app_id: target.app_id.clone(),
+            aws: AwsSettings::resolve(&target.aws, env),
+            prefix: target.preview_prefix.trim().to_owned(),
+            github: GitHubSettings::from_parts(&target.github_token, environment, env),
+            json: target.json,
+            prune,
+        }
+    }
+}
+
+/// What `--max-previews`, `--evict-open` and `--preview-ttl` ask of a
+/// preview deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleSettings {
+    /// `--preview-prefix`, trimmed (which branches are previews).
+    pub prefix: String,
+    pub max_previews: usize,
+    pub evict_open: bool,
+    pub ttl: Option<Duration>,
+}
+
 /// What `--preview` decided from the GitHub event.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Preview {
     /// `--preview` is off.
     Off,
@@ -410,6 +473,7 @@ pub enum Preview {
 
 /// GitHub's side of a deploy: the REST API and the deployment to report.
 /// No `Debug`: it holds the token.
+#[derive(Clone)]
 pub struct GitHubSettings {
     /// `--github-token`, else `GITHUB_TOKEN`.
     pub token: Option<String>,
@@ -425,9 +489,22 @@ pub struct GitHubSettings {
 
 impl GitHubSettings {
     fn resolve(args: &DeployArgs, env: &Env) -> GitHubSettings {
+        let environment = trimmed(&args.deployment_environment);
         GitHubSettings {
-            token: args
-                .github_token
+            commit_status: args.commit_status.unwrap_or(false),
+            ..GitHubSettings::from_parts(&args.github_token, environment, env)
+        }
+    }
+
+    /// The token (`--github-token`, else `GITHUB_TOKEN`), the repository
+    /// and API from the environment.
+    fn from_parts(
+        token: &Option<String>,
+        deployment_environment: Option<String>,
+        env: &Env,
+    ) -> GitHubSettings {
+        GitHubSettings {
+            token: token
                 .clone()
                 .filter(|t| !t.trim().is_empty())
                 .or_else(|| env.get("GITHUB_TOKEN")),
@@ -436,8 +513,8 @@ impl GitHubSettings {
                 .get("GITHUB_API_URL")
                 .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
             sha: env.get("GITHUB_SHA"),
-            deployment_environment: trimmed(&args.deployment_environment),
-            commit_status: args.commit_status.unwrap_or(false),
+            deployment_environment,
+            commit_status: false,
         }
     }
 }
@@ -445,6 +522,7 @@ impl GitHubSettings {
 /// `amplify-deploy deploy`, with every default and the preview decided.
 /// Names and the source are checked by the pipeline, before it touches
 /// the network.
+#[derive(Clone)]
 pub struct DeploySettings {
     pub app_id: Option<String>,
     /// The preview branch on a pull request event, else `--branch`.
@@ -477,6 +555,11 @@ pub struct DeploySettings {
     /// What is deployed, for the branch's provenance and newest-wins.
     pub commit: CommitSettings,
     pub verify: VerifySettings,
+    /// `--max-previews`, `--evict-open`, `--preview-ttl`.
+    pub lifecycle: LifecycleSettings,
+    /// `--basic-auth inherit`: a new preview copies its base branch's
+    /// basic auth (`verify.basic_auth` is then `None` until it is read).
+    pub inherit_basic_auth: bool,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -571,6 +654,43 @@ impl BasicAuth {
     }
 }
 
+impl BasicAuth {
+    /// The credentials Amplify's `basicAuthCredentials` carries (base64 of
+    /// `user:password`); `None` when they are not that.
+    pub fn from_encoded(encoded: &str) -> Option<BasicAuth> {
+        let text = String::from_utf8(unbase64(encoded.trim())?).ok()?;
+        let (user, password) = text.split_once(':')?;
+        (!user.is_empty() && !password.is_empty()).then(|| BasicAuth {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+}
+
+/// Standard base64 (padding optional); `None` on any other character.
+fn unbase64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 impl std::fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "BasicAuth({}:******)", self.user)
@@ -603,6 +723,7 @@ impl VerifySettings {
     fn resolve(args: &DeployArgs) -> Result<VerifySettings, RunError> {
         let basic_auth = match &args.basic_auth {
             None => None,
+            Some(v) if v.trim() == INHERIT => None,
             // The value is a secret: never repeated in the message.
             Some(v) => match v.split_once(':') {
                 Some((user, password)) if !user.is_empty() && !password.is_empty() => {
@@ -650,6 +771,13 @@ impl VerifySettings {
 
 impl DeploySettings {
     pub fn resolve(args: &DeployArgs, env: &Env) -> Result<DeploySettings, RunError> {
+        let inherit_basic_auth = args.basic_auth.as_deref().map(str::trim) == Some(INHERIT);
+        if inherit_basic_auth && args.preview != Some(true) {
+            return Err(RunError::input(
+                "basic-auth inherit copies a base branch's basic auth to a new preview: it needs --preview",
+            )
+            .hint("pass --basic-auth USER:PASSWORD to protect this branch"));
+        }
         let preview = match args.preview {
             Some(true) => resolve_preview(args, env)?,
             _ => Preview::Off,
@@ -696,9 +824,19 @@ impl DeploySettings {
             github: GitHubSettings::resolve(args, env),
             commit: CommitSettings::resolve(args, env),
             verify: VerifySettings::resolve(args)?,
+            lifecycle: LifecycleSettings {
+                prefix: args.preview_prefix.trim().to_owned(),
+                max_previews: args.max_previews as usize,
+                evict_open: args.evict_open.unwrap_or(false),
+                ttl: args.preview_ttl.filter(|t| !t.is_zero()),
+            },
+            inherit_basic_auth,
         })
     }
 }
+
+/// `--basic-auth inherit`.
+const INHERIT: &str = "inherit";
 
 /// `--preview`: on a pull request event, read the pull request; on any
 /// other, deploy to `--branch`, which must then be given.
@@ -1164,5 +1302,42 @@ mod basic_auth_tests {
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
         assert!(!format!("{auth:?}").contains("sesame"));
+    }
+
+    #[test]
+    fn amplify_credentials_decode_back() {
+        let auth = BasicAuth {
+            user: "Aladdin".into(),
+            password: "open: sesame é".into(),
+        };
+        assert_eq!(BasicAuth::from_encoded(&auth.encoded()), Some(auth));
+        for n in 0..4 {
+            let data = &b"abc"[..n];
+            assert_eq!(unbase64(&base64(data)).as_deref(), Some(data));
+        }
+        for bad in ["", "%%%%", "dXNlcg==", "OnB3"] {
+            // Not base64, no colon ("user"), no user (":pw").
+            assert_eq!(BasicAuth::from_encoded(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn basic_auth_inherit_needs_a_preview() {
+        let env = Env::from_map(BTreeMap::new());
+        let cli = crate::cli::try_parse_from(
+            [
+                "amplify-deploy",
+                "--basic-auth",
+                "inherit",
+                "--branch",
+                "main",
+            ],
+            |_| None,
+        )
+        .unwrap();
+        let Err(e) = DeploySettings::resolve(&cli.deploy, &env) else {
+            panic!("accepted");
+        };
+        assert!(e.message.contains("needs --preview"), "{}", e.message);
     }
 }

@@ -14,6 +14,7 @@ mod oidc;
 mod output;
 mod package;
 mod preview;
+mod previews_lifecycle;
 mod provenance;
 mod snapshots;
 mod terminal;

@@ -822,3 +822,46 @@ fn status_cmd(emu: &Emulator, json: bool) -> std::process::Command {
     }
     c
 }
+
+/// `previews list` and `previews prune` on an app with a preview of each
+/// kind and branches that are not previews.
+async fn previews_lab() -> crate::previews_lifecycle::Lab {
+    let lab = crate::previews_lifecycle::Lab::start().await;
+    let day = std::time::Duration::from_secs(86_400);
+    lab.emu.create_branch(APP, "feature");
+    lab.preview(1, day, "closed");
+    lab.preview(2, 10 * day, "open");
+    let expired = lab.preview(3, day, "open");
+    lab.expire(&expired, -60);
+    lab.emu.set_stage(APP, "pr-4", "PULL_REQUEST");
+    lab
+}
+
+fn stdout_and_stderr(r: &Run) -> String {
+    format!("--- stdout\n{}--- stderr\n{}", r.stdout, r.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn previews_list_text_and_json() {
+    let lab = previews_lab().await;
+    let r = run(&mut lab.previews("list")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("previews_list", &stdout_and_stderr(&r), &[]);
+    let r = run(lab.previews("list").arg("--json")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("previews_list_json", &r.stdout, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn previews_prune_text_and_json() {
+    let lab = previews_lab().await;
+    let r = run(lab.previews("prune").args(["--dry-run", "--json"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("previews_prune_dry_run_json", &r.stdout, &[]);
+    let r = run(lab
+        .previews("prune")
+        .args(["--closed", "--expired", "--older-than", "7d"]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("previews_prune", &stdout_and_stderr(&r), &[]);
+}

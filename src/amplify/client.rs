@@ -13,8 +13,8 @@ use super::error::{classify_failure, service_error, ApiError, Failure};
 use super::sign::{encode_label, sign_request, SIGNING_NAME};
 use super::types::{
     App, AppEnvelope, BasicAuthInput, Branch, BranchEnvelope, CreateBranchInput,
-    CreateDeploymentOutput, Job, JobEnvelope, JobSummary, JobSummaryEnvelope, ListJobsOutput,
-    StartDeploymentInput, TagsEnvelope,
+    CreateDeploymentOutput, Job, JobEnvelope, JobSummary, JobSummaryEnvelope, ListBranchesOutput,
+    ListJobsOutput, StartDeploymentInput, TagsEnvelope,
 };
 use crate::http::{
     format_limit, read_capped, retry, trace, CallTrace, CallTracer, RetryConfig, RetryObserver,
@@ -223,6 +223,21 @@ impl Client {
         stage: Option<&str>,
         basic_auth: Option<&str>,
     ) -> Result<Branch, ApiError> {
+        self.create_branch_tagged(app_id, branch, stage, basic_auth, None)
+            .await
+    }
+
+    /// [CreateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_CreateBranch.html)
+    /// with basic auth as [`Client::create_branch_with`], carrying `tags`
+    /// from its creation (no moment without them).
+    pub async fn create_branch_tagged(
+        &self,
+        app_id: &str,
+        branch: &str,
+        stage: Option<&str>,
+        basic_auth: Option<&str>,
+        tags: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<Branch, ApiError> {
         let body = CreateBranchInput {
             branch_name: branch,
             stage,
@@ -230,6 +245,7 @@ impl Client {
                 enable_basic_auth: true,
                 basic_auth_credentials: credentials,
             }),
+            tags: tags.filter(|t| !t.is_empty()),
         };
         let call = Call::post(
             "CreateBranch",
@@ -351,6 +367,33 @@ impl Client {
         let mut call = Call::get("ListJobs", format!("{}/jobs", branch_path(app_id, branch)));
         call.query = (!query.is_empty()).then(|| query.join("&"));
         self.send(call, "", Some).await
+    }
+
+    /// [ListBranches](https://docs.aws.amazon.com/amplify/latest/APIReference/API_ListBranches.html):
+    /// every branch of the app, following `nextToken` (50 a page).
+    pub async fn list_branches(&self, app_id: &str) -> Result<Vec<Branch>, ApiError> {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        // Amplify allows 50 branches an app: a few pages at most; the cap
+        // stops a service that keeps answering the same token.
+        for _ in 0..100 {
+            let mut query = "maxResults=50".to_owned();
+            if let Some(t) = &token {
+                query.push_str(&format!("&nextToken={}", encode_label(t)));
+            }
+            let mut call = Call::get(
+                "ListBranches",
+                format!("/apps/{}/branches", encode_label(app_id)),
+            );
+            call.query = Some(query);
+            let page: ListBranchesOutput = self.send(call, "", Some).await?;
+            all.extend(page.branches);
+            token = page.next_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     /// [TagResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_TagResource.html):

@@ -272,6 +272,15 @@ pub struct ListJobsOutput {
     pub next_token: Option<String>,
 }
 
+/// One page of `ListBranches`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListBranchesOutput {
+    #[serde(deserialize_with = "null_as_default")]
+    pub branches: Vec<Branch>,
+    pub next_token: Option<String>,
+}
+
 // Envelopes of the operations that wrap their result in one member.
 
 #[derive(Debug, Default, Deserialize)]
@@ -307,6 +316,8 @@ pub(crate) struct CreateBranchInput<'a> {
     pub stage: Option<&'a str>,
     #[serde(flatten)]
     pub basic_auth: Option<BasicAuthInput<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 /// `enableBasicAuth` and `basicAuthCredentials` (base64 of `user:password`)
@@ -527,6 +538,7 @@ mod tests {
             branch_name: "pr-1",
             stage: None,
             basic_auth: None,
+            tags: None,
         };
         assert_eq!(
             serde_json::to_string(&body).expect("json"),
@@ -539,6 +551,7 @@ mod tests {
                 enable_basic_auth: true,
                 basic_auth_credentials: "dTpw",
             }),
+            tags: None,
         };
         assert_eq!(
             serde_json::to_string(&body).expect("json"),

@@ -16,6 +16,23 @@ pub async fn deploy(s: &DeploySettings, reporter: &Reporter) -> Result<(), RunEr
     if gh.closes_preview() {
         return gh.remove_preview(s).await;
     }
+    // Bad input stops the run before a preview branch is created or evicted.
+    if let Err(e) = crate::deploy::check(s) {
+        gh.after_deploy(None, Some(&e)).await;
+        return Err(e);
+    }
+    let inherited = match gh.ready_preview_branch(s).await {
+        Ok(inherited) => inherited.map(|auth| {
+            let mut with_auth = s.clone();
+            with_auth.verify.basic_auth = Some(auth);
+            with_auth
+        }),
+        Err(e) => {
+            gh.after_deploy(None, Some(&e)).await;
+            return Err(e);
+        }
+    };
+    let s = inherited.as_ref().unwrap_or(s);
     gh.before_deploy().await;
     let result = match crate::deploy::deploy(s, reporter.clone()).await {
         Ok(result) => result,

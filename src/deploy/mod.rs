@@ -116,6 +116,11 @@ pub struct DeployResult {
     pub error: Option<RunError>,
 }
 
+/// Check the deploy's input, as [`deploy`] does first, touching nothing.
+pub fn check(s: &DeploySettings) -> Result<(), RunError> {
+    Plan::from_settings(s).map(|_| ())
+}
+
 /// Run `deploy`. Input errors come back before anything touches the
 /// network; other failures come back with whatever outcome was reached.
 pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResult, RunError> {

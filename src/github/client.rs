@@ -392,6 +392,22 @@ impl Api {
         .await
     }
 
+    /// `GET /repos/{repo}/pulls/{number}`: whether the pull request is
+    /// open (`state` is `open`; `closed` covers merged).
+    /// <https://docs.github.com/rest/pulls/pulls#get-a-pull-request>
+    pub async fn pull_request_is_open(&self, number: u64) -> Result<bool, GitHubError> {
+        const OP: &str = "get pull request";
+        let url = self.url(&format!("repos/{}/pulls/{number}", self.repo))?;
+        let (v, _) = self.call(OP, Method::GET, url, None).await?;
+        match v.get("state").and_then(Value::as_str) {
+            Some(state) => Ok(state == "open"),
+            None => Err(GitHubError::Decode {
+                operation: OP,
+                message: "no \"state\" in the answer".into(),
+            }),
+        }
+    }
+
     /// `POST /repos/{repo}/statuses/{sha}`: a commit status.
     /// <https://docs.github.com/rest/commits/statuses#create-a-commit-status>
     pub async fn create_commit_status(

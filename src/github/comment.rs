@@ -12,6 +12,11 @@ pub fn marker(app_id: &str) -> String {
     format!("<!-- amplify-deploy:preview:{app_id} -->")
 }
 
+/// The line a password-protected preview's comment ends with: that it is
+/// protected, never the credentials.
+pub const PROTECTED: &str =
+    "\n🔒 The preview is protected with basic auth: ask the team for the user name and password.\n";
+
 /// What the comment reports.
 pub enum CommentState<'a> {
     /// The deploy ran (successfully or not).
@@ -21,6 +26,9 @@ pub enum CommentState<'a> {
     },
     /// The pull request closed and its branch was removed.
     Removed { branch: &'a str },
+    /// `previews prune` or eviction removed the branch, for this reason
+    /// (our own words, e.g. "the pull request is closed").
+    Pruned { branch: &'a str, why: &'a str },
 }
 
 /// The comment's Markdown. Values from outside (the service's status and
@@ -48,6 +56,15 @@ pub fn render(
                 code(app_id)
             ));
             body.push_str(&format!("Last commit: {sha}, removed {time}.\n"));
+        }
+        CommentState::Pruned { branch, why } => {
+            body.push_str(&format!(
+                "🗑️ The preview was removed: {}; branch {} of app {} was deleted.\n\n",
+                markdown(why),
+                code(branch),
+                code(app_id)
+            ));
+            body.push_str(&format!("Removed {time}.\n"));
         }
     }
     body

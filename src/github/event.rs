@@ -22,6 +22,8 @@ pub struct PullRequest {
     pub head_repo: Option<String>,
     /// `pull_request.base.repo.full_name`.
     pub base_repo: Option<String>,
+    /// `pull_request.base.ref`: the branch the pull request merges into.
+    pub base_ref: Option<String>,
 }
 
 impl PullRequest {
@@ -47,6 +49,7 @@ impl PullRequest {
             head_sha: text(pr.pointer("/head/sha")).filter(|s| !s.is_empty()),
             head_repo: text(pr.pointer("/head/repo/full_name")),
             base_repo: text(pr.pointer("/base/repo/full_name")),
+            base_ref: text(pr.pointer("/base/ref")).filter(|s| !s.is_empty()),
         })
     }
 

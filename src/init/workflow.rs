@@ -47,7 +47,8 @@ pub fn github(p: &Params) -> String {
     let header = format!(
         "# Written by `amplify-deploy init` for Amplify app {app} ({region}).\n\
          # A push to {branch} deploys to production; each pull request gets a preview\n\
-         # (Amplify branch pr-NUMBER), commented on it and removed when it closes.\n\
+         # (Amplify branch pr-NUMBER), commented on it and removed when it closes;\n\
+         # a nightly job prunes the previews of closed pull requests that remain.\n\
          # The role: {IAM_POLICY} and {TRUST_POLICY}.\n",
         app = p.app.app_id,
         region = p.app.region,
@@ -73,12 +74,15 @@ on:
     branches: [{branch}]
   pull_request:
     types: [opened, synchronize, reopened, closed]
+  schedule:
+    - cron: '17 3 * * *' # nightly: prune previews of closed pull requests
 permissions: {}
 concurrency:
   group: amplify-deploy-${{ github.event.pull_request.number || github.ref }}
   cancel-in-progress: false
 jobs:
   deploy:
+    if: github.event_name != 'schedule'
     runs-on: ubuntu-latest
     permissions:
       contents: read
@@ -101,6 +105,20 @@ jobs:
           branch: {branch}
           path: {path}
           preview: true
+  prune-previews:
+    if: github.event_name == 'schedule'
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write # role-to-assume
+      pull-requests: write # read each pull request, update its comment
+    steps:
+      - name: Prune previews of closed pull requests, and expired ones
+        uses: {uses}
+        with:
+          app-id: {app}
+          region: {region}
+          role-to-assume: {role}
+          command: previews-prune
 "#;
 
 /// Deploy on the default branch; one review app per merge request, removed

@@ -14,6 +14,9 @@
 //!   created for that pull request: their payload names it) are marked
 //!   `inactive`; no other deployment is touched.
 
+pub mod lifecycle;
+pub mod owner;
+mod room;
 pub mod status;
 
 use std::time::SystemTime;
@@ -61,9 +64,16 @@ pub struct Integration {
     preview: Option<Preview>,
     deployment: Option<DeploymentPlan>,
     commit_status: Option<CommitStatus>,
+    /// The preview has basic auth (given or inherited): the comment says
+    /// so, never the password.
+    protected: bool,
 }
 
 /// The REST client for the workflow's repository, or why there is none.
+pub fn github_api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, String> {
+    api(gh, reporter)
+}
+
 fn api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, String> {
     let token = gh.token.as_deref().ok_or(
         "no GitHub token: set github-token (the action's default is github.token) or GITHUB_TOKEN",
@@ -111,6 +121,7 @@ impl Integration {
             preview,
             deployment,
             commit_status,
+            protected: s.verify.basic_auth.is_some(),
         }
     }
 
@@ -172,7 +183,8 @@ impl Integration {
                 return;
             }
         };
-        match deactivate_deployments(&api, environment, n).await {
+        let description = format!("Pull request #{n} was closed");
+        match deactivate_deployments(&api, environment, n, &description).await {
             Ok(marked) => self.reporter.line(format!(
                 "preview: marked {marked} GitHub deployment(s) of pull request #{n} in {environment} inactive"
             )),
@@ -259,7 +271,7 @@ impl Integration {
                 return;
             }
             let message = error.map(|e| e.message.clone());
-            let body = comment::render(
+            let mut body = comment::render(
                 &self.app_id,
                 p.pr.head_sha.as_deref(),
                 &CommentState::Deployed {
@@ -268,6 +280,9 @@ impl Integration {
                 },
                 SystemTime::now(),
             );
+            if self.protected {
+                body.push_str(comment::PROTECTED);
+            }
             self.comment(p, &body, false).await;
         }
     }
@@ -403,12 +418,13 @@ fn is_preview_of(d: &client::Deployment, environment: &str, number: u64) -> bool
             == Some(number)
 }
 
-/// Mark pull request `number`'s deployments in `environment` inactive.
-/// Returns how many were.
+/// Mark pull request `number`'s deployments in `environment` inactive,
+/// saying why (`description`). Returns how many were.
 async fn deactivate_deployments(
     api: &Api,
     environment: &str,
     number: u64,
+    description: &str,
 ) -> Result<usize, client::GitHubError> {
     let listed = api.deployments(environment).await?;
     let mut marked = 0;
@@ -416,8 +432,7 @@ async fn deactivate_deployments(
         .iter()
         .filter(|d| is_preview_of(d, environment, number))
     {
-        let description = format!("Pull request #{number} was closed");
-        api.create_deployment_status(d.id, "inactive", None, None, &description)
+        api.create_deployment_status(d.id, "inactive", None, None, description)
             .await?;
         marked += 1;
     }

@@ -90,6 +90,8 @@ pub struct State {
     /// Answer every comment listing with this many bytes of JSON (a runaway
     /// answer).
     pub huge_comment_listing: Option<usize>,
+    /// `state` of each pull request (`open`, `closed`); others are 404.
+    pub pull_states: BTreeMap<u64, String>,
     /// Set by [`FakeGitHub::issue_session_credentials`].
     sts_issue: Option<(SessionCredentials, Duration)>,
     next_id: u64,
@@ -230,6 +232,11 @@ impl FakeGitHub {
             statuses: Vec::new(),
         });
         id
+    }
+
+    /// What `GET /repos/{REPO}/pulls/{number}` answers as its `state`.
+    pub fn set_pull_state(&self, number: u64, state: &str) {
+        self.state().pull_states.insert(number, state.to_owned());
     }
 
     pub fn commit_statuses(&self) -> Vec<FakeCommitStatus> {
@@ -414,6 +421,17 @@ fn route(
                     c.body = text.clone();
                     respond(200, json!({"id": c.id, "body": text}), &[])
                 }
+                None => message(404, "Not Found"),
+            }
+        }
+        (Method::GET, ["repos", o, n, "pulls", num]) if repo_ok(o, n) => {
+            let state = num.parse::<u64>().ok().and_then(|n| s.pull_states.get(&n));
+            match state {
+                Some(state) => respond(
+                    200,
+                    json!({"number": num.parse::<u64>().unwrap_or(0), "state": state}),
+                    &[],
+                ),
                 None => message(404, "Not Found"),
             }
         }

@@ -106,6 +106,10 @@ pub enum FaultAction {
     /// StartDeployment only: as `FailJob`, and the failed step's log (served
     /// at its presigned `logUrl`) is `log`.
     FailJobWithLog { reason: String, log: String },
+    /// Another client creates this branch (stage PRODUCTION) of the
+    /// request's app just before the operation is performed: a race, e.g.
+    /// for the last free branch of an app at CreateBranch.
+    BranchCreatedFirst { branch: String },
 }
 
 impl FaultAction {
@@ -123,6 +127,7 @@ impl FaultAction {
             FaultAction::Redirect { .. } => "redirect",
             FaultAction::HugeBody { .. } => "huge_body",
             FaultAction::FailJobWithLog { .. } => "fail_job_with_log",
+            FaultAction::BranchCreatedFirst { .. } => "branch_created_first",
         }
     }
 }

@@ -234,6 +234,33 @@ impl Emulator {
         }
     }
 
+    /// Sets the branch's stage (creating the app and branch if needed), as
+    /// the console would: e.g. a preview made by an older version.
+    pub fn set_stage(&self, app_id: &str, branch: &str, stage: &str) {
+        self.shared.ensure_branch(app_id, branch);
+        if let Ok(b) = self.shared.state().branch_mut(app_id, branch) {
+            b.stage = stage.to_owned();
+        }
+    }
+
+    /// Moves the branch's creation and its jobs' times `by` into the past
+    /// (a branch made, and last deployed, that long ago).
+    pub fn age_branch(&self, app_id: &str, branch: &str, by: Duration) {
+        let back = |t: &mut std::time::SystemTime| {
+            *t = t.checked_sub(by).unwrap_or(std::time::UNIX_EPOCH);
+        };
+        if let Ok(b) = self.shared.state().branch_mut(app_id, branch) {
+            back(&mut b.create_time);
+            for job in &mut b.jobs {
+                back(&mut job.commit_time);
+                back(&mut job.start_time);
+                if let Some(end) = &mut job.end_time {
+                    back(end);
+                }
+            }
+        }
+    }
+
     /// Ends a job inserted with [`Emulator::insert_job`] in `status` (e.g.
     /// SUCCEED: another tool's deploy going live).
     pub fn end_job(&self, app_id: &str, branch: &str, job_id: &str, status: &str) {

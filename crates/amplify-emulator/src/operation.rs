@@ -26,6 +26,7 @@ pub enum Operation {
     UpdateBranch,
     /// The app's `customRules` and `customHeaders`: `POST /apps/{appId}`.
     UpdateApp,
+    ListBranches,
     /// A PUT to a presigned upload URL.
     Upload,
     /// A GET of a step's presigned `logUrl`.
@@ -40,7 +41,7 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 14] = [
+    pub const API: [Operation; 15] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
@@ -55,6 +56,7 @@ impl Operation {
         Operation::ListTagsForResource,
         Operation::UpdateBranch,
         Operation::UpdateApp,
+        Operation::ListBranches,
     ];
 
     /// The emulator's own endpoints, and what it does not route.
@@ -88,6 +90,7 @@ impl Operation {
             Operation::ListTagsForResource => "ListTagsForResource",
             Operation::UpdateBranch => "UpdateBranch",
             Operation::UpdateApp => "UpdateApp",
+            Operation::ListBranches => "ListBranches",
             Operation::Upload => "Upload",
             Operation::StepLog => "StepLog",
             Operation::Site => "Site",
@@ -158,7 +161,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 14);
+        assert_eq!(API_OPERATIONS.len(), 15);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()

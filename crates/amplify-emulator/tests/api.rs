@@ -399,6 +399,53 @@ async fn list_jobs_pages_newest_first() {
 }
 
 #[tokio::test]
+async fn list_branches_pages_in_creation_order_with_tags_and_basic_auth() {
+    let emulator = emulator().await;
+    let client = Client::new(&emulator);
+    let got = client
+        .call(
+            "POST",
+            "/apps/d1/branches",
+            Some(r#"{"branchName":"pr-1","stage":"PULL_REQUEST","tags":{"k":"v"},"enableBasicAuth":true,"basicAuthCredentials":"dTpw"}"#),
+        )
+        .await;
+    assert_eq!(got.status, 200, "{got:?}");
+    for n in 2..=4 {
+        emulator.create_branch("d1", &format!("b{n}"));
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let query = match &token {
+            Some(t) => format!("?maxResults=2&nextToken={t}"),
+            None => "?maxResults=2".to_owned(),
+        };
+        let got = client
+            .call("GET", &format!("/apps/d1/branches{query}"), None)
+            .await;
+        assert_eq!(got.status, 200, "{got:?}");
+        pages += 1;
+        for b in got.body["branches"].as_array().expect("branches") {
+            seen.push(b["branchName"].as_str().expect("name").to_owned());
+            if b["branchName"] == "pr-1" {
+                assert_eq!(b["tags"]["k"], "v");
+                assert_eq!(b["stage"], "PULL_REQUEST");
+                assert_eq!(b["enableBasicAuth"], true);
+            }
+        }
+        match got.body["nextToken"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["main", "feature/x", "pr-1", "b2", "b3", "b4"]);
+    let got = client.call("GET", "/apps/d9/branches", None).await;
+    assert_eq!(got.status, 404);
+}
+
+#[tokio::test]
 async fn requests_are_logged_with_operation_and_status() {
     let emulator = emulator().await;
     let client = Client::new(&emulator);

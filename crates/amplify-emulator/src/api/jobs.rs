@@ -1,5 +1,5 @@
 //! The job queries and StopJob: GetJob (with its step's presigned log URL),
-//! ListJobs with Amplify's paging, StopJob.
+//! ListJobs with Amplify's paging (shared with ListBranches), StopJob.
 
 use std::sync::Arc;
 
@@ -41,45 +41,77 @@ pub(super) fn list(
     call: &ApiCall,
     query: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let mut max_results = MAX_LIST_RESULTS;
-    let mut start = 0usize;
-    for (name, value) in query_pairs(query.unwrap_or_default()) {
-        match name.as_str() {
-            "maxResults" => {
-                let parsed: i64 = value.parse().map_err(|_| {
-                    ApiError::bad_request(format!("maxResults must be a number, got '{value}'."))
-                })?;
-                if !(0..=MAX_LIST_RESULTS as i64).contains(&parsed) {
-                    return Err(ApiError::bad_request(format!(
-                        "1 validation error detected: Value '{parsed}' at 'maxResults' failed to satisfy constraint: Member must have value between 0 and {MAX_LIST_RESULTS}"
-                    )));
-                }
-                if parsed > 0 {
-                    max_results = parsed as usize;
-                }
-            }
-            "nextToken" => {
-                start = decode_token(&value)
-                    .ok_or_else(|| ApiError::bad_request(format!("Invalid nextToken: {value}")))?;
-            }
-            _ => {}
-        }
-    }
+    let page = Page::from_query(query)?;
     let state = shared.state();
     let branch = state.branch(&call.app_id, call.branch())?;
     let newest_first: Vec<_> = branch.jobs.iter().rev().collect();
-    let page: Vec<Value> = newest_first
-        .iter()
-        .skip(start)
-        .take(max_results)
-        .map(|job| render::job_summary(&state.region, &call.app_id, call.branch(), job))
-        .collect();
-    let mut output = json!({ "jobSummaries": page });
-    let next = start + max_results;
-    if next < newest_first.len() {
-        output["nextToken"] = json!(encode_token(next));
+    let summaries = |job: &&crate::state::Job| {
+        render::job_summary(&state.region, &call.app_id, call.branch(), job)
+    };
+    Ok(page.answer("jobSummaries", &newest_first, summaries))
+}
+
+/// One page of a listing: where it starts and how long it is, from
+/// `maxResults` (0 or absent: 50, at most 50) and `nextToken`.
+pub(super) struct Page {
+    start: usize,
+    max_results: usize,
+}
+
+impl Page {
+    pub(super) fn from_query(query: Option<&str>) -> Result<Page, ApiError> {
+        let mut page = Page {
+            start: 0,
+            max_results: MAX_LIST_RESULTS,
+        };
+        for (name, value) in query_pairs(query.unwrap_or_default()) {
+            match name.as_str() {
+                "maxResults" => {
+                    let parsed: i64 = value.parse().map_err(|_| {
+                        ApiError::bad_request(format!(
+                            "maxResults must be a number, got '{value}'."
+                        ))
+                    })?;
+                    if !(0..=MAX_LIST_RESULTS as i64).contains(&parsed) {
+                        return Err(ApiError::bad_request(format!(
+                            "1 validation error detected: Value '{parsed}' at 'maxResults' failed to satisfy constraint: Member must have value between 0 and {MAX_LIST_RESULTS}"
+                        )));
+                    }
+                    if parsed > 0 {
+                        page.max_results = parsed as usize;
+                    }
+                }
+                "nextToken" => {
+                    page.start = decode_token(&value).ok_or_else(|| {
+                        ApiError::bad_request(format!("Invalid nextToken: {value}"))
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(page)
     }
-    Ok(output)
+
+    /// `{member: [this page of items], nextToken?}`.
+    pub(super) fn answer<T>(
+        &self,
+        member: &str,
+        items: &[T],
+        render: impl Fn(&T) -> Value,
+    ) -> Value {
+        let page: Vec<Value> = items
+            .iter()
+            .skip(self.start)
+            .take(self.max_results)
+            .map(render)
+            .collect();
+        let mut output = json!({ member: page });
+        let next = self.start + self.max_results;
+        if next < items.len() {
+            output["nextToken"] = json!(encode_token(next));
+        }
+        output
+    }
 }
 
 /// Pagination tokens are opaque to clients; this one is an offset.

@@ -55,6 +55,9 @@ pub(crate) async fn handle(
     if let Err(err) = authenticate(shared, parts, &body) {
         return Ok(err.into_response());
     }
+    if let Some(FaultAction::BranchCreatedFirst { branch }) = &fault {
+        shared.ensure_branch(&call.app_id, branch);
+    }
     let response = match perform(shared, &call, parts.uri.query(), &body, failure(&fault)) {
         Ok(output) => error::json_response(200, &output),
         Err(err) => err.into_response(),
@@ -124,6 +127,7 @@ fn perform(
     match call.operation {
         Operation::GetApp => get_app(shared, call),
         Operation::GetBranch => get_branch(shared, call),
+        Operation::ListBranches => list_branches(shared, call, query),
         Operation::CreateBranch => create_branch(shared, call, body),
         Operation::DeleteBranch => delete_branch(shared, call),
         Operation::UpdateBranch => update_branch(shared, call, body),
@@ -156,17 +160,32 @@ fn get_branch(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {
     Ok(json!({ "branch": render::branch(&state.region, &call.app_id, branch) }))
 }
 
+/// ListBranches: in creation order, `maxResults` (≤ 50) per page, `nextToken`.
+fn list_branches(shared: &Shared, call: &ApiCall, query: Option<&str>) -> Result<Value, ApiError> {
+    let page = jobs::Page::from_query(query)?;
+    let state = shared.state();
+    let app = state.app(&call.app_id)?;
+    let branches: Vec<_> = app.branches.iter().collect();
+    Ok(page.answer("branches", &branches, |b| {
+        render::branch(&state.region, &call.app_id, b)
+    }))
+}
+
 fn create_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, ApiError> {
     let input = json_object(body)?;
     let name = required_string(&input, "branchName")?;
     let stage = optional_string(&input, "stage")?;
     let basic_auth = basic_auth(&input)?;
+    let tags = tags::from_input(&input)?;
     let mut state = shared.state();
     let region = state.region.clone();
     state.create_branch(&call.app_id, &name, stage.as_deref())?;
     let branch = state.branch_mut(&call.app_id, &name)?;
     if let Some(credentials) = basic_auth {
         branch.basic_auth = credentials;
+    }
+    if let Some(tags) = tags {
+        branch.tag(tags)?;
     }
     Ok(json!({ "branch": render::branch(&region, &call.app_id, branch) }))
 }

@@ -14,8 +14,22 @@ use crate::shared::Shared;
 /// TagResource: `{"tags": {key: value}}`, merged into the branch's tags.
 pub(super) fn tag(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, ApiError> {
     let input = json_object(body)?;
-    let Some(Value::Object(given)) = input.get("tags") else {
+    let Some(tags) = from_input(&input)? else {
         return Err(ApiError::bad_request("tags is required"));
+    };
+    let mut state = shared.state();
+    state.branch_mut(&call.app_id, call.branch())?.tag(tags)?;
+    Ok(json!({}))
+}
+
+/// The `tags` member of an input (TagResource, CreateBranch), if given.
+pub(super) fn from_input(
+    input: &serde_json::Map<String, Value>,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let given = match input.get("tags") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(given)) => given,
+        Some(_) => return Err(ApiError::serialization("Expected a map for member 'tags'.")),
     };
     let mut tags = BTreeMap::new();
     for (key, value) in given {
@@ -24,9 +38,7 @@ pub(super) fn tag(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value,
         };
         tags.insert(key.clone(), value.clone());
     }
-    let mut state = shared.state();
-    state.branch_mut(&call.app_id, call.branch())?.tag(tags)?;
-    Ok(json!({}))
+    Ok(Some(tags))
 }
 
 /// UntagResource: `?tagKeys=a&tagKeys=b`.
