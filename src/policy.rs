@@ -19,6 +19,9 @@ pub enum Feature {
     DeleteBranch,
     /// Provenance tags on the branch (optional: without it, a warning).
     TagBranch,
+    /// `rules sync` and `deploy --sync-rules`: read and replace the app's
+    /// redirects and rewrites (`customRules`).
+    SyncRules,
 }
 
 impl Feature {
@@ -37,6 +40,7 @@ impl Feature {
             Feature::CreateBranch => &["amplify:CreateBranch"],
             Feature::DeleteBranch => &["amplify:DeleteBranch"],
             Feature::TagBranch => &["amplify:TagResource"],
+            Feature::SyncRules => &["amplify:GetApp", "amplify:UpdateApp"],
         }
     }
 }
