@@ -145,6 +145,12 @@ pub struct PackageFilterArgs {
         hide = true
     )]
     pub max_archive_bytes: Option<u64>,
+
+    /// Also deploy `_headers` and `_redirects` (left out by default: Amplify
+    /// reads the customHttp.yml and rules made from them)
+    #[arg(long, env = "AMPLIFY_KEEP_RULE_FILES", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub keep_rule_files: Option<bool>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -255,6 +255,8 @@ pub struct FilterSettings {
     /// `SOURCE_DATE_EPOCH` as set; parsed when a folder is packaged (a
     /// `--source-url` deploy never reads it).
     pub source_date_epoch: Option<String>,
+    /// `--keep-rule-files`: `_headers` and `_redirects` are deployed too.
+    pub keep_rule_files: bool,
 }
 
 impl FilterSettings {
@@ -269,6 +271,7 @@ impl FilterSettings {
             threads: args.threads,
             max_archive_bytes: args.max_archive_bytes,
             source_date_epoch: env.get("SOURCE_DATE_EPOCH"),
+            keep_rule_files: args.keep_rule_files.unwrap_or(false),
         }
     }
 

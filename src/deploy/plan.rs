@@ -54,6 +54,7 @@ impl Plan {
             (Some(path), None) => {
                 check_folder(path)?;
                 let mut opts = s.filter.package_options(path)?;
+                crate::rules::site::apply_to_package(&mut opts, s.filter.keep_rule_files)?;
                 // The live check compares the site with these bytes.
                 opts.keep = (s.verify.mode != Verify::Off).then(|| root_document(&s.verify.path));
                 Source::Folder(opts)

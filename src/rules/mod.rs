@@ -8,6 +8,7 @@
 mod diff;
 mod headers;
 mod redirects;
+pub mod site;
 #[cfg(test)]
 mod tests;
 
