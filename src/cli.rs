@@ -85,6 +85,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write a ready CI workflow and the IAM and OIDC trust policies for an app.
     Init(InitArgs),
+    /// The app's redirects and rewrites (customRules), from a `_redirects` file.
+    Rules(RulesArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -337,6 +339,18 @@ pub struct DeployArgs {
         hide_env_values = true
     )]
     pub github_token: Option<String>,
+
+    /// Before deploying, replace the app's redirects and rewrites (shared by
+    /// every branch) with the folder's `_redirects` (refused on a preview)
+    #[arg(long, env = "AMPLIFY_SYNC_RULES", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub sync_rules: Option<bool>,
+
+    /// Add the single-page-app rewrite (paths without a file extension to
+    /// /index.html, 200) after the rules; implies --sync-rules
+    #[arg(long, env = "AMPLIFY_SPA", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub spa: Option<bool>,
 }
 
 /// The Amplify branch a branch command works on.
@@ -694,4 +708,40 @@ mod tests {
         let cli = parse_with(&[], &[("INPUT_STAGE", "DEVELOPMENT")]).unwrap();
         assert_eq!(cli.deploy.stage, Some(Stage::Development));
     }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum RulesCommand {
+    /// Replace the app's redirects and rewrites with a `_redirects` file's
+    /// (and the SPA rewrite), printing the difference first
+    Sync(RulesSyncArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RulesSyncArgs {
+    /// Amplify app id, e.g. d1a2b3c4d5e6f7
+    #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// The `_redirects` file (Netlify / Cloudflare Pages syntax)
+    #[arg(long, value_name = "DIR/_redirects")]
+    pub from: Option<PathBuf>,
+
+    /// Add the single-page-app rewrite (paths without a file extension to
+    /// /index.html, 200) after the rules
+    #[arg(long)]
+    pub spa: bool,
+
+    /// Print the difference, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

@@ -90,6 +90,7 @@ pub enum Settings {
     Stop(JobSettings),
     Completions(crate::cli::Shell),
     Init(InitSettings),
+    RulesSync(RulesSyncSettings),
 }
 
 impl Settings {
@@ -117,6 +118,15 @@ impl Settings {
             Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)),
             Some(Command::Completions(args)) => Settings::Completions(args.shell),
             Some(Command::Init(args)) => Settings::Init(InitSettings::resolve(args, env)),
+            Some(Command::Rules(args)) => match &args.command {
+                crate::cli::RulesCommand::Sync(a) => Settings::RulesSync(RulesSyncSettings {
+                    app_id: a.app_id.clone(),
+                    from: a.from.clone(),
+                    spa: a.spa,
+                    dry_run: a.dry_run,
+                    aws: AwsSettings::resolve(&a.aws, env),
+                }),
+            },
         })
     }
 }
@@ -304,6 +314,15 @@ impl FilterSettings {
     }
 }
 
+/// `amplify-deploy rules sync`.
+pub struct RulesSyncSettings {
+    pub app_id: Option<String>,
+    pub from: Option<PathBuf>,
+    pub spa: bool,
+    pub dry_run: bool,
+    pub aws: AwsSettings,
+}
+
 /// `amplify-deploy package`.
 pub struct PackageSettings {
     pub path: PathBuf,
@@ -469,6 +488,11 @@ pub struct DeploySettings {
     /// What is deployed, for the branch's provenance and newest-wins.
     pub commit: CommitSettings,
     pub verify: VerifySettings,
+    /// `--sync-rules` (or `--spa`, which implies it): the app's rules from
+    /// the folder's `_redirects` before deploying.
+    pub sync_rules: bool,
+    /// `--spa`: the SPA rewrite after those rules.
+    pub spa: bool,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -688,6 +712,8 @@ impl DeploySettings {
             github: GitHubSettings::resolve(args, env),
             commit: CommitSettings::resolve(args, env),
             verify: VerifySettings::resolve(args)?,
+            sync_rules: args.sync_rules.unwrap_or(false) || args.spa.unwrap_or(false),
+            spa: args.spa.unwrap_or(false),
         })
     }
 }

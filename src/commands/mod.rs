@@ -8,6 +8,7 @@ mod completions;
 mod deploy;
 mod init;
 mod package;
+mod rules;
 
 use crate::error::RunError;
 use crate::report::Reporter;
@@ -25,5 +26,6 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         Settings::Stop(job) => branch::stop(job, reporter).await,
         Settings::Completions(shell) => completions::completions(*shell),
         Settings::Init(s) => init::init(s, reporter).await,
+        Settings::RulesSync(s) => rules::sync(s, reporter).await,
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::amplify::CustomRule;
 use crate::choices::{OnBusy, Verify};
 use crate::error::RunError;
 use crate::http;
@@ -33,6 +34,9 @@ pub(super) struct Plan {
     pub(super) commit: settings::CommitSettings,
     /// The live check and the branch's basic auth.
     pub(super) verify: VerifySettings,
+    /// `--sync-rules`: the app's rules to write before deploying, and
+    /// where they come from.
+    pub(super) rules: Option<(Vec<CustomRule>, String)>,
 }
 
 /// What the job deploys: a folder we package and upload, or a URL Amplify
@@ -77,6 +81,7 @@ impl Plan {
                 ))
             }
         };
+        let rules = s.sync_rules.then(|| sync_rules(s)).transpose()?;
         if s.timeout.is_zero() {
             return Err(RunError::input("timeout must be longer than 0s"));
         }
@@ -97,8 +102,31 @@ impl Plan {
             temp_dir: s.temp_dir.clone(),
             commit: s.commit.clone(),
             verify: s.verify.clone(),
+            rules,
         })
     }
+}
+
+/// `--sync-rules`: the folder's `_redirects` (if it has one), then the SPA
+/// rewrite with `--spa`; translated now, so a bad line stops the run
+/// before anything is sent.
+fn sync_rules(s: &DeploySettings) -> Result<(Vec<CustomRule>, String), RunError> {
+    let redirects = s
+        .path
+        .as_ref()
+        .map(|p| p.join(crate::rules::REDIRECTS_FILE))
+        .filter(|p| p.is_file());
+    if redirects.is_none() && !s.spa {
+        let folder = s
+            .path
+            .as_ref()
+            .map_or("the folder".into(), |p| p.display().to_string());
+        return Err(RunError::input(format!(
+            "sync-rules: {folder} has no {} and --spa is not set: no rules to sync",
+            crate::rules::REDIRECTS_FILE
+        )));
+    }
+    crate::rules::site::desired_rules(redirects.as_deref(), s.spa)
 }
 
 /// The package entry a site path serves: `/` is `index.html`, `/docs/`

@@ -9,6 +9,7 @@ mod diff;
 mod headers;
 mod redirects;
 pub mod site;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 

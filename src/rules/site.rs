@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
-use super::{headers_to_custom_http, validate_custom_http, Refused};
+use super::{headers_to_custom_http, redirects_to_rules, spa_rule, validate_custom_http, Refused};
 use super::{CUSTOM_HTTP_FILE, HEADERS_FILE, REDIRECTS_FILE};
+use crate::amplify::CustomRule;
 use crate::error::RunError;
 use crate::package::{Generated, PackageOptions};
 
@@ -44,12 +45,9 @@ pub fn apply_to_package(opts: &mut PackageOptions, keep_rule_files: bool) -> Res
 }
 
 /// A rules file's refusal as bad input: one cause line per bad line.
-pub fn refused(dir: &Path, e: Refused) -> RunError {
-    let mut err = RunError::input(format!("{}/{e}", dir.display()));
-    for cause in e.causes() {
-        err = err.cause(cause);
-    }
-    err
+pub fn refused(dir: &Path, mut e: Refused) -> RunError {
+    e.file = dir.join(&e.file).display().to_string();
+    refused_file(e)
 }
 
 /// The text of `dir/name` when it is a file.
@@ -61,4 +59,41 @@ fn read_if_file(dir: &Path, name: &str) -> Result<Option<String>, RunError> {
     std::fs::read_to_string(&path)
         .map(Some)
         .map_err(|e| RunError::input(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The rules a sync writes: the `_redirects` file's, in order, then the
+/// SPA rewrite with `spa`; and where they come from, for the log. A missing
+/// file, a line Amplify cannot express, or nothing to sync is bad input.
+pub fn desired_rules(
+    redirects: Option<&Path>,
+    spa: bool,
+) -> Result<(Vec<CustomRule>, String), RunError> {
+    let mut rules = Vec::new();
+    let mut from = Vec::new();
+    if let Some(path) = redirects {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RunError::input(format!("cannot read {}: {e}", path.display())))?;
+        let shown = path.display().to_string();
+        rules = redirects_to_rules(&text, &shown).map_err(|e| refused_file(e))?;
+        from.push(shown);
+    }
+    if spa {
+        rules.push(spa_rule());
+        from.push("--spa".into());
+    }
+    if from.is_empty() {
+        return Err(RunError::input(
+            "no rules to sync: pass --from DIR/_redirects, --spa, or both",
+        ));
+    }
+    Ok((rules, from.join(" and ")))
+}
+
+/// A refusal of a file named in full.
+fn refused_file(e: Refused) -> RunError {
+    let mut err = RunError::input(e.to_string());
+    for cause in e.causes() {
+        err = err.cause(cause);
+    }
+    err
 }
