@@ -132,7 +132,7 @@ fn state_json(shared: &Shared) -> Value {
                     })
                 })
                 .collect();
-            json!({ "appId": app.app_id, "platform": app.platform, "branches": branches })
+            json!({ "appId": app.app_id, "platform": app.platform, "customRules": app.custom_rules, "branches": branches })
         })
         .collect();
     json!({

@@ -20,9 +20,11 @@ mod config;
 mod control;
 mod error;
 mod fault;
+mod headers;
 mod operation;
 mod record;
 mod request;
+mod rules;
 mod server;
 mod shared;
 mod sigv4;
@@ -40,6 +42,7 @@ pub use config::{Config, Credential};
 pub use fault::{Fault, FaultAction};
 pub use operation::{Operation, UnknownOperation, API_OPERATIONS};
 pub use record::{JobRecord, RequestRecord};
+pub use rules::CustomRule;
 
 // `site` names it from the crate root.
 pub(crate) use shared::Shared;
@@ -259,6 +262,33 @@ impl Emulator {
             .app(app_id)
             .map(|app| app.branches.iter().map(|b| b.name.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Sets the app's `customRules` as the console would (no checks),
+    /// creating the app (WEB) if needed.
+    pub fn set_custom_rules(&self, app_id: &str, rules: Vec<CustomRule>) {
+        let mut state = self.shared.state();
+        if state.app(app_id).is_err() {
+            state.create_app(app_id, "WEB");
+        }
+        if let Ok(app) = state.app_mut(app_id) {
+            app.custom_rules = rules;
+        }
+    }
+
+    /// The app's `customRules`, in order (empty for an unknown app).
+    pub fn custom_rules(&self, app_id: &str) -> Vec<CustomRule> {
+        let state = self.shared.state();
+        state
+            .app(app_id)
+            .map(|app| app.custom_rules.clone())
+            .unwrap_or_default()
+    }
+
+    /// The app's `customHeaders` YAML, if set.
+    pub fn custom_headers(&self, app_id: &str) -> Option<String> {
+        let state = self.shared.state();
+        state.app(app_id).ok()?.custom_headers.clone()
     }
 
     /// Files of the branch's last successful zip deploy.

@@ -24,6 +24,8 @@ pub enum Operation {
     UntagResource,
     ListTagsForResource,
     UpdateBranch,
+    /// The app's `customRules` and `customHeaders`: `POST /apps/{appId}`.
+    UpdateApp,
     /// A PUT to a presigned upload URL.
     Upload,
     /// A GET of a step's presigned `logUrl`.
@@ -38,7 +40,7 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 13] = [
+    pub const API: [Operation; 14] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
@@ -52,6 +54,7 @@ impl Operation {
         Operation::UntagResource,
         Operation::ListTagsForResource,
         Operation::UpdateBranch,
+        Operation::UpdateApp,
     ];
 
     /// The emulator's own endpoints, and what it does not route.
@@ -84,6 +87,7 @@ impl Operation {
             Operation::UntagResource => "UntagResource",
             Operation::ListTagsForResource => "ListTagsForResource",
             Operation::UpdateBranch => "UpdateBranch",
+            Operation::UpdateApp => "UpdateApp",
             Operation::Upload => "Upload",
             Operation::StepLog => "StepLog",
             Operation::Site => "Site",
@@ -154,7 +158,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 13);
+        assert_eq!(API_OPERATIONS.len(), 14);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()

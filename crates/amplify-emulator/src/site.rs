@@ -1,14 +1,19 @@
 //! Serves what was deployed, so a person can open the site in a browser
-//! (`/__site/{app}/{displayName}/…`), and a plain-text job log for the
+//! (`/__site/{app}/{displayName}/…`, or by its host name), with the app's
+//! redirects and rewrites (`rules`) and the custom headers (`headers`)
+//! applied as Amplify applies them; and a plain-text job log for the
 //! presigned `logUrl` of GetJob (`/__logs/{app}/{branch}/{job}/{step}?X-Amz-…`).
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::Response;
 
 use crate::error::{self, plain};
+use crate::headers::{self, HeaderRule};
+use crate::rules::{self, CustomRule, Outcome, SiteRequest};
 use crate::shared::Shared;
-use crate::state::epoch;
+use crate::state::{epoch, SiteFiles};
 
 type HttpResponse = Response<Full<Bytes>>;
 
@@ -33,7 +38,7 @@ pub(crate) fn serve_site(
             .body(Full::new(Bytes::new()))
             .unwrap_or_else(|_| plain(500, "internal error"));
     }
-    let files = {
+    let (files, rules, app_headers) = {
         let state = shared.state();
         let Ok(app) = state.app(app_id) else {
             return plain(404, &format!("no app {app_id}\n"));
@@ -60,25 +65,118 @@ pub(crate) fn serve_site(
         let Some(files) = branch.served(state.site_lag) else {
             return plain(404, &format!("nothing deployed to {display_name} yet\n"));
         };
-        files
+        (files, app.custom_rules.clone(), app.custom_headers.clone())
     };
-    let file = rest.join("/");
+    let path = format!("/{}", rest.join("/"));
+    // Under `/__site/…` a redirect to a site path keeps the prefix.
+    let base = if parts.uri.path().starts_with("/__site/") {
+        format!("/__site/{app_id}/{display_name}")
+    } else {
+        String::new()
+    };
+    let mut response = answer(&files, &rules, parts, &path, &base);
+    let header_rules = header_rules(&files, app_headers.as_deref());
+    for (key, value) in headers::for_path(&header_rules, &path) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// What the site answers for `path` once the app's rules have had their say.
+fn answer(
+    files: &SiteFiles,
+    rules: &[CustomRule],
+    parts: &hyper::http::request::Parts,
+    path: &str,
+    base: &str,
+) -> HttpResponse {
+    let head = parts.method == hyper::Method::HEAD;
+    let found = resolve(files, path);
+    let request = SiteRequest {
+        path,
+        query: parts.uri.query(),
+        country: parts
+            .headers
+            .get("cloudfront-viewer-country")
+            .and_then(|v| v.to_str().ok()),
+        host: parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(|h| h.rsplit_once(':').map_or(h, |(h, _)| h)),
+        exists: found.is_some(),
+    };
+    match rules::apply(rules, &request) {
+        Some(Outcome::Redirect { location, status }) => {
+            let location = if location.starts_with('/') && !location.starts_with("//") {
+                format!("{base}{location}")
+            } else {
+                location
+            };
+            Response::builder()
+                .status(status)
+                .header("location", location)
+                .body(Full::new(Bytes::new()))
+                .unwrap_or_else(|_| plain(500, "internal error"))
+        }
+        Some(Outcome::Serve {
+            path: target,
+            status,
+        }) => {
+            let target_path = target.split_once('?').map_or(target.as_str(), |(p, _)| p);
+            match resolve(files, target_path) {
+                Some(name) => file(files, &name, status, head),
+                None => plain(
+                    404,
+                    &format!(
+                        "{target} (where a rule sends {path}) is not part of the deployed site\n"
+                    ),
+                ),
+            }
+        }
+        Some(Outcome::Proxy { url }) => plain(
+            502,
+            &format!("amplify-emulator does not proxy: a rule rewrites {path} to {url}\n"),
+        ),
+        None => match found {
+            Some(name) => file(files, &name, 200, head),
+            None => plain(404, &format!("{path} is not part of the deployed site\n")),
+        },
+    }
+}
+
+/// The deployed file a site path names: itself, or its `index.html`.
+fn resolve(files: &SiteFiles, path: &str) -> Option<String> {
+    let file = path.strip_prefix('/').unwrap_or(path);
     let candidates = if file.is_empty() || file.ends_with('/') {
         vec![format!("{file}index.html")]
     } else {
-        vec![file.clone(), format!("{file}/index.html")]
+        vec![file.to_owned(), format!("{file}/index.html")]
     };
-    for name in candidates {
-        if let Some(content) = files.get(&name) {
-            let body = if method == "HEAD" {
-                Bytes::new()
-            } else {
-                Bytes::from(content.clone())
-            };
-            return error::raw(200, content_type(&name), body);
-        }
-    }
-    plain(404, &format!("{file} is not part of the deployed site\n"))
+    candidates.into_iter().find(|name| files.contains_key(name))
+}
+
+fn file(files: &SiteFiles, name: &str, status: u16, head: bool) -> HttpResponse {
+    let body = match files.get(name) {
+        Some(content) if !head => Bytes::from(content.clone()),
+        _ => Bytes::new(),
+    };
+    error::raw(status, content_type(name), body)
+}
+
+/// The deploy's `customHttp.yml` when it has one, else the app's
+/// `customHeaders`. Both were checked when they were set.
+fn header_rules(files: &SiteFiles, app_headers: Option<&str>) -> Vec<HeaderRule> {
+    let text = match files.get(headers::FILE_NAME) {
+        Some(content) => String::from_utf8_lossy(content).into_owned(),
+        None => app_headers.unwrap_or_default().to_owned(),
+    };
+    headers::parse(&text).unwrap_or_default()
 }
 
 /// Whether the request carries the branch's basic auth credentials.

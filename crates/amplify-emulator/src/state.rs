@@ -13,6 +13,7 @@ use bytes::Bytes;
 use crate::error::ApiError;
 use crate::fault::FaultQueue;
 use crate::record::RequestRecord;
+use crate::rules::CustomRule;
 
 /// Amplify's limit on branches per app (not adjustable).
 pub(crate) const MAX_BRANCHES_PER_APP: usize = 50;
@@ -36,6 +37,11 @@ pub(crate) struct App {
     pub platform: String,
     pub create_time: SystemTime,
     pub branches: Vec<Branch>,
+    /// UpdateApp's `customRules`, applied in order to every branch's site.
+    pub custom_rules: Vec<CustomRule>,
+    /// UpdateApp's `customHeaders` (YAML, checked), used by sites whose
+    /// deploy has no `customHttp.yml`.
+    pub custom_headers: Option<String>,
 }
 
 #[derive(Debug)]
@@ -137,7 +143,7 @@ impl State {
             .ok_or_else(|| ApiError::app_not_found(app_id))
     }
 
-    fn app_mut(&mut self, app_id: &str) -> Result<&mut App, ApiError> {
+    pub fn app_mut(&mut self, app_id: &str) -> Result<&mut App, ApiError> {
         self.apps
             .iter_mut()
             .find(|a| a.app_id == app_id)
@@ -206,6 +212,8 @@ impl State {
                 platform: platform.to_owned(),
                 create_time: SystemTime::now(),
                 branches: Vec::new(),
+                custom_rules: Vec::new(),
+                custom_headers: None,
             }),
         }
     }

@@ -1,5 +1,6 @@
 //! What Amplify checks when a manual deploy runs: the upload must be a
-//! readable zip whose entries sit under the site root. The failure texts
+//! readable zip whose entries sit under the site root, and a
+//! `customHttp.yml` at its root must be valid custom headers YAML. The failure texts
 //! become the job's `statusReason`.
 //!
 //! Entry names are taken from the central directory as sent, never
@@ -52,6 +53,12 @@ pub(crate) fn site_files(zip: Option<&[u8]>) -> Result<SiteFiles, String> {
             .read_to_end(&mut content)
             .map_err(|e| format!("unable to read zip entry {name}: {e}"))?;
         files.insert(name, content);
+    }
+    if let Some(content) = files.get(crate::headers::FILE_NAME) {
+        let text = std::str::from_utf8(content)
+            .map_err(|_| format!("{} is not UTF-8 text", crate::headers::FILE_NAME))?;
+        crate::headers::parse(text)
+            .map_err(|e| format!("invalid {}: {e}", crate::headers::FILE_NAME))?;
     }
     Ok(files)
 }

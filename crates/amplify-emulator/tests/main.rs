@@ -5,5 +5,6 @@ mod binary;
 mod control;
 mod faults;
 mod robustness;
+mod site_rules;
 mod support;
 mod upload;

@@ -6,6 +6,7 @@
 //!
 //! <https://docs.aws.amazon.com/amplify/latest/APIReference/API_Operations.html>
 
+mod app;
 mod deploy;
 mod input;
 mod jobs;
@@ -134,6 +135,7 @@ fn perform(
         Operation::TagResource => tags::tag(shared, call, body),
         Operation::UntagResource => tags::untag(shared, call, query),
         Operation::ListTagsForResource => tags::list(shared, call),
+        Operation::UpdateApp => app::update(shared, call, body),
         other => Err(ApiError::new(
             404,
             "UnknownOperationException",

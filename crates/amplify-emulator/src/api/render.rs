@@ -26,6 +26,8 @@ pub(crate) fn app(region: &str, app: &App) -> Value {
         "defaultDomain": format!("{}.amplifyapp.com", app.app_id),
         "enableBranchAutoBuild": false,
         "enableBasicAuth": false,
+        "customRules": app.custom_rules,
+        "customHeaders": app.custom_headers.clone().unwrap_or_default(),
     })
 }
 

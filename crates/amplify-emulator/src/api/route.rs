@@ -34,6 +34,7 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let operation = match (method, parts.as_slice()) {
         ("GET", [_]) => call(Operation::GetApp, None, None),
+        ("POST", [_]) => call(Operation::UpdateApp, None, None),
         ("POST", [_, "branches"]) => call(Operation::CreateBranch, None, None),
         ("GET", [_, "branches", _]) => call(Operation::GetBranch, segments.get(2), None),
         ("POST", [_, "branches", _]) => call(Operation::UpdateBranch, segments.get(2), None),
@@ -88,6 +89,7 @@ mod tests {
     fn routes_every_operation() {
         let cases = [
             ("GET", "d1", "GetApp"),
+            ("POST", "d1", "UpdateApp"),
             ("POST", "d1/branches", "CreateBranch"),
             ("GET", "d1/branches/main", "GetBranch"),
             ("DELETE", "d1/branches/main", "DeleteBranch"),
