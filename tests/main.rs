@@ -15,5 +15,6 @@ mod output;
 mod package;
 mod preview;
 mod provenance;
+mod rules;
 mod snapshots;
 mod terminal;
