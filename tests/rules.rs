@@ -338,3 +338,16 @@ async fn a_preview_refuses_sync_rules_before_any_request() {
     assert!(operations(&emu).is_empty(), "{:?}", operations(&emu));
     assert!(gh.requests().is_empty(), "{:?}", gh.requests().len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_check_expects_the_app_shell_on_a_route_the_spa_rule_rewrites() {
+    let emu = emulator().await;
+    let site = rules_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.args(["--spa", "--verify", "strict", "--verify-path", "/dashboard"])
+        .env("AMPLIFY_VERIFY_TIMEOUT", "10s")
+        .env("AMPLIFY_RESOLVE", format!("*={}", emu.endpoint()));
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("live check: new content served"), "{r:?}");
+}

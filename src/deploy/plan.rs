@@ -54,13 +54,15 @@ impl Plan {
     pub(super) fn from_settings(s: &DeploySettings) -> Result<Plan, RunError> {
         let app_id = settings::validate_app_id(s.app_id.as_deref())?;
         let branch = settings::validate_branch(s.branch.as_deref())?;
+        let rules = s.sync_rules.then(|| sync_rules(s)).transpose()?;
         let source = match (&s.path, &s.source_url) {
             (Some(path), None) => {
                 check_folder(path)?;
                 let mut opts = s.filter.package_options(path)?;
                 crate::rules::site::apply_to_package(&mut opts, s.filter.keep_rule_files)?;
                 // The live check compares the site with these bytes.
-                opts.keep = (s.verify.mode != Verify::Off).then(|| root_document(&s.verify.path));
+                opts.keep = (s.verify.mode != Verify::Off)
+                    .then(|| live_document(&s.verify.path, path, rules.as_ref()));
                 Source::Folder(opts)
             }
             (None, Some(url)) => {
@@ -81,7 +83,6 @@ impl Plan {
                 ))
             }
         };
-        let rules = s.sync_rules.then(|| sync_rules(s)).transpose()?;
         if s.timeout.is_zero() {
             return Err(RunError::input("timeout must be longer than 0s"));
         }
@@ -138,6 +139,22 @@ pub(super) fn root_document(path: &str) -> String {
     } else {
         name.to_owned()
     }
+}
+
+/// The package entry the live check expects at `verify_path`: its own
+/// file, unless the rules being synced rewrite it (the SPA rule sends a
+/// route without a file to `index.html`).
+fn live_document(
+    verify_path: &str,
+    folder: &std::path::Path,
+    rules: Option<&(Vec<CustomRule>, String)>,
+) -> String {
+    let own = root_document(verify_path);
+    let path = verify_path.split(['?', '#']).next().unwrap_or("/");
+    let has_file = folder.join(&own).is_file();
+    rules
+        .and_then(|(rules, _)| crate::rules::rewrite_target(path, rules, has_file))
+        .map_or(own, |target| root_document(&target))
 }
 
 fn check_folder(path: &std::path::Path) -> Result<(), RunError> {

@@ -6,6 +6,7 @@
 //! express. No I/O here; the command layer reads the files and calls the API.
 
 mod diff;
+mod follow;
 mod headers;
 mod redirects;
 pub mod site;
@@ -16,6 +17,7 @@ mod tests;
 use std::fmt;
 
 pub use diff::{diff, rule_line, RuleDiff};
+pub use follow::rewrite_target;
 pub use headers::{headers_to_custom_http, validate_custom_http, HeaderRule};
 pub use redirects::{redirects_to_rules, spa_rule};
 
