@@ -74,7 +74,7 @@ pub fn desired_rules(
         let text = std::fs::read_to_string(path)
             .map_err(|e| RunError::input(format!("cannot read {}: {e}", path.display())))?;
         let shown = path.display().to_string();
-        rules = redirects_to_rules(&text, &shown).map_err(|e| refused_file(e))?;
+        rules = redirects_to_rules(&text, &shown).map_err(refused_file)?;
         from.push(shown);
     }
     if spa {

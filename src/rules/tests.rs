@@ -14,8 +14,16 @@ fn rule(source: &str, target: &str, status: &str, condition: Option<&str>) -> Cu
     }
 }
 
-/// (`_redirects` line, [(source, target, status, condition)]).
-const TRANSLATED: &[(&str, &[(&str, &str, &str, Option<&str>)])] = &[
+/// An expected rule: source, target, status, condition.
+type Want = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// (`_redirects` line, the rules it becomes).
+const TRANSLATED: &[(&str, &[Want])] = &[
     // Netlify docs: the basics.
     ("/home / 301", &[("/home", "/", "301", None)]),
     (
