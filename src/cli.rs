@@ -457,6 +457,12 @@ pub struct InitArgs {
     #[arg(long, value_name = "SHA")]
     pub action_sha: Option<String>,
 
+    /// Take the action from this repository (a fork or a mirror); its
+    /// release tag's commit is looked up on GITHUB_API_URL and pinned
+    /// [default: the repository this binary was released from]
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub action_repository: Option<String>,
+
     /// Print the files on stdout instead of writing them
     #[arg(long)]
     pub print: bool,

@@ -366,6 +366,12 @@ pub struct InitSettings {
     pub repository: Option<String>,
     /// `--action-sha`, as given.
     pub action_sha: Option<String>,
+    /// `--action-repository`, as given.
+    pub action_repository: Option<String>,
+    /// Where the action's release tag is looked up: `GITHUB_API_URL`, and
+    /// `GITHUB_TOKEN` when set (public reads need none).
+    pub github_api_url: String,
+    pub github_token: Option<String>,
     pub print: bool,
     pub force: bool,
     pub aws: AwsSettings,
@@ -387,6 +393,11 @@ impl InitSettings {
             gitlab: args.gitlab,
             repository: given(&args.repository).map(str::to_owned),
             action_sha: given(&args.action_sha).map(str::to_owned),
+            action_repository: given(&args.action_repository).map(str::to_owned),
+            github_api_url: env
+                .get("GITHUB_API_URL")
+                .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
+            github_token: env.get("GITHUB_TOKEN").filter(|t| !t.trim().is_empty()),
             print: args.print,
             force: args.force,
             aws: AwsSettings::resolve(&args.aws, env),

@@ -9,6 +9,8 @@ use amplify_deploy::policy::{self, AppRef, Feature};
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 use serde_json::Value;
 
+use crate::support::github::FakeGitHub;
+use crate::support::net::SilentServer;
 use crate::support::*;
 
 /// The release's man page generator (examples/man.rs), run here as a module.
@@ -157,6 +159,79 @@ async fn init_pins_the_action_to_the_commit_given() {
     .await;
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("\"v1.2.3\""), "{r:?}");
+}
+
+/// The workflow `init --print` wrote, its `uses:` line.
+fn uses_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.contains("uses: octo/amplify-deploy@"))
+        .unwrap_or_else(|| panic!("no uses: line for the action in {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_pins_the_action_to_the_commit_its_release_tag_names() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let dir = checkout(Some("https://github.com/octo/site.git"));
+    let version = concat!("v", env!("CARGO_PKG_VERSION"));
+    let commit = "c0ffee0123456789abcdef0123456789abcdef01";
+    let init_with_api = |api: &str| {
+        let mut c = init(
+            &emu,
+            dir.path(),
+            &[APP, "--print", "--action-repository", "octo/amplify-deploy"],
+        );
+        c.env("GITHUB_API_URL", api);
+        c
+    };
+
+    // An annotated tag: its tag object names the commit.
+    gh.add_tag("octo/amplify-deploy", version, commit, true);
+    let r = run(&mut init_with_api(&gh.url())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        uses_line(&r.stdout).trim(),
+        format!("uses: octo/amplify-deploy@{commit} # {version}"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("by tag"), "{r:?}");
+    let paths: Vec<String> = gh.requests().iter().map(|q| q.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            format!("/repos/octo/amplify-deploy/git/ref/tags/{version}"),
+            "/repos/octo/amplify-deploy/git/tags/7a9000000000000000000000000000000000beef".into(),
+        ]
+    );
+
+    // Offline, or a tag GitHub does not know: the tag, and a note saying why.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let silent = SilentServer::start().await;
+    let no_tags = FakeGitHub::start().await;
+    for (api, why) in [
+        (closed.as_str(), "could not reach the GitHub API"),
+        (&no_tags.url(), "HTTP 404"),
+        // Accepts and never answers: given up after 10 s.
+        (&silent.url(), "could not reach the GitHub API"),
+    ] {
+        let r = run(&mut init_with_api(api)).await;
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(
+            uses_line(&r.stdout).trim(),
+            format!("uses: octo/amplify-deploy@{version}"),
+            "{r:?}"
+        );
+        let note = r
+            .stderr
+            .lines()
+            .find(|l| l.contains("by tag"))
+            .expect("note");
+        assert!(note.contains(why), "{note}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,6 +16,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use sha2::Digest;
+
 use super::escape::log_line;
 use super::CiError;
 
@@ -25,6 +27,9 @@ pub struct GitHub {
     output_file: Option<PathBuf>,
     summary_file: Option<PathBuf>,
     commands: Mutex<Box<dyn Write + Send>>,
+    /// SHA-256 of each value masked so far: a value is masked once (the
+    /// credentials cache and the reporter both mask the same key).
+    masked: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -66,6 +71,7 @@ impl GitHub {
             output_file,
             summary_file,
             commands: Mutex::new(commands),
+            masked: Mutex::default(),
         }
     }
 
@@ -78,6 +84,15 @@ impl GitHub {
     /// also masked line by line, since the log is matched one line at a time.
     pub fn mask(&self, secret: &str) {
         if secret.is_empty() {
+            return;
+        }
+        let digest: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+        let first = self
+            .masked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest);
+        if !first {
             return;
         }
         self.command(&format!("::add-mask::{}", escape_data(secret)));
@@ -280,6 +295,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (gh, sink) = github(true, dir.path());
         gh.mask("");
+        gh.mask("s3cr%t");
+        // Masked once, however often it is asked for.
         gh.mask("s3cr%t");
         gh.group("Package: dist");
         gh.end_group();

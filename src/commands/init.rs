@@ -7,6 +7,7 @@ use std::process::Command;
 use crate::connection;
 use crate::error::RunError;
 use crate::explain::{explain, Scope};
+use crate::github::client::{self as github, is_full_sha};
 use crate::init::{self, ActionRef, File, Host, Params};
 use crate::policy::AppRef;
 use crate::report::Reporter;
@@ -23,8 +24,11 @@ pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError>
         )));
     }
     let repository = repository(s)?;
-    let action = action_ref(s.action_sha.as_deref())?;
+    let mut action = action_ref(s)?;
     let app = read_app(&app_id, &branch, s, reporter).await?;
+    if action.commit.is_none() && action.is_known() && !s.gitlab {
+        pin_to_tag_commit(&mut action, s, reporter).await;
+    }
     let params = Params {
         app,
         branch,
@@ -48,11 +52,22 @@ pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError>
     Ok(())
 }
 
-/// This build's release, pinned to `--action-sha` when given.
-fn action_ref(sha: Option<&str>) -> Result<ActionRef, RunError> {
+/// This build's release (or `--action-repository`'s), pinned to
+/// `--action-sha` when given.
+fn action_ref(s: &InitSettings) -> Result<ActionRef, RunError> {
     let mut action = ActionRef::of_this_build();
-    if let Some(sha) = sha {
-        if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if let Some(repo) = &s.action_repository {
+        match init::parse_remote(&format!("https://github.com/{repo}")) {
+            Some(r) => action.repository = r.path,
+            None => {
+                return Err(RunError::input(format!(
+                    "action-repository {repo:?} is not a GitHub repository path (e.g. octo/amplify-deploy)"
+                )))
+            }
+        }
+    }
+    if let Some(sha) = s.action_sha.as_deref() {
+        if !is_full_sha(sha) {
             return Err(RunError::input(format!(
                 "action-sha {sha:?} is not a full commit SHA (40 hex digits)"
             )));
@@ -60,6 +75,25 @@ fn action_ref(sha: Option<&str>) -> Result<ActionRef, RunError> {
         action.commit = Some(sha.to_ascii_lowercase());
     }
     Ok(action)
+}
+
+/// Pin the action to the commit its release tag names, looked up on the
+/// GitHub API; offline (or on any failure) the tag stays, and the note
+/// says why. Zizmor's `unpinned-uses` audit, like GitHub's own hardening
+/// guide, wants the full SHA: a tag can be moved.
+async fn pin_to_tag_commit(action: &mut ActionRef, s: &InitSettings, reporter: &Reporter) {
+    let token = s.github_token.as_deref().unwrap_or_default();
+    let api = match github::Api::new(&s.github_api_url, &action.repository, token, reporter) {
+        Ok(api) => api.quick(),
+        Err(e) => {
+            action.unresolved = Some(e);
+            return;
+        }
+    };
+    match api.tag_commit(&action.version).await {
+        Ok(sha) => action.commit = Some(sha),
+        Err(e) => action.unresolved = Some(e.to_string()),
+    }
 }
 
 /// GetApp, and the partition, region and account its ARN names.

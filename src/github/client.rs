@@ -15,6 +15,11 @@ use crate::report::Reporter;
 
 /// The REST API version we speak.
 const API_VERSION: &str = "2022-11-28";
+/// A ref's name as one path segment: `v1.2.3` stays as it is.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_');
 
 /// Most comment pages read (100 each) before giving up the search.
 const MAX_PAGES: usize = 100;
@@ -165,6 +170,53 @@ impl Api {
 
     pub fn repo(&self) -> &str {
         &self.repo
+    }
+
+    /// One quick try, for lookups a command can do without (`init`
+    /// offline): no retry, 10 s.
+    pub fn quick(mut self) -> Api {
+        self.retry.max_retries = 0;
+        self.retry.retry_timeout = Duration::from_secs(10);
+        self.retry.request_timeout = Duration::from_secs(10);
+        self
+    }
+
+    /// The full SHA of the commit release tag `tag` names: `GET
+    /// git/ref/tags/{tag}`, then, for an annotated tag, `GET git/tags/{sha}`.
+    pub async fn tag_commit(&self, tag: &str) -> Result<String, GitHubError> {
+        const OP: &str = "look up the release tag";
+        let sha_of = |v: &Value| -> Result<(String, String), GitHubError> {
+            let object = &v["object"];
+            match (object["sha"].as_str(), object["type"].as_str()) {
+                (Some(sha), Some(kind)) if is_full_sha(sha) => {
+                    Ok((sha.to_ascii_lowercase(), kind.to_owned()))
+                }
+                _ => Err(GitHubError::Decode {
+                    operation: OP,
+                    message: "no object with a full sha in the answer".into(),
+                }),
+            }
+        };
+        let tag_path = percent_encoding::utf8_percent_encode(tag, SEGMENT);
+        let url = self.url(&format!("repos/{}/git/ref/tags/{tag_path}", self.repo))?;
+        let (value, _) = self.call(OP, Method::GET, url, None).await?;
+        let (mut sha, mut kind) = sha_of(&value)?;
+        // An annotated tag names a tag object, which names the commit.
+        for _ in 0..4 {
+            if kind != "tag" {
+                break;
+            }
+            let url = self.url(&format!("repos/{}/git/tags/{sha}", self.repo))?;
+            let (value, _) = self.call(OP, Method::GET, url, None).await?;
+            (sha, kind) = sha_of(&value)?;
+        }
+        match kind.as_str() {
+            "commit" => Ok(sha),
+            other => Err(GitHubError::Decode {
+                operation: OP,
+                message: format!("tag {tag} names a {other}, not a commit"),
+            }),
+        }
     }
 
     fn url(&self, path: &str) -> Result<url::Url, GitHubError> {
@@ -402,8 +454,10 @@ impl Api {
             .request(method, url)
             .timeout(self.retry.request_timeout)
             .header(ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", API_VERSION)
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+            .header("x-github-api-version", API_VERSION);
+        if !self.token.is_empty() {
+            req = req.header(AUTHORIZATION, format!("Bearer {}", self.token));
+        }
         if let Some(body) = body {
             req = req.json(body);
         }
@@ -444,6 +498,11 @@ impl Api {
         })?;
         Ok((value, headers))
     }
+}
+
+/// 40 hex digits.
+pub fn is_full_sha(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn id_of(operation: &'static str, v: &Value) -> Result<u64, GitHubError> {

@@ -46,18 +46,29 @@ pub struct ActionRef {
     pub version: String,
     /// The release's full commit SHA, when known.
     pub commit: Option<String>,
+    /// Why the commit is not known, for the note.
+    pub unresolved: Option<String>,
 }
+
+/// The action's repository in builds that were not released.
+pub const PLACEHOLDER_REPOSITORY: &str = "OWNER/amplify-deploy";
 
 impl ActionRef {
     /// This binary's release.
     pub fn of_this_build() -> ActionRef {
         ActionRef {
             repository: release_repository()
-                .unwrap_or("OWNER/amplify-deploy")
+                .unwrap_or(PLACEHOLDER_REPOSITORY)
                 .to_owned(),
             version: format!("v{}", env!("CARGO_PKG_VERSION")),
             commit: release_commit().map(str::to_owned),
+            unresolved: None,
         }
+    }
+
+    /// Whether the repository is a real one (its tag can be looked up).
+    pub fn is_known(&self) -> bool {
+        self.repository != PLACEHOLDER_REPOSITORY
     }
 
     /// `owner/name@SHA # v1.2.3`, else `owner/name@v1.2.3`.
@@ -135,9 +146,15 @@ fn notes(p: &Params) -> Vec<String> {
         ));
     }
     if p.action.commit.is_none() && !p.gitlab {
+        let why = p
+            .action
+            .unresolved
+            .as_deref()
+            .map(|why| format!(" ({why})"))
+            .unwrap_or_default();
         notes.push(format!(
-            "the workflow takes {repo} by tag {version}: pin it to the tag's full commit SHA \
-             (git ls-remote https://github.com/{repo} refs/tags/{version}), or run again \
+            "the workflow takes {repo} by tag {version}{why}: pin it to the tag's full commit \
+             SHA (git ls-remote https://github.com/{repo} refs/tags/{version}), or run again \
              with --action-sha SHA",
             repo = p.action.repository,
             version = p.action.version,

@@ -93,6 +93,9 @@ pub struct State {
     /// Set by [`FakeGitHub::issue_session_credentials`].
     sts_issue: Option<(SessionCredentials, Duration)>,
     next_id: u64,
+    /// Git refs and tag objects by `owner/name`: `refs/tags/NAME` or a tag
+    /// object's sha -> (sha, type) of what it names.
+    pub git_objects: BTreeMap<(String, String), (String, String)>,
 }
 
 /// What the fake STS issued on its `n`th call (from 1) once
@@ -163,6 +166,25 @@ impl FakeGitHub {
     }
 
     /// Add `n` comments from other people to pull request `issue`.
+    /// Tag `tag` of `repo` names `commit`; annotated: through a tag object.
+    pub fn add_tag(&self, repo: &str, tag: &str, commit: &str, annotated: bool) {
+        let mut s = self.state();
+        let mut put = |key: &str, sha: &str, kind: &str| {
+            s.git_objects.insert(
+                (repo.to_owned(), key.to_owned()),
+                (sha.to_owned(), kind.to_owned()),
+            );
+        };
+        let tag_ref = format!("refs/tags/{tag}");
+        if annotated {
+            let object = "7a9000000000000000000000000000000000beef";
+            put(&tag_ref, object, "tag");
+            put(object, commit, "commit");
+        } else {
+            put(&tag_ref, commit, "commit");
+        }
+    }
+
     pub fn add_comments(&self, issue: u64, n: usize) {
         for i in 0..n {
             self.add_comment(issue, &format!("comment {i} from a reviewer"));
@@ -304,6 +326,10 @@ fn route(
     }
     if path == "/" && method == Method::POST {
         return sts(s, body);
+    }
+    // Public reads of a repository's git data need no token.
+    if let (&Method::GET, Some(found)) = (method, git_object(s, path)) {
+        return found;
     }
     let token = authorization.and_then(|a| {
         a.strip_prefix("Bearer ")
@@ -478,6 +504,22 @@ fn route(
 
 /// Pages of at most `per_page` (default 30, as GitHub's), `page` from 1,
 /// with `Link` rel next/last pointing at `/repositories/{id}/…`.
+/// `GET /repos/O/N/git/ref/tags/T` and `GET /repos/O/N/git/tags/SHA`.
+fn git_object(s: &State, path: &str) -> Option<HttpResponse> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (repo, key) = match segments.as_slice() {
+        ["repos", o, n, "git", "ref", "tags", tag] => {
+            (format!("{o}/{n}"), format!("refs/tags/{tag}"))
+        }
+        ["repos", o, n, "git", "tags", sha] => (format!("{o}/{n}"), sha.to_string()),
+        _ => return None,
+    };
+    Some(match s.git_objects.get(&(repo, key)) {
+        Some((sha, kind)) => respond(200, json!({"object": {"sha": sha, "type": kind}}), &[]),
+        None => message(404, "Not Found"),
+    })
+}
+
 fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpResponse {
     let Ok(issue) = num.parse::<u64>() else {
         return message(404, "Not Found");

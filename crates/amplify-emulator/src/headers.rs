@@ -121,22 +121,45 @@ pub(crate) fn glob(pattern: &str, path: &str) -> bool {
 }
 
 fn segments_match(pattern: &[&str], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|skip| segments_match(rest, &path[skip..])),
-        Some((first, rest)) => path.split_first().is_some_and(|(segment, others)| {
-            segment_match(first.as_bytes(), segment.as_bytes()) && segments_match(rest, others)
-        }),
-    }
+    wildcard(
+        pattern,
+        path,
+        |p| *p == "**",
+        |p, segment| segment_match(p.as_bytes(), segment.as_bytes()),
+    )
 }
 
 fn segment_match(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| segment_match(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && segment_match(rest, &text[1..]),
-        Some((c, rest)) => text.first() == Some(c) && segment_match(rest, &text[1..]),
+    wildcard(pattern, text, |p| *p == b'*', |p, c| *p == b'?' || p == c)
+}
+
+/// Matches `items` against `pattern`, where `is_star` elements match any
+/// run of items and others must match one item each. Backtracks to the
+/// last star only, so it stays linear-ish whatever the pattern.
+fn wildcard<P, T>(
+    pattern: &[P],
+    items: &[T],
+    is_star: impl Fn(&P) -> bool,
+    one: impl Fn(&P, &T) -> bool,
+) -> bool {
+    let (mut p, mut i) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < items.len() {
+        if p < pattern.len() && is_star(&pattern[p]) {
+            star = Some((p, i));
+            p += 1;
+        } else if p < pattern.len() && one(&pattern[p], &items[i]) {
+            p += 1;
+            i += 1;
+        } else if let Some((star_p, star_i)) = star {
+            p = star_p + 1;
+            i = star_i + 1;
+            star = Some((star_p, star_i + 1));
+        } else {
+            return false;
+        }
     }
+    pattern[p..].iter().all(is_star)
 }
 
 /// The block subset of YAML that `customHttp.yml` files are written in.
@@ -207,7 +230,14 @@ mod yaml {
         text == "-" || text.starts_with("- ")
     }
 
+    /// Deeper than any `customHeaders` file; each level indents further,
+    /// so this bounds the recursion.
+    const MAX_INDENT: usize = 256;
+
     fn node(lines: &mut [Line], at: &mut usize, indent: usize) -> Result<Value, String> {
+        if indent > MAX_INDENT {
+            return Err(format!("line {}: nested too deeply", lines[*at].number));
+        }
         if is_item(&lines[*at].text) {
             sequence(lines, at, indent)
         } else {
@@ -356,7 +386,19 @@ mod yaml {
             out.push(match chars.next() {
                 Some('n') => '\n',
                 Some('t') => '\t',
-                Some(c @ ('"' | '\\' | '/')) => c,
+                Some('r') => '\r',
+                Some('b') => '\u{8}',
+                Some('f') => '\u{c}',
+                Some('0') => '\0',
+                Some(c @ ('"' | '\\' | '/' | ' ')) => c,
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    u32::from_str_radix(&hex, 16)
+                        .ok()
+                        .filter(|_| hex.len() == 4)
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| format!("line {number}: bad escape \\u{hex}"))?
+                }
                 other => {
                     return Err(format!(
                         "line {number}: unsupported escape \\{}",
@@ -390,6 +432,8 @@ mod tests {
             ]
         );
         assert_eq!(rules[1].headers[0].1, "no-cache, it's \"fresh\"".to_owned());
+        let escaped = parse("customHeaders:\n- pattern: \"**/*\"\n  headers:\n  - key: \"X-Note\"\n    value: \"caf\\u00e9 \\\"x\\\" \\\\ /\"\n").expect("JSON-style quoting");
+        assert_eq!(escaped[0].headers[0].1, "café \"x\" \\ /");
         assert_eq!(parse("").expect("empty"), Vec::new());
         assert_eq!(parse("customHeaders: []\n").expect("none"), Vec::new());
     }
@@ -411,6 +455,30 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_is_an_error_not_a_panic() {
+        let deep = "- ".repeat(5000) + "x";
+        let odd = [
+            deep.as_str(),
+            "-",
+            ":",
+            "'",
+            "\"\\",
+            "customHeaders:\n  -\n  -",
+            "a: 'b'c",
+            "- a\nb: c",
+            "customHeaders: \"\\u12\"",
+            "\u{feff}customHeaders: []",
+            "  x: 1\ny: 2",
+        ];
+        for text in odd {
+            let _ = parse(text);
+        }
+        assert!(parse(&deep)
+            .expect_err("deep")
+            .ends_with("nested too deeply"));
+    }
+
+    #[test]
     fn globs_match_paths() {
         let cases = [
             ("**/*", "index.html", true),
@@ -424,6 +492,11 @@ mod tests {
             ("/*", "a/page", false),
             ("/assets/**", "assets/x/y.png", true),
             ("img?.png", "img1.png", true),
+            ("**/a/**/b", "a/x/y/b", true),
+            ("**/a/**/b", "x/a/b", true),
+            ("**/a/**/b", "x/a/b/c", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbY", false),
         ];
         for (pattern, path, expected) in cases {
             assert_eq!(glob(pattern, path), expected, "{pattern} vs {path}");

@@ -36,8 +36,8 @@ pub(crate) const STATUSES: [&str; 5] = ["200", "301", "302", "404", "404-200"];
 /// What a rule does with a request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Serve the site's `path` (a decoded path from the site root, `/…`)
-    /// with `status`.
+    /// Serve the site's `path` (from the site root, `/…`, as the target
+    /// wrote it) with `status`.
     Serve { path: String, status: u16 },
     /// Answer `status` with `Location: location`.
     Redirect { location: String, status: u16 },
@@ -47,7 +47,8 @@ pub(crate) enum Outcome {
 
 /// The request as the rules see it.
 pub(crate) struct SiteRequest<'a> {
-    /// Decoded path from the site root, starting with `/`.
+    /// Path from the site root as sent (still percent-encoded), starting
+    /// with `/`: a redirect hands it on unchanged.
     pub path: &'a str,
     /// The raw query string, if any.
     pub query: Option<&'a str>,

@@ -4,10 +4,13 @@
 //! applied as Amplify applies them; and a plain-text job log for the
 //! presigned `logUrl` of GetJob (`/__logs/{app}/{branch}/{job}/{step}?X-Amz-…`).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Response;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::{self, plain};
 use crate::headers::{self, HeaderRule};
@@ -38,34 +41,9 @@ pub(crate) fn serve_site(
             .body(Full::new(Bytes::new()))
             .unwrap_or_else(|_| plain(500, "internal error"));
     }
-    let (files, rules, app_headers) = {
-        let state = shared.state();
-        let Ok(app) = state.app(app_id) else {
-            return plain(404, &format!("no app {app_id}\n"));
-        };
-        let Some(branch) = app
-            .branches
-            .iter()
-            .find(|b| &b.display_name == display_name)
-        else {
-            return plain(
-                404,
-                &format!("no branch shown as {display_name} in app {app_id}\n"),
-            );
-        };
-        if let Some(expected) = &branch.basic_auth {
-            if !authorized(parts, expected) {
-                return Response::builder()
-                    .status(401)
-                    .header("www-authenticate", "Basic realm=\"Amplify\"")
-                    .body(Full::new(Bytes::from_static(b"unauthorized\n")))
-                    .unwrap_or_else(|_| plain(500, "internal error"));
-            }
-        }
-        let Some(files) = branch.served(state.site_lag) else {
-            return plain(404, &format!("nothing deployed to {display_name} yet\n"));
-        };
-        (files, app.custom_rules.clone(), app.custom_headers.clone())
+    let site = match deployed_site(shared, parts, app_id, display_name) {
+        Ok(site) => site,
+        Err(response) => return *response,
     };
     let path = format!("/{}", rest.join("/"));
     // Under `/__site/…` a redirect to a site path keeps the prefix.
@@ -74,8 +52,14 @@ pub(crate) fn serve_site(
     } else {
         String::new()
     };
-    let mut response = answer(&files, &rules, parts, &path, &base);
-    let header_rules = header_rules(&files, app_headers.as_deref());
+    let raw = raw_site_path(parts.uri.path(), !base.is_empty());
+    let paths = SitePaths {
+        decoded: &path,
+        raw: &raw,
+        base: &base,
+    };
+    let mut response = answer(&site.files, &site.rules, parts, &paths);
+    let header_rules = header_rules(&site.files, site.app_headers.as_deref());
     for (key, value) in headers::for_path(&header_rules, &path) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(key.as_bytes()),
@@ -87,18 +71,67 @@ pub(crate) fn serve_site(
     response
 }
 
+/// What a branch serves and the app's rules for it, copied out of the state.
+struct DeployedSite {
+    files: Arc<SiteFiles>,
+    rules: Vec<CustomRule>,
+    app_headers: Option<String>,
+}
+
+/// The branch's site, or the answer when there is none to show (no app,
+/// no such branch, basic auth missing, nothing deployed).
+fn deployed_site(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    app_id: &str,
+    display_name: &str,
+) -> Result<DeployedSite, Box<HttpResponse>> {
+    let state = shared.state();
+    let Ok(app) = state.app(app_id) else {
+        return Err(Box::new(plain(404, &format!("no app {app_id}\n"))));
+    };
+    let Some(branch) = app.branches.iter().find(|b| b.display_name == display_name) else {
+        return Err(Box::new(plain(
+            404,
+            &format!("no branch shown as {display_name} in app {app_id}\n"),
+        )));
+    };
+    if let Some(expected) = &branch.basic_auth {
+        if !authorized(parts, expected) {
+            return Err(Box::new(
+                Response::builder()
+                    .status(401)
+                    .header("www-authenticate", "Basic realm=\"Amplify\"")
+                    .body(Full::new(Bytes::from_static(b"unauthorized\n")))
+                    .unwrap_or_else(|_| plain(500, "internal error")),
+            ));
+        }
+    }
+    let Some(files) = branch.served(state.site_lag) else {
+        return Err(Box::new(plain(
+            404,
+            &format!("nothing deployed to {display_name} yet\n"),
+        )));
+    };
+    Ok(DeployedSite {
+        files,
+        rules: app.custom_rules.clone(),
+        app_headers: app.custom_headers.clone(),
+    })
+}
+
 /// What the site answers for `path` once the app's rules have had their say.
 fn answer(
     files: &SiteFiles,
     rules: &[CustomRule],
     parts: &hyper::http::request::Parts,
-    path: &str,
-    base: &str,
+    paths: &SitePaths<'_>,
 ) -> HttpResponse {
+    let (path, base) = (paths.decoded, paths.base);
     let head = parts.method == hyper::Method::HEAD;
     let found = resolve(files, path);
     let request = SiteRequest {
-        path,
+        path: paths.raw,
         query: parts.uri.query(),
         country: parts
             .headers
@@ -118,6 +151,7 @@ fn answer(
             } else {
                 location
             };
+            let location = utf8_percent_encode(&location, LOCATION_ESCAPES).to_string();
             Response::builder()
                 .status(status)
                 .header("location", location)
@@ -129,7 +163,8 @@ fn answer(
             status,
         }) => {
             let target_path = target.split_once('?').map_or(target.as_str(), |(p, _)| p);
-            match resolve(files, target_path) {
+            let target_path = percent_decode_str(target_path).decode_utf8_lossy();
+            match resolve(files, &target_path) {
                 Some(name) => file(files, &name, status, head),
                 None => plain(
                     404,
@@ -148,6 +183,28 @@ fn answer(
             None => plain(404, &format!("{path} is not part of the deployed site\n")),
         },
     }
+}
+
+/// What a `Location` cannot carry raw: controls, spaces, non-ASCII.
+const LOCATION_ESCAPES: &AsciiSet = &CONTROLS.add(b' ');
+
+/// A request's path from the site root, decoded (for files and header
+/// patterns) and as sent (for rules, so a redirect keeps its encoding),
+/// and the prefix a redirect to a site path keeps.
+struct SitePaths<'a> {
+    decoded: &'a str,
+    raw: &'a str,
+    base: &'a str,
+}
+
+/// The request path from the site root as sent: without the
+/// `/__site/{app}/{displayName}` prefix when it came that way.
+fn raw_site_path(path: &str, prefixed: bool) -> String {
+    if !prefixed {
+        return path.to_owned();
+    }
+    let rest: Vec<&str> = path.split('/').skip(4).collect();
+    format!("/{}", rest.join("/"))
 }
 
 /// The deployed file a site path names: itself, or its `index.html`.

@@ -353,3 +353,37 @@ async fn domain_rules_and_rewrites_to_folders() {
     assert_eq!((www.status, www.body.as_str()), (200, "docs"));
     assert_eq!(www.header("content-type"), Some("text/html; charset=utf-8"));
 }
+
+#[tokio::test]
+async fn encoded_paths_keep_their_encoding_through_rules() {
+    let emulator = emulator().await;
+    let client = Client::new(&emulator);
+    deploy(
+        &client,
+        "main",
+        &[("index.html", b"home"), ("caf\u{e9} menu.html", b"menu")],
+    )
+    .await;
+    let rules = json!([
+        rule("/old/<*>", "/new/<*>", "301"),
+        rule("/menu", "/caf%C3%A9%20menu.html", "200"),
+    ]);
+    update_app(&client, json!({ "customRules": rules })).await;
+    let moved = visit(&emulator, HOST, "/old/a%20b/%0A", &[]).await;
+    assert_eq!(
+        (moved.status, moved.location.as_deref()),
+        (301, Some("/new/a%20b/%0A"))
+    );
+    let menu = visit(&emulator, HOST, "/menu", &[]).await;
+    assert_eq!((menu.status, menu.body.as_str()), (200, "menu"));
+    let direct = visit(&emulator, HOST, "/caf%C3%A9%20menu.html", &[]).await;
+    assert_eq!((direct.status, direct.body.as_str()), (200, "menu"));
+    let head = reqwest::Client::new()
+        .head(format!("{}/menu", emulator.endpoint()))
+        .header("host", HOST)
+        .send()
+        .await
+        .expect("HEAD answered");
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.text().await.unwrap_or_default(), "");
+}
