@@ -66,14 +66,14 @@ async fn rules_sync_writes_the_translated_rules_and_then_has_nothing_to_do() {
         emu.custom_rules(APP),
         [
             rule("/blog/<*>", "/news/<*>", "301"),
-            rule("/café", "/menu%20du%20jour", "302"),
+            rule("/caf%C3%A9", "/menu%20du%20jour", "302"),
             rule("/old/<year>/<slug>", "/posts/<year>/<slug>", "301"),
             spa(),
         ]
     );
     assert!(r.stderr.contains("- /<*> -> /index.html 404-200"), "{r:?}");
     assert!(
-        r.stderr.contains("+ /café -> /menu%20du%20jour 302"),
+        r.stderr.contains("+ /caf%C3%A9 -> /menu%20du%20jour 302"),
         "{r:?}"
     );
     assert_eq!(operations(&emu), ["GetApp", "UpdateApp"]);

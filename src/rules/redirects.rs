@@ -8,7 +8,8 @@
 //! unless forced with `!` (Amplify `200`) or sent to another host (a
 //! reverse proxy, Amplify `200`); `404` serves the target with 404 where
 //! no file matches (Amplify `404`). `Country=` conditions become one rule
-//! per country (`<US>`).
+//! per country (`<US>`). Non-ASCII characters in paths are
+//! percent-encoded, as browsers send them.
 
 use super::{significant_lines, Refusal, Refused, REDIRECTS_FILE};
 use crate::amplify::CustomRule;
@@ -241,7 +242,8 @@ fn source(from: &str) -> Result<(String, Vec<String>, bool), String> {
         }
     }
     let splat = path.contains('*');
-    Ok((format!("{origin}{}", segments.join("/")), names, splat))
+    let path = encode_non_ascii(&segments.join("/"));
+    Ok((format!("{origin}{path}"), names, splat))
 }
 
 /// The Amplify target of a `to`, with the source's placeholders.
@@ -285,7 +287,25 @@ fn target(to: &str, names: &[String], splat: bool) -> Result<String, String> {
             None => head,
         });
     }
-    Ok(format!("{origin}{}", segments.join("/")))
+    Ok(format!("{origin}{}", encode_non_ascii(&segments.join("/"))))
+}
+
+/// Non-ASCII characters percent-encoded (UTF-8, upper-case hex), as
+/// browsers send them and as Amplify matches paths; `%XX` escapes written
+/// in the file are kept.
+fn encode_non_ascii(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// `a=:id&b=1` with the source's placeholders as `<id>`.

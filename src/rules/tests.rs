@@ -107,14 +107,23 @@ const TRANSLATED: &[(&str, &[Want])] = &[
         "/old /new 301 # moved in v2",
         &[("/old", "/new", "301", None)],
     ),
-    // Odd names: percent-encoded spaces and unicode, kept as written.
+    // Odd names: escapes kept, unicode percent-encoded as browsers send it.
     (
         "/caf%C3%A9 /menu%20du%20jour.html 301",
         &[("/caf%C3%A9", "/menu%20du%20jour.html", "301", None)],
     ),
     (
-        "/ünïcødé /ascii 302",
-        &[("/ünïcødé", "/ascii", "302", None)],
+        "/café/* /carte/:splat 302",
+        &[("/caf%C3%A9/<*>", "/carte/<*>", "302", None)],
+    ),
+    (
+        "/ünï /日本/😀.html 302",
+        &[(
+            "/%C3%BCn%C3%AF",
+            "/%E6%97%A5%E6%9C%AC/%F0%9F%98%80.html",
+            "302",
+            None,
+        )],
     ),
 ];
 
