@@ -735,7 +735,8 @@ pub struct RulesSyncArgs {
     #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
     pub app_id: Option<String>,
 
-    /// The `_redirects` file (Netlify / Cloudflare Pages syntax)
+    /// The `_redirects` file (Netlify / Cloudflare Pages syntax), or the
+    /// folder that holds it
     #[arg(long, value_name = "DIR/_redirects")]
     pub from: Option<PathBuf>,
 

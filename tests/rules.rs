@@ -351,3 +351,25 @@ async fn the_live_check_expects_the_app_shell_on_a_route_the_spa_rule_rewrites()
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("live check: new content served"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_rules_without_redirects_or_spa_is_bad_input_and_a_folder_names_its_redirects() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let r = run(deploy_cmd(&emu, site.path()).arg("--sync-rules")).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("has no _redirects and --spa is not set"),
+        "{r:?}"
+    );
+    assert!(operations(&emu).is_empty());
+    // `rules sync --from DIR` reads DIR/_redirects.
+    let dir = tempfile::tempdir().unwrap();
+    redirects_file(dir.path());
+    let r = run(rules_sync(&emu, &["--dry-run"])
+        .arg("--from")
+        .arg(dir.path()))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("3 added, 0 removed"), "{r:?}");
+}

@@ -70,7 +70,14 @@ pub fn desired_rules(
 ) -> Result<(Vec<CustomRule>, String), RunError> {
     let mut rules = Vec::new();
     let mut from = Vec::new();
-    if let Some(path) = redirects {
+    if let Some(given) = redirects {
+        // A folder stands for its `_redirects`.
+        let joined = given.join(REDIRECTS_FILE);
+        let path = if given.is_dir() {
+            joined.as_path()
+        } else {
+            given
+        };
         let text = std::fs::read_to_string(path)
             .map_err(|e| RunError::input(format!("cannot read {}: {e}", path.display())))?;
         let shown = path.display().to_string();
