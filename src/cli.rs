@@ -87,6 +87,8 @@ pub enum Command {
     Init(InitArgs),
     /// List or prune the pull request previews of an app.
     Previews(PreviewsArgs),
+    /// The app's redirects and rewrites (customRules), from a `_redirects` file.
+    Rules(RulesArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -147,6 +149,12 @@ pub struct PackageFilterArgs {
         hide = true
     )]
     pub max_archive_bytes: Option<u64>,
+
+    /// Also deploy `_headers` and `_redirects` (left out by default: Amplify
+    /// reads the customHttp.yml and rules made from them)
+    #[arg(long, env = "AMPLIFY_KEEP_RULE_FILES", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub keep_rule_files: Option<bool>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -353,6 +361,18 @@ pub struct DeployArgs {
     #[arg(long, env = "AMPLIFY_PREVIEW_TTL", value_name = "DURATION",
           value_parser = parse_duration)]
     pub preview_ttl: Option<Duration>,
+
+    /// Before deploying, replace the app's redirects and rewrites (shared by
+    /// every branch) with the folder's `_redirects` (refused on a preview)
+    #[arg(long, env = "AMPLIFY_SYNC_RULES", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub sync_rules: Option<bool>,
+
+    /// Add the single-page-app rewrite (paths without a file extension to
+    /// /index.html, 200) after the rules; implies --sync-rules
+    #[arg(long, env = "AMPLIFY_SPA", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub spa: Option<bool>,
 }
 
 /// `previews`: what it works on and how it reports.
@@ -799,4 +819,41 @@ mod tests {
         let cli = parse_with(&[], &[("INPUT_STAGE", "DEVELOPMENT")]).unwrap();
         assert_eq!(cli.deploy.stage, Some(Stage::Development));
     }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum RulesCommand {
+    /// Replace the app's redirects and rewrites with a `_redirects` file's
+    /// (and the SPA rewrite), printing the difference first
+    Sync(RulesSyncArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RulesSyncArgs {
+    /// Amplify app id, e.g. d1a2b3c4d5e6f7
+    #[arg(long, env = "AMPLIFY_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// The `_redirects` file (Netlify / Cloudflare Pages syntax), or the
+    /// folder that holds it
+    #[arg(long, value_name = "DIR/_redirects")]
+    pub from: Option<PathBuf>,
+
+    /// Add the single-page-app rewrite (paths without a file extension to
+    /// /index.html, 200) after the rules
+    #[arg(long)]
+    pub spa: bool,
+
+    /// Print the difference, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

@@ -24,6 +24,9 @@ pub enum Feature {
     /// ownership tag (TagResource, in [`Feature::TagBranch`]); `--basic-auth`
     /// on an existing branch updates it.
     PreviewLifecycle,
+    /// `rules sync` and `deploy --sync-rules`: read and replace the app's
+    /// redirects and rewrites (`customRules`).
+    SyncRules,
 }
 
 impl Feature {
@@ -43,6 +46,7 @@ impl Feature {
             Feature::DeleteBranch => &["amplify:DeleteBranch"],
             Feature::TagBranch => &["amplify:TagResource"],
             Feature::PreviewLifecycle => &["amplify:ListBranches", "amplify:UpdateBranch"],
+            Feature::SyncRules => &["amplify:GetApp", "amplify:UpdateApp"],
         }
     }
 }

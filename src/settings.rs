@@ -91,6 +91,7 @@ pub enum Settings {
     Completions(crate::cli::Shell),
     Init(InitSettings),
     Previews(PreviewsSettings),
+    RulesSync(RulesSyncSettings),
 }
 
 impl Settings {
@@ -121,6 +122,15 @@ impl Settings {
             Some(Command::Previews(args)) => {
                 Settings::Previews(PreviewsSettings::resolve(&args.command, env))
             }
+            Some(Command::Rules(args)) => match &args.command {
+                crate::cli::RulesCommand::Sync(a) => Settings::RulesSync(RulesSyncSettings {
+                    app_id: a.app_id.clone(),
+                    from: a.from.clone(),
+                    spa: a.spa,
+                    dry_run: a.dry_run,
+                    aws: AwsSettings::resolve(&a.aws, env),
+                }),
+            },
         })
     }
 }
@@ -259,6 +269,8 @@ pub struct FilterSettings {
     /// `SOURCE_DATE_EPOCH` as set; parsed when a folder is packaged (a
     /// `--source-url` deploy never reads it).
     pub source_date_epoch: Option<String>,
+    /// `--keep-rule-files`: `_headers` and `_redirects` are deployed too.
+    pub keep_rule_files: bool,
 }
 
 impl FilterSettings {
@@ -273,6 +285,7 @@ impl FilterSettings {
             threads: args.threads,
             max_archive_bytes: args.max_archive_bytes,
             source_date_epoch: env.get("SOURCE_DATE_EPOCH"),
+            keep_rule_files: args.keep_rule_files.unwrap_or(false),
         }
     }
 
@@ -303,6 +316,15 @@ impl FilterSettings {
             ))
         })
     }
+}
+
+/// `amplify-deploy rules sync`.
+pub struct RulesSyncSettings {
+    pub app_id: Option<String>,
+    pub from: Option<PathBuf>,
+    pub spa: bool,
+    pub dry_run: bool,
+    pub aws: AwsSettings,
 }
 
 /// `amplify-deploy package`.
@@ -560,6 +582,11 @@ pub struct DeploySettings {
     /// `--basic-auth inherit`: a new preview copies its base branch's
     /// basic auth (`verify.basic_auth` is then `None` until it is read).
     pub inherit_basic_auth: bool,
+    /// `--sync-rules` (or `--spa`, which implies it): the app's rules from
+    /// the folder's `_redirects` before deploying.
+    pub sync_rules: bool,
+    /// `--spa`: the SPA rewrite after those rules.
+    pub spa: bool,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -831,6 +858,8 @@ impl DeploySettings {
                 ttl: args.preview_ttl.filter(|t| !t.is_zero()),
             },
             inherit_basic_auth,
+            sync_rules: args.sync_rules.unwrap_or(false) || args.spa.unwrap_or(false),
+            spa: args.spa.unwrap_or(false),
         })
     }
 }

@@ -16,5 +16,6 @@ mod package;
 mod preview;
 mod previews_lifecycle;
 mod provenance;
+mod rules;
 mod snapshots;
 mod terminal;

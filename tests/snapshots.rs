@@ -865,3 +865,56 @@ async fn previews_prune_text_and_json() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_output("previews_prune", &stdout_and_stderr(&r), &[]);
 }
+
+/// `rules sync`: the diff against the app's rules, then the dry run's
+/// verdict; and a `_redirects` with lines Amplify cannot express.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rules_sync_command() {
+    let emu = emulator().await;
+    emu.set_custom_rules(
+        APP,
+        vec![
+            amplify_emulator::CustomRule {
+                source: "/blog/<*>".into(),
+                target: "/news/<*>".into(),
+                status: Some("301".into()),
+                condition: None,
+            },
+            amplify_emulator::CustomRule {
+                source: "/<*>".into(),
+                target: "/index.html".into(),
+                status: Some("404-200".into()),
+                condition: None,
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let redirects = write(
+        dir.path(),
+        "_redirects",
+        b"/blog/*  /news/:splat  301\n/shop  /store  302  Country=us,ca\n",
+    );
+    let mut c = cmd(&emu);
+    c.args([
+        "rules",
+        "sync",
+        "--app-id",
+        APP,
+        "--spa",
+        "--dry-run",
+        "--from",
+    ])
+    .arg(&redirects);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("rules_sync_dry_run", &r.all(), &[(dir.path(), "[DIR]")]);
+
+    write(
+        dir.path(),
+        "_redirects",
+        b"/ok /fine\n/store id=:id /blog/:id 301\n/admin/* /admin/:splat 200! Role=admin\n",
+    );
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_output("rules_sync_refused", &r.all(), &[(dir.path(), "[DIR]")]);
+}

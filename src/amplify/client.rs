@@ -13,8 +13,8 @@ use super::error::{classify_failure, service_error, ApiError, Failure};
 use super::sign::{encode_label, sign_request, SIGNING_NAME};
 use super::types::{
     App, AppEnvelope, BasicAuthInput, Branch, BranchEnvelope, CreateBranchInput,
-    CreateDeploymentOutput, Job, JobEnvelope, JobSummary, JobSummaryEnvelope, ListBranchesOutput,
-    ListJobsOutput, StartDeploymentInput, TagsEnvelope,
+    CreateDeploymentOutput, CustomRule, Job, JobEnvelope, JobSummary, JobSummaryEnvelope,
+    ListBranchesOutput, ListJobsOutput, StartDeploymentInput, TagsEnvelope, UpdateAppRulesInput,
 };
 use crate::http::{
     format_limit, read_capped, retry, trace, CallTrace, CallTracer, RetryConfig, RetryObserver,
@@ -194,6 +194,20 @@ impl Client {
     /// [GetApp](https://docs.aws.amazon.com/amplify/latest/APIReference/API_GetApp.html)
     pub async fn get_app(&self, app_id: &str) -> Result<App, ApiError> {
         let call = Call::get("GetApp", format!("/apps/{}", encode_label(app_id)));
+        self.send(call, "app", |e: AppEnvelope| e.app).await
+    }
+
+    /// [UpdateApp](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UpdateApp.html):
+    /// replace the app's redirects and rewrites (`customRules`) with `rules`.
+    pub async fn set_app_rules(&self, app_id: &str, rules: &[CustomRule]) -> Result<App, ApiError> {
+        let body = UpdateAppRulesInput {
+            custom_rules: rules,
+        };
+        let call = Call::post(
+            "UpdateApp",
+            format!("/apps/{}", encode_label(app_id)),
+            &body,
+        )?;
         self.send(call, "app", |e: AppEnvelope| e.app).await
     }
 

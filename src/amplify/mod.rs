@@ -14,7 +14,7 @@ pub use client::{Client, ClientConfig};
 pub use error::{limit_kind, ApiError, Limit};
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
-    App, Branch, CreateDeploymentOutput, Job, JobStatus, JobSummary, ListBranchesOutput,
-    ListJobsOutput, StartDeploymentInput, Step,
+    App, Branch, CreateDeploymentOutput, CustomRule, Job, JobStatus, JobSummary,
+    ListBranchesOutput, ListJobsOutput, StartDeploymentInput, Step,
 };
 pub use upload::{upload_zip, upload_zip_counting};

@@ -30,6 +30,28 @@ pub struct App {
     #[serde(deserialize_with = "lenient_time")]
     pub update_time: Option<f64>,
     pub tags: Option<HashMap<String, String>>,
+    /// The app's redirects and rewrites, in the order Amplify applies them.
+    pub custom_rules: Option<Vec<CustomRule>>,
+}
+
+/// One redirect or rewrite of an app (`customRules`): `status` is `200`,
+/// `301`, `302`, `404` or `404-200`; `condition` e.g. a country (`<US>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomRule {
+    pub source: String,
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// `UpdateApp`'s body: only the rules; absent members keep their values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAppRulesInput<'a> {
+    pub custom_rules: &'a [CustomRule],
 }
 
 /// `ListTagsForResource`'s answer.

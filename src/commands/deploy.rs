@@ -16,6 +16,14 @@ pub async fn deploy(s: &DeploySettings, reporter: &Reporter) -> Result<(), RunEr
     if gh.closes_preview() {
         return gh.remove_preview(s).await;
     }
+    if s.sync_rules {
+        if let crate::settings::Preview::PullRequest { pr, .. } = &s.preview {
+            return Err(RunError::input(format!(
+                "sync-rules: pull request #{}'s preview cannot change the app's redirects and rewrites, which every branch shares: sync them from the production deploy (or `amplify-deploy rules sync`)",
+                pr.number
+            )));
+        }
+    }
     // Bad input stops the run before a preview branch is created or evicted.
     if let Err(e) = crate::deploy::check(s) {
         gh.after_deploy(None, Some(&e)).await;

@@ -9,6 +9,7 @@ mod deploy;
 mod init;
 mod package;
 mod previews;
+mod rules;
 
 use crate::error::RunError;
 use crate::report::Reporter;
@@ -27,5 +28,6 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         Settings::Completions(shell) => completions::completions(*shell),
         Settings::Init(s) => init::init(s, reporter).await,
         Settings::Previews(s) => previews::previews(s, reporter).await,
+        Settings::RulesSync(s) => rules::sync(s, reporter).await,
     }
 }

@@ -7,7 +7,8 @@ use crate::report::Reporter;
 use crate::settings::PackageSettings;
 
 pub async fn package(s: &PackageSettings, reporter: &Reporter) -> Result<(), RunError> {
-    let opts = s.filter.package_options(&s.path)?;
+    let mut opts = s.filter.package_options(&s.path)?;
+    crate::rules::site::apply_to_package(&mut opts, s.filter.keep_rule_files)?;
     let output = s.output.clone();
     let control = package::Control::default();
     let ticker = crate::progress::packaging_ticker(reporter, &control);

@@ -17,6 +17,7 @@ mod guard;
 mod packaging;
 mod plan;
 mod preflight;
+mod rules;
 mod stamp;
 mod start;
 mod steplog;
@@ -216,6 +217,9 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         }
         Source::Url { .. } => (None, preflight::preflight(&ctx).await?),
     };
+    if let Some((wanted, from)) = &plan.rules {
+        rules::sync(&ctx, wanted, from).await?;
+    }
     if plan.dry_run {
         plan::show_dry_run(&ctx, branch_missing);
         ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));

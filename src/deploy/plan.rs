@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::amplify::CustomRule;
 use crate::choices::{OnBusy, Verify};
 use crate::error::RunError;
 use crate::http;
@@ -33,6 +34,9 @@ pub(super) struct Plan {
     pub(super) commit: settings::CommitSettings,
     /// The live check and the branch's basic auth.
     pub(super) verify: VerifySettings,
+    /// `--sync-rules`: the app's rules to write before deploying, and
+    /// where they come from.
+    pub(super) rules: Option<(Vec<CustomRule>, String)>,
 }
 
 /// What the job deploys: a folder we package and upload, or a URL Amplify
@@ -50,12 +54,15 @@ impl Plan {
     pub(super) fn from_settings(s: &DeploySettings) -> Result<Plan, RunError> {
         let app_id = settings::validate_app_id(s.app_id.as_deref())?;
         let branch = settings::validate_branch(s.branch.as_deref())?;
+        let rules = s.sync_rules.then(|| sync_rules(s)).transpose()?;
         let source = match (&s.path, &s.source_url) {
             (Some(path), None) => {
                 check_folder(path)?;
                 let mut opts = s.filter.package_options(path)?;
+                crate::rules::site::apply_to_package(&mut opts, s.filter.keep_rule_files)?;
                 // The live check compares the site with these bytes.
-                opts.keep = (s.verify.mode != Verify::Off).then(|| root_document(&s.verify.path));
+                opts.keep = (s.verify.mode != Verify::Off)
+                    .then(|| live_document(&s.verify.path, path, rules.as_ref()));
                 Source::Folder(opts)
             }
             (None, Some(url)) => {
@@ -96,8 +103,31 @@ impl Plan {
             temp_dir: s.temp_dir.clone(),
             commit: s.commit.clone(),
             verify: s.verify.clone(),
+            rules,
         })
     }
+}
+
+/// `--sync-rules`: the folder's `_redirects` (if it has one), then the SPA
+/// rewrite with `--spa`; translated now, so a bad line stops the run
+/// before anything is sent.
+fn sync_rules(s: &DeploySettings) -> Result<(Vec<CustomRule>, String), RunError> {
+    let redirects = s
+        .path
+        .as_ref()
+        .map(|p| p.join(crate::rules::REDIRECTS_FILE))
+        .filter(|p| p.is_file());
+    if redirects.is_none() && !s.spa {
+        let folder = s
+            .path
+            .as_ref()
+            .map_or("the folder".into(), |p| p.display().to_string());
+        return Err(RunError::input(format!(
+            "sync-rules: {folder} has no {} and --spa is not set: no rules to sync",
+            crate::rules::REDIRECTS_FILE
+        )));
+    }
+    crate::rules::site::desired_rules(redirects.as_deref(), s.spa)
 }
 
 /// The package entry a site path serves: `/` is `index.html`, `/docs/`
@@ -109,6 +139,22 @@ pub(super) fn root_document(path: &str) -> String {
     } else {
         name.to_owned()
     }
+}
+
+/// The package entry the live check expects at `verify_path`: its own
+/// file, unless the rules being synced rewrite it (the SPA rule sends a
+/// route without a file to `index.html`).
+fn live_document(
+    verify_path: &str,
+    folder: &std::path::Path,
+    rules: Option<&(Vec<CustomRule>, String)>,
+) -> String {
+    let own = root_document(verify_path);
+    let path = verify_path.split(['?', '#']).next().unwrap_or("/");
+    let has_file = folder.join(&own).is_file();
+    rules
+        .and_then(|(rules, _)| crate::rules::rewrite_target(path, rules, has_file))
+        .map_or(own, |target| root_document(&target))
 }
 
 fn check_folder(path: &std::path::Path) -> Result<(), RunError> {

@@ -55,6 +55,19 @@ pub struct PackageOptions {
     /// live check compares the site with it); kept when it is at most
     /// 8 MiB (compressed in one piece).
     pub keep: Option<String>,
+    /// Files made for the package, not read from the folder (a
+    /// `customHttp.yml` written from `_headers`), put in archive order.
+    pub generated: Vec<Generated>,
+    /// Names at the folder's root left out (`_headers`, `_redirects`).
+    pub leave_out: Vec<String>,
+}
+
+/// A file the package gains that the folder does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// Entry name, relative, `/`-separated.
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 impl PackageOptions {
@@ -66,6 +79,8 @@ impl PackageOptions {
             source_date_epoch: None,
             max_archive_bytes: MAX_ARCHIVE_BYTES,
             keep: None,
+            generated: Vec::new(),
+            leave_out: Vec::new(),
         }
     }
 }
@@ -235,7 +250,9 @@ fn package_with(
     // Made before the walk reaches it, as it may lie inside the folder.
     let tmp = write::temp_archive(out)?;
     let walk = walk.skipping(tmp.path());
-    let walk = walk::Watched::new(Box::new(walk), control.clone(), &opts.root);
+    // Held until the archive is written: the walk reads them like files.
+    let (walk, _generated) = walk::with_generated(Box::new(walk), &opts.generated)?;
+    let walk = walk::Watched::new(walk, control.clone(), &opts.root);
     let written = write::write_archive(opts, Box::new(walk), tmp, out, tuning, control)?;
     Ok(PackageReport {
         file_count: written.file_count,

@@ -1212,3 +1212,60 @@ fn a_control_counts_what_was_found_and_packed() {
     assert_eq!(get(&counts.bytes_found), report.bytes_in);
     assert_eq!(get(&counts.bytes_packed), report.bytes_in);
 }
+
+#[test]
+fn generated_files_join_in_archive_order_and_rule_files_stay_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    for name in [
+        "index.html",
+        "assets/app.js",
+        "_headers",
+        "_redirects",
+        "docs/_headers",
+        "zzz.txt",
+    ] {
+        write(&site, name, name.as_bytes());
+    }
+    let mut opts = PackageOptions::new(&site);
+    opts.generated = vec![Generated {
+        name: "customHttp.yml".into(),
+        bytes: b"customHeaders: []\n".to_vec(),
+    }];
+    opts.leave_out = vec!["_headers".into(), "_redirects".into()];
+    let (a, b) = (tmp.path().join("a.zip"), tmp.path().join("b.zip"));
+    package(&opts, &a).unwrap();
+    let entries = read_back(&a);
+    assert_eq!(
+        names(&entries),
+        [
+            "assets/app.js",
+            "customHttp.yml",
+            "docs/_headers",
+            "index.html",
+            "zzz.txt"
+        ]
+    );
+    assert_eq!(entries[1].2, b"customHeaders: []\n");
+    // Same input, same bytes.
+    package(&opts, &b).unwrap();
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    unzip_accepts(&a);
+}
+
+#[test]
+fn a_generated_file_the_folder_also_has_is_a_duplicate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    write(&site, "customHttp.yml", b"x");
+    let mut opts = PackageOptions::new(&site);
+    opts.generated = vec![Generated {
+        name: "customHttp.yml".into(),
+        bytes: b"y".to_vec(),
+    }];
+    let err = package(&opts, &tmp.path().join("a.zip")).unwrap_err();
+    assert!(
+        matches!(err, PackageError::DuplicateName { ref name } if name == "customHttp.yml"),
+        "{err:?}"
+    );
+}

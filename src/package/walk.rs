@@ -18,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use walkdir::{DirEntry, WalkDir};
 
-use super::{Control, PackageError, PackageOptions, IGNORE_FILE};
+use super::{Control, Generated, PackageError, PackageOptions, IGNORE_FILE};
 
 /// One file to put in the archive.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ pub(super) struct Walk {
     output_name: Option<String>,
     /// The temporary file it is written to, left out without a word.
     temp_name: Option<String>,
+    /// Root-level names left out ([`PackageOptions::leave_out`]).
+    leave_out: Vec<String>,
     it: walkdir::IntoIter,
     /// The last name yielded: each must sort after it.
     last: String,
@@ -76,6 +78,7 @@ impl Walk {
             matcher,
             output_name,
             temp_name: None,
+            leave_out: opts.leave_out.clone(),
             it,
             last: String::new(),
             done: false,
@@ -120,8 +123,11 @@ impl Walk {
     fn check(&mut self, entry: &DirEntry) -> Result<Option<SourceFile>, PackageError> {
         let path = entry.path();
         let is_dir = entry.file_type().is_dir();
-        if entry.depth() == 1 && !is_dir && entry.file_name() == IGNORE_FILE {
-            return Ok(None);
+        if entry.depth() == 1 && !is_dir {
+            let name = entry.file_name();
+            if name == IGNORE_FILE || self.leave_out.iter().any(|l| name == l.as_str()) {
+                return Ok(None);
+            }
         }
         if self.matcher.matched(path, is_dir).is_ignore() {
             if is_dir {
@@ -195,6 +201,83 @@ impl Iterator for Walk {
 impl Listing for Walk {
     fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+}
+
+/// A listing with the generated files merged in, in archive order: each
+/// is written to a temporary file (returned, to be held while the archive
+/// is written) and read like any other.
+pub(super) fn with_generated(
+    inner: Box<dyn Listing>,
+    generated: &[Generated],
+) -> Result<(Box<dyn Listing>, Vec<tempfile::NamedTempFile>), PackageError> {
+    if generated.is_empty() {
+        return Ok((inner, Vec::new()));
+    }
+    let mut held = Vec::new();
+    let mut files = Vec::new();
+    for g in generated {
+        let output = |source| PackageError::Output {
+            path: PathBuf::from(&g.name),
+            source,
+        };
+        let mut tmp = tempfile::NamedTempFile::new().map_err(output)?;
+        io::Write::write_all(&mut tmp, &g.bytes).map_err(output)?;
+        files.push(SourceFile {
+            name: g.name.clone(),
+            path: tmp.path().to_path_buf(),
+            size: g.bytes.len() as u64,
+        });
+        held.push(tmp);
+    }
+    files.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let merged = Merged {
+        inner,
+        generated: files.into(),
+        next: None,
+    };
+    Ok((Box::new(merged), held))
+}
+
+/// [`with_generated`]'s listing.
+struct Merged {
+    inner: Box<dyn Listing>,
+    generated: std::collections::VecDeque<SourceFile>,
+    /// The inner listing's next file, taken ahead to compare.
+    next: Option<Result<SourceFile, PackageError>>,
+}
+
+impl Iterator for Merged {
+    type Item = Result<SourceFile, PackageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next.is_none() {
+            self.next = self.inner.next();
+        }
+        let first = match (&self.next, self.generated.front()) {
+            (Some(Ok(file)), Some(g)) => g.name.as_bytes().cmp(file.name.as_bytes()),
+            (None, Some(_)) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match first {
+            Ordering::Less => self.generated.pop_front().map(Ok),
+            Ordering::Equal => {
+                let name = self
+                    .generated
+                    .pop_front()
+                    .map(|g| g.name)
+                    .unwrap_or_default();
+                self.next = None;
+                Some(Err(PackageError::DuplicateName { name }))
+            }
+            Ordering::Greater => self.next.take(),
+        }
+    }
+}
+
+impl Listing for Merged {
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
     }
 }
 

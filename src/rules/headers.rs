@@ -1,0 +1,359 @@
+//! `_headers` (Netlify, Cloudflare Pages) to Amplify's `customHttp.yml`,
+//! and the check of a `customHttp.yml` the site already has.
+//!
+//! The YAML is written and read by hand: the schema is three keys deep, and
+//! a YAML crate would cost more of the binary budget than the whole feature.
+//! Values are single-quoted (`'` doubled), so any header value survives.
+
+use super::{significant_lines, Refusal, Refused, CUSTOM_HTTP_FILE, HEADERS_FILE};
+
+/// One `customHeaders` entry: a pattern and its headers, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderRule {
+    pub pattern: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Translate a `_headers` file to the text of a `customHttp.yml`.
+pub fn headers_to_custom_http(text: &str) -> Result<String, Refused> {
+    let rules = parse_headers(text)?;
+    Ok(to_yaml(&rules))
+}
+
+/// The rules of a `_headers` file; every line Amplify cannot express in the
+/// one error.
+fn parse_headers(text: &str) -> Result<Vec<HeaderRule>, Refused> {
+    let mut rules: Vec<HeaderRule> = Vec::new();
+    let mut refused = Vec::new();
+    for (line, code) in significant_lines(text) {
+        let indented = code.starts_with([' ', '\t']);
+        let outcome = if indented {
+            header_line(code.trim(), rules.last_mut())
+        } else {
+            amplify_pattern(code.trim()).map(|pattern| {
+                rules.push(HeaderRule {
+                    pattern,
+                    headers: Vec::new(),
+                })
+            })
+        };
+        if let Err(why) = outcome {
+            refused.push(Refusal { line, why });
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Refused {
+            file: HEADERS_FILE.into(),
+            lines: refused,
+        });
+    }
+    rules.retain(|r| !r.headers.is_empty());
+    Ok(rules)
+}
+
+/// An indented `Name: value` line, added to the current pattern's headers
+/// (a repeated name joins its values with `, `, as Netlify does).
+fn header_line(code: &str, current: Option<&mut HeaderRule>) -> Result<(), String> {
+    if let Some(name) = code.strip_prefix('!') {
+        return Err(format!(
+            "`! {}` removes a header, which customHttp.yml cannot express",
+            name.trim()
+        ));
+    }
+    let rule = current.ok_or("a header line before any path pattern")?;
+    let (name, value) = code
+        .split_once(':')
+        .ok_or_else(|| format!("`{code}` is not `Name: value`"))?;
+    let (name, value) = (name.trim(), value.trim());
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(format!("`{name}` is not a header name"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format!("the value of `{name}` has a control character"));
+    }
+    match rule
+        .headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        Some((_, existing)) => {
+            existing.push_str(", ");
+            existing.push_str(value);
+        }
+        None => rule.headers.push((name.to_owned(), value.to_owned())),
+    }
+    Ok(())
+}
+
+/// RFC 9110 token characters (header names).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A `_headers` path pattern as an Amplify glob: Netlify's `*` matches
+/// across `/`, so a `*` that starts a segment is `**/*`; a placeholder
+/// segment (`:name`) is one segment, `*`; the site-wide `/**/…` is written
+/// `**/…` as Amplify's docs do.
+fn amplify_pattern(pattern: &str) -> Result<String, String> {
+    if pattern.starts_with("http://") || pattern.starts_with("https://") {
+        return Err(format!(
+            "`{pattern}`: customHttp.yml patterns are paths, not hosts"
+        ));
+    }
+    if !pattern.starts_with('/') {
+        return Err(format!("`{pattern}` is not a path pattern (`/…`)"));
+    }
+    if pattern.contains(char::is_whitespace) || pattern.contains('\'') {
+        return Err(format!("`{pattern}` has a space or a quote"));
+    }
+    let segments: Vec<String> = pattern
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with(':') && segment.len() > 1 {
+                "*".to_owned()
+            } else if let Some(rest) = segment.strip_prefix('*') {
+                format!("**/*{}", rest.replace('*', "**"))
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect();
+    let glob = segments.join("/");
+    Ok(match glob.strip_prefix("/**/") {
+        Some(rest) => format!("**/{rest}"),
+        None => glob,
+    })
+}
+
+/// YAML single-quoted scalar.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The `customHttp.yml` text of the rules.
+fn to_yaml(rules: &[HeaderRule]) -> String {
+    let mut out = String::from("# Written by amplify-deploy from _headers.\ncustomHeaders:\n");
+    if rules.is_empty() {
+        out.truncate(out.len() - 1);
+        out.push_str(" []\n");
+    }
+    for rule in rules {
+        out.push_str(&format!(
+            "  - pattern: {}\n    headers:\n",
+            quote(&rule.pattern)
+        ));
+        for (key, value) in &rule.headers {
+            out.push_str(&format!(
+                "      - key: {}\n        value: {}\n",
+                quote(key),
+                quote(value)
+            ));
+        }
+    }
+    out
+}
+
+/// Check that a `customHttp.yml` is the `customHeaders` schema (a list of
+/// `pattern` + `headers`, each header a `key` and a `value`), in the
+/// block-style subset of YAML Amplify's docs write; every bad line named.
+pub fn validate_custom_http(text: &str) -> Result<Vec<HeaderRule>, Refused> {
+    let mut parser = Parser::default();
+    let mut refused = Vec::new();
+    for (line, code) in significant_lines(text) {
+        if let Err(why) = parser.line(code.trim()) {
+            refused.push(Refusal { line, why });
+        }
+    }
+    if refused.is_empty() {
+        if let Err((line, why)) = parser.finish() {
+            refused.push(Refusal { line, why });
+        }
+    }
+    if refused.is_empty() {
+        Ok(parser.rules)
+    } else {
+        Err(Refused {
+            file: CUSTOM_HTTP_FILE.into(),
+            lines: refused,
+        })
+    }
+}
+
+/// Where the reader of `customHttp.yml` is.
+#[derive(Debug, Default)]
+struct Parser {
+    /// `customHeaders:` seen.
+    started: bool,
+    /// In the current entry's `headers:` list.
+    in_headers: bool,
+    rules: Vec<HeaderRule>,
+    /// The current header, key and value as far as given.
+    header: Option<(Option<String>, Option<String>)>,
+    /// Lines counted so far (for `finish`'s error).
+    lines: usize,
+}
+
+impl Parser {
+    fn line(&mut self, code: &str) -> Result<(), String> {
+        self.lines += 1;
+        if !self.started {
+            return match code {
+                "customHeaders:" => {
+                    self.started = true;
+                    Ok(())
+                }
+                "applications:" => Err(
+                    "`applications:` (monorepo) is not supported: a manual deploy has one app root"
+                        .into(),
+                ),
+                _ => Err(format!("expected `customHeaders:`, found `{code}`")),
+            };
+        }
+        let (item, body) = match code.strip_prefix("- ") {
+            Some(body) => (true, body.trim()),
+            None => (false, code),
+        };
+        let (key, value) = body
+            .split_once(':')
+            .ok_or_else(|| format!("`{code}` is not `key: value`"))?;
+        let value = value.trim();
+        match (key.trim(), item) {
+            ("pattern", _) | ("headers", true) => self.entry(item, key.trim(), value),
+            ("headers", false) if value.is_empty() || value == "[]" => {
+                self.current()?;
+                self.flush_header()?;
+                self.in_headers = true;
+                Ok(())
+            }
+            ("key" | "value", _) if self.in_headers => self.header_member(item, key.trim(), value),
+            (other, _) => Err(format!(
+                "unexpected `{other}`: an entry is `pattern` and `headers`, a header `key` and `value`"
+            )),
+        }
+    }
+
+    fn current(&mut self) -> Result<&mut HeaderRule, String> {
+        self.rules
+            .last_mut()
+            .ok_or_else(|| "`headers` before any `- pattern`".to_owned())
+    }
+
+    fn entry(&mut self, item: bool, key: &str, value: &str) -> Result<(), String> {
+        self.flush_header()?;
+        if item {
+            self.rules.push(HeaderRule::default());
+            self.in_headers = false;
+        }
+        if key == "headers" {
+            return Err("write `- pattern:` first, then `headers:`".into());
+        }
+        let pattern = scalar(value)?;
+        let rule = self.current()?;
+        if !rule.pattern.is_empty() {
+            return Err("a second `pattern` in one entry".into());
+        }
+        if pattern.is_empty() {
+            return Err("an empty `pattern`".into());
+        }
+        rule.pattern = pattern;
+        Ok(())
+    }
+
+    fn header_member(&mut self, item: bool, key: &str, value: &str) -> Result<(), String> {
+        if item {
+            self.flush_header()?;
+            self.header = Some((None, None));
+        }
+        let value = scalar(value)?;
+        let header = self
+            .header
+            .as_mut()
+            .ok_or_else(|| format!("`{key}` outside a `- key:` item"))?;
+        let slot = if key == "key" {
+            &mut header.0
+        } else {
+            &mut header.1
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!("a second `{key}` in one header"));
+        }
+        Ok(())
+    }
+
+    /// Move a complete header into the current entry.
+    fn flush_header(&mut self) -> Result<(), String> {
+        match self.header.take() {
+            None => Ok(()),
+            Some((Some(key), Some(value))) if !key.is_empty() => {
+                self.current()?.headers.push((key, value));
+                Ok(())
+            }
+            Some(_) => Err("the header before this line lacks its `key` or `value`".into()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), (usize, String)> {
+        let end = self.lines;
+        if !self.started {
+            return Err((1, "no `customHeaders:`".into()));
+        }
+        self.flush_header().map_err(|why| (end, why))?;
+        match self
+            .rules
+            .iter()
+            .find(|r| r.pattern.is_empty() || r.headers.is_empty())
+        {
+            Some(r) if r.pattern.is_empty() => Err((end, "an entry without a `pattern`".into())),
+            Some(r) => Err((end, format!("pattern {} has no headers", quote(&r.pattern)))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A YAML scalar of the block subset: `'single'` (`''` is a quote),
+/// `"double"` (`\"` and `\\` escapes) or plain (up to a ` #` comment).
+fn scalar(raw: &str) -> Result<String, String> {
+    if let Some(inner) = raw.strip_prefix('\'') {
+        let inner = inner
+            .strip_suffix('\'')
+            .ok_or_else(|| format!("unterminated quote in `{raw}`"))?;
+        if inner.replace("''", "").contains('\'') {
+            return Err(format!("a lone `'` inside `{raw}` (write `''`)"));
+        }
+        return Ok(inner.replace("''", "'"));
+    }
+    if let Some(inner) = raw.strip_prefix('"') {
+        let inner = inner
+            .strip_suffix('"')
+            .ok_or_else(|| format!("unterminated quote in `{raw}`"))?;
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match (c, c == '\\') {
+                (_, true) => match chars.next() {
+                    Some(e @ ('"' | '\\' | '/')) => out.push(e),
+                    Some('t') => out.push('\t'),
+                    other => {
+                        return Err(format!(
+                            "unsupported escape `\\{}` in `{raw}`",
+                            other.unwrap_or(' ')
+                        ))
+                    }
+                },
+                ('"', false) => return Err(format!("an unescaped `\"` inside `{raw}`")),
+                (c, false) => out.push(c),
+            }
+        }
+        return Ok(out);
+    }
+    let plain = match raw.find(" #") {
+        Some(at) => raw[..at].trim_end(),
+        None => raw,
+    };
+    if plain.starts_with(['[', '{', '&', '*', '!', '|', '>', '%', '@', '`']) {
+        return Err(format!(
+            "`{raw}`: quote this value (flow, anchor, tag or block syntax is not read)"
+        ));
+    }
+    Ok(plain.to_owned())
+}

@@ -1,0 +1,360 @@
+//! Real-world `_redirects` and `_headers` (the shapes the Netlify and
+//! Cloudflare Pages docs and static-site generators write) with their
+//! exact Amplify translation, and the lines that are refused with why.
+
+use super::*;
+use crate::amplify::CustomRule;
+
+fn rule(source: &str, target: &str, status: &str, condition: Option<&str>) -> CustomRule {
+    CustomRule {
+        source: source.into(),
+        target: target.into(),
+        status: Some(status.into()),
+        condition: condition.map(Into::into),
+    }
+}
+
+/// An expected rule: source, target, status, condition.
+type Want = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// (`_redirects` line, the rules it becomes).
+const TRANSLATED: &[(&str, &[Want])] = &[
+    // Netlify docs: the basics.
+    ("/home / 301", &[("/home", "/", "301", None)]),
+    (
+        "/blog/my-post.php /blog/my-post",
+        &[("/blog/my-post.php", "/blog/my-post", "301", None)],
+    ),
+    ("/news /blog 302", &[("/news", "/blog", "302", None)]),
+    // Splats.
+    (
+        "/news/* /blog/:splat 301",
+        &[("/news/<*>", "/blog/<*>", "301", None)],
+    ),
+    (
+        "/docs/*  /documents/:splat",
+        &[("/docs/<*>", "/documents/<*>", "301", None)],
+    ),
+    // Placeholders.
+    (
+        "/news/:year/:month/:date/:slug /blog/:year/:month/:date/:slug",
+        &[(
+            "/news/<year>/<month>/<date>/<slug>",
+            "/blog/<year>/<month>/<date>/<slug>",
+            "301",
+            None,
+        )],
+    ),
+    (
+        "/store/:id /products?id=:id 301",
+        &[("/store/<id>", "/products?id=<id>", "301", None)],
+    ),
+    // SPA fallback as Create React App, Vite and SvelteKit's static adapter
+    // docs tell Netlify users to write: shadowed, so Amplify's 404-200.
+    (
+        "/*    /index.html   200",
+        &[("/<*>", "/index.html", "404-200", None)],
+    ),
+    (
+        "/app/*  /app/index.html  200",
+        &[("/app/<*>", "/app/index.html", "404-200", None)],
+    ),
+    // A forced rewrite always applies.
+    (
+        "/old-app/* /new-app/index.html 200!",
+        &[("/old-app/<*>", "/new-app/index.html", "200", None)],
+    ),
+    // Proxy to another host (Netlify docs' API proxy): Amplify's reverse proxy.
+    (
+        "/api/*  https://api.example.com/:splat  200",
+        &[("/api/<*>", "https://api.example.com/<*>", "200", None)],
+    ),
+    // Custom 404 page (Netlify docs, Gatsby/Hugo sites).
+    ("/*  /404.html  404", &[("/<*>", "/404.html", "404", None)]),
+    (
+        "/ecommerce /closed 404",
+        &[("/ecommerce", "/closed", "404", None)],
+    ),
+    // Domain-level redirect (Netlify docs).
+    (
+        "https://old.example.com/* https://www.example.com/:splat 301!",
+        &[(
+            "https://old.example.com/<*>",
+            "https://www.example.com/<*>",
+            "301",
+            None,
+        )],
+    ),
+    // Country conditions: one rule per country.
+    (
+        "/  /uk   302  Country=gb",
+        &[("/", "/uk", "302", Some("<GB>"))],
+    ),
+    (
+        "/shop /shop-na 302 Country=us,CA",
+        &[
+            ("/shop", "/shop-na", "302", Some("<US>")),
+            ("/shop", "/shop-na", "302", Some("<CA>")),
+        ],
+    ),
+    // Docusaurus/Eleventy trailing comment.
+    (
+        "/old /new 301 # moved in v2",
+        &[("/old", "/new", "301", None)],
+    ),
+    // Odd names: escapes kept, unicode percent-encoded as browsers send it.
+    (
+        "/caf%C3%A9 /menu%20du%20jour.html 301",
+        &[("/caf%C3%A9", "/menu%20du%20jour.html", "301", None)],
+    ),
+    (
+        "/café/* /carte/:splat 302",
+        &[("/caf%C3%A9/<*>", "/carte/<*>", "302", None)],
+    ),
+    (
+        "/ünï /日本/😀.html 302",
+        &[(
+            "/%C3%BCn%C3%AF",
+            "/%E6%97%A5%E6%9C%AC/%F0%9F%98%80.html",
+            "302",
+            None,
+        )],
+    ),
+];
+
+#[test]
+fn real_world_redirects_translate_exactly() {
+    for (line, want) in TRANSLATED {
+        let got = redirects_to_rules(line, "_redirects")
+            .unwrap_or_else(|e| panic!("{line:?} refused: {:?}", e.causes()));
+        let want: Vec<CustomRule> = want
+            .iter()
+            .map(|(s, t, st, c)| rule(s, t, st, *c))
+            .collect();
+        assert_eq!(got, want, "{line:?}");
+    }
+}
+
+#[test]
+fn a_whole_file_keeps_its_order_and_skips_comments_and_blank_lines() {
+    let text = "\u{feff}# Redirects from the old site\n\n/a /b\n   \n  # indented comment\n/c/* /d/:splat 302\n/* /index.html 200\n";
+    let got = redirects_to_rules(text, "_redirects").unwrap();
+    assert_eq!(
+        got,
+        vec![
+            rule("/a", "/b", "301", None),
+            rule("/c/<*>", "/d/<*>", "302", None),
+            rule("/<*>", "/index.html", "404-200", None),
+        ]
+    );
+}
+
+/// (line, why) for each refused line.
+const REFUSED: &[(&str, &str)] = &[
+    ("/store id=:id /blog/:id 301", "query-string matching (`id=:id`): Amplify rules match the path only"),
+    ("/search?q=x /find 301", "query-string matching (`/search?q=x`): Amplify rules match the path only"),
+    ("/ /fr 302 Language=fr", "`Language=fr`: Amplify conditions are countries only, not languages"),
+    ("/admin/* /admin/:splat 200! Role=admin", "`Role=admin`: Amplify rules have no role or cookie conditions"),
+    ("/beta /beta-on 302 Cookie=beta", "`Cookie=beta`: Amplify rules have no role or cookie conditions"),
+    ("/x /y 302 Country=usa", "`usa` is not a two-letter country code"),
+    ("/old /new 308", "status 308: Amplify redirects are 301 or 302; use 301 (permanent) or 302"),
+    ("/gone /410.html 410", "status 410: Amplify rules answer 200 (rewrite), 301, 302 or 404"),
+    ("/x /404.html 404!", "`404!`: Amplify's 404 rules only apply where no file matches; drop the `!`"),
+    ("/api/* /.netlify/functions/:splat 200", "target `/.netlify/functions/:splat`: Netlify functions and services do not exist on Amplify"),
+    ("/lonely", "no target: a rule is `from to [status]`"),
+    ("old /new", "source `old` is neither a path (`/…`) nor a URL (`https://…`)"),
+    ("/a /b/:splat", "target `/b/:splat` uses `:splat` but the source has no `*`"),
+    ("/a/:id /b/:slug", "target `/b/:slug` uses `:slug`, which the source does not name"),
+    ("/a/*/b/* /c", "source `/a/*/b/*` has more than one `*`"),
+    ("/a/<b> /c", "source `/a/<b>` has `<` or `>`, which Amplify reads as a placeholder"),
+    ("https://:project.pages.dev/* https://example.com/:splat 301", "source `https://:project.pages.dev/*`: placeholders in the host cannot be expressed in Amplify"),
+    ("/a /b 301 extra", "unexpected `extra` after the status"),
+];
+
+#[test]
+fn unsupported_lines_are_refused_with_their_reason() {
+    for (line, why) in REFUSED {
+        let err = redirects_to_rules(line, "_redirects").expect_err(line);
+        assert_eq!(
+            err.lines,
+            vec![Refusal {
+                line: 1,
+                why: why.to_string()
+            }],
+            "{line:?}"
+        );
+    }
+}
+
+#[test]
+fn every_bad_line_is_in_the_one_error() {
+    let text = "/ok /fine\n/q id=1 /x\n\n/y /z 307\n/ok2 /fine2 302\n";
+    let err = redirects_to_rules(text, "site/_redirects").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "site/_redirects: 2 lines Amplify cannot express"
+    );
+    let lines: Vec<usize> = err.lines.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [2, 4]);
+    assert!(err.causes()[1].starts_with("line 4: status 307"));
+}
+
+#[test]
+fn the_spa_rule_is_amplify_s_documented_one() {
+    let spa = spa_rule();
+    assert_eq!(
+        spa.source,
+        r"</^[^.]+$|\.(?!(css|gif|ico|jpg|js|png|txt|svg|woff|woff2|ttf|map|json|webp)$)([^.]+$)/>"
+    );
+    assert_eq!(
+        (spa.target.as_str(), spa.status.as_deref()),
+        ("/index.html", Some("200"))
+    );
+}
+
+const SECURITY_HEADERS: &str = "\
+# Netlify docs / Cloudflare Pages docs
+/*
+  X-Frame-Options: DENY
+  X-Content-Type-Options: nosniff
+  Referrer-Policy: strict-origin-when-cross-origin
+  Content-Security-Policy: default-src 'self'; img-src 'self' data:
+
+/assets/*
+  Cache-Control: public, max-age=31536000, immutable
+/*.html
+  Cache-Control: public, max-age=0, must-revalidate
+/blog/:slug/feed.xml
+  Content-Type: application/rss+xml
+/_app/immutable/*
+  Cache-Control: public, max-age=31536000
+  Cache-Control: immutable
+";
+
+#[test]
+fn real_world_headers_become_custom_http_yml() {
+    let yaml = headers_to_custom_http(SECURITY_HEADERS).unwrap();
+    assert_eq!(
+        yaml,
+        "\
+# Written by amplify-deploy from _headers.
+customHeaders:
+  - pattern: '**/*'
+    headers:
+      - key: 'X-Frame-Options'
+        value: 'DENY'
+      - key: 'X-Content-Type-Options'
+        value: 'nosniff'
+      - key: 'Referrer-Policy'
+        value: 'strict-origin-when-cross-origin'
+      - key: 'Content-Security-Policy'
+        value: 'default-src ''self''; img-src ''self'' data:'
+  - pattern: '/assets/**/*'
+    headers:
+      - key: 'Cache-Control'
+        value: 'public, max-age=31536000, immutable'
+  - pattern: '**/*.html'
+    headers:
+      - key: 'Cache-Control'
+        value: 'public, max-age=0, must-revalidate'
+  - pattern: '/blog/*/feed.xml'
+    headers:
+      - key: 'Content-Type'
+        value: 'application/rss+xml'
+  - pattern: '/_app/immutable/**/*'
+    headers:
+      - key: 'Cache-Control'
+        value: 'public, max-age=31536000, immutable'
+"
+    );
+    // What we write, we read back the same.
+    let back = validate_custom_http(&yaml).unwrap();
+    assert_eq!(back.len(), 5);
+    assert_eq!(
+        back[0].headers[3].1,
+        "default-src 'self'; img-src 'self' data:"
+    );
+}
+
+#[test]
+fn header_lines_amplify_cannot_express_are_refused() {
+    let text = "  X-Early: 1\n/*\n  ! X-Frame-Options\nhttps://:project.pages.dev/*\n  X-Robots-Tag: noindex\n/a\n  no colon here\n  Bad Name: x\nrelative\n";
+    let err = headers_to_custom_http(text).unwrap_err();
+    assert_eq!(
+        err.causes(),
+        [
+            "line 1: a header line before any path pattern",
+            "line 3: `! X-Frame-Options` removes a header, which customHttp.yml cannot express",
+            "line 4: `https://:project.pages.dev/*`: customHttp.yml patterns are paths, not hosts",
+            "line 7: `no colon here` is not `Name: value`",
+            "line 8: `Bad Name` is not a header name",
+            "line 9: `relative` is not a path pattern (`/…`)",
+        ]
+    );
+}
+
+#[test]
+fn amplify_docs_custom_http_yml_is_valid() {
+    let text = "customHeaders:\n  - pattern: '*.json'\n    headers:\n    - key: 'custom-header-name-1'\n      value: 'custom-header-value-1'\n    - key: \"custom-header-name-2\"\n      value: custom-header-value-2 # plain\n  - pattern: '/path/*'\n    headers:\n    - key: 'custom-header-name-1'\n      value: 'custom-header-value-2'\n";
+    let rules = validate_custom_http(text).unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0].pattern, "*.json");
+    assert_eq!(
+        rules[0].headers[1],
+        (
+            "custom-header-name-2".into(),
+            "custom-header-value-2".into()
+        )
+    );
+}
+
+/// (customHttp.yml, "line N: why").
+const BAD_CUSTOM_HTTP: &[(&str, &str)] = &[
+    ("customHeader:\n", "line 1: expected `customHeaders:`, found `customHeader:`"),
+    ("applications:\n  - appRoot: app1\n", "line 1: `applications:` (monorepo) is not supported: a manual deploy has one app root"),
+    ("customHeaders:\n  - pattern: '**'\n    header:\n", "line 3: unexpected `header`: an entry is `pattern` and `headers`, a header `key` and `value`"),
+    ("customHeaders:\n  - pattern: '**'\n    headers:\n      - key: 'a\n", "line 4: unterminated quote in `'a`"),
+    ("customHeaders:\n  - pattern: '**'\n    headers:\n      - key: X\n  - pattern: b\n", "line 5: the header before this line lacks its `key` or `value`"),
+    ("customHeaders:\n  - pattern: '**'\n", "line 2: pattern '**' has no headers"),
+    ("customHeaders:\n  - pattern: [a, b]\n", "line 2: `[a, b]`: quote this value (flow, anchor, tag or block syntax is not read)"),
+];
+
+#[test]
+fn a_bad_custom_http_yml_names_the_line() {
+    for (text, want) in BAD_CUSTOM_HTTP {
+        let err = validate_custom_http(text).expect_err(text);
+        assert_eq!(err.causes()[0], *want, "{text:?}");
+        assert!(err.to_string().starts_with("customHttp.yml: "));
+    }
+}
+
+#[test]
+fn the_diff_shows_removed_and_added_rules_in_order() {
+    let old = vec![
+        rule("/a", "/b", "301", None),
+        rule("/<*>", "/index.html", "404-200", None),
+    ];
+    let new = vec![
+        rule("/a", "/b", "301", None),
+        rule("/c", "/d", "302", Some("<US>")),
+        spa_rule(),
+    ];
+    let d = diff(&old, &new);
+    let text: Vec<String> = d.lines.iter().map(|(m, l)| format!("{m} {l}")).collect();
+    assert_eq!(
+        text,
+        [
+            "  /a -> /b 301",
+            "- /<*> -> /index.html 404-200",
+            "+ /c -> /d 302 if <US>",
+            &format!("+ {} -> /index.html 200", spa_rule().source),
+        ]
+    );
+    assert!((d.changed(), d.added(), d.removed()) == (true, 2, 1));
+    assert!(!diff(&new, &new).changed());
+}
