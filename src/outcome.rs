@@ -42,7 +42,9 @@ pub struct Outcome {
     pub failures: Vec<StepFailure>,
     /// The live check, when it ran or was skipped.
     pub verify: Option<VerifyFacts>,
-    /// `--artifact-store`: the stored package, `s3://bucket/prefix/{sha256}.zip`.
+    /// `--artifact-store`: the stored package, `s3://bucket/prefix/{sha256}.zip`
+    /// (absent from JSON without a store).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact_url: Option<String>,
 }
 

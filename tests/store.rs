@@ -329,3 +329,99 @@ async fn bad_artifact_store_is_bad_input_before_anything_runs() {
     );
     assert!(emu.requests().is_empty());
 }
+
+/// A scripted S3 front that refuses every PutObject with 403 AccessDenied
+/// (moto outside its IAM mode enforces no bucket policy): HeadBucket
+/// answers with the region, HeadObject 404. Records each request.
+async fn denying_s3() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use http_body_util::{BodyExt, Full};
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+                        let _ = req.into_body().collect().await;
+                        log.lock().unwrap().push(format!("{method} {path}"));
+                        let segments = path.trim_matches('/').split('/').count();
+                        let response = match (method.as_str(), segments) {
+                            ("HEAD", 1) => hyper::Response::builder()
+                                .status(200)
+                                .header("x-amz-bucket-region", "us-east-1"),
+                            ("HEAD", _) => hyper::Response::builder().status(404),
+                            _ => hyper::Response::builder().status(403),
+                        };
+                        let body = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+                        Ok::<_, std::convert::Infallible>(
+                            response
+                                .body(Full::new(bytes::Bytes::from(body)))
+                                .expect("response"),
+                        )
+                    }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_put_object_is_an_aws_error_and_starts_nothing() {
+    let emu = emulator().await;
+    emu.create_branch(APP, "other");
+    let (endpoint, seen) = denying_s3().await;
+    let site = tiny_site();
+    let r = run(cmd(&emu)
+        .args([
+            "deploy",
+            "--app-id",
+            APP,
+            "--branch",
+            "new-branch",
+            "--create-branch",
+            "--path",
+        ])
+        .arg(site.path())
+        .args(["--artifact-store", "s3://locked-bucket/site"])
+        .env("AWS_ENDPOINT_URL_S3", &endpoint))
+    .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("error: artifact store s3://locked-bucket/site/"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("HTTP 403 AccessDenied"), "{r:?}");
+    assert!(
+        r.stderr.contains("hint: nothing was deployed; the deploy role needs s3:PutObject on arn:aws:s3:::locked-bucket/site/*"),
+        "{r:?}"
+    );
+    let methods: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s[..s.find(' ').unwrap()].to_owned())
+        .collect();
+    assert_eq!(
+        methods,
+        ["HEAD", "HEAD", "PUT"],
+        "one PUT: a 403 is not retried"
+    );
+    for op in ["CreateBranch", "CreateDeployment", "StartDeployment"] {
+        assert_eq!(count(&emu, op), 0, "{op}: nothing changed on the service");
+    }
+    assert!(!emu.branches(APP).contains(&"new-branch".to_owned()));
+}
