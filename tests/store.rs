@@ -425,3 +425,23 @@ async fn a_denied_put_object_is_an_aws_error_and_starts_nothing() {
     }
     assert!(!emu.branches(APP).contains(&"new-branch".to_owned()));
 }
+
+/// The ```json blocks of docs/artifacts.md are the policies `policy` makes.
+#[test]
+fn docs_artifacts_policies_are_the_generated_ones() {
+    use amplify_deploy::policy::{self, AppRef};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/artifacts.md"))
+        .expect("docs/artifacts.md");
+    let blocks: Vec<serde_json::Value> = text
+        .split("```json\n")
+        .skip(1)
+        .map(|b| serde_json::from_str(b.split("```").next().unwrap_or("")).expect("JSON"))
+        .collect();
+    let app = AppRef::placeholder();
+    let generated = [
+        policy::amplify_bucket_policy(&app, "my-artifacts", "site"),
+        policy::artifact_store_policy(&app, "my-artifacts", "site/"),
+    ]
+    .map(|p| serde_json::to_value(p).unwrap());
+    assert_eq!(blocks, generated);
+}
