@@ -6,8 +6,10 @@
 //! The emulator reaches only its own machine: HTTP URLs on 127.0.0.1 or
 //! localhost, and `s3://` through the S3 endpoint it was configured with
 //! ([`crate::Config::s3_endpoint`], `AWS_ENDPOINT_URL_S3` for the binary),
-//! path-style and unsigned (`http://127.0.0.1:PORT/bucket/key`), as a moto
-//! server answers. Anything else is taken on trust: the job succeeds, and
+//! path-style (`http://127.0.0.1:PORT/bucket/key`). Those S3 reads carry an
+//! `Authorization` header naming the service (the service reads with the
+//! bucket policy's rights, not anonymously): moto outside its IAM mode
+//! takes any signature but refuses anonymous reads of private objects. Anything else is taken on trust: the job succeeds, and
 //! the site says it does not know what was deployed.
 
 use std::time::Duration;
@@ -49,7 +51,7 @@ pub(crate) async fn fetch(
     if !is_local(url) {
         return Ok(Source::Unfetched);
     }
-    let (status, body) = get(url)
+    let (status, body) = get(url, None)
         .await
         .map_err(|e| format!("Unable to download the zip file from {url}: {e}"))?;
     if !(200..300).contains(&status) {
@@ -75,7 +77,7 @@ impl S3<'_> {
     async fn object(&self, key: &str) -> Result<Bytes, String> {
         let location = format!("s3://{}/{key}", self.bucket);
         let url = format!("{}/{}", self.bucket_url(), encode(key, PATH));
-        let (status, body) = get(&url)
+        let (status, body) = get(&url, Some(SERVICE_AUTHORIZATION))
             .await
             .map_err(|e| format!("Unable to download the artifact {location}: {e}"))?;
         match status {
@@ -103,7 +105,7 @@ impl S3<'_> {
             if let Some(token) = &token {
                 url.push_str(&format!("&continuation-token={}", encode(token, QUERY)));
             }
-            let (status, body) = get(&url)
+            let (status, body) = get(&url, Some(SERVICE_AUTHORIZATION))
                 .await
                 .map_err(|e| format!("Unable to list {location}: {e}"))?;
             if !(200..300).contains(&status) {
@@ -218,8 +220,12 @@ fn is_local(url: &str) -> bool {
 /// in memory.
 const SOURCE_URL_LIMIT: usize = 1024 * 1024 * 1024;
 
+/// What the emulator's S3 reads send as `Authorization`: the service's
+/// own identity, which a test S3 server does not verify.
+const SERVICE_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AMPLIFYSERVICE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
 /// An HTTP/1.1 GET of `url` on this machine: its status and body.
-async fn get(url: &str) -> Result<(u16, Bytes), String> {
+async fn get(url: &str, authorization: Option<&str>) -> Result<(u16, Bytes), String> {
     use http_body_util::{BodyExt, Empty, Limited};
 
     if !is_local(url) {
@@ -243,10 +249,11 @@ async fn get(url: &str) -> Result<(u16, Bytes), String> {
                 .map_err(|e| text(&e))?;
         tokio::spawn(connection);
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let request = hyper::Request::get(path)
-            .header("host", authority)
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| text(&e))?;
+        let mut request = hyper::Request::get(path).header("host", authority);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let request = request.body(Empty::<Bytes>::new()).map_err(|e| text(&e))?;
         let response = sender.send_request(request).await.map_err(|e| text(&e))?;
         let status = response.status().as_u16();
         let body = Limited::new(response.into_body(), SOURCE_URL_LIMIT)
