@@ -26,6 +26,7 @@ mod preview;
 mod progress;
 pub mod provenance;
 mod report;
+pub mod s3;
 pub mod settings;
 mod signal;
 

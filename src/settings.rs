@@ -195,6 +195,9 @@ pub struct AwsSettings {
     /// region's public endpoint.
     pub sts_endpoint: Option<Endpoint>,
     pub token_env: TokenEnv,
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`: the artifact
+    /// store's endpoint, addressed path-style; `None`: AWS.
+    pub s3_endpoint: Option<Endpoint>,
 }
 
 impl AwsSettings {
@@ -209,7 +212,11 @@ impl AwsSettings {
         let sts_endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
             .into_iter()
             .find_map(|name| env.get(name).map(|url| Endpoint { source: name, url }));
+        let s3_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|name| env.get(name).map(|url| Endpoint { source: name, url }));
         AwsSettings {
+            s3_endpoint,
             sts_endpoint,
             token_env: TokenEnv::resolve(env),
             region: given(&args.region)
@@ -981,6 +988,23 @@ mod tests {
             &[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-2")],
         );
         assert_eq!(s.unwrap().aws.region.as_deref(), Some("us-east-2"));
+    }
+
+    #[test]
+    fn s3_endpoint_is_its_own_then_the_generic_one() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://generic"),
+            ("AWS_ENDPOINT_URL_S3", "http://s3"),
+        ];
+        let s3 = deploy(&[], &vars).unwrap().aws.s3_endpoint.unwrap();
+        assert_eq!(
+            (s3.source, s3.url.as_str()),
+            ("AWS_ENDPOINT_URL_S3", "http://s3")
+        );
+        let s3 = deploy(&[], &vars[..1]).unwrap().aws.s3_endpoint.unwrap();
+        assert_eq!(s3.source, "AWS_ENDPOINT_URL");
+        let amplify_only = [("AWS_ENDPOINT_URL_AMPLIFY", "http://amplify")];
+        assert_eq!(deploy(&[], &amplify_only).unwrap().aws.s3_endpoint, None);
     }
 
     #[test]

@@ -16,4 +16,5 @@ mod package;
 mod preview;
 mod provenance;
 mod snapshots;
+mod store;
 mod terminal;
