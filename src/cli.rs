@@ -87,6 +87,12 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write a ready CI workflow and the IAM and OIDC trust policies for an app.
     Init(InitArgs),
+    /// List a branch's jobs, newest first: status, times, package SHA-256,
+    /// provenance, the live one and those a rollback can return to.
+    History(HistoryArgs),
+    /// Deploy an earlier job's stored artifact again (the newest SUCCEED job
+    /// before the live one, or --job-id / --sha256), then check it live.
+    Rollback(Box<RollbackArgs>),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -391,6 +397,45 @@ pub struct StatusArgs {
     /// Print the job as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// Show at most N jobs
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub limit: u32,
+
+    /// Print the history as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where packages are stored (s3://bucket/prefix): finds the artifact of
+    /// a job known only by its provenance tags
+    #[arg(long, env = "AMPLIFY_ARTIFACT_STORE", value_name = "S3_URL")]
+    pub artifact_store: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RollbackArgs {
+    /// Roll back to this job (it must have succeeded and its artifact be
+    /// in the store) [default: the newest SUCCEED job before the live one
+    /// whose artifact is in the store]
+    #[arg(long, value_name = "N", conflicts_with = "sha256")]
+    pub job_id: Option<String>,
+
+    /// Roll back to the package with this SHA-256 (its newest job, else
+    /// the artifact of that SHA-256 in --artifact-store)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
+    /// Every deploy option applies (outputs, --json, --on-busy, --timeout,
+    /// --verify, ...); --path and --source-url do not.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod error;
 mod explain;
 pub mod github;
+pub mod history;
 pub mod http;
 pub mod init;
 pub mod outcome;

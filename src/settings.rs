@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
 use crate::cli::{
     AwsArgs, BranchTarget, Cli, Command, DeployArgs, InitArgs, JobArgs, OutputArgs,
-    PackageFilterArgs,
+    PackageFilterArgs, RollbackArgs,
 };
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
@@ -90,6 +90,8 @@ pub enum Settings {
     Stop(JobSettings),
     Completions(crate::cli::Shell),
     Init(InitSettings),
+    History(HistorySettings),
+    Rollback(Box<RollbackSettings>),
 }
 
 impl Settings {
@@ -117,6 +119,20 @@ impl Settings {
             Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)),
             Some(Command::Completions(args)) => Settings::Completions(args.shell),
             Some(Command::Init(args)) => Settings::Init(InitSettings::resolve(args, env)),
+            Some(Command::History(args)) => Settings::History(HistorySettings {
+                target: BranchSettings::resolve(&args.target, env),
+                limit: args.limit as usize,
+                json: args.json,
+                artifact_store: args
+                    .artifact_store
+                    .as_deref()
+                    .map(crate::s3::ArtifactStore::parse)
+                    .transpose()
+                    .map_err(|e| RunError::input(format!("artifact-store: {e}")))?,
+            }),
+            Some(Command::Rollback(args)) => {
+                Settings::Rollback(Box::new(RollbackSettings::resolve(args, env)?))
+            }
         })
     }
 }
@@ -332,6 +348,78 @@ impl BranchSettings {
     }
 }
 
+/// `history`: a branch, how many jobs, and how to print them.
+pub struct HistorySettings {
+    pub target: BranchSettings,
+    pub limit: usize,
+    pub json: bool,
+    /// `--artifact-store`: where a package known only by its SHA-256 (the
+    /// provenance tags) is looked for.
+    pub artifact_store: Option<crate::s3::ArtifactStore>,
+}
+
+/// Which earlier deploy `rollback` returns to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackTarget {
+    /// The newest SUCCEED job before the live one whose artifact is stored.
+    Previous,
+    Job(String),
+    /// Lowercase hex.
+    Sha256(String),
+}
+
+/// `rollback`: the deploy settings (outputs, waiting, busy branch, live
+/// check) and the target. The source is set once the target is found.
+pub struct RollbackSettings {
+    pub deploy: DeploySettings,
+    pub target: RollbackTarget,
+    pub artifact_store: Option<crate::s3::ArtifactStore>,
+    /// `--artifact-url presigned`: deploy from a presigned GET.
+    pub presigned: bool,
+}
+
+impl RollbackSettings {
+    fn resolve(args: &RollbackArgs, env: &Env) -> Result<RollbackSettings, RunError> {
+        let mut deploy = DeploySettings::resolve(&args.deploy, env)?;
+        // A rollback redeploys what is stored: no folder, no preview, and
+        // never "superseded" (returning to an older commit is the point).
+        deploy.path = None;
+        deploy.source_url = None;
+        deploy.source_url_type = None;
+        deploy.preview = Preview::Off;
+        deploy.branch = args.deploy.branch.clone();
+        deploy.create_branch = false;
+        deploy.commit.force = true;
+        let target = match (&args.job_id, &args.sha256) {
+            (Some(id), _) => {
+                let id = id.trim();
+                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(RunError::input(format!(
+                        "job-id {id:?} is not an Amplify job id (a number, e.g. 12)"
+                    )));
+                }
+                RollbackTarget::Job(id.to_owned())
+            }
+            (None, Some(sha)) => {
+                let sha = sha.trim();
+                if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(RunError::input(format!(
+                        "sha256 {sha:?} is not a SHA-256 (64 hex digits)"
+                    )));
+                }
+                RollbackTarget::Sha256(sha.to_ascii_lowercase())
+            }
+            (None, None) => RollbackTarget::Previous,
+        };
+        Ok(RollbackSettings {
+            deploy,
+            target,
+            artifact_store: None,
+            presigned: false,
+        })
+    }
+}
+
 /// `status` and `stop`: a branch and a job id (`None`: its newest job).
 pub struct JobSettings {
     pub target: BranchSettings,
@@ -389,7 +477,7 @@ impl JobSettings {
 }
 
 /// What `--preview` decided from the GitHub event.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Preview {
     /// `--preview` is off.
     Off,
@@ -406,6 +494,7 @@ pub enum Preview {
 
 /// GitHub's side of a deploy: the REST API and the deployment to report.
 /// No `Debug`: it holds the token.
+#[derive(Clone)]
 pub struct GitHubSettings {
     /// `--github-token`, else `GITHUB_TOKEN`.
     pub token: Option<String>,
@@ -441,6 +530,7 @@ impl GitHubSettings {
 /// `amplify-deploy deploy`, with every default and the preview decided.
 /// Names and the source are checked by the pipeline, before it touches
 /// the network.
+#[derive(Clone)]
 pub struct DeploySettings {
     pub app_id: Option<String>,
     /// The preview branch on a pull request event, else `--branch`.

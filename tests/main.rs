@@ -15,6 +15,7 @@ mod output;
 mod package;
 mod preview;
 mod provenance;
+mod rollback;
 mod snapshots;
 mod store;
 mod terminal;

@@ -846,3 +846,41 @@ fn status_cmd(emu: &Emulator, json: bool) -> std::process::Command {
     }
     c
 }
+
+/// `history` (text and `--json`) with a live job, one to roll back to and
+/// an expired artifact; `rollback` to the previous deploy, and to a job
+/// whose artifact is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_and_rollback() {
+    use crate::rollback::{deploy_stored, rollback, s3_cmd, setup, store};
+    let (emu, bucket) = setup().await;
+    let mut versions = Vec::new();
+    for label in ["one", "two", "three"] {
+        let v = store(&emu, &bucket, label).await;
+        assert_eq!(deploy_stored(&emu, &bucket, &v).await.code, 0);
+        versions.push(v);
+    }
+    crate::support::moto::delete(&bucket, &format!("site/{}.zip", versions[0].sha256));
+    let shown = |text: &str| text.replace(&bucket, "[BUCKET]");
+    let history = |json: bool| {
+        let mut c = s3_cmd(&emu);
+        c.args(["history", "--app-id", APP, "--branch", "main"]);
+        if json {
+            c.arg("--json");
+        }
+        c
+    };
+    let r = run(&mut history(false)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("history_stdout", &shown(&r.stdout), &[]);
+    let r = run(&mut history(true)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("history_json", &shown(&r.stdout), &[]);
+
+    let r = run(&mut rollback(&emu, &[])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("rollback_stderr", &shown(&r.stderr), &[]);
+    let r = run(&mut rollback(&emu, &["--job-id", "1"])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_output("rollback_expired_stderr", &shown(&r.stderr), &[]);
+}

@@ -6,8 +6,11 @@
 mod branch;
 mod completions;
 mod deploy;
+mod history;
 mod init;
 mod package;
+mod rollback;
+mod store;
 
 use crate::error::RunError;
 use crate::report::Reporter;
@@ -25,5 +28,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         Settings::Stop(job) => branch::stop(job, reporter).await,
         Settings::Completions(shell) => completions::completions(*shell),
         Settings::Init(s) => init::init(s, reporter).await,
+        Settings::History(s) => history::history(s, reporter).await,
+        Settings::Rollback(s) => rollback::rollback(s, reporter).await,
     }
 }

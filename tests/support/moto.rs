@@ -160,3 +160,9 @@ fn exchange(
         (status, headers, body)
     })
 }
+
+/// Put an object (PutObject, unsigned as moto takes it).
+pub fn put(bucket: &str, key: &str, body: &[u8]) {
+    let (status, _) = request("PUT", &format!("/{bucket}/{key}"), "us-east-1", body);
+    assert_eq!(status, 200, "PutObject s3://{bucket}/{key}");
+}

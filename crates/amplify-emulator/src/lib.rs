@@ -261,10 +261,10 @@ impl Emulator {
             .unwrap_or_default()
     }
 
-    /// Files of the branch's last successful zip deploy.
+    /// Files of the branch's live job (its newest SUCCEED one).
     pub fn deployed_files(&self, app_id: &str, branch: &str) -> Option<BTreeMap<String, Vec<u8>>> {
         let state = self.shared.state();
-        let files = state.branch(app_id, branch).ok()?.deployed.clone()?;
+        let files = state.branch(app_id, branch).ok()?.deployed()?;
         Some((*files).clone())
     }
 

@@ -58,7 +58,7 @@ pub(crate) fn serve_site(
             }
         }
         let Some(files) = branch.served(state.site_lag) else {
-            return plain(404, &format!("nothing deployed to {display_name} yet\n"));
+            return plain(404, &nothing_served(branch));
         };
         files
     };
@@ -79,6 +79,22 @@ pub(crate) fn serve_site(
         }
     }
     plain(404, &format!("{file} is not part of the deployed site\n"))
+}
+
+/// Why a branch serves nothing: no live job yet, or a live job whose
+/// source the emulator did not fetch (a URL off this machine, or `s3://`
+/// without an S3 endpoint).
+fn nothing_served(branch: &crate::state::Branch) -> String {
+    match branch.live_job() {
+        None => format!("nothing deployed to {} yet\n", branch.display_name),
+        Some(job) => format!(
+            "live job {} deployed from {}, which the emulator did not fetch\n",
+            job.job_id,
+            job.source_url
+                .as_deref()
+                .map_or("an unknown source", |u| u.split('?').next().unwrap_or(u))
+        ),
+    }
 }
 
 /// Whether the request carries the branch's basic auth credentials.

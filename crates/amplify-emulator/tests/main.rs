@@ -5,5 +5,6 @@ mod binary;
 mod control;
 mod faults;
 mod robustness;
+mod sources;
 mod support;
 mod upload;
