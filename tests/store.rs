@@ -445,3 +445,44 @@ fn docs_artifacts_policies_are_the_generated_ones() {
     .map(|p| serde_json::to_value(p).unwrap());
     assert_eq!(blocks, generated);
 }
+
+/// An emulator that reads `s3://` sources from moto, as Amplify reads the
+/// bucket with its bucket policy.
+async fn s3_reading_emulator() -> Emulator {
+    emulator_with(Config {
+        s3_endpoint: Some(moto::endpoint()),
+        ..Config::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_urls_deploy_end_to_end_and_skip_by_the_key_alone() {
+    let emu = s3_reading_emulator().await;
+    let bucket = moto::bucket("us-east-1");
+    let (site, files) = site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("AWS_ENDPOINT_URL_S3", moto::endpoint())
+        .args(["--artifact-store", &format!("s3://{bucket}/site")]);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let sha = zip_sha(&r);
+    let url = format!("s3://{bucket}/site/{sha}.zip");
+    assert_eq!(emu.jobs(APP, "main")[0].source_url.as_deref(), Some(&*url));
+    assert_eq!(served(&emu), files, "served byte for byte from the store");
+    // Tags of another job: only the live job's sourceUrl can tell.
+    emu.tag_branch(
+        APP,
+        "main",
+        [("amplify-deploy:job-id".to_owned(), "999".to_owned())].into(),
+    );
+    let r = run(c.arg("--skip-unchanged")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.all().contains(&format!(
+            "unchanged: live job 1 already serves package {sha}"
+        )),
+        "{r:?}"
+    );
+    assert_eq!(emu.jobs(APP, "main").len(), 1, "no job created");
+}
