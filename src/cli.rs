@@ -93,6 +93,9 @@ pub enum Command {
     /// Deploy an earlier job's stored artifact again (the newest SUCCEED job
     /// before the live one, or --job-id / --sha256), then check it live.
     Rollback(Box<RollbackArgs>),
+    /// Deploy the exact stored artifact live on one branch to another (of
+    /// this app or --to-app-id), then check it live.
+    Promote(Box<PromoteArgs>),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -434,6 +437,30 @@ pub struct RollbackArgs {
 
     /// Every deploy option applies (outputs, --json, --on-busy, --timeout,
     /// --verify, ...); --path and --source-url do not.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromoteArgs {
+    /// The branch whose live job's artifact is promoted (of --app-id)
+    #[arg(long, value_name = "NAME")]
+    pub from_branch: String,
+
+    /// The branch it is deployed to
+    #[arg(long, value_name = "NAME")]
+    pub to_branch: String,
+
+    /// The app of --to-branch [default: --app-id]
+    #[arg(long, value_name = "ID")]
+    pub to_app_id: Option<String>,
+
+    /// The region of --to-app-id [default: --region]
+    #[arg(long, value_name = "REGION")]
+    pub to_region: Option<String>,
+
+    /// Every deploy option applies (outputs, --json, --on-busy, --timeout,
+    /// --verify, --artifact-url, ...); --branch, --path and --source-url do not.
     #[command(flatten)]
     pub deploy: DeployArgs,
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
 use crate::cli::{
     AwsArgs, BranchTarget, Cli, Command, DeployArgs, InitArgs, JobArgs, OutputArgs,
-    PackageFilterArgs, RollbackArgs,
+    PackageFilterArgs, PromoteArgs, RollbackArgs,
 };
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
@@ -92,6 +92,7 @@ pub enum Settings {
     Init(InitSettings),
     History(HistorySettings),
     Rollback(Box<RollbackSettings>),
+    Promote(Box<PromoteSettings>),
 }
 
 impl Settings {
@@ -132,6 +133,9 @@ impl Settings {
             }),
             Some(Command::Rollback(args)) => {
                 Settings::Rollback(Box::new(RollbackSettings::resolve(args, env)?))
+            }
+            Some(Command::Promote(args)) => {
+                Settings::Promote(Box::new(PromoteSettings::resolve(args, env)?))
             }
         })
     }
@@ -390,6 +394,16 @@ impl RollbackSettings {
         deploy.branch = args.deploy.branch.clone();
         deploy.create_branch = false;
         deploy.commit.force = true;
+        // --artifact-store/--artifact-url name where the target is, not a
+        // package to store.
+        let artifact_store = deploy
+            .artifact_store
+            .take()
+            .map(|v| crate::s3::ArtifactStore::parse(&v))
+            .transpose()
+            .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
+        let presigned = deploy.artifact_url == crate::choices::ArtifactUrl::Presigned;
+        deploy.skip_unchanged = false;
         let target = match (&args.job_id, &args.sha256) {
             (Some(id), _) => {
                 let id = id.trim();
@@ -414,8 +428,51 @@ impl RollbackSettings {
         Ok(RollbackSettings {
             deploy,
             target,
-            artifact_store: None,
-            presigned: false,
+            artifact_store,
+            presigned,
+        })
+    }
+}
+
+/// `promote`: the source branch, and the deploy settings of the target
+/// (its app, branch and region). The source is set once the artifact is
+/// found.
+pub struct PromoteSettings {
+    /// `--app-id` and `--from-branch`, in `--region`.
+    pub from: BranchSettings,
+    pub deploy: DeploySettings,
+    /// `--artifact-url presigned`: deploy from a presigned GET.
+    pub presigned: bool,
+}
+
+impl PromoteSettings {
+    fn resolve(args: &PromoteArgs, env: &Env) -> Result<PromoteSettings, RunError> {
+        let mut deploy = DeploySettings::resolve(&args.deploy, env)?;
+        let from = BranchSettings {
+            app_id: deploy.app_id.clone(),
+            branch: Some(args.from_branch.clone()),
+            aws: deploy.aws.clone(),
+        };
+        // A promote deploys what is stored: no folder, no preview, and never
+        // "superseded" (the target may serve a newer commit on purpose).
+        deploy.path = None;
+        deploy.source_url = None;
+        deploy.source_url_type = None;
+        deploy.preview = Preview::Off;
+        deploy.artifact_store = None;
+        deploy.skip_unchanged = false;
+        deploy.branch = Some(args.to_branch.clone());
+        deploy.commit.force = true;
+        if let Some(app) = trimmed(&args.to_app_id) {
+            deploy.app_id = Some(app);
+        }
+        if let Some(region) = trimmed(&args.to_region) {
+            deploy.aws.region = Some(region);
+        }
+        Ok(PromoteSettings {
+            from,
+            presigned: deploy.artifact_url == crate::choices::ArtifactUrl::Presigned,
+            deploy,
         })
     }
 }

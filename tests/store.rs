@@ -486,3 +486,91 @@ async fn s3_urls_deploy_end_to_end_and_skip_by_the_key_alone() {
     );
     assert_eq!(emu.jobs(APP, "main").len(), 1, "no job created");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_deploys_the_live_artifact_across_branches_and_apps() {
+    let emu = s3_reading_emulator().await;
+    emu.create_branch(APP, "prod");
+    emu.create_app("d2other", "WEB");
+    emu.create_branch("d2other", "live");
+    let bucket = moto::bucket("us-east-1");
+    let (site, files) = site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("AWS_ENDPOINT_URL_S3", moto::endpoint())
+        .env("AMPLIFY_MESSAGE", "Release 7")
+        .args(["--artifact-store", &format!("s3://{bucket}/site")]);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let sha = zip_sha(&r);
+    let url = format!("s3://{bucket}/site/{sha}.zip");
+    let promote = |extra: &[&str]| {
+        let mut c = cmd(&emu);
+        c.env("AWS_ENDPOINT_URL_S3", moto::endpoint())
+            .args(["promote", "--app-id", APP, "--from-branch", "main"])
+            .args(extra);
+        c
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("output");
+    let r = run(promote(&["--to-branch", "prod"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &out))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.all().contains(&format!(
+            "promoting d1test/main job 1 (package sha256 {sha}) to d1test/prod"
+        )),
+        "{r:?}"
+    );
+    assert_eq!(emu.jobs(APP, "prod")[0].source_url.as_deref(), Some(&*url));
+    assert_eq!(emu.deployed_files(APP, "prod").expect("deployed"), files);
+    assert_eq!(moto::keys(&bucket).len(), 1, "nothing uploaded again");
+    assert_eq!(count(&emu, "CreateDeployment"), 0);
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    assert!(outputs.contains("status=SUCCEED"), "{outputs}");
+    let tags = emu.tags(APP, "prod");
+    assert_eq!(
+        tags.get("amplify-deploy:message").map(String::as_str),
+        Some("promoted from main job 1 : Release 7"),
+        "{tags:?}"
+    );
+
+    let r = run(&mut promote(&[
+        "--to-branch",
+        "live",
+        "--to-app-id",
+        "d2other",
+    ]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        emu.deployed_files("d2other", "live").expect("deployed"),
+        files
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_without_a_stored_artifact_is_a_clear_error() {
+    let emu = emulator().await;
+    emu.create_branch(APP, "prod");
+    let site = tiny_site();
+    let r = run(&mut deploy_cmd(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run(cmd(&emu).args([
+        "promote",
+        "--app-id",
+        APP,
+        "--from-branch",
+        "main",
+        "--to-branch",
+        "prod",
+    ]))
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("error: branch main's live job 1 has no stored artifact (it was not deployed with --artifact-store): nothing to promote"),
+        "{r:?}"
+    );
+    assert!(emu.jobs(APP, "prod").is_empty());
+}

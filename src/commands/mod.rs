@@ -9,6 +9,7 @@ mod deploy;
 mod history;
 mod init;
 mod package;
+mod promote;
 mod rollback;
 mod store;
 
@@ -30,5 +31,6 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         Settings::Init(s) => init::init(s, reporter).await,
         Settings::History(s) => history::history(s, reporter).await,
         Settings::Rollback(s) => rollback::rollback(s, reporter).await,
+        Settings::Promote(s) => promote::promote(s, reporter).await,
     }
 }
