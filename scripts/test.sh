@@ -29,6 +29,9 @@ cargo fmt --all --check
 log "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
+log "moto (the S3 server the artifact store's tests run against)"
+command -v moto_server >/dev/null || python3 -m pip install --quiet "moto[server]==5.2.1"
+
 log "cargo test"
 cargo test --locked --workspace
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
+pub use crate::choices::{
+    ArtifactUrl, ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,6 +91,15 @@ pub enum Command {
     Previews(PreviewsArgs),
     /// The app's redirects and rewrites (customRules), from a `_redirects` file.
     Rules(RulesArgs),
+    /// List a branch's jobs, newest first: status, times, package SHA-256,
+    /// provenance, the live one and those a rollback can return to.
+    History(HistoryArgs),
+    /// Deploy an earlier job's stored artifact again (the newest SUCCEED job
+    /// before the live one, or --job-id / --sha256), then check it live.
+    Rollback(Box<RollbackArgs>),
+    /// Deploy the exact stored artifact live on one branch to another (of
+    /// this app or --to-app-id), then check it live.
+    Promote(Box<PromoteArgs>),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -373,6 +384,19 @@ pub struct DeployArgs {
     #[arg(long, env = "AMPLIFY_SPA", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub spa: Option<bool>,
+
+    /// Keep the package in S3 as {prefix}/{sha256}.zip (uploaded once) and deploy from there
+    #[arg(long, env = "AMPLIFY_ARTIFACT_STORE", value_name = "S3_URL")]
+    pub artifact_store: Option<String>,
+
+    /// How Amplify reads a stored package: s3 (a bucket policy lets it) or presigned
+    #[arg(long, env = "AMPLIFY_ARTIFACT_URL", value_enum, value_name = "KIND")]
+    pub artifact_url: Option<ArtifactUrl>,
+
+    /// Start nothing when the branch already serves this exact package
+    #[arg(long, env = "AMPLIFY_SKIP_UNCHANGED", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub skip_unchanged: Option<bool>,
 }
 
 /// `previews`: what it works on and how it reports.
@@ -501,6 +525,69 @@ pub struct StatusArgs {
     /// Print the job as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// Show at most N jobs
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub limit: u32,
+
+    /// Print the history as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where packages are stored (s3://bucket/prefix): finds the artifact of
+    /// a job known only by its provenance tags
+    #[arg(long, env = "AMPLIFY_ARTIFACT_STORE", value_name = "S3_URL")]
+    pub artifact_store: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RollbackArgs {
+    /// Roll back to this job (it must have succeeded and its artifact be
+    /// in the store) [default: the newest SUCCEED job before the live one
+    /// whose artifact is in the store]
+    #[arg(long, value_name = "N", conflicts_with = "sha256")]
+    pub job_id: Option<String>,
+
+    /// Roll back to the package with this SHA-256 (its newest job, else
+    /// the artifact of that SHA-256 in --artifact-store)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
+    /// Every deploy option applies (outputs, --json, --on-busy, --timeout,
+    /// --verify, ...); --path and --source-url do not.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromoteArgs {
+    /// The branch whose live job's artifact is promoted (of --app-id)
+    #[arg(long, value_name = "NAME")]
+    pub from_branch: String,
+
+    /// The branch it is deployed to
+    #[arg(long, value_name = "NAME")]
+    pub to_branch: String,
+
+    /// The app of --to-branch [default: --app-id]
+    #[arg(long, value_name = "ID")]
+    pub to_app_id: Option<String>,
+
+    /// The region of --to-app-id [default: --region]
+    #[arg(long, value_name = "REGION")]
+    pub to_region: Option<String>,
+
+    /// Every deploy option applies (outputs, --json, --on-busy, --timeout,
+    /// --verify, --artifact-url, ...); --branch, --path and --source-url do not.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
 }
 
 #[derive(Debug, Args, Clone)]

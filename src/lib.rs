@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod error;
 mod explain;
 pub mod github;
+pub mod history;
 pub mod http;
 pub mod init;
 pub mod outcome;
@@ -27,6 +28,7 @@ mod progress;
 pub mod provenance;
 mod report;
 pub mod rules;
+pub mod s3;
 pub mod settings;
 mod signal;
 

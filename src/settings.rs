@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
 use crate::cli::{
     AwsArgs, BranchTarget, Cli, Command, DeployArgs, InitArgs, JobArgs, OutputArgs,
-    PackageFilterArgs, PreviewsCommand,
+    PackageFilterArgs, PreviewsCommand, PromoteArgs, RollbackArgs,
 };
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
@@ -92,6 +92,9 @@ pub enum Settings {
     Init(InitSettings),
     Previews(PreviewsSettings),
     RulesSync(RulesSyncSettings),
+    History(HistorySettings),
+    Rollback(Box<RollbackSettings>),
+    Promote(Box<PromoteSettings>),
 }
 
 impl Settings {
@@ -131,6 +134,23 @@ impl Settings {
                     aws: AwsSettings::resolve(&a.aws, env),
                 }),
             },
+            Some(Command::History(args)) => Settings::History(HistorySettings {
+                target: BranchSettings::resolve(&args.target, env),
+                limit: args.limit as usize,
+                json: args.json,
+                artifact_store: args
+                    .artifact_store
+                    .as_deref()
+                    .map(crate::s3::ArtifactStore::parse)
+                    .transpose()
+                    .map_err(|e| RunError::input(format!("artifact-store: {e}")))?,
+            }),
+            Some(Command::Rollback(args)) => {
+                Settings::Rollback(Box::new(RollbackSettings::resolve(args, env)?))
+            }
+            Some(Command::Promote(args)) => {
+                Settings::Promote(Box::new(PromoteSettings::resolve(args, env)?))
+            }
         })
     }
 }
@@ -209,6 +229,9 @@ pub struct AwsSettings {
     /// region's public endpoint.
     pub sts_endpoint: Option<Endpoint>,
     pub token_env: TokenEnv,
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`: the artifact
+    /// store's endpoint, addressed path-style; `None`: AWS.
+    pub s3_endpoint: Option<Endpoint>,
 }
 
 impl AwsSettings {
@@ -223,7 +246,11 @@ impl AwsSettings {
         let sts_endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
             .into_iter()
             .find_map(|name| env.get(name).map(|url| Endpoint { source: name, url }));
+        let s3_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|name| env.get(name).map(|url| Endpoint { source: name, url }));
         AwsSettings {
+            s3_endpoint,
             sts_endpoint,
             token_env: TokenEnv::resolve(env),
             region: given(&args.region)
@@ -348,6 +375,131 @@ impl BranchSettings {
             branch: t.branch.clone(),
             aws: AwsSettings::resolve(&t.aws, env),
         }
+    }
+}
+
+/// `history`: a branch, how many jobs, and how to print them.
+pub struct HistorySettings {
+    pub target: BranchSettings,
+    pub limit: usize,
+    pub json: bool,
+    /// `--artifact-store`: where a package known only by its SHA-256 (the
+    /// provenance tags) is looked for.
+    pub artifact_store: Option<crate::s3::ArtifactStore>,
+}
+
+/// Which earlier deploy `rollback` returns to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackTarget {
+    /// The newest SUCCEED job before the live one whose artifact is stored.
+    Previous,
+    Job(String),
+    /// Lowercase hex.
+    Sha256(String),
+}
+
+/// `rollback`: the deploy settings (outputs, waiting, busy branch, live
+/// check) and the target. The source is set once the target is found.
+pub struct RollbackSettings {
+    pub deploy: DeploySettings,
+    pub target: RollbackTarget,
+    pub artifact_store: Option<crate::s3::ArtifactStore>,
+    /// `--artifact-url presigned`: deploy from a presigned GET.
+    pub presigned: bool,
+}
+
+impl RollbackSettings {
+    fn resolve(args: &RollbackArgs, env: &Env) -> Result<RollbackSettings, RunError> {
+        let mut deploy = DeploySettings::resolve(&args.deploy, env)?;
+        // A rollback redeploys what is stored: no folder, no preview, and
+        // never "superseded" (returning to an older commit is the point).
+        deploy.path = None;
+        deploy.source_url = None;
+        deploy.source_url_type = None;
+        deploy.preview = Preview::Off;
+        deploy.branch = args.deploy.branch.clone();
+        deploy.create_branch = false;
+        deploy.commit.force = true;
+        // --artifact-store/--artifact-url name where the target is, not a
+        // package to store.
+        let artifact_store = deploy
+            .artifact_store
+            .take()
+            .map(|v| crate::s3::ArtifactStore::parse(&v))
+            .transpose()
+            .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
+        let presigned = deploy.artifact_url == crate::choices::ArtifactUrl::Presigned;
+        deploy.skip_unchanged = false;
+        let target = match (&args.job_id, &args.sha256) {
+            (Some(id), _) => {
+                let id = id.trim();
+                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(RunError::input(format!(
+                        "job-id {id:?} is not an Amplify job id (a number, e.g. 12)"
+                    )));
+                }
+                RollbackTarget::Job(id.to_owned())
+            }
+            (None, Some(sha)) => {
+                let sha = sha.trim();
+                if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(RunError::input(format!(
+                        "sha256 {sha:?} is not a SHA-256 (64 hex digits)"
+                    )));
+                }
+                RollbackTarget::Sha256(sha.to_ascii_lowercase())
+            }
+            (None, None) => RollbackTarget::Previous,
+        };
+        Ok(RollbackSettings {
+            deploy,
+            target,
+            artifact_store,
+            presigned,
+        })
+    }
+}
+
+/// `promote`: the source branch, and the deploy settings of the target
+/// (its app, branch and region). The source is set once the artifact is
+/// found.
+pub struct PromoteSettings {
+    /// `--app-id` and `--from-branch`, in `--region`.
+    pub from: BranchSettings,
+    pub deploy: DeploySettings,
+    /// `--artifact-url presigned`: deploy from a presigned GET.
+    pub presigned: bool,
+}
+
+impl PromoteSettings {
+    fn resolve(args: &PromoteArgs, env: &Env) -> Result<PromoteSettings, RunError> {
+        let mut deploy = DeploySettings::resolve(&args.deploy, env)?;
+        let from = BranchSettings {
+            app_id: deploy.app_id.clone(),
+            branch: Some(args.from_branch.clone()),
+            aws: deploy.aws.clone(),
+        };
+        // A promote deploys what is stored: no folder, no preview, and never
+        // "superseded" (the target may serve a newer commit on purpose).
+        deploy.path = None;
+        deploy.source_url = None;
+        deploy.source_url_type = None;
+        deploy.preview = Preview::Off;
+        deploy.artifact_store = None;
+        deploy.skip_unchanged = false;
+        deploy.branch = Some(args.to_branch.clone());
+        deploy.commit.force = true;
+        if let Some(app) = trimmed(&args.to_app_id) {
+            deploy.app_id = Some(app);
+        }
+        if let Some(region) = trimmed(&args.to_region) {
+            deploy.aws.region = Some(region);
+        }
+        Ok(PromoteSettings {
+            from,
+            presigned: deploy.artifact_url == crate::choices::ArtifactUrl::Presigned,
+            deploy,
+        })
     }
 }
 
@@ -587,6 +739,10 @@ pub struct DeploySettings {
     pub sync_rules: bool,
     /// `--spa`: the SPA rewrite after those rules.
     pub spa: bool,
+    /// `--artifact-store s3://bucket/prefix`, as given (checked by the plan).
+    pub artifact_store: Option<String>,
+    pub artifact_url: crate::choices::ArtifactUrl,
+    pub skip_unchanged: bool,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -860,6 +1016,9 @@ impl DeploySettings {
             inherit_basic_auth,
             sync_rules: args.sync_rules.unwrap_or(false) || args.spa.unwrap_or(false),
             spa: args.spa.unwrap_or(false),
+            artifact_store: trimmed(&args.artifact_store),
+            artifact_url: args.artifact_url.unwrap_or_default(),
+            skip_unchanged: args.skip_unchanged.unwrap_or(false),
         })
     }
 }
@@ -1159,6 +1318,23 @@ mod tests {
             &[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-2")],
         );
         assert_eq!(s.unwrap().aws.region.as_deref(), Some("us-east-2"));
+    }
+
+    #[test]
+    fn s3_endpoint_is_its_own_then_the_generic_one() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://generic"),
+            ("AWS_ENDPOINT_URL_S3", "http://s3"),
+        ];
+        let s3 = deploy(&[], &vars).unwrap().aws.s3_endpoint.unwrap();
+        assert_eq!(
+            (s3.source, s3.url.as_str()),
+            ("AWS_ENDPOINT_URL_S3", "http://s3")
+        );
+        let s3 = deploy(&[], &vars[..1]).unwrap().aws.s3_endpoint.unwrap();
+        assert_eq!(s3.source, "AWS_ENDPOINT_URL");
+        let amplify_only = [("AWS_ENDPOINT_URL_AMPLIFY", "http://amplify")];
+        assert_eq!(deploy(&[], &amplify_only).unwrap().aws.s3_endpoint, None);
     }
 
     #[test]

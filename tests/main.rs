@@ -17,5 +17,7 @@ mod preview;
 mod previews_lifecycle;
 mod provenance;
 mod rules;
+mod rollback;
 mod snapshots;
+mod store;
 mod terminal;

@@ -473,6 +473,30 @@ async fn a_superseded_deploy_and_the_status_with_provenance() {
     assert_output("status_provenance_json", &r.stdout, &[]);
 }
 
+/// `--skip-unchanged` when the live job already serves the package: SKIPPED
+/// in every report, nothing started.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skipped_deploy() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let r = run(&mut deploy(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = tempfile::tempdir().unwrap();
+    let mut again = deploy(&emu, site.path());
+    in_actions(&mut again, out.path());
+    let r = run(again.args(["--skip-unchanged", "--json"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("skipped_stderr", &r.stderr, &paths);
+    assert_output("skipped_json", &r.stdout, &paths);
+    assert_output("skipped_output", &read(&out.path().join("output")), &paths);
+    assert_output(
+        "skipped_summary",
+        &read(&out.path().join("summary")),
+        &paths,
+    );
+}
+
 /// A pull request preview: the deploy's output and comment, then the
 /// comment once the pull request is closed.
 #[tokio::test(flavor = "multi_thread")]
@@ -917,4 +941,42 @@ async fn the_rules_sync_command() {
     let r = run(&mut c).await;
     assert_eq!(r.code, 2, "{r:?}");
     assert_output("rules_sync_refused", &r.all(), &[(dir.path(), "[DIR]")]);
+}
+
+/// `history` (text and `--json`) with a live job, one to roll back to and
+/// an expired artifact; `rollback` to the previous deploy, and to a job
+/// whose artifact is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_and_rollback() {
+    use crate::rollback::{deploy_stored, rollback, s3_cmd, setup, store};
+    let (emu, bucket) = setup().await;
+    let mut versions = Vec::new();
+    for label in ["one", "two", "three"] {
+        let v = store(&emu, &bucket, label).await;
+        assert_eq!(deploy_stored(&emu, &bucket, &v).await.code, 0);
+        versions.push(v);
+    }
+    crate::support::moto::delete(&bucket, &format!("site/{}.zip", versions[0].sha256));
+    let shown = |text: &str| text.replace(&bucket, "[BUCKET]");
+    let history = |json: bool| {
+        let mut c = s3_cmd(&emu);
+        c.args(["history", "--app-id", APP, "--branch", "main"]);
+        if json {
+            c.arg("--json");
+        }
+        c
+    };
+    let r = run(&mut history(false)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("history_stdout", &shown(&r.stdout), &[]);
+    let r = run(&mut history(true)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("history_json", &shown(&r.stdout), &[]);
+
+    let r = run(&mut rollback(&emu, &[])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("rollback_stderr", &shown(&r.stderr), &[]);
+    let r = run(&mut rollback(&emu, &["--job-id", "1"])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_output("rollback_expired_stderr", &shown(&r.stderr), &[]);
 }

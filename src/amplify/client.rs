@@ -191,6 +191,11 @@ impl Client {
         &self.cfg.region
     }
 
+    /// The credentials requests are signed with (shared with S3).
+    pub fn credentials(&self) -> &SharedCredentialsProvider {
+        &self.cfg.credentials
+    }
+
     /// [GetApp](https://docs.aws.amazon.com/amplify/latest/APIReference/API_GetApp.html)
     pub async fn get_app(&self, app_id: &str) -> Result<App, ApiError> {
         let call = Call::get("GetApp", format!("/apps/{}", encode_label(app_id)));

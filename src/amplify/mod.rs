@@ -17,4 +17,5 @@ pub use types::{
     App, Branch, CreateDeploymentOutput, CustomRule, Job, JobStatus, JobSummary,
     ListBranchesOutput, ListJobsOutput, StartDeploymentInput, Step,
 };
+pub(crate) use upload::S3_ZIP;
 pub use upload::{upload_zip, upload_zip_counting};

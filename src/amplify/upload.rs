@@ -13,7 +13,7 @@ use crate::http::{
 };
 
 /// S3, as the zip's store.
-const S3_ZIP: Store = Store {
+pub(crate) const S3_ZIP: Store = Store {
     content_type: "application/zip",
     parse_error: parse_s3_error,
     retryable_codes: &[

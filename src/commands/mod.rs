@@ -6,10 +6,14 @@
 mod branch;
 mod completions;
 mod deploy;
+mod history;
 mod init;
 mod package;
 mod previews;
 mod rules;
+mod promote;
+mod rollback;
+mod store;
 
 use crate::error::RunError;
 use crate::report::Reporter;
@@ -29,5 +33,8 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         Settings::Init(s) => init::init(s, reporter).await,
         Settings::Previews(s) => previews::previews(s, reporter).await,
         Settings::RulesSync(s) => rules::sync(s, reporter).await,
+        Settings::History(s) => history::history(s, reporter).await,
+        Settings::Rollback(s) => rollback::rollback(s, reporter).await,
+        Settings::Promote(s) => promote::promote(s, reporter).await,
     }
 }

@@ -23,7 +23,7 @@ pub use retry::{
     RetryEvent, RetryObserver,
 };
 pub use trace::{CallTrace, CallTracer};
-pub use upload::{upload_file, upload_file_counting, Store, UploadError};
+pub use upload::{upload_file, upload_file_counting, upload_to, Store, Target, UploadError};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("amplify-deploy/", env!("CARGO_PKG_VERSION"));

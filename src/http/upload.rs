@@ -115,6 +115,33 @@ pub async fn upload_file_counting(
     observer: &RetryObserver,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), UploadError> {
+    let target = Target {
+        url,
+        headers: &[],
+        path,
+    };
+    upload_to(client, store, &target, cfg, observer, sent).await
+}
+
+/// Where [`upload_to`] puts a file: a presigned URL, the headers its
+/// signature covers (sent exactly as given), and the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub path: &'a Path,
+}
+
+/// [`upload_file_counting`] to a URL presigned with signed headers.
+pub async fn upload_to(
+    client: &reqwest::Client,
+    store: &Store,
+    to: &Target<'_>,
+    cfg: &RetryConfig,
+    observer: &RetryObserver,
+    sent: &Arc<AtomicU64>,
+) -> Result<(), UploadError> {
+    let (url, path) = (to.url, to.path);
     let target = parse_exact(url)?;
     let redacted = redact_url(url);
     let size = tokio::fs::metadata(path)
@@ -133,7 +160,14 @@ pub async fn upload_file_counting(
 
     let classify = |e: &AttemptError| classify(store, e);
     let result = retry(&budget, "upload", observer, classify, || {
-        put_once(client, store, target.clone(), path, attempt_timeout, sent)
+        put_once(
+            client,
+            store,
+            (target.clone(), to.headers),
+            path,
+            attempt_timeout,
+            sent,
+        )
     })
     .await;
     result.map_err(|e| match e {
@@ -161,7 +195,7 @@ pub async fn upload_file_counting(
 async fn put_once(
     client: &reqwest::Client,
     store: &Store,
-    target: reqwest::Url,
+    (target, headers): (reqwest::Url, &[(String, String)]),
     path: &Path,
     timeout: Duration,
     sent: &Arc<AtomicU64>,
@@ -181,9 +215,11 @@ async fn put_once(
         sent: Arc::clone(sent),
     };
     let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(counted, READ_CHUNK));
-    let response = client
-        .put(target)
-        .header(CONTENT_TYPE, store.content_type)
+    let mut request = client.put(target).header(CONTENT_TYPE, store.content_type);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let response = request
         .header(CONTENT_LENGTH, len)
         .timeout(timeout)
         .body(body)

@@ -20,6 +20,11 @@ pub struct Config {
     /// Print one line per request, and the site URL of each successful
     /// deploy, on stdout (the binary turns this on). Default off.
     pub log_requests: bool,
+    /// Where `s3://` sources are read, path-style and unsigned
+    /// (`http://127.0.0.1:PORT`, e.g. a moto server), as Amplify reads S3
+    /// with the bucket policy's rights. `None`: they are not fetched (the
+    /// job succeeds on trust). The binary takes `AWS_ENDPOINT_URL_S3`.
+    pub s3_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -35,6 +40,7 @@ impl Default for Config {
             upload_url_ttl: Duration::from_secs(3 * 3600),
             clock_skew_tolerance: Duration::from_secs(15 * 60),
             log_requests: false,
+            s3_endpoint: None,
         }
     }
 }

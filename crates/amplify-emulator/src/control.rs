@@ -127,7 +127,7 @@ fn state_json(shared: &Shared) -> Value {
                         "branchName": branch.name,
                         "displayName": branch.display_name,
                         "siteUrl": shared.site_url(&app.app_id, &branch.name),
-                        "deployedFiles": branch.deployed.as_ref().map(|f| f.keys().cloned().collect::<Vec<_>>()),
+                        "deployedFiles": branch.deployed().as_ref().map(|f| f.keys().cloned().collect::<Vec<_>>()),
                         "jobs": jobs,
                     })
                 })

@@ -318,10 +318,10 @@ impl Emulator {
         state.app(app_id).ok()?.custom_headers.clone()
     }
 
-    /// Files of the branch's last successful zip deploy.
+    /// Files of the branch's live job (its newest SUCCEED one).
     pub fn deployed_files(&self, app_id: &str, branch: &str) -> Option<BTreeMap<String, Vec<u8>>> {
         let state = self.shared.state();
-        let files = state.branch(app_id, branch).ok()?.deployed.clone()?;
+        let files = state.branch(app_id, branch).ok()?.deployed()?;
         Some((*files).clone())
     }
 

@@ -31,6 +31,8 @@ struct Args {
     /// Accepted access key id (default: AWS's documentation example key).
     #[arg(long, requires = "secret_access_key")]
     access_key_id: Option<String>,
+    // `s3://` sources are read from AWS_ENDPOINT_URL_S3 (path-style,
+    // unsigned), e.g. a moto server; without it they are taken on trust.
     /// Secret of --access-key-id.
     #[arg(long, requires = "access_key_id")]
     secret_access_key: Option<String>,
@@ -40,6 +42,7 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let config = config(&args);
+    let config_s3 = config.s3_endpoint.clone();
     let credential = config.credentials[0].clone();
     let emulator = match Emulator::start_on(config, args.listen).await {
         Ok(emulator) => emulator,
@@ -50,6 +53,9 @@ async fn main() -> ExitCode {
     };
     let endpoint = emulator.endpoint();
     print_usage(&endpoint, &credential, &args.region);
+    if let Some(s3) = &config_s3 {
+        println!("s3:// sources are read from {s3}");
+    }
     create_apps(&emulator, &args);
     println!("control: {endpoint}/__emulator/state");
 
@@ -65,6 +71,9 @@ fn config(args: &Args) -> Config {
         region: args.region.clone(),
         job_duration: args.job_duration,
         log_requests: true,
+        s3_endpoint: std::env::var("AWS_ENDPOINT_URL_S3")
+            .ok()
+            .filter(|url| !url.is_empty()),
         ..Config::default()
     };
     if let (Some(key), Some(secret)) = (&args.access_key_id, &args.secret_access_key) {

@@ -18,6 +18,8 @@ pub(crate) struct Shared {
     session_credentials: Mutex<Vec<(Credential, SystemTime)>>,
     pub clock_skew_tolerance: Duration,
     pub log_requests: bool,
+    /// Where `s3://` sources are read ([`Config::s3_endpoint`]).
+    pub s3_endpoint: Option<String>,
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     /// `127.0.0.1:PORT`, the Host upload URLs are signed for.
@@ -36,6 +38,7 @@ impl Shared {
             session_credentials: Mutex::new(Vec::new()),
             clock_skew_tolerance: config.clock_skew_tolerance,
             log_requests: config.log_requests,
+            s3_endpoint: config.s3_endpoint,
             endpoint: format!("http://{host}"),
             host,
             signer: UrlSigner::new(),

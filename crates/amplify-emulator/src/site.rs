@@ -236,6 +236,22 @@ fn header_rules(files: &SiteFiles, app_headers: Option<&str>) -> Vec<HeaderRule>
     headers::parse(&text).unwrap_or_default()
 }
 
+/// Why a branch serves nothing: no live job yet, or a live job whose
+/// source the emulator did not fetch (a URL off this machine, or `s3://`
+/// without an S3 endpoint).
+fn nothing_served(branch: &crate::state::Branch) -> String {
+    match branch.live_job() {
+        None => format!("nothing deployed to {} yet\n", branch.display_name),
+        Some(job) => format!(
+            "live job {} deployed from {}, which the emulator did not fetch\n",
+            job.job_id,
+            job.source_url
+                .as_deref()
+                .map_or("an unknown source", |u| u.split('?').next().unwrap_or(u))
+        ),
+    }
+}
+
 /// Whether the request carries the branch's basic auth credentials.
 fn authorized(parts: &hyper::http::request::Parts, expected: &str) -> bool {
     parts

@@ -53,8 +53,6 @@ pub(crate) struct Branch {
     pub next_job_number: u64,
     /// Oldest first.
     pub jobs: Vec<Job>,
-    /// Files of the last successful zip deploy.
-    pub deployed: Option<Arc<SiteFiles>>,
     /// TagResource's tags on the branch ARN.
     pub tags: BTreeMap<String, String>,
     /// What was served before the last deploy, and when that deploy
@@ -83,6 +81,10 @@ pub(crate) struct Job {
     pub commit_time: SystemTime,
     pub start_time: SystemTime,
     pub end_time: Option<SystemTime>,
+    /// What the job deployed, kept while it is the live job (an older
+    /// SUCCEED job never becomes live again: rollback is a new job).
+    /// `None` for a SUCCEED job whose source was not fetched.
+    pub files: Option<Arc<SiteFiles>>,
 }
 
 /// What a background task must do once a job has started.
@@ -94,6 +96,7 @@ pub(crate) struct StartedJob {
     /// True when the job came from a `sourceUrl`.
     pub from_source_url: bool,
     pub source_url: Option<String>,
+    pub source_url_type: Option<String>,
 }
 
 #[derive(Debug)]
@@ -277,7 +280,6 @@ impl State {
             create_time: SystemTime::now(),
             next_job_number: 1,
             jobs: Vec::new(),
-            deployed: None,
             tags: BTreeMap::new(),
             previous: None,
             deployed_at: None,
@@ -370,6 +372,7 @@ impl State {
             zip,
             from_source_url: false,
             source_url: None,
+            source_url_type: None,
         };
         Ok((job.clone(), started))
     }
@@ -393,7 +396,8 @@ impl State {
             serial,
             zip: None,
             from_source_url: true,
-            source_url: Some(source_url.to_owned()),
+            source_url: job.source_url.clone(),
+            source_url_type: job.source_url_type.clone(),
         };
         Ok((job.clone(), started))
     }
@@ -454,10 +458,16 @@ impl State {
         };
         let succeeded = job.status == SUCCEED;
         self.uploads.remove(&serial);
-        if let Some(files) = files {
+        if succeeded {
             if let Ok(branch) = self.branch_mut(&location.app_id, &location.branch) {
-                branch.previous = branch.deployed.replace(Arc::new(files));
+                branch.previous = branch.deployed();
                 branch.deployed_at = Some(Instant::now());
+                for job in &mut branch.jobs {
+                    job.files = None;
+                }
+                if let Some(job) = branch.jobs.iter_mut().find(|j| j.serial == serial) {
+                    job.files = files.map(Arc::new);
+                }
             }
         }
         Some((location, succeeded))
@@ -490,8 +500,14 @@ impl Branch {
     pub fn served(&self, lag: Duration) -> Option<Arc<SiteFiles>> {
         match self.deployed_at {
             Some(at) if at.elapsed() < lag => self.previous.clone(),
-            _ => self.deployed.clone(),
+            _ => self.deployed(),
         }
+    }
+
+    /// The files of the live job (the newest SUCCEED one), as the service
+    /// serves them: a newer FAILED or CANCELLED job changes nothing.
+    pub fn deployed(&self) -> Option<Arc<SiteFiles>> {
+        self.live_job()?.files.clone()
     }
 
     /// Whether the site answers to `host` (no port, lower case).
@@ -559,6 +575,7 @@ impl Branch {
             commit_time: now,
             start_time: now,
             end_time: None,
+            files: None,
         });
         let last = self.jobs.len() - 1;
         &mut self.jobs[last]

@@ -6,5 +6,6 @@ mod control;
 mod faults;
 mod robustness;
 mod site_rules;
+mod sources;
 mod support;
 mod upload;

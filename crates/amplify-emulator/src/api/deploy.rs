@@ -1,7 +1,7 @@
 //! The deploy lifecycle behind CreateDeployment, StartDeployment and
 //! StopJob: creating a job and its upload URL, starting it, the background
-//! task that keeps it RUNNING, checks its zip (downloading a local
-//! `sourceUrl`) and ends it, and the timer that ends a cancellation. The
+//! task that keeps it RUNNING, checks its zip (fetching its `sourceUrl`
+//! through [`source`]) and ends it, and the timer that ends a cancellation. The
 //! rules (one unfinished job per branch, …) are the state's; the timing is
 //! here.
 
@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::input::{json_object, optional_string};
 use super::render;
 use super::route::ApiCall;
+use super::source::{self, Source};
 use crate::error::ApiError;
 use crate::shared::Shared;
 use crate::state::{JobLocation, StartedJob};
@@ -91,10 +92,12 @@ async fn run_job(
             return Err(reason);
         }
         let zip = if job.from_source_url {
-            // Only local URLs are fetched; others (https, s3) are taken on trust.
-            match job.source_url.as_deref().filter(|url| is_local(url)) {
-                Some(url) => Some(fetch_local(url).await?),
-                None => return Ok(None),
+            let url = job.source_url.as_deref().unwrap_or_default();
+            let kind = job.source_url_type.as_deref();
+            match source::fetch(url, kind, shared.s3_endpoint.as_deref()).await? {
+                Source::Zip(zip) => Some(zip),
+                Source::Files(files) => return Ok(Some(files)),
+                Source::Unfetched => return Ok(None),
             }
         } else {
             job.zip
@@ -132,59 +135,6 @@ fn print_outcome(shared: &Shared, location: &JobLocation, succeeded: bool) {
         location.job_id, location.app_id, location.branch
     );
 }
-
-/// Source URLs the emulator may fetch: its own machine only.
-fn is_local(url: &str) -> bool {
-    ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|prefix| url.starts_with(prefix))
-}
-
-/// Downloads a zip from a local HTTP server, as Amplify downloads `sourceUrl`.
-async fn fetch_local(url: &str) -> Result<bytes::Bytes, String> {
-    use http_body_util::{BodyExt, Empty, Limited};
-
-    let failed =
-        |e: &dyn std::fmt::Display| format!("unable to download the zip file from {url}: {e}");
-    let uri: hyper::Uri = url.parse().map_err(|e| failed(&e))?;
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .ok_or_else(|| failed(&"no host"))?;
-    let host = uri.host().unwrap_or("127.0.0.1").trim_matches(['[', ']']);
-    let port = uri.port_u16().unwrap_or(80);
-    let download = async {
-        let stream = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|e| failed(&e))?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| failed(&e))?;
-        tokio::spawn(connection);
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let request = hyper::Request::get(path)
-            .header("host", authority)
-            .body(Empty::<bytes::Bytes>::new())
-            .map_err(|e| failed(&e))?;
-        let response = sender.send_request(request).await.map_err(|e| failed(&e))?;
-        if !response.status().is_success() {
-            return Err(failed(&format!("HTTP {}", response.status().as_u16())));
-        }
-        Limited::new(response.into_body(), SOURCE_URL_LIMIT)
-            .collect()
-            .await
-            .map(|body| body.to_bytes())
-            .map_err(|e| failed(&e))
-    };
-    tokio::time::timeout(Duration::from_secs(60), download)
-        .await
-        .map_err(|_| failed(&"timed out after 60 s"))?
-}
-
-/// Largest zip fetched from a `sourceUrl`: Amplify takes 5 GB, but this
-/// emulator keeps zips in memory.
-const SOURCE_URL_LIMIT: usize = 1024 * 1024 * 1024;
 
 /// How long a RUNNING job stays CANCELLING after StopJob.
 const CANCEL_DURATION: Duration = Duration::from_millis(100);

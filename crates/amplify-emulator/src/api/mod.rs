@@ -12,6 +12,7 @@ mod input;
 mod jobs;
 pub(crate) mod render;
 mod route;
+mod source;
 mod tags;
 
 use std::sync::Arc;
