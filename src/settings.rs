@@ -640,6 +640,10 @@ pub struct VerifySettings {
     pub basic_auth: Option<BasicAuth>,
     /// `--resolve`: (host, base URL); host `*` matches any.
     pub resolve: Vec<(String, url::Url)>,
+    /// The root document's bytes when the source is a URL whose package
+    /// is known (a rollback reads them from the artifact); `None`: a URL
+    /// source is not checked.
+    pub expected: Option<Vec<u8>>,
 }
 
 /// `--basic-auth USER:PASSWORD`. `Debug` shows the user only.
@@ -730,6 +734,7 @@ impl VerifySettings {
             path: path.to_owned(),
             basic_auth,
             resolve,
+            expected: None,
         })
     }
 }

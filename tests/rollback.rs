@@ -117,7 +117,11 @@ async fn rollback_returns_to_the_previous_deploy_and_reports_like_deploy() {
     assert_serves(&emu, &v2).await;
 
     let out = tempfile::tempdir().unwrap();
-    let r = run(rollback(&emu, &[])
+    // The live check compares the site with the artifact's index.html,
+    // read from the store.
+    let r = run(rollback(&emu, &["--verify", "strict"])
+        .env("AMPLIFY_VERIFY_TIMEOUT", "10s")
+        .env("AMPLIFY_RESOLVE", format!("*={}", emu.endpoint()))
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", out.path().join("output")))
     .await;
@@ -127,6 +131,10 @@ async fn rollback_returns_to_the_previous_deploy_and_reports_like_deploy() {
             "rolling back {APP}/main to job 1 (package sha256 {})",
             v1.sha256
         )),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("live check: new content served after"),
         "{r:?}"
     );
     let output = std::fs::read_to_string(out.path().join("output")).unwrap();
