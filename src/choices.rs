@@ -67,6 +67,19 @@ impl SourceUrlType {
     }
 }
 
+/// How Amplify reads a package kept in the artifact store
+/// (`--artifact-url`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ArtifactUrl {
+    /// `s3://bucket/prefix/{sha256}.zip`: the bucket policy lets Amplify
+    /// read it; never expires, nothing secret in the job.
+    #[default]
+    S3,
+    /// A presigned HTTPS GET, valid for the run (for buckets that cannot
+    /// carry that policy).
+    Presigned,
+}
+
 /// How much a run prints (`-q`, `-v`, `-vv`, `AMPLIFY_VERBOSITY`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, ValueEnum)]
 pub enum Verbosity {

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use crate::choices::{ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify};
+pub use crate::choices::{
+    ArtifactUrl, ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -337,6 +339,19 @@ pub struct DeployArgs {
         hide_env_values = true
     )]
     pub github_token: Option<String>,
+
+    /// Keep the package in S3 as {prefix}/{sha256}.zip (uploaded once) and deploy from there
+    #[arg(long, env = "AMPLIFY_ARTIFACT_STORE", value_name = "S3_URL")]
+    pub artifact_store: Option<String>,
+
+    /// How Amplify reads a stored package: s3 (a bucket policy lets it) or presigned
+    #[arg(long, env = "AMPLIFY_ARTIFACT_URL", value_enum, value_name = "KIND")]
+    pub artifact_url: Option<ArtifactUrl>,
+
+    /// Start nothing when the branch already serves this exact package
+    #[arg(long, env = "AMPLIFY_SKIP_UNCHANGED", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub skip_unchanged: Option<bool>,
 }
 
 /// The Amplify branch a branch command works on.

@@ -140,6 +140,20 @@ pub async fn connect(aws: &AwsSettings, reporter: &Reporter) -> Result<Connectio
     })
 }
 
+/// The S3 client of the artifact store, on the connection's credentials,
+/// trust roots and retries: `endpoint` (path-style) when given, else AWS.
+pub fn s3_client(endpoint: Option<url::Url>, connection: &Connection) -> crate::s3::Client {
+    crate::s3::Client::new(crate::s3::S3Config {
+        endpoint,
+        region: connection.region.clone(),
+        credentials: connection.client.credentials().clone(),
+        retry: connection.retry,
+        observer: connection.observer.clone(),
+        http: connection.http.clone(),
+        upload_http: connection.http.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

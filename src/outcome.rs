@@ -17,7 +17,8 @@ pub struct Outcome {
     pub job_id: Option<String>,
     pub job_arn: Option<String>,
     /// Amplify's job status (`SUCCEED`, `FAILED`, `CANCELLED`, …), or
-    /// the run's own state: `STARTED` when it did not wait, `DRY_RUN`.
+    /// the run's own state: `STARTED` when it did not wait, `DRY_RUN`,
+    /// `SUPERSEDED`, `SKIPPED`.
     pub status: Option<RunStatus>,
     /// The branch's first custom domain (`https://{entry}`), else
     /// `https://{branch displayName}.{app defaultDomain}`.
@@ -41,6 +42,10 @@ pub struct Outcome {
     pub failures: Vec<StepFailure>,
     /// The live check, when it ran or was skipped.
     pub verify: Option<VerifyFacts>,
+    /// `--artifact-store`: the stored package, `s3://bucket/prefix/{sha256}.zip`
+    /// (absent from JSON without a store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_url: Option<String>,
 }
 
 /// What the live check found (`verify` in JSON).
@@ -90,6 +95,9 @@ pub enum RunStatus {
     Started,
     /// The branch serves a newer commit: nothing was deployed.
     Superseded,
+    /// `--skip-unchanged`: the live job already serves this package;
+    /// nothing was started (the job id is the live job's).
+    Skipped,
 }
 
 impl RunStatus {
@@ -99,12 +107,17 @@ impl RunStatus {
             RunStatus::DryRun => "DRY_RUN",
             RunStatus::Started => "STARTED",
             RunStatus::Superseded => "SUPERSEDED",
+            RunStatus::Skipped => "SKIPPED",
         }
     }
 
-    /// Whether the run ended with the job deployed.
+    /// Whether the run ended with the package live: its job deployed, or
+    /// (skipped) the live job already serving it.
     pub fn succeeded(&self) -> bool {
-        *self == RunStatus::Job(JobStatus::Succeed)
+        matches!(
+            self,
+            RunStatus::Job(JobStatus::Succeed) | RunStatus::Skipped
+        )
     }
 }
 
@@ -121,6 +134,7 @@ impl From<&str> for RunStatus {
             "DRY_RUN" => RunStatus::DryRun,
             "STARTED" => RunStatus::Started,
             "SUPERSEDED" => RunStatus::Superseded,
+            "SKIPPED" => RunStatus::Skipped,
             job => RunStatus::Job(JobStatus::from(job)),
         }
     }
@@ -190,6 +204,9 @@ impl Outcome {
             out.push(("package-sha256", p.sha256.clone()));
             out.push(("package-bytes", p.bytes.to_string()));
             out.push(("file-count", p.file_count.to_string()));
+        }
+        if let Some(url) = &self.artifact_url {
+            out.push(("artifact-url", url.clone()));
         }
         out
     }
@@ -295,6 +312,7 @@ mod tests {
             "DRY_RUN",
             "STARTED",
             "SUPERSEDED",
+            "SKIPPED",
             "SUCCEED",
             "CANCELLED",
             "SOMETHING_NEW",
@@ -310,6 +328,7 @@ mod tests {
         assert_eq!(RunStatus::from("FAILED"), RunStatus::Job(JobStatus::Failed));
         assert!(RunStatus::from("SUCCEED").succeeded());
         assert!(!RunStatus::Started.succeeded());
+        assert!(RunStatus::Skipped.succeeded());
     }
 
     #[test]

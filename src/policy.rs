@@ -128,7 +128,10 @@ struct Statement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct Principal {
-    federated: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    federated: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -185,10 +188,11 @@ fn trust(app: &AppRef, host: &str, sub: &str) -> Policy {
     Policy::new(Statement {
         effect: "Allow",
         principal: Some(Principal {
-            federated: format!(
+            federated: Some(format!(
                 "arn:{}:iam::{}:oidc-provider/{host}",
                 app.partition, app.account
-            ),
+            )),
+            service: None,
         }),
         action: Actions::One("sts:AssumeRoleWithWebIdentity"),
         resource: None,
@@ -197,6 +201,94 @@ fn trust(app: &AppRef, host: &str, sub: &str) -> Policy {
             ("StringLike", test("sub", sub)),
         ]),
     })
+}
+
+/// The S3 actions of `--artifact-store` for the deploy role:
+/// HeadBucket (`s3:ListBucket`, which also makes a missing key a 404),
+/// HeadObject (`s3:GetObject`) and PutObject, on the bucket and prefix.
+pub const ARTIFACT_STORE_ACTIONS: &[&str] = &["s3:ListBucket", "s3:GetObject", "s3:PutObject"];
+
+/// `arn:PARTITION:s3:::BUCKET` and the prefix's objects, `…/PREFIX/*`.
+fn s3_arns(app: &AppRef, bucket: &str, prefix: &str) -> (String, String) {
+    let bucket_arn = format!("arn:{}:s3:::{bucket}", app.partition);
+    let objects = match prefix.trim_matches('/') {
+        "" => format!("{bucket_arn}/*"),
+        p => format!("{bucket_arn}/{p}/*"),
+    };
+    (bucket_arn, objects)
+}
+
+/// The deploy role's permissions for `--artifact-store s3://BUCKET/PREFIX`
+/// (added to [`iam_policy`]'s).
+pub fn artifact_store_policy(app: &AppRef, bucket: &str, prefix: &str) -> Policy {
+    let (bucket_arn, objects) = s3_arns(app, bucket, prefix);
+    let (list, objects_actions) = ARTIFACT_STORE_ACTIONS.split_at(1);
+    Policy {
+        version: "2012-10-17",
+        statement: vec![
+            Statement {
+                effect: "Allow",
+                principal: None,
+                action: Actions::One(list[0]),
+                resource: Some(vec![bucket_arn]),
+                condition: BTreeMap::new(),
+            },
+            Statement {
+                effect: "Allow",
+                principal: None,
+                action: Actions::Many(objects_actions.to_vec()),
+                resource: Some(vec![objects]),
+                condition: BTreeMap::new(),
+            },
+        ],
+    }
+}
+
+/// The bucket policy letting Amplify read the stored packages of the app's
+/// branches (the Amplify user guide's "deploy with SDKs" policy, its
+/// `aws:SourceArn` widened from one branch to `branches/*`).
+pub fn amplify_bucket_policy(app: &AppRef, bucket: &str, prefix: &str) -> Policy {
+    let (bucket_arn, objects) = s3_arns(app, bucket, prefix);
+    let condition = || {
+        BTreeMap::from([
+            (
+                "StringEquals",
+                BTreeMap::from([("aws:SourceAccount".to_owned(), app.account.clone())]),
+            ),
+            (
+                "ArnLike",
+                BTreeMap::from([(
+                    "aws:SourceArn".to_owned(),
+                    format!("{}/branches/*", app.arn()),
+                )]),
+            ),
+        ])
+    };
+    let amplify = || {
+        Some(Principal {
+            federated: None,
+            service: Some("amplify.amazonaws.com"),
+        })
+    };
+    Policy {
+        version: "2012-10-17",
+        statement: vec![
+            Statement {
+                effect: "Allow",
+                principal: amplify(),
+                action: Actions::One("s3:GetObject"),
+                resource: Some(vec![objects]),
+                condition: condition(),
+            },
+            Statement {
+                effect: "Allow",
+                principal: amplify(),
+                action: Actions::One("s3:ListBucket"),
+                resource: Some(vec![bucket_arn]),
+                condition: condition(),
+            },
+        ],
+    }
 }
 
 #[cfg(test)]

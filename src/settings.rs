@@ -563,6 +563,10 @@ pub struct DeploySettings {
     /// What is deployed, for the branch's provenance and newest-wins.
     pub commit: CommitSettings,
     pub verify: VerifySettings,
+    /// `--artifact-store s3://bucket/prefix`, as given (checked by the plan).
+    pub artifact_store: Option<String>,
+    pub artifact_url: crate::choices::ArtifactUrl,
+    pub skip_unchanged: bool,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -787,6 +791,9 @@ impl DeploySettings {
             github: GitHubSettings::resolve(args, env),
             commit: CommitSettings::resolve(args, env),
             verify: VerifySettings::resolve(args)?,
+            artifact_store: trimmed(&args.artifact_store),
+            artifact_url: args.artifact_url.unwrap_or_default(),
+            skip_unchanged: args.skip_unchanged.unwrap_or(false),
         })
     }
 }

@@ -473,6 +473,30 @@ async fn a_superseded_deploy_and_the_status_with_provenance() {
     assert_output("status_provenance_json", &r.stdout, &[]);
 }
 
+/// `--skip-unchanged` when the live job already serves the package: SKIPPED
+/// in every report, nothing started.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skipped_deploy() {
+    let emu = emulator().await;
+    let site = tiny_site();
+    let r = run(&mut deploy(&emu, site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = tempfile::tempdir().unwrap();
+    let mut again = deploy(&emu, site.path());
+    in_actions(&mut again, out.path());
+    let r = run(again.args(["--skip-unchanged", "--json"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("skipped_stderr", &r.stderr, &paths);
+    assert_output("skipped_json", &r.stdout, &paths);
+    assert_output("skipped_output", &read(&out.path().join("output")), &paths);
+    assert_output(
+        "skipped_summary",
+        &read(&out.path().join("summary")),
+        &paths,
+    );
+}
+
 /// A pull request preview: the deploy's output and comment, then the
 /// comment once the pull request is closed.
 #[tokio::test(flavor = "multi_thread")]

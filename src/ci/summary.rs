@@ -20,7 +20,7 @@ pub fn summary_markdown(o: &Outcome) -> String {
         Some(RunStatus::Job(JobStatus::Succeed)) => "✅",
         Some(RunStatus::Job(JobStatus::Failed | JobStatus::Cancelled)) | None => "❌",
         Some(RunStatus::DryRun) => "📝",
-        Some(RunStatus::Superseded) => "⏭️",
+        Some(RunStatus::Superseded | RunStatus::Skipped) => "⏭️",
         _ => "⏳",
     };
     let mut md = String::new();

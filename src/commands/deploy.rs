@@ -63,6 +63,16 @@ fn write_reports(s: &DeploySettings, o: &Outcome, reporter: &Reporter) -> Result
 
 fn print_summary(o: &Outcome, reporter: &Reporter) {
     match &o.status {
+        Some(RunStatus::Skipped) => {
+            let url = o.url.as_deref().unwrap_or("(unknown URL)");
+            reporter.result(format!(
+                "unchanged {}/{}: job {} already serves this package: {url}",
+                o.app_id,
+                o.branch,
+                o.job_id.as_deref().unwrap_or("?")
+            ));
+            reporter.github().notice("Unchanged", url);
+        }
         Some(status) if status.succeeded() => {
             let url = o.url.as_deref().unwrap_or("(unknown URL)");
             reporter.result(format!(

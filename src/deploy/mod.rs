@@ -17,9 +17,11 @@ mod guard;
 mod packaging;
 mod plan;
 mod preflight;
+mod skip;
 mod stamp;
 mod start;
 mod steplog;
+mod store;
 mod upload;
 mod verify;
 mod wait;
@@ -79,6 +81,8 @@ struct Ctx {
     creating: tokio::sync::watch::Sender<bool>,
     /// When `--timeout` ends the run.
     deadline: Instant,
+    /// The artifact store's client, with `--artifact-store`.
+    s3: Option<crate::s3::Client>,
 }
 
 impl Ctx {
@@ -157,6 +161,10 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
 
 impl Ctx {
     fn new(plan: Plan, connection: Connection, reporter: Reporter, deadline: Instant) -> Ctx {
+        let s3 = plan
+            .store
+            .as_ref()
+            .map(|st| connection::s3_client(st.endpoint.clone(), &connection));
         let Connection {
             client,
             region,
@@ -195,6 +203,7 @@ impl Ctx {
             observer,
             creating: tokio::sync::watch::Sender::new(false),
             deadline,
+            s3,
         }
     }
 }
@@ -217,12 +226,21 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
         ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));
         return Ok(());
     }
+    if plan.skip_unchanged && !branch_missing && skip::unchanged(&ctx).await? {
+        return Ok(());
+    }
+    // Stored before anything changes on the branch: a refused PutObject
+    // leaves the service untouched.
+    let stored = match (&plan.store, zip.as_deref()) {
+        (Some(store), Some(zip)) => Some(store::put(&ctx, store, zip).await?),
+        _ => None,
+    };
     if branch_missing {
         preflight::create_branch(&ctx).await?;
     } else {
         preflight::update_basic_auth(&ctx).await?;
     }
-    let Some(job_id) = start_step(&ctx, zip.as_deref()).await? else {
+    let Some(job_id) = start_step(&ctx, zip.as_deref(), stored.as_deref()).await? else {
         return Ok(()); // superseded: a newer commit is live
     };
     if !plan.wait {
@@ -244,10 +262,20 @@ async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
 
 /// Start our job: create it, upload the zip and start it (a folder), or
 /// start it from the URL. Returns its id; `None` when superseded.
-async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<Option<String>, RunError> {
+async fn start_step(
+    ctx: &Arc<Ctx>,
+    zip: Option<&Path>,
+    stored: Option<&str>,
+) -> Result<Option<String>, RunError> {
     let deploy_started = Instant::now();
-    let summary = match (&ctx.plan.source, zip) {
-        (Source::Folder(_), Some(zip)) => {
+    let summary = match (&ctx.plan.source, zip, ctx.plan.store.as_ref().zip(stored)) {
+        (Source::Folder(_), Some(_), Some((store, url))) => {
+            match store::start(ctx, store, url).await? {
+                Some(summary) => summary,
+                None => return Ok(None),
+            }
+        }
+        (Source::Folder(_), Some(zip), None) => {
             // Closed however the step ends, an error included.
             let _group = ctx.reporter.open_group("Uploading");
             let Some((job_id, url)) = start::create_deployment(ctx).await? else {
@@ -255,11 +283,11 @@ async fn start_step(ctx: &Arc<Ctx>, zip: Option<&Path>) -> Result<Option<String>
             };
             upload::upload_and_start(ctx, &job_id, &url, zip).await?
         }
-        (Source::Url { url, kind }, _) => match start::start_from_url(ctx, url, *kind).await? {
+        (Source::Url { url, kind }, _, _) => match start::start_from_url(ctx, url, *kind).await? {
             Some(summary) => summary,
             None => return Ok(None),
         },
-        (Source::Folder(_), None) => unreachable!("a folder source is always packaged"),
+        (Source::Folder(_), None, _) => unreachable!("a folder source is always packaged"),
     };
     let job_id = summary.job_id.clone().unwrap_or_default();
     ctx.with_outcome(|o| {

@@ -33,6 +33,18 @@ pub(super) struct Plan {
     pub(super) commit: settings::CommitSettings,
     /// The live check and the branch's basic auth.
     pub(super) verify: VerifySettings,
+    /// `--artifact-store`: the package goes to S3 and the job starts from it.
+    pub(super) store: Option<StorePlan>,
+    /// `--skip-unchanged`.
+    pub(super) skip_unchanged: bool,
+}
+
+/// Where the package is stored and how Amplify reads it.
+pub(super) struct StorePlan {
+    pub(super) store: crate::s3::ArtifactStore,
+    pub(super) url: crate::choices::ArtifactUrl,
+    /// `AWS_ENDPOINT_URL_S3` (path-style), checked; `None`: AWS.
+    pub(super) endpoint: Option<url::Url>,
 }
 
 /// What the job deploys: a folder we package and upload, or a URL Amplify
@@ -96,8 +108,42 @@ impl Plan {
             temp_dir: s.temp_dir.clone(),
             commit: s.commit.clone(),
             verify: s.verify.clone(),
+            store: store_plan(s)?,
+            skip_unchanged: s.skip_unchanged,
         })
     }
+}
+
+/// `--artifact-store`, checked: an `s3://bucket/prefix` for a folder
+/// source, and an http(s) S3 endpoint when one is set.
+fn store_plan(s: &DeploySettings) -> Result<Option<StorePlan>, RunError> {
+    let Some(value) = &s.artifact_store else {
+        return Ok(None);
+    };
+    let store = crate::s3::ArtifactStore::parse(value)
+        .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
+    if s.path.is_none() {
+        return Err(RunError::input(
+            "artifact-store keeps a package built from --path; it cannot be used with source-url",
+        ));
+    }
+    let endpoint = match &s.aws.s3_endpoint {
+        None => None,
+        Some(e) => {
+            let url = url::Url::parse(e.url.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| {
+                    RunError::input(format!("{} {:?} must be an http(s) URL", e.source, e.url))
+                })?;
+            Some(url)
+        }
+    };
+    Ok(Some(StorePlan {
+        store,
+        url: s.artifact_url,
+        endpoint,
+    }))
 }
 
 /// The package entry a site path serves: `/` is `index.html`, `/docs/`
@@ -151,5 +197,11 @@ pub(super) fn show_dry_run(ctx: &Ctx, branch_missing: bool) {
     }
     if let Source::Url { url, .. } = &ctx.plan.source {
         r.line(format!("  source    {}", http::redact_url(url)));
+    }
+    if let (Some(store), Some(p)) = (&ctx.plan.store, &o.package) {
+        r.line(format!(
+            "  artifact  {}",
+            store.store.artifact(&p.sha256).s3_url()
+        ));
     }
 }

@@ -62,6 +62,7 @@ fn deployed(outcome: &Outcome, error: Option<&str>, sha: &str, time: &str) -> St
         .as_ref()
         .map_or("NOT STARTED", RunStatus::as_str);
     let (icon, word) = match (&outcome.status, error) {
+        (Some(RunStatus::Skipped), None) => ("✅", "Unchanged: already live"),
         (Some(s), None) if s.succeeded() => ("✅", "Deployed"),
         (Some(RunStatus::Started), None) => ("⏳", "Deploying"),
         (Some(RunStatus::Superseded), None) => ("⏭️", "Superseded by a newer commit"),
