@@ -411,11 +411,21 @@ impl RollbackSettings {
             }
             (None, None) => RollbackTarget::Previous,
         };
+        let artifact_store = deploy
+            .artifact_store
+            .as_deref()
+            .map(crate::s3::ArtifactStore::parse)
+            .transpose()
+            .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
+        let presigned = deploy.artifact_url == crate::choices::ArtifactUrl::Presigned;
+        // The artifact is deployed from its URL: nothing to package or store.
+        deploy.artifact_store = None;
+        deploy.skip_unchanged = false;
         Ok(RollbackSettings {
             deploy,
             target,
-            artifact_store: None,
-            presigned: false,
+            artifact_store,
+            presigned,
         })
     }
 }
