@@ -16,6 +16,12 @@
 #   BENCH_DOCS=DIR    the large tree (default: the toolchain's Rust docs)
 #   BENCH_AWS=PATH    the aws executable (default: `aws` on PATH; when there
 #                     is none, `pip install awscli` into a venv for this run)
+#   BENCH_SECTIONS=…  what to run (default "recipe store"): `recipe` is the
+#                     two trees above; `store` times, on the large tree, a full
+#                     deploy, an unchanged redeploy with --artifact-store
+#                     --skip-unchanged, and a rollback, against a second
+#                     emulator reading s3:// from a moto server (moto_server,
+#                     `pip install "moto[server]"`)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -46,7 +52,12 @@ emulator_bin=$PWD/target/release/amplify-emulator
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-deploy.XXXXXX")
 emulator_pid=""
+moto_pid=""
+store_emulator_pid=""
 cleanup() {
+  for pid in "$moto_pid" "$store_emulator_pid"; do
+    [ -z "$pid" ] || { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  done
   if [ -n "$emulator_pid" ]; then
     kill "$emulator_pid" 2>/dev/null || true
     wait "$emulator_pid" 2>/dev/null || true
@@ -257,19 +268,94 @@ bench_tree() {
   jq -r '.phases | "its phases in the RSS run: package \(.package) s, upload \(.upload) s, start \(.start) s, wait \(.wait) s."' "$work/deploy.json"
 }
 
+# The artifact store, on one tree: a full deploy (package, upload, job), an
+# unchanged redeploy with --artifact-store --skip-unchanged (package, one
+# HeadObject, ListJobs: no job), and a rollback (ListJobs, HeadObject, a
+# job started from the stored artifact: no packaging, no upload). A second
+# emulator reads s3:// sources from a moto server, as Amplify reads S3.
+bench_store() {
+  local label=$1 dir=$2
+  command -v moto_server >/dev/null 2>&1 || {
+    echo "no moto_server (pip install \"moto[server]\"): skipping the store benchmark" >&2
+    return 0
+  }
+  local port s3 auth
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+  moto_pid=$!
+  s3=http://127.0.0.1:$port
+  for _ in $(seq 100); do curl -fs -o /dev/null "$s3" && break; sleep 0.1; done
+  # moto checks no signature outside its IAM mode; it reads the region here.
+  auth="Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+  curl -fsS -X PUT -H "$auth" "$s3/bench" >/dev/null
+
+  AWS_ENDPOINT_URL_S3=$s3 "$emulator_bin" --listen 127.0.0.1:0 --app d1store --branch main \
+    --job-duration 1s >"$work/store-emulator.log" 2>&1 &
+  store_emulator_pid=$!
+  for _ in $(seq 100); do grep -q '^control:' "$work/store-emulator.log" && break; sleep 0.1; done
+  local amplify
+  amplify=$(sed -n 's/^  export AWS_ENDPOINT_URL=\(.*\)$/\1/p' "$work/store-emulator.log")
+  [ -n "$amplify" ] || { cat "$work/store-emulator.log" >&2; exit 1; }
+
+  local base="AWS_ENDPOINT_URL='$amplify' AWS_ENDPOINT_URL_S3='$s3' '$bin'"
+  local target="--app-id d1store --branch main --poll-interval 1s --verify off"
+  local store="--artifact-store s3://bench/site"
+  local full="$base deploy $target --path '$dir'"
+  local skip="$base deploy $target --path '$dir' $store --skip-unchanged"
+  local rollback="$base rollback $target"
+  # Two stored packages of the tree (one leaves a file out), so that each
+  # rollback has an earlier deploy to return to (they alternate); the
+  # second is live.
+  local one_file
+  one_file=$(cd "$dir" && find . -type f -name '*.html' | sed -n 2p)
+  bash -c "$base deploy $target --path '$dir' $store --exclude '${one_file#./}'" >/dev/null 2>"$work/store.err" &&
+    bash -c "$base deploy $target --path '$dir' $store" >/dev/null 2>>"$work/store.err" || {
+    cat "$work/store.err" >&2
+    exit 1
+  }
+
+  hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$work/store.json" \
+    -n "full deploy (package, upload, job)" "$full" \
+    -n "unchanged redeploy, --skip-unchanged" "$skip" \
+    -n "rollback (stored artifact, new job)" "$rollback" >&2
+  # The skip must have skipped, and every rollback succeeded.
+  bash -c "$skip --json '$work/skip.json'" >/dev/null 2>&1
+  [ "$(jq -r .status "$work/skip.json")" = SKIPPED ] || {
+    echo "the unchanged redeploy did not skip:" >&2
+    cat "$work/skip.json" >&2
+    exit 1
+  }
+  local failed
+  failed=$(curl -fsS "$amplify/__emulator/state" | jq '[.apps[].branches[].jobs[] | select(.status != "SUCCEED")] | length')
+  [ "$failed" -eq 0 ] || { echo "$failed jobs did not succeed" >&2; exit 1; }
+
+  echo
+  echo "### Artifact store: $label ($(find "$dir" -type f | wc -l) files)"
+  echo
+  echo "| run | wall time (s) | min … max (s) | CPU (s) |"
+  echo "| --- | --- | --- | --- |"
+  jq -r '.results[] | "\(.command)\t\(.mean)\t\(.stddev)\t\(.min)\t\(.max)\t\(.user + .system)"' "$work/store.json" |
+    awk -F'\t' '{ printf "| %s | %.2f ± %.2f | %.2f … %.2f | %.2f |\n", $1, $2, $3, $4, $5, $6 }'
+}
+
 echo "## Deploy benchmark: shell recipe vs amplify-deploy ($(nproc) cores, $(date -u +%Y-%m-%d))"
 echo
 echo "Against amplify-emulator on 127.0.0.1 (jobs run 1 s), both tools polling every 1 s;"
 echo "hyperfine, $runs runs after $warmup warm-up. $("$aws_bin" --version 2>&1 | cut -d' ' -f1,2),"
 echo "$(zip -v | sed -n 2p | sed 's/^This is \(Zip [^ ]*\).*/\1/'), $(curl --version | head -1 | cut -d' ' -f1,2), $("$bin" --version)."
 
+sections=${BENCH_SECTIONS:-recipe store}
 docs_label="Rust docs"
 [ -z "${BENCH_DOCS:-}" ] || docs_label=$(basename "$docs")
-bench_tree "$docs_label" "$docs"
-small=$work/small-site
-make_small_site "$small"
-bench_tree "small site" "$small"
-
+if [[ " $sections " == *" recipe "* ]]; then
+  bench_tree "$docs_label" "$docs"
+  small=$work/small-site
+  make_small_site "$small"
+  bench_tree "small site" "$small"
+fi
+if [[ " $sections " == *" store "* ]]; then
+  bench_store "$docs_label" "$docs"
+fi
 echo
 cat <<'EOF'
 Notes: CPU is user + system time, mean over the timed runs (hyperfine). Peak RSS

@@ -420,16 +420,6 @@ impl RollbackSettings {
         deploy.branch = args.deploy.branch.clone();
         deploy.create_branch = false;
         deploy.commit.force = true;
-        // --artifact-store/--artifact-url name where the target is, not a
-        // package to store.
-        let artifact_store = deploy
-            .artifact_store
-            .take()
-            .map(|v| crate::s3::ArtifactStore::parse(&v))
-            .transpose()
-            .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
-        let presigned = deploy.artifact_url == crate::choices::ArtifactUrl::Presigned;
-        deploy.skip_unchanged = false;
         let target = match (&args.job_id, &args.sha256) {
             (Some(id), _) => {
                 let id = id.trim();
@@ -451,6 +441,16 @@ impl RollbackSettings {
             }
             (None, None) => RollbackTarget::Previous,
         };
+        let artifact_store = deploy
+            .artifact_store
+            .as_deref()
+            .map(crate::s3::ArtifactStore::parse)
+            .transpose()
+            .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
+        let presigned = deploy.artifact_url == crate::choices::ArtifactUrl::Presigned;
+        // The artifact is deployed from its URL: nothing to package or store.
+        deploy.artifact_store = None;
+        deploy.skip_unchanged = false;
         Ok(RollbackSettings {
             deploy,
             target,
@@ -820,6 +820,10 @@ pub struct VerifySettings {
     pub basic_auth: Option<BasicAuth>,
     /// `--resolve`: (host, base URL); host `*` matches any.
     pub resolve: Vec<(String, url::Url)>,
+    /// The root document's bytes when the source is a URL whose package
+    /// is known (a rollback reads them from the artifact); `None`: a URL
+    /// source is not checked.
+    pub expected: Option<Vec<u8>>,
 }
 
 /// `--basic-auth USER:PASSWORD`. `Debug` shows the user only.
@@ -948,6 +952,7 @@ impl VerifySettings {
             path: path.to_owned(),
             basic_auth,
             resolve,
+            expected: None,
         })
     }
 }

@@ -117,7 +117,11 @@ async fn rollback_returns_to_the_previous_deploy_and_reports_like_deploy() {
     assert_serves(&emu, &v2).await;
 
     let out = tempfile::tempdir().unwrap();
-    let r = run(rollback(&emu, &[])
+    // The live check compares the site with the artifact's index.html,
+    // read from the store.
+    let r = run(rollback(&emu, &["--verify", "strict"])
+        .env("AMPLIFY_VERIFY_TIMEOUT", "10s")
+        .env("AMPLIFY_RESOLVE", format!("*={}", emu.endpoint()))
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", out.path().join("output")))
     .await;
@@ -127,6 +131,10 @@ async fn rollback_returns_to_the_previous_deploy_and_reports_like_deploy() {
             "rolling back {APP}/main to job 1 (package sha256 {})",
             v1.sha256
         )),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("live check: new content served after"),
         "{r:?}"
     );
     let output = std::fs::read_to_string(out.path().join("output")).unwrap();
@@ -291,4 +299,47 @@ async fn history_marks_the_live_job_the_rollback_targets_and_expired_artifacts()
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains("\n1 "), "{r:?}");
     assert!(r.stdout.contains("can roll back"), "{r:?}");
+}
+
+/// Deploys made with `--artifact-store --artifact-url presigned` (the job
+/// keeps a presigned URL of the key): rollback finds the package from that
+/// URL and signs a new one from the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_re_signs_a_presigned_artifact_url() {
+    let (emu, bucket) = setup().await;
+    let store_url = format!("s3://{bucket}/site");
+    let mut versions = Vec::new();
+    for label in ["one", "two"] {
+        let dir = tempfile::tempdir().unwrap();
+        let html = format!("<h1>{label}</h1>\n").into_bytes();
+        write(dir.path(), "index.html", &html);
+        let r = run(s3_cmd(&emu)
+            .args(["deploy", "--app-id", APP, "--branch", "main", "--path"])
+            .arg(dir.path())
+            .args([
+                "--artifact-store",
+                &store_url,
+                "--artifact-url",
+                "presigned",
+            ]))
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        versions.push(html);
+    }
+    let r = run(&mut rollback(&emu, &["--artifact-url", "presigned"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let jobs = emu.jobs(APP, "main");
+    let (first, rolled) = (
+        jobs[0].source_url.clone().unwrap_or_default(),
+        jobs[2].source_url.clone().unwrap_or_default(),
+    );
+    assert!(rolled.contains("X-Amz-Signature="), "{rolled}");
+    assert_eq!(
+        rolled.split('?').next(),
+        first.split('?').next(),
+        "the same key"
+    );
+    let site = emu.site_url(APP, "main");
+    let got = reqwest::get(format!("{site}index.html")).await.unwrap();
+    assert_eq!(&got.bytes().await.unwrap()[..], &versions[0][..]);
 }

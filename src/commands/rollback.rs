@@ -60,6 +60,7 @@ pub async fn rollback(s: &RollbackSettings, reporter: &Reporter) -> Result<(), R
         t.app_id, t.branch, artifact.sha256
     ));
     let mut deploy = s.deploy.clone();
+    deploy.verify.expected = expected_root(&s3, &artifact, s, reporter).await;
     deploy.source_url = Some(url);
     deploy.source_url_type = Some(SourceUrlType::Zip);
     if let Some(p) = from.as_ref().and_then(|e| e.provenance.as_ref()) {
@@ -68,6 +69,43 @@ pub async fn rollback(s: &RollbackSettings, reporter: &Reporter) -> Result<(), R
         deploy.commit.time = p.commit_epoch();
     }
     super::deploy::deploy(&deploy, reporter).await
+}
+
+/// The root document of the artifact, for the live check: read from the
+/// store with ranged GETs. `None` (the check is skipped, and says so) when
+/// the check is off or the document cannot be read.
+async fn expected_root(
+    s3: &s3::Client,
+    artifact: &Artifact,
+    s: &RollbackSettings,
+    reporter: &Reporter,
+) -> Option<Vec<u8>> {
+    if s.deploy.verify.mode == crate::choices::Verify::Off {
+        return None;
+    }
+    let name = crate::deploy::root_document(&s.deploy.verify.path);
+    let read = async {
+        let bucket = s3
+            .bucket(&artifact.bucket)
+            .await
+            .map_err(|e| e.to_string())?;
+        let url = s3
+            .presigned_get(&bucket, &artifact.key, Duration::from_secs(900))
+            .await
+            .map_err(|e| e.to_string())?;
+        let http = crate::http::build_client();
+        crate::package::entry::read_entry(&http, &url, &name).await
+    };
+    match read.await {
+        Ok(found) => found,
+        Err(why) => {
+            reporter.warning(&format!(
+                "cannot read {name} from {}: {why}",
+                artifact.s3_url()
+            ));
+            None
+        }
+    }
 }
 
 fn store_error(e: s3::S3Error) -> RunError {

@@ -40,6 +40,7 @@ use crate::outcome::{console_url, Outcome, RunStatus};
 use crate::report::Reporter;
 use crate::settings::DeploySettings;
 
+pub(crate) use plan::root_document;
 use plan::{Plan, Source};
 
 /// A job this run created or started, and whether it started.

@@ -178,7 +178,7 @@ fn store_plan(s: &DeploySettings) -> Result<Option<StorePlan>, RunError> {
 
 /// The package entry a site path serves: `/` is `index.html`, `/docs/`
 /// is `docs/index.html`, `/a.html` is `a.html`.
-pub(super) fn root_document(path: &str) -> String {
+pub(crate) fn root_document(path: &str) -> String {
     let name = path.trim_start_matches('/');
     if name.is_empty() || name.ends_with('/') {
         format!("{name}index.html")

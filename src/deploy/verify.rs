@@ -45,13 +45,14 @@ pub(super) async fn live_check(ctx: &Ctx, deadline: Instant) -> Result<(), RunEr
     if v.mode == Verify::Off {
         return Ok(());
     }
-    if let Source::Url { .. } = ctx.plan.source {
+    if let (Source::Url { .. }, None) = (&ctx.plan.source, &v.expected) {
         skip(ctx, "nothing to compare: the site came from --source-url");
         return Ok(());
     }
     let (expected, auth_on) = {
         let state = lock(&ctx.state);
-        (state.root_document.clone(), state.basic_auth_on)
+        let expected = state.root_document.clone().or_else(|| v.expected.clone());
+        (expected, state.basic_auth_on)
     };
     let Some(expected) = expected else {
         let name = root_document(&v.path);

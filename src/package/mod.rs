@@ -21,6 +21,7 @@
 
 mod compress;
 mod container;
+pub mod entry;
 mod walk;
 mod write;
 

@@ -108,10 +108,7 @@ fn deployed_site(
         }
     }
     let Some(files) = branch.served(state.site_lag) else {
-        return Err(Box::new(plain(
-            404,
-            &format!("nothing deployed to {display_name} yet\n"),
-        )));
+        return Err(Box::new(plain(404, &nothing_served(branch))));
     };
     Ok(DeployedSite {
         files,

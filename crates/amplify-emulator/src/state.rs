@@ -460,7 +460,13 @@ impl State {
         self.uploads.remove(&serial);
         if succeeded {
             if let Ok(branch) = self.branch_mut(&location.app_id, &location.branch) {
-                branch.previous = branch.deployed();
+                // What was live until now: the newest other SUCCEED job.
+                branch.previous = branch
+                    .jobs
+                    .iter()
+                    .rev()
+                    .find(|j| j.serial != serial && j.status == SUCCEED)
+                    .and_then(|j| j.files.clone());
                 branch.deployed_at = Some(Instant::now());
                 for job in &mut branch.jobs {
                     job.files = None;

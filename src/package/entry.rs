@@ -1,0 +1,130 @@
+//! One file of a stored package, read with ranged GETs instead of the
+//! whole archive: the end record, the central directory, then the entry.
+//! A rollback needs the root document's bytes for the live check, and the
+//! package may be hundreds of MB.
+//!
+//! Only what this tool writes is read: stored or deflated entries, no
+//! ZIP64 (an archive that needs it is reported as unreadable, and the
+//! check is skipped).
+
+use std::io::Read;
+
+const END: u32 = 0x0605_4b50;
+const CENTRAL: u32 = 0x0201_4b50;
+const LOCAL: u32 = 0x0403_4b50;
+/// The end record (22 bytes) and the longest comment.
+const TAIL: u64 = 22 + 65_535;
+/// Largest entry read (a root document is small).
+const MAX_ENTRY: u64 = 64 * 1024 * 1024;
+
+/// The bytes of entry `name` of the zip at `url` (a presigned GET);
+/// `Ok(None)` when the archive has no such entry.
+pub async fn read_entry(
+    http: &reqwest::Client,
+    url: &str,
+    name: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let tail = get(http, url, &format!("bytes=-{TAIL}")).await?;
+    let at = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| u32_at(&tail, i) == Some(END))
+        .ok_or("no zip end record")?;
+    let size = u32_at(&tail, at + 12).ok_or("short end record")?;
+    let offset = u32_at(&tail, at + 16).ok_or("short end record")?;
+    if size == u32::MAX || offset == u32::MAX {
+        return Err("a ZIP64 archive".into());
+    }
+    let range = format!("bytes={offset}-{}", u64::from(offset) + u64::from(size) - 1);
+    let directory = get(http, url, &range).await?;
+    let Some(found) = find(&directory, name)? else {
+        return Ok(None);
+    };
+    if u64::from(found.compressed) > MAX_ENTRY {
+        return Err(format!("{name} is larger than {MAX_ENTRY} bytes"));
+    }
+    let head = get(
+        http,
+        url,
+        &format!("bytes={}-{}", found.offset, found.offset + 29),
+    )
+    .await?;
+    if u32_at(&head, 0) != Some(LOCAL) {
+        return Err("no local header where the directory says".into());
+    }
+    let skip =
+        30 + u64::from(u16_at(&head, 26).unwrap_or(0)) + u64::from(u16_at(&head, 28).unwrap_or(0));
+    let start = u64::from(found.offset) + skip;
+    let data = if found.compressed == 0 {
+        Vec::new()
+    } else {
+        let end = start + u64::from(found.compressed) - 1;
+        get(http, url, &format!("bytes={start}-{end}")).await?
+    };
+    match found.method {
+        0 => Ok(Some(data)),
+        8 => {
+            let mut out = Vec::new();
+            flate2::read::DeflateDecoder::new(&data[..])
+                .take(MAX_ENTRY)
+                .read_to_end(&mut out)
+                .map_err(|e| format!("cannot inflate {name}: {e}"))?;
+            Ok(Some(out))
+        }
+        m => Err(format!("{name} uses compression method {m}")),
+    }
+}
+
+struct Found {
+    method: u16,
+    compressed: u32,
+    offset: u32,
+}
+
+/// The central directory record of `name`.
+fn find(directory: &[u8], name: &str) -> Result<Option<Found>, String> {
+    let mut at = 0;
+    while u32_at(directory, at) == Some(CENTRAL) {
+        let field = |o: usize| u16_at(directory, at + o).ok_or("short directory record");
+        let (name_len, extra, comment) = (field(28)?, field(30)?, field(32)?);
+        let start = at + 46;
+        let entry = directory
+            .get(start..start + usize::from(name_len))
+            .ok_or("short directory record")?;
+        if entry == name.as_bytes() {
+            return Ok(Some(Found {
+                method: field(10)?,
+                compressed: u32_at(directory, at + 20).ok_or("short directory record")?,
+                offset: u32_at(directory, at + 42).ok_or("short directory record")?,
+            }));
+        }
+        at = start + usize::from(name_len) + usize::from(extra) + usize::from(comment);
+    }
+    Ok(None)
+}
+
+async fn get(http: &reqwest::Client, url: &str, range: &str) -> Result<Vec<u8>, String> {
+    let shown = crate::http::redact_url(url);
+    let response = http
+        .get(url)
+        .header(reqwest::header::RANGE, range)
+        .send()
+        .await
+        .map_err(|e| format!("GET {shown}: {}", crate::http::describe_reqwest_error(&e)))?;
+    let status = response.status().as_u16();
+    if status != 206 {
+        return Err(format!("GET {shown} ({range}): HTTP {status}"));
+    }
+    response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| format!("GET {shown}: {e}"))
+}
+
+fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
