@@ -124,7 +124,7 @@ pub async fn remove_branch(
 }
 
 /// NotFound naming the branch (a missing app is a different mistake).
-fn is_branch_missing(e: &ApiError) -> bool {
+pub fn is_branch_missing(e: &ApiError) -> bool {
     match e {
         ApiError::Service { message, .. } => {
             e.is_not_found() && message.to_ascii_lowercase().contains("branch")

@@ -182,7 +182,9 @@ async fn a_pull_request_gets_a_branch_and_one_comment_until_it_closes() {
 async fn closing_stops_the_unfinished_job_before_deleting() {
     let pr = Pr::start().await;
     let (emu, gh) = (&pr.emu, &pr.gh);
+    // A preview made before the ownership tag: its name and stage say so.
     emu.create_branch(APP, "pr-7");
+    emu.set_stage(APP, "pr-7", "PULL_REQUEST");
     emu.insert_job(APP, "pr-7", "RUNNING");
     let r = run(&mut pr.cmd("closed", SHA1, REPO, WRITE_TOKEN)).await;
     assert_eq!(r.code, 0, "{r:?}");

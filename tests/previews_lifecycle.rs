@@ -395,6 +395,12 @@ async fn a_hand_made_branch_named_like_the_preview_is_deployed_but_never_tagged(
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!lab.emu.tags(APP, "pr-7").contains_key(PREVIEW_TAG));
     assert!(r.stderr.contains("never pruned or evicted"), "{r:?}");
+
+    // Nor deleted when the pull request closes.
+    let r = run(&mut lab.deploy(7, "closed")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(lab.emu.branches(APP).contains(&"pr-7".to_owned()), "{r:?}");
+    assert!(r.stderr.contains("left in place"), "{r:?}");
 }
 
 /// Everything a run wrote where people or machines read it.

@@ -10,9 +10,9 @@ mod history;
 mod init;
 mod package;
 mod previews;
-mod rules;
 mod promote;
 mod rollback;
+mod rules;
 mod store;
 
 use crate::error::RunError;

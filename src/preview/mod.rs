@@ -149,6 +149,9 @@ impl Integration {
         ));
         let target =
             Target::connect(s.app_id.as_deref(), Some(&p.branch), &s.aws, &self.reporter).await?;
+        if !self.is_ours(&target, s, p).await? {
+            return Ok(());
+        }
         remove_branch(&target, true, &self.reporter).await?;
         let body = comment::render(
             &self.app_id,
@@ -159,6 +162,36 @@ impl Integration {
         self.comment(p, &body, true).await;
         self.deactivate(s, p).await;
         Ok(())
+    }
+
+    /// Whether the branch is this pull request's preview by the ownership
+    /// rule (or already gone); a branch made by hand under the preview's
+    /// name is left in place, and the log says so.
+    async fn is_ours(
+        &self,
+        target: &Target,
+        s: &DeploySettings,
+        p: &Preview,
+    ) -> Result<bool, RunError> {
+        let branch = match target
+            .client
+            .get_branch(&target.app_id, &target.branch)
+            .await
+        {
+            Ok(branch) => branch,
+            Err(e) if crate::branch::is_branch_missing(&e) => return Ok(true),
+            Err(e) => return Err(target.explain(&e)),
+        };
+        let ours = owner::our_preview(&branch, &s.lifecycle.prefix)
+            .is_some_and(|owned| owned.pr == p.pr.number);
+        if !ours {
+            self.reporter.line(format!(
+                "preview: branch {} is not the preview amplify-deploy made for pull request #{} \
+                 (no ownership tag, and not stage PULL_REQUEST): left in place",
+                p.branch, p.pr.number
+            ));
+        }
+        Ok(ours)
     }
 
     /// Mark the closed pull request's GitHub deployments inactive, when
