@@ -30,7 +30,12 @@ log "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
 log "moto (the S3 server the artifact store's tests run against)"
-command -v moto_server >/dev/null || python3 -m pip install --quiet "moto[server]==5.2.1"
+if ! command -v moto_server >/dev/null; then
+  python3 -m pip install --quiet "moto[server]==5.2.1"
+  # pyenv puts new console scripts on PATH only after a rehash.
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+  command -v moto_server >/dev/null || { echo "error: moto_server is not on PATH after installing moto[server]" >&2; exit 1; }
+fi
 
 log "cargo test"
 cargo test --locked --workspace
