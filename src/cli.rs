@@ -96,9 +96,11 @@ pub enum Command {
     History(HistoryArgs),
     /// Deploy an earlier job's stored artifact again (the newest SUCCEED job
     /// before the live one, or --job-id / --sha256), then check it live.
+    #[command(mut_args = hide_for_rollback)]
     Rollback(Box<RollbackArgs>),
     /// Deploy the exact stored artifact live on one branch to another (of
     /// this app or --to-app-id), then check it live.
+    #[command(mut_args = hide_for_promote)]
     Promote(Box<PromoteArgs>),
 }
 
@@ -547,6 +549,43 @@ pub struct HistoryArgs {
     pub artifact_store: Option<String>,
 }
 
+/// Deploy options that `rollback` and `promote`, which deploy a stored
+/// artifact, do not use: accepted (a job's environment may set them) but
+/// kept out of their --help.
+const PACKAGE_OPTIONS: [&str; 14] = [
+    "path",
+    "source_url",
+    "source_url_type",
+    "exclude",
+    "threads",
+    "keep_rule_files",
+    "preview",
+    "preview_prefix",
+    "max_previews",
+    "evict_open",
+    "preview_ttl",
+    "sync_rules",
+    "spa",
+    "skip_unchanged",
+];
+
+/// `rollback` redeploys to an existing branch: no --create-branch, no --stage.
+fn hide_for_rollback(arg: clap::Arg) -> clap::Arg {
+    let id = arg.get_id().as_str();
+    let hide = PACKAGE_OPTIONS.contains(&id)
+        || id == "create_branch"
+        || id == "stage"
+        || arg.is_hide_set();
+    arg.hide(hide)
+}
+
+/// `promote` names its branches --from-branch and --to-branch.
+fn hide_for_promote(arg: clap::Arg) -> clap::Arg {
+    let id = arg.get_id().as_str();
+    let hide = PACKAGE_OPTIONS.contains(&id) || id == "branch" || arg.is_hide_set();
+    arg.hide(hide)
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct RollbackArgs {
     /// Roll back to this job (it must have succeeded and its artifact be
@@ -858,6 +897,40 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rollback_and_promote_help_leaves_out_the_packaging_options() {
+        let help = |name: &str| {
+            let mut cmd = Cli::command();
+            cmd.find_subcommand_mut(name)
+                .expect(name)
+                .render_long_help()
+                .to_string()
+        };
+        let (rollback, promote) = (help("rollback"), help("promote"));
+        // An option's own line, not a mention in another's description.
+        let shows = |help: &str, flag: &str| {
+            help.lines()
+                .any(|l| l.trim_start().split([' ', '=']).next() == Some(flag))
+        };
+        for flag in [
+            "--path",
+            "--source-url",
+            "--exclude",
+            "--preview",
+            "--skip-unchanged",
+        ] {
+            assert!(!shows(&rollback, flag), "rollback --help shows {flag}");
+            assert!(!shows(&promote, flag), "promote --help shows {flag}");
+        }
+        assert!(shows(&rollback, "--branch") && !shows(&rollback, "--create-branch"));
+        assert!(!shows(&promote, "--branch") && shows(&promote, "--create-branch"));
+        for flag in ["--artifact-store", "--on-busy", "--verify", "--json"] {
+            assert!(shows(&rollback, flag) && shows(&promote, flag), "{flag}");
+        }
+        // Still accepted: a job's environment may set them.
+        assert!(Cli::try_parse_from(["amplify-deploy", "rollback", "--path", "dist"]).is_ok());
     }
 
     #[test]
