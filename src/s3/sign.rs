@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    SignatureLocation, SigningInstructions, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -55,26 +55,16 @@ pub fn sign_headers(
     time: SystemTime,
 ) -> Result<(), String> {
     let headers = header_pairs(request.headers());
-    let signable = SignableRequest::new(
+    let instructions = instructions(
         request.method().as_str(),
         request.url().as_str(),
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        &headers,
         SignableBody::Bytes(&[]),
-    )
-    .map_err(|e| e.to_string())?;
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(SIGNING_NAME)
-        .time(time)
-        .settings(settings(SignatureLocation::Headers, None))
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+        credentials,
+        region,
+        time,
+        settings(SignatureLocation::Headers, None),
+    )?;
     let (headers, _) = instructions.into_parts();
     for header in headers {
         let name = HeaderName::from_bytes(header.name().as_bytes()).map_err(|e| e.to_string())?;
@@ -96,29 +86,19 @@ pub fn presign(
     time: SystemTime,
     expires_in: Duration,
 ) -> Result<url::Url, String> {
-    let signable = SignableRequest::new(
+    let instructions = instructions(
         method,
         url.as_str(),
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        headers,
         SignableBody::UnsignedPayload,
-    )
-    .map_err(|e| e.to_string())?;
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(SIGNING_NAME)
-        .time(time)
-        .settings(settings(
+        credentials,
+        region,
+        time,
+        settings(
             SignatureLocation::QueryParams,
             Some(expires_in.min(MAX_PRESIGNED)),
-        ))
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+        ),
+    )?;
     let (_, query) = instructions.into_parts();
     let mut signed = url.clone();
     {
@@ -129,6 +109,42 @@ pub fn presign(
         }
     }
     Ok(signed)
+}
+
+/// What SigV4 adds to a request (headers or query), signed as S3 wants
+/// (`settings`): the one signing step of [`sign_headers`] and [`presign`].
+#[allow(clippy::too_many_arguments)]
+fn instructions(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: SignableBody<'_>,
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+    settings: SigningSettings,
+) -> Result<SigningInstructions, String> {
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        body,
+    )
+    .map_err(|e| e.to_string())?;
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(SIGNING_NAME)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions)
 }
 
 fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
