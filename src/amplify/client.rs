@@ -430,6 +430,22 @@ impl Client {
         self.send(call, "", |_: serde_json::Value| Some(())).await
     }
 
+    /// [UntagResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UntagResource.html):
+    /// removes the tags with these keys (absent keys are no error).
+    pub async fn untag_resource(&self, arn: &str, keys: &[&str]) -> Result<(), ApiError> {
+        let mut call = Call::without_body(
+            "UntagResource",
+            Method::DELETE,
+            format!("/tags/{}", encode_label(arn)),
+        );
+        let query: Vec<String> = keys
+            .iter()
+            .map(|k| format!("tagKeys={}", encode_label(k)))
+            .collect();
+        call.query = Some(query.join("&"));
+        self.send(call, "", |_: serde_json::Value| Some(())).await
+    }
+
     /// [ListTagsForResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_ListTagsForResource.html)
     pub async fn list_tags_for_resource(
         &self,
@@ -474,6 +490,10 @@ impl Client {
         E: DeserializeOwned,
     {
         let operation = call.operation;
+        crate::deadline::calling(|| {
+            let host = self.cfg.endpoint.host_str().unwrap_or_default();
+            format!("Amplify {operation} at {host}")
+        });
         let request = self.signed_request(call).await?;
         let sent = self.tracer.as_ref().map(|_| sent_for_trace(&request));
         let started = std::time::Instant::now();

@@ -465,6 +465,12 @@ impl Api {
         body: Option<&Value>,
     ) -> Result<(Value, HeaderMap), GitHubError> {
         let transport = |source| GitHubError::Transport { operation, source };
+        crate::deadline::calling(|| {
+            format!(
+                "GitHub {operation} at {}",
+                url.host_str().unwrap_or_default()
+            )
+        });
         let mut req = self
             .http
             .request(method, url)

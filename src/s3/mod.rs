@@ -234,6 +234,7 @@ impl Client {
             path,
         };
         let cfg = &self.cfg;
+        crate::deadline::calling(|| format!("S3 PutObject of {target}"));
         crate::http::upload_to(
             &cfg.upload_http,
             &S3_ZIP,
@@ -316,6 +317,7 @@ impl Client {
             &self.cfg.observer,
             classify,
             || async {
+                crate::deadline::calling(|| format!("S3 {operation} of {target}"));
                 let mut request = self
                     .cfg
                     .http
