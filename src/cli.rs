@@ -94,14 +94,30 @@ pub enum Command {
     /// List a branch's jobs, newest first: status, times, package SHA-256,
     /// provenance, the live one and those a rollback can return to.
     History(HistoryArgs),
-    /// Deploy an earlier job's stored artifact again (the newest SUCCEED job
-    /// before the live one, or --job-id / --sha256), then check it live.
+    /// Deploy an earlier release's stored artifact again, then check it
+    /// live. Repeated, it walks back through distinct releases (or take
+    /// --job-id / --sha256).
     #[command(mut_args = hide_for_rollback)]
     Rollback(Box<RollbackArgs>),
     /// Deploy the exact stored artifact live on one branch to another (of
     /// this app or --to-app-id), then check it live.
     #[command(mut_args = hide_for_promote)]
     Promote(Box<PromoteArgs>),
+    /// Lock a branch for an incident: deploy and promote to it end LOCKED
+    /// (exit 0, nothing deployed) until `unlock`, unless --override-lock.
+    Lock(LockArgs),
+    /// Release a branch's incident lock.
+    Unlock(BranchTarget),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// Why the branch is locked (shown to every deploy it holds off)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -347,6 +363,12 @@ pub struct DeployArgs {
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub force: Option<bool>,
 
+    /// Deploy even when the branch is locked for an incident (`lock`,
+    /// `rollback --lock`); --force does not
+    #[arg(long, env = "AMPLIFY_OVERRIDE_LOCK", value_name = "BOOL", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub override_lock: Option<bool>,
+
     /// Token for pull request comments and GitHub deployments [default: GITHUB_TOKEN]
     #[arg(
         long,
@@ -450,6 +472,9 @@ pub struct PreviewsTarget {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -484,6 +509,16 @@ pub struct PreviewsPruneArgs {
     pub deployment_environment: Option<String>,
 }
 
+/// `--timeout` of a command that calls a service (deploy has its own).
+#[derive(Debug, Args, Clone)]
+pub struct TimeoutArgs {
+    /// Give up after this long (e.g. 90s, 20m): exit 4, naming the call
+    /// that got no answer
+    #[arg(long, env = "AMPLIFY_TIMEOUT", value_name = "DURATION", default_value = "30m",
+          value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
 /// The Amplify branch a branch command works on.
 #[derive(Debug, Args, Clone)]
 pub struct BranchTarget {
@@ -497,6 +532,9 @@ pub struct BranchTarget {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -589,8 +627,8 @@ fn hide_for_promote(arg: clap::Arg) -> clap::Arg {
 #[derive(Debug, Args, Clone)]
 pub struct RollbackArgs {
     /// Roll back to this job (it must have succeeded and its artifact be
-    /// in the store) [default: the newest SUCCEED job before the live one
-    /// whose artifact is in the store]
+    /// in the store) [default: the newest earlier release whose package is
+    /// stored, neither live nor one a rollback moved away from]
     #[arg(long, value_name = "N", conflicts_with = "sha256")]
     pub job_id: Option<String>,
 
@@ -598,6 +636,15 @@ pub struct RollbackArgs {
     /// the artifact of that SHA-256 in --artifact-store)
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
+
+    /// Lock the branch before the rollback's job starts: deploy and
+    /// promote then end LOCKED until `unlock`
+    #[arg(long)]
+    pub lock: bool,
+
+    /// Why the branch is locked (with --lock)
+    #[arg(long, value_name = "TEXT", requires = "lock")]
+    pub reason: Option<String>,
 
     /// Every deploy option applies (outputs, --json, --on-busy, --timeout,
     /// --verify, ...); --path and --source-url do not.
@@ -704,6 +751,9 @@ pub struct InitArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 /// Parse the command line; `get` reads the environment for GitHub's
@@ -1016,4 +1066,7 @@ pub struct RulesSyncArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }

@@ -1,6 +1,7 @@
 //! A branch's deploy history as `history` shows it and `rollback` chooses
-//! from: every job (ListJobs, all pages, newest first) with the package it
-//! deployed, where that package is kept, and whether it is still there.
+//! from: its jobs (ListJobs, newest first, read page by page only as far as
+//! needed) with the package each deployed, where that package is kept, and
+//! whether it is still there.
 //!
 //! A job's package SHA-256 comes from its `sourceUrl` when that names an
 //! artifact (`s3://bucket/prefix/{sha256}.zip`, or a presigned URL of that
@@ -9,10 +10,17 @@
 //! SHA-256 known from the tags alone is found in the store only when
 //! `--artifact-store` says where to look. The live job is the newest
 //! SUCCEED one, as on the service.
+//!
+//! **Rollback's rule** ([`Entry::why_not_target`]): a rollback returns to
+//! the newest earlier release whose package is stored and is neither the
+//! live package nor one a rollback has moved away from (the branch's
+//! rollback record, `crate::incident::RolledBack`). So repeated rollbacks
+//! walk back through distinct releases, v3 -> v2 -> v1, never forward.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::amplify::{ApiError, Client, JobStatus, JobSummary};
+use crate::incident::RolledBack;
 use crate::provenance::Provenance;
 use crate::s3::{self, Artifact, ArtifactStore, ObjectState};
 
@@ -48,96 +56,169 @@ impl Entry {
         self.summary.status == Some(JobStatus::Succeed)
     }
 
-    /// A SUCCEED job, not the live one, whose artifact is present.
-    pub fn can_roll_back_to(&self) -> bool {
-        self.succeeded() && !self.live && self.stored == Stored::Present
+    /// Why a rollback does not return to this job by itself (`None`: it
+    /// may): see the module's rule. `live_sha256` is the live job's package.
+    pub fn why_not_target(
+        &self,
+        live_sha256: Option<&str>,
+        rolled_back: &RolledBack,
+    ) -> Option<&'static str> {
+        self.why_not_release(live_sha256, rolled_back)
+            .or_else(|| self.why_not_stored())
     }
-}
 
-/// Every job of the branch, newest first, at most `limit` (all when
-/// `None`); pages are read until that many are known.
-pub async fn list_jobs(
-    client: &Client,
-    app_id: &str,
-    branch: &str,
-    limit: Option<usize>,
-) -> Result<Vec<JobSummary>, ApiError> {
-    let mut jobs = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_jobs(app_id, branch, Some(50), token.as_deref())
-            .await?;
-        jobs.extend(page.job_summaries);
-        token = page.next_token.filter(|t| !t.is_empty());
-        let enough = limit.is_some_and(|n| jobs.len() >= n);
-        if token.is_none() || enough {
-            break;
+    /// The rule's part that needs no store: a SUCCEED job, not live, whose
+    /// package is neither the live one nor one a rollback moved away from.
+    pub fn why_not_release(
+        &self,
+        live_sha256: Option<&str>,
+        rolled_back: &RolledBack,
+    ) -> Option<&'static str> {
+        let sha = self.sha256.as_deref();
+        if !self.succeeded() {
+            Some("it did not succeed")
+        } else if self.live {
+            Some("it is the live job")
+        } else if sha.is_some() && sha == live_sha256 {
+            Some("it serves the live package")
+        } else if sha.is_some_and(|s| rolled_back.contains(s)) {
+            Some("a rollback moved away from its package")
+        } else {
+            None
         }
     }
-    Ok(jobs)
+
+    /// The rule's part the store answers: the artifact is there.
+    pub fn why_not_stored(&self) -> Option<&'static str> {
+        match &self.stored {
+            Stored::Present => None,
+            Stored::Expired => Some("its artifact expired"),
+            Stored::NotStored => Some("it was not deployed from the artifact store"),
+            Stored::Unknown(_) => Some("the store cannot say whether its artifact is there"),
+        }
+    }
 }
 
-/// The entries for `jobs` (newest first), before the store is asked:
-/// SHA-256 and artifact from the `sourceUrl`, else from the tags.
-pub fn entries(
-    jobs: Vec<JobSummary>,
-    tags: &HashMap<String, String>,
+/// The entry for one job (the store not yet asked): SHA-256 and artifact
+/// from its `sourceUrl`, else from the provenance tags when they are of
+/// this job.
+pub fn entry(
+    summary: JobSummary,
+    tagged: Option<&Provenance>,
     store: Option<&ArtifactStore>,
-) -> Vec<Entry> {
-    let tagged = Provenance::from_tags(tags);
-    let live = jobs
-        .iter()
-        .find(|j| j.status == Some(JobStatus::Succeed))
-        .and_then(|j| j.job_id.clone());
-    jobs.into_iter()
-        .filter_map(|summary| {
-            let job_id = summary.job_id.clone()?;
-            let provenance = tagged.clone().filter(|p| p.job_id == job_id);
-            let from_url = summary
-                .source_url
-                .as_deref()
-                .and_then(Artifact::from_source_url);
-            let tag_sha = provenance
-                .as_ref()
-                .and_then(|p| p.sha256.clone())
-                .filter(|s| is_sha256(s))
-                .map(|s| s.to_ascii_lowercase());
-            let artifact = from_url.or_else(|| Some(store?.artifact(tag_sha.as_deref()?)));
-            let sha256 = artifact.as_ref().map(|a| a.sha256.clone()).or(tag_sha);
-            let stored = if artifact.is_some() {
-                Stored::Unknown("not checked".into())
-            } else {
-                Stored::NotStored
-            };
-            Some(Entry {
-                live: live.as_deref() == Some(job_id.as_str()),
-                summary,
-                job_id,
-                sha256,
-                artifact,
-                provenance,
-                stored,
-            })
-        })
-        .collect()
+    live: bool,
+) -> Option<Entry> {
+    let job_id = summary.job_id.clone()?;
+    let provenance = tagged.filter(|p| p.job_id == job_id).cloned();
+    let from_url = summary
+        .source_url
+        .as_deref()
+        .and_then(Artifact::from_source_url);
+    let tag_sha = provenance
+        .as_ref()
+        .and_then(|p| p.sha256.clone())
+        .filter(|s| is_sha256(s))
+        .map(|s| s.to_ascii_lowercase());
+    let artifact = from_url.or_else(|| Some(store?.artifact(tag_sha.as_deref()?)));
+    let sha256 = artifact.as_ref().map(|a| a.sha256.clone()).or(tag_sha);
+    let stored = if artifact.is_some() {
+        Stored::Unknown("not checked".into())
+    } else {
+        Stored::NotStored
+    };
+    Some(Entry {
+        live,
+        summary,
+        job_id,
+        sha256,
+        artifact,
+        provenance,
+        stored,
+    })
 }
 
-/// HeadObject for each entry with an artifact (each bucket's region found
-/// once with HeadBucket).
-pub async fn check_store(s3: &s3::Client, entries: &mut [Entry]) {
-    let mut buckets: HashMap<String, Result<s3::Bucket, String>> = HashMap::new();
-    for entry in entries.iter_mut() {
-        let Some(artifact) = &entry.artifact else {
-            continue;
-        };
-        if !buckets.contains_key(&artifact.bucket) {
-            let found = s3.bucket(&artifact.bucket).await.map_err(|e| e.to_string());
-            buckets.insert(artifact.bucket.clone(), found);
+/// A branch's jobs, newest first, read a page at a time as they are asked
+/// for; the store asked about an entry only when [`Walk::check`] is.
+pub struct Walk<'a> {
+    client: &'a Client,
+    app_id: &'a str,
+    branch: &'a str,
+    s3: &'a s3::Client,
+    store: Option<&'a ArtifactStore>,
+    tagged: Option<Provenance>,
+    page: VecDeque<JobSummary>,
+    token: Option<String>,
+    exhausted: bool,
+    live_seen: bool,
+    buckets: HashMap<String, Result<s3::Bucket, String>>,
+}
+
+impl<'a> Walk<'a> {
+    /// Walk `branch`'s jobs; `tags` are the branch's (its provenance).
+    pub fn new(
+        client: &'a Client,
+        (app_id, branch): (&'a str, &'a str),
+        tags: &HashMap<String, String>,
+        s3: &'a s3::Client,
+        store: Option<&'a ArtifactStore>,
+    ) -> Walk<'a> {
+        Walk {
+            client,
+            app_id,
+            branch,
+            s3,
+            store,
+            tagged: Provenance::from_tags(tags),
+            page: VecDeque::new(),
+            token: None,
+            exhausted: false,
+            live_seen: false,
+            buckets: HashMap::new(),
         }
-        entry.stored = match &buckets[&artifact.bucket] {
+    }
+
+    /// The next job (the first SUCCEED one is the live one), reading the
+    /// next ListJobs page when this one is used up.
+    pub async fn next(&mut self) -> Result<Option<Entry>, ApiError> {
+        loop {
+            if let Some(summary) = self.page.pop_front() {
+                let live = !self.live_seen && summary.status == Some(JobStatus::Succeed);
+                self.live_seen |= live;
+                match entry(summary, self.tagged.as_ref(), self.store, live) {
+                    Some(e) => return Ok(Some(e)),
+                    None => continue,
+                }
+            }
+            if self.exhausted {
+                return Ok(None);
+            }
+            let page = self
+                .client
+                .list_jobs(self.app_id, self.branch, Some(50), self.token.as_deref())
+                .await?;
+            self.page.extend(page.job_summaries);
+            self.token = page.next_token.filter(|t| !t.is_empty());
+            self.exhausted = self.token.is_none();
+        }
+    }
+
+    /// HeadObject for the entry's artifact (each bucket's region found
+    /// once with HeadBucket).
+    pub async fn check(&mut self, entry: &mut Entry) {
+        let Some(artifact) = &entry.artifact else {
+            return;
+        };
+        if !self.buckets.contains_key(&artifact.bucket) {
+            let found = self
+                .s3
+                .bucket(&artifact.bucket)
+                .await
+                .map_err(|e| e.to_string());
+            self.buckets.insert(artifact.bucket.clone(), found);
+        }
+        entry.stored = match &self.buckets[&artifact.bucket] {
             Err(why) => Stored::Unknown(why.clone()),
-            Ok(bucket) => match s3.head_object(bucket, &artifact.key).await {
+            Ok(bucket) => match self.s3.head_object(bucket, &artifact.key).await {
                 Ok(ObjectState::Present { .. }) => Stored::Present,
                 Ok(ObjectState::Absent) => Stored::Expired,
                 Ok(ObjectState::Denied) => {
@@ -171,47 +252,96 @@ mod tests {
     fn the_sha_comes_from_the_source_url_or_the_tags_of_that_job() {
         let a = "a".repeat(64);
         let b = "B".repeat(64);
-        let jobs = vec![
-            job("4", JobStatus::Failed, Some(&format!("s3://bkt/p/{a}.zip"))),
-            job("3", JobStatus::Succeed, None),
-            job(
-                "2",
-                JobStatus::Succeed,
-                Some(&format!(
-                    "https://bkt.s3.us-east-1.amazonaws.com/p/{a}.zip?X-Amz-Signature=x"
-                )),
-            ),
-            job(
-                "1",
-                JobStatus::Succeed,
-                Some("https://example.com/site.zip"),
-            ),
-        ];
         let tags = Provenance {
             job_id: "3".into(),
             sha256: Some(b.clone()),
             ..Provenance::default()
-        }
-        .to_tags()
-        .into_iter()
-        .collect();
+        };
         let store = ArtifactStore::parse("s3://store/x").unwrap();
-        let e = entries(jobs.clone(), &tags, Some(&store));
-        assert_eq!(e[0].sha256.as_deref(), Some(a.as_str()));
-        assert!(!e[0].live && e[1].live);
-        assert_eq!(e[1].sha256, Some(b.to_ascii_lowercase()));
+        let failed = job("4", JobStatus::Failed, Some(&format!("s3://bkt/p/{a}.zip")));
+        let e = entry(failed, Some(&tags), Some(&store), false).unwrap();
+        assert_eq!(e.sha256.as_deref(), Some(a.as_str()));
+        let tagged = entry(
+            job("3", JobStatus::Succeed, None),
+            Some(&tags),
+            Some(&store),
+            true,
+        );
+        let tagged = tagged.unwrap();
+        assert_eq!(tagged.sha256, Some(b.to_ascii_lowercase()));
         assert_eq!(
-            e[1].artifact.as_ref().map(Artifact::s3_url),
+            tagged.artifact.as_ref().map(Artifact::s3_url),
             Some(format!("s3://store/x/{}.zip", b.to_ascii_lowercase()))
         );
+        let presigned =
+            format!("https://bkt.s3.us-east-1.amazonaws.com/p/{a}.zip?X-Amz-Signature=x");
+        let e = entry(
+            job("2", JobStatus::Succeed, Some(&presigned)),
+            Some(&tags),
+            None,
+            false,
+        );
         assert_eq!(
-            e[2].artifact.as_ref().map(|a| a.key.as_str()),
+            e.unwrap().artifact.as_ref().map(|a| a.key.as_str()),
             Some(&*format!("p/{a}.zip"))
         );
-        assert_eq!(e[3].stored, Stored::NotStored);
+        let other = job(
+            "1",
+            JobStatus::Succeed,
+            Some("https://example.com/site.zip"),
+        );
+        assert_eq!(
+            entry(other, Some(&tags), None, false).unwrap().stored,
+            Stored::NotStored
+        );
         // Without a store, a SHA from the tags has nowhere to be looked up.
-        let e = entries(jobs, &tags, None);
-        assert_eq!(e[1].stored, Stored::NotStored);
-        assert!(e[1].sha256.is_some());
+        let e = entry(job("3", JobStatus::Succeed, None), Some(&tags), None, true).unwrap();
+        assert_eq!(e.stored, Stored::NotStored);
+        assert!(e.sha256.is_some());
+        // Tags of another job say nothing of this one.
+        let e = entry(
+            job("5", JobStatus::Succeed, None),
+            Some(&tags),
+            Some(&store),
+            false,
+        );
+        assert_eq!(e.unwrap().sha256, None);
+    }
+
+    #[test]
+    fn a_rollback_returns_only_to_an_earlier_stored_release_not_yet_undone() {
+        let sha = |c: char| c.to_string().repeat(64);
+        let stored = |id: &str, c: char| Entry {
+            stored: Stored::Present,
+            ..entry(
+                job(
+                    id,
+                    JobStatus::Succeed,
+                    Some(&format!("s3://bkt/p/{}.zip", sha(c))),
+                ),
+                None,
+                None,
+                false,
+            )
+            .unwrap()
+        };
+        let live = sha('2');
+        let rolled = RolledBack::default().with(&sha('3'));
+        let why = |e: &Entry| e.why_not_target(Some(&live), &rolled);
+        assert_eq!(why(&stored("1", '1')), None);
+        assert_eq!(why(&stored("2", '2')), Some("it serves the live package"));
+        assert_eq!(
+            why(&stored("3", '3')),
+            Some("a rollback moved away from its package")
+        );
+        let mut the_live = stored("4", '2');
+        the_live.live = true;
+        assert_eq!(why(&the_live), Some("it is the live job"));
+        let mut expired = stored("1", '1');
+        expired.stored = Stored::Expired;
+        assert_eq!(why(&expired), Some("its artifact expired"));
+        let mut failed = stored("1", '1');
+        failed.summary.status = Some(JobStatus::Failed);
+        assert_eq!(why(&failed), Some("it did not succeed"));
     }
 }

@@ -18,7 +18,7 @@ pub struct Outcome {
     pub job_arn: Option<String>,
     /// Amplify's job status (`SUCCEED`, `FAILED`, `CANCELLED`, …), or
     /// the run's own state: `STARTED` when it did not wait, `DRY_RUN`,
-    /// `SUPERSEDED`, `SKIPPED`.
+    /// `SUPERSEDED`, `SKIPPED`, `LOCKED`.
     pub status: Option<RunStatus>,
     /// The branch's first custom domain (`https://{entry}`), else
     /// `https://{branch displayName}.{app defaultDomain}`.
@@ -98,6 +98,8 @@ pub enum RunStatus {
     /// `--skip-unchanged`: the live job already serves this package;
     /// nothing was started (the job id is the live job's).
     Skipped,
+    /// The branch is locked for an incident: nothing was deployed.
+    Locked,
 }
 
 impl RunStatus {
@@ -108,6 +110,7 @@ impl RunStatus {
             RunStatus::Started => "STARTED",
             RunStatus::Superseded => "SUPERSEDED",
             RunStatus::Skipped => "SKIPPED",
+            RunStatus::Locked => "LOCKED",
         }
     }
 
@@ -135,6 +138,7 @@ impl From<&str> for RunStatus {
             "STARTED" => RunStatus::Started,
             "SUPERSEDED" => RunStatus::Superseded,
             "SKIPPED" => RunStatus::Skipped,
+            "LOCKED" => RunStatus::Locked,
             job => RunStatus::Job(JobStatus::from(job)),
         }
     }
@@ -313,6 +317,7 @@ mod tests {
             "STARTED",
             "SUPERSEDED",
             "SKIPPED",
+            "LOCKED",
             "SUCCEED",
             "CANCELLED",
             "SOMETHING_NEW",

@@ -16,6 +16,7 @@ const COMMIT_TIME: &str = "commit-time";
 const MESSAGE: &str = "message";
 const RUN_URL: &str = "run-url";
 const VERSION: &str = "version";
+const TREE: &str = "tree";
 
 /// AWS's longest tag value.
 const MAX_VALUE_CHARS: usize = 256;
@@ -32,6 +33,10 @@ pub struct Provenance {
     pub message: Option<String>,
     pub run_url: Option<String>,
     pub version: Option<String>,
+    /// The digest of the folder the package was made from (names, modes,
+    /// contents, packaging options): `--skip-unchanged` compares it before
+    /// compressing anything.
+    pub tree: Option<String>,
 }
 
 impl Provenance {
@@ -47,6 +52,7 @@ impl Provenance {
             (MESSAGE, self.message.as_ref()),
             (RUN_URL, self.run_url.as_ref()),
             (VERSION, self.version.as_ref()),
+            (TREE, self.tree.as_ref()),
         ];
         fields
             .into_iter()
@@ -72,6 +78,7 @@ impl Provenance {
             message: get(MESSAGE),
             run_url: get(RUN_URL),
             version: get(VERSION),
+            tree: get(TREE),
         })
     }
 
@@ -128,6 +135,8 @@ pub struct BranchState {
     pub branch_arn: Option<String>,
     pub live: LiveJob,
     pub trust: Trust,
+    /// All the branch's tags (the incident lock is read from them).
+    pub tags: HashMap<String, String>,
 }
 
 /// Read the branch (GetBranch: its ARN, tags and `activeJobId`) and its
@@ -145,11 +154,13 @@ pub async fn read(
         .find(|j| j.status == Some(crate::amplify::JobStatus::Succeed))
         .and_then(|j| j.job_id.as_deref());
     let live = live_job(newest, b.active_job_id.as_deref());
-    let trust = judge(&b.tags.unwrap_or_default(), &live);
+    let tags = b.tags.unwrap_or_default();
+    let trust = judge(&tags, &live);
     Ok(BranchState {
         branch_arn: b.branch_arn.filter(|a| !a.is_empty()),
         live,
         trust,
+        tags,
     })
 }
 

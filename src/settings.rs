@@ -95,6 +95,8 @@ pub enum Settings {
     History(HistorySettings),
     Rollback(Box<RollbackSettings>),
     Promote(Box<PromoteSettings>),
+    Lock(LockSettings),
+    Unlock(BranchSettings),
 }
 
 impl Settings {
@@ -132,6 +134,7 @@ impl Settings {
                     spa: a.spa,
                     dry_run: a.dry_run,
                     aws: AwsSettings::resolve(&a.aws, env),
+                    timeout: a.timeout.timeout,
                 }),
             },
             Some(Command::History(args)) => Settings::History(HistorySettings {
@@ -151,7 +154,75 @@ impl Settings {
             Some(Command::Promote(args)) => {
                 Settings::Promote(Box::new(PromoteSettings::resolve(args, env)?))
             }
+            Some(Command::Lock(args)) => Settings::Lock(LockSettings {
+                target: BranchSettings::resolve(&args.target, env),
+                request: LockRequest {
+                    reason: trimmed(&args.reason),
+                    by: lock_by(env),
+                },
+            }),
+            Some(Command::Unlock(args)) => Settings::Unlock(BranchSettings::resolve(args, env)),
         })
+    }
+
+    /// `--timeout` of a command the command layer bounds as a whole;
+    /// `None` for those that bound themselves (deploy, rollback, promote)
+    /// or call no service.
+    pub fn timeout(&self) -> Option<Duration> {
+        match self {
+            Settings::DeleteBranch { target, .. } | Settings::Unlock(target) => {
+                Some(target.timeout)
+            }
+            Settings::Status { job, .. } | Settings::Stop(job) => Some(job.target.timeout),
+            Settings::Lock(s) => Some(s.target.timeout),
+            Settings::History(s) => Some(s.target.timeout),
+            Settings::Init(s) => Some(s.timeout),
+            Settings::Previews(s) => Some(s.timeout),
+            Settings::RulesSync(s) => Some(s.timeout),
+            Settings::Deploy(_)
+            | Settings::Rollback(_)
+            | Settings::Promote(_)
+            | Settings::Package(_)
+            | Settings::Completions(_) => None,
+        }
+    }
+}
+
+/// `lock`: the branch, and why and by whom it is locked.
+pub struct LockSettings {
+    pub target: BranchSettings,
+    pub request: LockRequest,
+}
+
+/// Who places a lock: the CI run (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/
+/// actions/runs/$GITHUB_RUN_ID`, GitLab's `CI_JOB_URL`), else
+/// `user@host` from `USER`/`USERNAME` and `HOSTNAME`/`COMPUTERNAME`.
+fn lock_by(env: &Env) -> String {
+    if let Some(url) = run_url(env) {
+        return url;
+    }
+    let user = env.get("USER").or_else(|| env.get("USERNAME"));
+    let host = env.get("HOSTNAME").or_else(|| env.get("COMPUTERNAME"));
+    match (user, host) {
+        (Some(u), Some(h)) => format!("{u}@{h}"),
+        (Some(u), None) => u,
+        (None, Some(h)) => format!("someone@{h}"),
+        (None, None) => "an unknown user".to_owned(),
+    }
+}
+
+/// The CI run's page: GitHub's run URL, else GitLab's `CI_JOB_URL`.
+fn run_url(env: &Env) -> Option<String> {
+    match (
+        env.get("GITHUB_SERVER_URL"),
+        env.get("GITHUB_REPOSITORY"),
+        env.get("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repo), Some(run)) => Some(format!(
+            "{}/{repo}/actions/runs/{run}",
+            server.trim_end_matches('/')
+        )),
+        _ => env.get("CI_JOB_URL"),
     }
 }
 
@@ -352,6 +423,7 @@ pub struct RulesSyncSettings {
     pub spa: bool,
     pub dry_run: bool,
     pub aws: AwsSettings,
+    pub timeout: Duration,
 }
 
 /// `amplify-deploy package`.
@@ -366,6 +438,8 @@ pub struct BranchSettings {
     pub app_id: Option<String>,
     pub branch: Option<String>,
     pub aws: AwsSettings,
+    /// `--timeout`: the whole command's bound.
+    pub timeout: Duration,
 }
 
 impl BranchSettings {
@@ -374,6 +448,7 @@ impl BranchSettings {
             app_id: t.app_id.clone(),
             branch: t.branch.clone(),
             aws: AwsSettings::resolve(&t.aws, env),
+            timeout: t.timeout.timeout,
         }
     }
 }
@@ -451,6 +526,12 @@ impl RollbackSettings {
         // The artifact is deployed from its URL: nothing to package or store.
         deploy.artifact_store = None;
         deploy.skip_unchanged = false;
+        deploy.undo = Some(Undo {
+            lock: args.lock.then(|| LockRequest {
+                reason: trimmed(&args.reason),
+                by: lock_by(env),
+            }),
+        });
         Ok(RollbackSettings {
             deploy,
             target,
@@ -478,6 +559,7 @@ impl PromoteSettings {
             app_id: deploy.app_id.clone(),
             branch: Some(args.from_branch.clone()),
             aws: deploy.aws.clone(),
+            timeout: deploy.timeout,
         };
         // A promote deploys what is stored: no folder, no preview, and never
         // "superseded" (the target may serve a newer commit on purpose).
@@ -531,6 +613,7 @@ pub struct InitSettings {
     pub print: bool,
     pub force: bool,
     pub aws: AwsSettings,
+    pub timeout: Duration,
 }
 
 impl InitSettings {
@@ -557,6 +640,7 @@ impl InitSettings {
             print: args.print,
             force: args.force,
             aws: AwsSettings::resolve(&args.aws, env),
+            timeout: args.timeout.timeout,
         }
     }
 }
@@ -580,6 +664,7 @@ pub struct PreviewsSettings {
     pub json: bool,
     /// `None`: list.
     pub prune: Option<PruneSettings>,
+    pub timeout: Duration,
 }
 
 /// What `previews prune` removes. With no selector given, `closed` and
@@ -614,6 +699,7 @@ impl PreviewsSettings {
             github: GitHubSettings::from_parts(&target.github_token, environment, env),
             json: target.json,
             prune,
+            timeout: target.timeout.timeout,
         }
     }
 }
@@ -743,6 +829,27 @@ pub struct DeploySettings {
     pub artifact_store: Option<String>,
     pub artifact_url: crate::choices::ArtifactUrl,
     pub skip_unchanged: bool,
+    /// `--override-lock`: deploy to a branch locked for an incident.
+    pub override_lock: bool,
+    /// Set by `rollback`: what it records on the branch before its job.
+    pub undo: Option<Undo>,
+}
+
+/// What a rollback writes on the branch before it starts its job (failing
+/// the run if it cannot): the package it moves away from, in the rollback
+/// record, and with `--lock` the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undo {
+    pub lock: Option<LockRequest>,
+}
+
+/// A lock to place (`lock`, `rollback --lock`): why, and by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// `--reason`, else a default the command gives.
+    pub reason: Option<String>,
+    /// The CI run's URL, else `user@host`.
+    pub by: String,
 }
 
 /// The commit a deploy is of, and what is recorded on the branch about it.
@@ -777,17 +884,7 @@ impl CommitSettings {
             .and_then(|m| m.lines().next().map(str::to_owned))
             .or_else(|| text("/pull_request/title"))
             .or_else(|| env.get("CI_COMMIT_TITLE"));
-        let run_url = match (
-            env.get("GITHUB_SERVER_URL"),
-            env.get("GITHUB_REPOSITORY"),
-            env.get("GITHUB_RUN_ID"),
-        ) {
-            (Some(server), Some(repo), Some(run)) => Some(format!(
-                "{}/{repo}/actions/runs/{run}",
-                server.trim_end_matches('/')
-            )),
-            _ => env.get("CI_JOB_URL"),
-        };
+        let run_url = run_url(env);
         CommitSettings {
             message: trimmed(&args.message).or(subject),
             sha: text("/pull_request/head/sha")
@@ -1024,6 +1121,8 @@ impl DeploySettings {
             artifact_store: trimmed(&args.artifact_store),
             artifact_url: args.artifact_url.unwrap_or_default(),
             skip_unchanged: args.skip_unchanged.unwrap_or(false),
+            override_lock: args.override_lock.unwrap_or(false),
+            undo: None,
         })
     }
 }

@@ -4,8 +4,10 @@ mod support;
 
 mod branches;
 mod concurrency;
+mod decide;
 mod deploy;
 mod faults;
+mod incident;
 mod init;
 mod inputs;
 mod live;

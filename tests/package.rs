@@ -87,11 +87,12 @@ async fn an_archive_over_the_limit_is_refused_before_anything_is_created() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("1000"), "{r:?}");
     // Nothing is created: the limit is met while compressing, and only the
-    // read-only preflight, which runs alongside once the folder is listed,
-    // may have asked about the app and branch.
+    // read-only read, which runs alongside once the folder is listed, may
+    // have asked about the app, the branch and its jobs.
     let ops = operations(&emu);
     assert!(
-        ops.iter().all(|op| op == "GetApp" || op == "GetBranch"),
+        ops.iter()
+            .all(|op| op == "GetApp" || op == "GetBranch" || op == "ListJobs"),
         "{ops:?}"
     );
 }

@@ -331,7 +331,8 @@ async fn a_failed_deploy_is_a_failed_deployment_and_a_read_only_token_only_warns
             .env("GITHUB_SHA", SHA1)
             .env("GITHUB_TOKEN", token);
     };
-    // The app does not exist: the deploy fails after the deployment started.
+    // The app does not exist: the run never decides to deploy, so no
+    // GitHub deployment is created (nothing is left in progress).
     let mut c = cmd(&emu);
     c.args([
         "deploy",
@@ -345,6 +346,19 @@ async fn a_failed_deploy_is_a_failed_deployment_and_a_read_only_token_only_warns
     github_env(&mut c, WRITE_TOKEN);
     let r = run(&mut c).await;
     assert_eq!(r.code, 3, "{r:?}");
+    assert!(gh.deployments().is_empty(), "{:?}", gh.deployments());
+    // The job fails: the deployment started is a failed one.
+    emu.push_fault(fault(
+        "StartDeployment",
+        1,
+        FaultAction::FailJob {
+            reason: "Build step exited with 1".into(),
+        },
+    ));
+    let mut c = deploy_cmd(&emu, site.path());
+    github_env(&mut c, WRITE_TOKEN);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 1, "{r:?}");
     let d = &gh.deployments()[0];
     let states: Vec<&str> = d
         .statuses
@@ -352,10 +366,14 @@ async fn a_failed_deploy_is_a_failed_deployment_and_a_read_only_token_only_warns
         .map(|s| s["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["in_progress", "failure"]);
-    assert!(d.statuses[1]["description"]
-        .as_str()
-        .unwrap()
-        .contains("d9missing"));
+    assert!(
+        d.statuses[1]["description"]
+            .as_str()
+            .unwrap()
+            .contains("FAILED"),
+        "{:?}",
+        d.statuses[1]
+    );
 
     // A token that cannot write deployments: warning, deploy succeeds.
     let mut c = deploy_cmd(&emu, site.path());

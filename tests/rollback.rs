@@ -6,6 +6,7 @@
 //! after each rollback.
 
 use std::process::Command;
+use std::time::Duration;
 
 use amplify_emulator::Emulator;
 use serde_json::Value;
@@ -298,7 +299,7 @@ async fn history_marks_the_live_job_the_rollback_targets_and_expired_artifacts()
     let r = run(history(false).args(["--limit", "2"])).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains("\n1 "), "{r:?}");
-    assert!(r.stdout.contains("can roll back"), "{r:?}");
+    assert!(r.stdout.contains("rollback target"), "{r:?}");
 }
 
 /// Deploys made with `--artifact-store --artifact-url presigned` (the job
@@ -342,4 +343,218 @@ async fn rollback_re_signs_a_presigned_artifact_url() {
     let site = emu.site_url(APP, "main");
     let got = reqwest::get(format!("{site}index.html")).await.unwrap();
     assert_eq!(&got.bytes().await.unwrap()[..], &versions[0][..]);
+}
+
+/// The rollback record on the branch: prefixes of the SHA-256es rolled
+/// back from.
+fn rolled_back(emu: &Emulator) -> String {
+    emu.tags(APP, "main")
+        .get("amplify-deploy:rolled-back")
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_rollbacks_walk_back_through_distinct_releases() {
+    let (emu, bucket) = setup().await;
+    let v1 = store(&emu, &bucket, "one").await;
+    let v2 = store(&emu, &bucket, "two").await;
+    let v3 = store(&emu, &bucket, "three").await;
+    for v in [&v1, &v2, &v3] {
+        assert_eq!(deploy_stored(&emu, &bucket, v).await.code, 0);
+    }
+    // v3 is bad: back to v2, and v3 is recorded.
+    let r = run(&mut rollback(&emu, &[])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("to job 2 "), "{r:?}");
+    assert_serves(&emu, &v2).await;
+    assert!(
+        rolled_back(&emu).starts_with(&v3.sha256[..16]),
+        "{:?}",
+        emu.tags(APP, "main")
+    );
+
+    // v2 is bad too: a dry run says it would go to v1, passing over job 3
+    // (rolled back from) and job 2 (the live package), and changes nothing.
+    let tags = emu.tags(APP, "main");
+    let r = run(&mut rollback(&emu, &["--dry-run"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "rolling back {APP}/main to job 1 (package sha256 {}): the newest earlier release whose package is stored, neither live (job 4) nor rolled back from; passed over job 3 (a rollback moved away from its package), job 2 (it serves the live package)",
+            v1.sha256
+        )),
+        "{r:?}"
+    );
+    assert_eq!(emu.tags(APP, "main"), tags);
+
+    // ... and a second rollback serves v1, never v3 again.
+    let r = run(&mut rollback(&emu, &[])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_serves(&emu, &v1).await;
+    let record = rolled_back(&emu);
+    assert_eq!(
+        record,
+        format!("{} {}", &v2.sha256[..16], &v3.sha256[..16]),
+        "newest first"
+    );
+    // Nothing earlier is left: a clear error, nothing started.
+    let starts = count(&emu, "StartDeployment");
+    let r = run(&mut rollback(&emu, &[])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("has no earlier release to roll back to from the live job 5"),
+        "{r:?}"
+    );
+    assert_eq!(count(&emu, "StartDeployment"), starts);
+
+    // A later deploy keeps the record; history marks by the same rule.
+    let v4 = store(&emu, &bucket, "four").await;
+    assert_eq!(deploy_stored(&emu, &bucket, &v4).await.code, 0);
+    assert_eq!(rolled_back(&emu), record);
+    let r =
+        run(s3_cmd(&emu).args(["history", "--app-id", APP, "--branch", "main", "--json"])).await;
+    let h = history_json(&r);
+    let marks: Vec<(String, bool, bool, bool)> = h["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["jobId"].as_str().unwrap().to_owned(),
+                j["rollbackTarget"].as_bool().unwrap(),
+                j["canRollBack"].as_bool().unwrap(),
+                j["rolledBackFrom"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let m = |id: &str, target, can, from| (id.to_owned(), target, can, from);
+    assert_eq!(
+        marks,
+        [
+            m("6", false, false, false), // live: v4
+            m("5", true, true, false),   // v1: where rollback goes next
+            m("4", false, false, true),  // v2: rolled back from
+            m("3", false, false, true),  // v3: rolled back from
+            m("2", false, false, true),  // v2
+            m("1", false, true, false),  // v1 too, by --job-id
+        ],
+        "{h}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_never_targets_the_live_package() {
+    let (emu, bucket) = setup().await;
+    let v1 = store(&emu, &bucket, "one").await;
+    let v2 = store(&emu, &bucket, "two").await;
+    // v2 is deployed twice: job 2 and job 3 serve the same package.
+    for v in [&v1, &v2, &v2] {
+        assert_eq!(deploy_stored(&emu, &bucket, v).await.code, 0);
+    }
+    let r = run(&mut rollback(&emu, &["--dry-run"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("to job 1 "), "{r:?}");
+    // Named explicitly, the live package is refused, naming the job.
+    let starts = count(&emu, "StartDeployment");
+    for args in [&["--job-id", "2"][..], &["--sha256", &v2.sha256]] {
+        let r = run(&mut rollback(&emu, args)).await;
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(
+            r.stderr.contains("serves the live package (live job 3)"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(count(&emu, "StartDeployment"), starts);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_that_cannot_record_itself_starts_nothing() {
+    let (emu, bucket) = setup().await;
+    let v1 = store(&emu, &bucket, "one").await;
+    let v2 = store(&emu, &bucket, "two").await;
+    for v in [&v1, &v2] {
+        assert_eq!(deploy_stored(&emu, &bucket, v).await.code, 0);
+    }
+    emu.push_fault(status_fault(
+        "TagResource",
+        1,
+        403,
+        Some("AccessDeniedException"),
+    ));
+    let starts = count(&emu, "StartDeployment");
+    let r = run(&mut rollback(&emu, &["--lock"])).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("amplify:TagResource"), "{r:?}");
+    assert!(r.stderr.contains("nothing was started"), "{r:?}");
+    assert_eq!(count(&emu, "StartDeployment"), starts);
+    assert_serves(&emu, &v2).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_timeout_holds_against_a_store_that_never_answers() {
+    let (emu, bucket) = setup().await;
+    let v1 = store(&emu, &bucket, "one").await;
+    let v2 = store(&emu, &bucket, "two").await;
+    for v in [&v1, &v2] {
+        assert_eq!(deploy_stored(&emu, &bucket, v).await.code, 0);
+    }
+    let silent = crate::support::net::SilentServer::start().await;
+    let mut c = rollback(&emu, &["--timeout", "8s"]);
+    c.env("AWS_ENDPOINT_URL_S3", silent.url());
+    let (r, took) = run_within(&mut c, Duration::from_secs(30)).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        took >= Duration::from_secs(8) && took < Duration::from_secs(12),
+        "{took:?}"
+    );
+    assert!(r.stderr.contains("error: timed out after 8s"), "{r:?}");
+    assert!(r.stderr.contains("no answer from S3 HeadBucket"), "{r:?}");
+    assert_eq!(count(&emu, "StartDeployment"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_checks_the_target_live_and_strict_fails_when_it_never_updates() {
+    let (emu, bucket) = setup().await;
+    emu.create_branch(APP, "prod");
+    let v1 = store(&emu, &bucket, "one").await;
+    let v2 = store(&emu, &bucket, "two").await;
+    for v in [&v1, &v2] {
+        assert_eq!(deploy_stored(&emu, &bucket, v).await.code, 0);
+    }
+    let promote = |strictness: &str| {
+        let mut c = s3_cmd(&emu);
+        c.args([
+            "promote",
+            "--app-id",
+            APP,
+            "--from-branch",
+            "main",
+            "--to-branch",
+            "prod",
+            "--verify",
+            strictness,
+            "--verify-timeout",
+            "2s",
+        ])
+        .env("AMPLIFY_RESOLVE", format!("*={}", emu.endpoint()));
+        c
+    };
+    let r = run(&mut promote("strict")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("live check: new content served after"),
+        "{r:?}"
+    );
+    // The CDN keeps serving the old content for longer than the check waits.
+    emu.set_site_lag(Duration::from_secs(600));
+    assert_eq!(deploy_stored(&emu, &bucket, &v1).await.code, 0);
+    let r = run(&mut promote("strict")).await;
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("deployed, but the site does not serve it yet"),
+        "{r:?}"
+    );
 }

@@ -15,7 +15,7 @@ pub use error::{limit_kind, ApiError, Limit};
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
     App, Branch, CreateDeploymentOutput, CustomRule, Job, JobStatus, JobSummary,
-    ListBranchesOutput, ListJobsOutput, StartDeploymentInput, Step,
+    ListBranchesOutput, ListJobsOutput, Secret, StartDeploymentInput, Step,
 };
 pub(crate) use upload::S3_ZIP;
 pub use upload::{upload_zip, upload_zip_counting};

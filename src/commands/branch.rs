@@ -8,6 +8,7 @@ use crate::amplify::{ApiError, Job, JobStatus};
 use crate::branch::{remove_branch, Target};
 use crate::error::{one_line, RunError};
 use crate::http;
+use crate::incident::Lock;
 use crate::provenance::{self, BranchState, LiveJob, Trust};
 use crate::report::Reporter;
 use crate::settings::{BranchSettings, JobSettings};
@@ -147,6 +148,9 @@ fn live_text(live: &BranchState) -> String {
         LiveJob::Disputed => "unknown (ListJobs and activeJobId disagree)".to_owned(),
     };
     let _ = writeln!(out, "live: {job}");
+    if let Some(lock) = Lock::from_tags(&live.tags) {
+        let _ = writeln!(out, "  locked   {}", lock.describe());
+    }
     let p = match &live.trust {
         Trust::Trusted(p) => p,
         Trust::None => {
@@ -187,6 +191,7 @@ fn live_json(live: &BranchState) -> serde_json::Value {
         "jobId": job,
         "provenanceStatus": trust,
         "provenance": provenance,
+        "lock": Lock::from_tags(&live.tags).as_ref().map(super::history::lock_json),
     })
 }
 

@@ -2,6 +2,8 @@
 //! pipeline (`crate::deploy`), then the reports: `$GITHUB_OUTPUT`, the job
 //! summary, `--json`, `--dotenv` and the closing line.
 
+use std::time::Instant;
+
 use crate::ci;
 use crate::error::RunError;
 use crate::outcome::{Outcome, RunStatus};
@@ -12,6 +14,16 @@ use crate::settings::DeploySettings;
 /// `amplify-deploy deploy` (also the default command), with its preview
 /// and GitHub deployment around the pipeline.
 pub async fn deploy(s: &DeploySettings, reporter: &Reporter) -> Result<(), RunError> {
+    deploy_by(s, reporter, Instant::now() + s.timeout).await
+}
+
+/// [`deploy`], ending by `deadline` (a rollback's `--timeout` counts from
+/// its start, before it read the branch's history).
+pub async fn deploy_by(
+    s: &DeploySettings,
+    reporter: &Reporter,
+    deadline: Instant,
+) -> Result<(), RunError> {
     let mut gh = preview::Integration::prepare(s, reporter);
     if gh.closes_preview() {
         return gh.remove_preview(s).await;
@@ -29,20 +41,9 @@ pub async fn deploy(s: &DeploySettings, reporter: &Reporter) -> Result<(), RunEr
         gh.after_deploy(None, Some(&e)).await;
         return Err(e);
     }
-    let inherited = match gh.ready_preview_branch(s).await {
-        Ok(inherited) => inherited.map(|auth| {
-            let mut with_auth = s.clone();
-            with_auth.verify.basic_auth = Some(auth);
-            with_auth
-        }),
-        Err(e) => {
-            gh.after_deploy(None, Some(&e)).await;
-            return Err(e);
-        }
-    };
-    let s = inherited.as_ref().unwrap_or(s);
-    gh.before_deploy().await;
-    let result = match crate::deploy::deploy(s, reporter.clone()).await {
+    // The pipeline calls `gh` once it has decided to deploy: a preview's
+    // branch, the GitHub deployment and the pending status come then.
+    let result = match crate::deploy::deploy(s, reporter.clone(), &mut gh, deadline).await {
         Ok(result) => result,
         Err(e) => {
             gh.after_deploy(None, Some(&e)).await;
@@ -108,6 +109,10 @@ fn print_summary(o: &Outcome, reporter: &Reporter) {
             ));
             reporter.github().notice("Deployed", url);
         }
+        Some(RunStatus::Locked) => reporter.result(format!(
+            "locked {}/{}: nothing deployed",
+            o.app_id, o.branch
+        )),
         Some(RunStatus::Started) => reporter.result(format!(
             "started {}/{} job {} (not waiting): {}",
             o.app_id,

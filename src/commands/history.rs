@@ -10,6 +10,7 @@ use crate::branch::Target;
 use crate::ci::escape::log_line;
 use crate::error::RunError;
 use crate::history::{Entry, Stored};
+use crate::incident::{Lock, RolledBack};
 use crate::report::Reporter;
 use crate::settings::HistorySettings;
 
@@ -18,15 +19,71 @@ use super::store;
 /// `amplify-deploy history`.
 pub async fn history(s: &HistorySettings, reporter: &Reporter) -> Result<(), RunError> {
     let (t, s3) = store::connect(&s.target, reporter).await?;
-    let entries = store::entries(&t, &s3, s.artifact_store.as_ref(), Some(s.limit)).await?;
+    let (entries, tags) = store::entries(&t, &s3, s.artifact_store.as_ref(), s.limit).await?;
+    let h = History {
+        marks: marks(&entries, &RolledBack::from_tags(&tags)),
+        entries,
+        lock: Lock::from_tags(&tags),
+    };
     if s.json {
-        println!("{}", crate::ci::json::to_line(&history_json(&t, &entries)));
+        println!("{}", crate::ci::json::to_line(&history_json(&t, &h)));
     } else {
-        for line in history_text(&t, &entries).lines() {
+        for line in history_text(&t, &h).lines() {
             println!("{}", log_line(line));
         }
     }
     Ok(())
+}
+
+/// The jobs shown, what each is to a rollback, and the branch's lock.
+struct History {
+    entries: Vec<Entry>,
+    marks: Vec<Mark>,
+    lock: Option<Lock>,
+}
+
+/// What a job is to a rollback, by its rule (`crate::history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Live,
+    /// The job `rollback` with no target returns to.
+    Next,
+    /// Another job `rollback` may return to (by `--job-id`, or later).
+    CanRollBack,
+    /// A rollback moved away from its package.
+    RolledBack,
+    None,
+}
+
+/// Each entry's mark. The rollback target is the newest release the rule
+/// allows; only the jobs shown are weighed.
+fn marks(entries: &[Entry], rolled: &RolledBack) -> Vec<Mark> {
+    let live_sha = entries
+        .iter()
+        .find(|e| e.live)
+        .and_then(|e| e.sha256.clone());
+    let mut next_given = false;
+    entries
+        .iter()
+        .map(|e| {
+            if e.live {
+                return Mark::Live;
+            }
+            match e.why_not_target(live_sha.as_deref(), rolled) {
+                None if !next_given => {
+                    next_given = true;
+                    Mark::Next
+                }
+                None => Mark::CanRollBack,
+                Some(_)
+                    if e.succeeded() && e.sha256.as_deref().is_some_and(|s| rolled.contains(s)) =>
+                {
+                    Mark::RolledBack
+                }
+                Some(_) => Mark::None,
+            }
+        })
+        .collect()
 }
 
 pub(super) fn time(epoch: Option<f64>) -> Option<String> {
@@ -45,24 +102,32 @@ fn stored_word(e: &Entry) -> &'static str {
     }
 }
 
-fn marks(e: &Entry) -> &'static str {
-    if e.live {
-        "live"
-    } else if e.can_roll_back_to() {
-        "can roll back"
-    } else {
-        ""
+fn mark_word(m: Mark) -> &'static str {
+    match m {
+        Mark::Live => "live",
+        Mark::Next => "rollback target",
+        Mark::CanRollBack => "can roll back",
+        Mark::RolledBack => "rolled back from",
+        Mark::None => "",
     }
 }
 
 /// The plain table: one row a job, its provenance under it.
-fn history_text(t: &Target, entries: &[Entry]) -> String {
+fn history_text(t: &Target, h: &History) -> String {
+    let entries = &h.entries;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "jobs of {}/{} in {}, newest first:",
         t.app_id, t.branch, t.region
     );
+    if let Some(lock) = &h.lock {
+        let _ = writeln!(
+            out,
+            "LOCKED {}: deploy and promote end LOCKED until `amplify-deploy unlock`",
+            lock.describe()
+        );
+    }
     if entries.is_empty() {
         let _ = writeln!(out, "  (no jobs)");
         return out;
@@ -72,7 +137,7 @@ fn history_text(t: &Target, entries: &[Entry]) -> String {
         "{:<6} {:<10} {:<20} {:<20} {:<12} {:<8} NOTE",
         "JOB", "STATUS", "STARTED", "ENDED", "SHA-256", "ARTIFACT"
     );
-    for e in entries {
+    for (e, mark) in entries.iter().zip(&h.marks) {
         let status = e.summary.status.as_ref().map_or("?", JobStatus::as_str);
         let sha = e.sha256.as_deref().map_or("-", |s| &s[..12.min(s.len())]);
         let row = format!(
@@ -83,7 +148,7 @@ fn history_text(t: &Target, entries: &[Entry]) -> String {
             time(e.summary.end_time).unwrap_or_else(|| "-".into()),
             sha,
             stored_word(e),
-            marks(e)
+            mark_word(*mark)
         );
         let _ = writeln!(out, "{}", row.trim_end());
         if let Some(p) = &e.provenance {
@@ -121,10 +186,12 @@ fn stored_json(e: &Entry) -> &'static str {
     }
 }
 
-fn history_json(t: &Target, entries: &[Entry]) -> serde_json::Value {
+fn history_json(t: &Target, h: &History) -> serde_json::Value {
+    let entries = &h.entries;
     let jobs: Vec<_> = entries
         .iter()
-        .map(|e| {
+        .zip(&h.marks)
+        .map(|(e, mark)| {
             serde_json::json!({
                 "jobId": e.job_id,
                 "status": e.summary.status,
@@ -134,7 +201,9 @@ fn history_json(t: &Target, entries: &[Entry]) -> serde_json::Value {
                 "artifact": e.artifact.as_ref().map(|a| a.s3_url()),
                 "artifactStatus": stored_json(e),
                 "live": e.live,
-                "canRollBack": e.can_roll_back_to(),
+                "canRollBack": matches!(mark, Mark::Next | Mark::CanRollBack),
+                "rollbackTarget": *mark == Mark::Next,
+                "rolledBackFrom": *mark == Mark::RolledBack,
                 "provenance": e.provenance,
             })
         })
@@ -144,6 +213,12 @@ fn history_json(t: &Target, entries: &[Entry]) -> serde_json::Value {
         "branch": t.branch,
         "region": t.region,
         "liveJobId": entries.iter().find(|e| e.live).map(|e| e.job_id.clone()),
+        "lock": h.lock.as_ref().map(lock_json),
         "jobs": jobs,
     })
+}
+
+/// A lock as JSON: `{"reason", "time", "by"}`.
+pub(super) fn lock_json(lock: &Lock) -> serde_json::Value {
+    serde_json::json!({ "reason": lock.reason, "time": lock.time, "by": lock.by })
 }

@@ -7,6 +7,7 @@ mod branch;
 mod completions;
 mod deploy;
 mod history;
+mod incident;
 mod init;
 mod package;
 mod previews;
@@ -15,12 +16,25 @@ mod rollback;
 mod rules;
 mod store;
 
+use std::time::Instant;
+
 use crate::error::RunError;
 use crate::report::Reporter;
 use crate::settings::Settings;
 
-/// Run the command the settings describe.
+/// Run the command the settings describe, within its `--timeout` (deploy,
+/// rollback and promote keep their own, which stops their job).
 pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunError> {
+    match settings.timeout() {
+        Some(timeout) => {
+            let deadline = Instant::now() + timeout;
+            crate::deadline::within(timeout, deadline, dispatch(settings, reporter)).await
+        }
+        None => dispatch(settings, reporter).await,
+    }
+}
+
+async fn dispatch(settings: &Settings, reporter: &Reporter) -> Result<(), RunError> {
     match settings {
         Settings::Deploy(s) => deploy::deploy(s, reporter).await,
         Settings::Package(s) => package::package(s, reporter).await,
@@ -36,5 +50,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<(), RunErro
         Settings::History(s) => history::history(s, reporter).await,
         Settings::Rollback(s) => rollback::rollback(s, reporter).await,
         Settings::Promote(s) => promote::promote(s, reporter).await,
+        Settings::Lock(s) => incident::lock(s, reporter).await,
+        Settings::Unlock(s) => incident::unlock(s, reporter).await,
     }
 }

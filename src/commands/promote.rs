@@ -1,30 +1,46 @@
 //! `promote`: deploy the exact package live on one branch to another (of
 //! the same app or another, in any region), from the artifact store: no
 //! rebuild, no upload. The target's provenance is the source's, its message
-//! saying where it was promoted from.
+//! saying where it was promoted from; the live check compares the target's
+//! site with the artifact's page, as `rollback` does. A locked target ends
+//! LOCKED unless `--override-lock`. `--timeout` bounds the whole, the
+//! reading of the source branch included.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use crate::choices::SourceUrlType;
+use crate::deadline;
 use crate::error::RunError;
-use crate::history::Stored;
+use crate::history::{Stored, Walk};
 use crate::report::Reporter;
-use crate::settings::PromoteSettings;
+use crate::settings::{DeploySettings, PromoteSettings};
 
 use super::store;
 
-/// How long a re-signed presigned GET lasts (the job fetches it at once).
-const PRESIGNED_GET_TTL: Duration = Duration::from_secs(3 * 3600);
-
 pub async fn promote(s: &PromoteSettings, reporter: &Reporter) -> Result<(), RunError> {
+    let timeout = s.deploy.timeout;
+    let deadline = Instant::now() + timeout;
+    let deploy = deadline::within(timeout, deadline, prepare(s, reporter)).await?;
+    super::deploy::deploy_by(&deploy, reporter, deadline).await
+}
+
+async fn prepare(s: &PromoteSettings, reporter: &Reporter) -> Result<DeploySettings, RunError> {
     let (t, s3) = store::connect(&s.from, reporter).await?;
-    let entries = store::entries(&t, &s3, None, None).await?;
+    let tags = store::branch_tags(&t).await?;
+    let mut walk = Walk::new(&t.client, (&t.app_id, &t.branch), &tags, &s3, None);
     let from = &t.branch;
-    let live = entries.iter().find(|e| e.live).ok_or_else(|| {
-        RunError::input(format!(
-            "branch {from} has no live job (no job succeeded): nothing to promote"
-        ))
-    })?;
+    let mut live = loop {
+        match walk.next().await.map_err(|e| t.explain(&e))? {
+            Some(e) if e.live => break e,
+            Some(_) => {}
+            None => {
+                return Err(RunError::input(format!(
+                    "branch {from} has no live job (no job succeeded): nothing to promote"
+                )))
+            }
+        }
+    };
+    walk.check(&mut live).await;
     let id = &live.job_id;
     let artifact = match (&live.artifact, &live.stored) {
         (Some(a), Stored::Present) => a.clone(),
@@ -52,17 +68,7 @@ pub async fn promote(s: &PromoteSettings, reporter: &Reporter) -> Result<(), Run
         .source_url
         .as_deref()
         .is_some_and(|u| !u.starts_with("s3://"));
-    let url = if s.presigned || was_presigned {
-        let bucket = s3.bucket(&artifact.bucket).await.map_err(store_error)?;
-        let url = s3
-            .presigned_get(&bucket, &artifact.key, PRESIGNED_GET_TTL)
-            .await
-            .map_err(store_error)?;
-        reporter.mask_url(&url);
-        url
-    } else {
-        artifact.s3_url()
-    };
+    let url = store::source_url(&s3, &artifact, s.presigned || was_presigned, reporter).await?;
     let mut deploy = s.deploy.clone();
     reporter.line(format!(
         "promoting {}/{from} job {id} (package sha256 {}) to {}/{}",
@@ -71,6 +77,7 @@ pub async fn promote(s: &PromoteSettings, reporter: &Reporter) -> Result<(), Run
         deploy.app_id.as_deref().unwrap_or("?"),
         deploy.branch.as_deref().unwrap_or("?"),
     ));
+    deploy.verify.expected = store::expected_page(&s3, &artifact, &deploy.verify, reporter).await;
     deploy.source_url = Some(url);
     deploy.source_url_type = Some(SourceUrlType::Zip);
     let p = live.provenance.clone().unwrap_or_default();
@@ -80,9 +87,5 @@ pub async fn promote(s: &PromoteSettings, reporter: &Reporter) -> Result<(), Run
         Some(m) => format!("promoted from {from} (job {id}): {m}"),
         None => format!("promoted from {from} (job {id})"),
     });
-    super::deploy::deploy(&deploy, reporter).await
-}
-
-fn store_error(e: crate::s3::S3Error) -> RunError {
-    RunError::aws(e.to_string())
+    Ok(deploy)
 }

@@ -1,13 +1,18 @@
-//! What `history` and `rollback` share: the branch connected with its S3
-//! client, and its jobs as `crate::history` entries with the store asked.
+//! What `history`, `rollback` and `promote` share: the branch connected
+//! with its S3 client, its jobs as `crate::history` entries with the store
+//! asked, and a stored artifact as a job's source and as the page the live
+//! check expects.
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use crate::branch::Target;
 use crate::connection;
 use crate::error::RunError;
-use crate::history::{self, Entry};
+use crate::history::{Entry, Walk};
 use crate::report::Reporter;
-use crate::s3::{self, ArtifactStore};
-use crate::settings::{self, BranchSettings};
+use crate::s3::{self, Artifact, ArtifactStore};
+use crate::settings::{self, BranchSettings, VerifySettings};
 
 /// The Amplify target and an S3 client on the same credentials.
 pub(super) async fn connect(
@@ -52,25 +57,98 @@ fn s3_client(
 }
 
 /// The branch's jobs, newest first (at most `limit`), with the package of
-/// each and whether the store still has it.
+/// each and whether the store still has it; and the branch's tags.
 pub(super) async fn entries(
     t: &Target,
     s3: &s3::Client,
     store: Option<&ArtifactStore>,
-    limit: Option<usize>,
-) -> Result<Vec<Entry>, RunError> {
+    limit: usize,
+) -> Result<(Vec<Entry>, HashMap<String, String>), RunError> {
+    let tags = branch_tags(t).await?;
+    let mut walk = Walk::new(&t.client, (&t.app_id, &t.branch), &tags, s3, store);
+    let mut entries = Vec::new();
+    while entries.len() < limit {
+        let Some(mut e) = walk.next().await.map_err(|e| t.explain(&e))? else {
+            break;
+        };
+        walk.check(&mut e).await;
+        entries.push(e);
+    }
+    Ok((entries, tags))
+}
+
+/// The branch's tags (GetBranch).
+pub(super) async fn branch_tags(t: &Target) -> Result<HashMap<String, String>, RunError> {
     let branch = t
         .client
         .get_branch(&t.app_id, &t.branch)
         .await
         .map_err(|e| t.explain(&e))?;
-    let jobs = history::list_jobs(&t.client, &t.app_id, &t.branch, limit)
-        .await
-        .map_err(|e| t.explain(&e))?;
-    let mut entries = history::entries(jobs, &branch.tags.unwrap_or_default(), store);
-    if let Some(limit) = limit {
-        entries.truncate(limit);
+    Ok(branch.tags.unwrap_or_default())
+}
+
+/// An S3 failure of the artifact store, with its causes.
+pub(super) fn store_error(e: s3::S3Error) -> RunError {
+    RunError::aws(e.to_string()).caused_by(&e)
+}
+
+/// How long a re-signed GET of an artifact stays valid: the job fetches it
+/// once, soon after it starts.
+const PRESIGNED_GET_TTL: Duration = Duration::from_secs(3 * 3600);
+
+/// The URL a job deploys `artifact` from: `s3://…`, or (`presign`) a
+/// presigned GET, masked.
+pub(super) async fn source_url(
+    s3: &s3::Client,
+    artifact: &Artifact,
+    presign: bool,
+    reporter: &Reporter,
+) -> Result<String, RunError> {
+    if !presign {
+        return Ok(artifact.s3_url());
     }
-    history::check_store(s3, &mut entries).await;
-    Ok(entries)
+    let bucket = s3.bucket(&artifact.bucket).await.map_err(store_error)?;
+    let url = s3
+        .presigned_get(&bucket, &artifact.key, PRESIGNED_GET_TTL)
+        .await
+        .map_err(store_error)?;
+    reporter.mask_url(&url);
+    Ok(url)
+}
+
+/// The page the live check compares (`--verify-path`) as `artifact` holds
+/// it, read from the store with ranged GETs. `None` (the check is then
+/// skipped, and says so) when the check is off or the page cannot be read.
+pub(super) async fn expected_page(
+    s3: &s3::Client,
+    artifact: &Artifact,
+    verify: &VerifySettings,
+    reporter: &Reporter,
+) -> Option<Vec<u8>> {
+    if verify.mode == crate::choices::Verify::Off {
+        return None;
+    }
+    let name = crate::deploy::root_document(&verify.path);
+    let read = async {
+        let bucket = s3
+            .bucket(&artifact.bucket)
+            .await
+            .map_err(|e| e.to_string())?;
+        let url = s3
+            .presigned_get(&bucket, &artifact.key, Duration::from_secs(900))
+            .await
+            .map_err(|e| e.to_string())?;
+        let http = crate::http::build_client();
+        crate::package::entry::read_entry(&http, &url, &name).await
+    };
+    match read.await {
+        Ok(found) => found,
+        Err(why) => {
+            reporter.warning(&format!(
+                "cannot read {name} from {}: {why}",
+                artifact.s3_url()
+            ));
+            None
+        }
+    }
 }

@@ -13,11 +13,13 @@ use crate::error::{ErrorClass, RunError};
 use super::{job_status, Ctx};
 
 /// Make the branch free for a new job, as `--on-busy` says. Returns the
-/// highest job number seen, so that a job appearing later can be told apart.
-pub(super) async fn clear_branch(ctx: &Ctx) -> Result<u64, RunError> {
+/// highest job number seen, so that a job appearing later can be told
+/// apart, and whether the branch was busy (waited for, or cleared).
+pub(super) async fn clear_branch(ctx: &Ctx) -> Result<(u64, bool), RunError> {
     let plan = &ctx.plan;
     let mut first_seen: HashMap<String, Instant> = HashMap::new();
     let mut announced: HashMap<String, JobStatus> = HashMap::new();
+    let mut waited = false;
     loop {
         let page = ctx
             .client
@@ -37,8 +39,9 @@ pub(super) async fn clear_branch(ctx: &Ctx) -> Result<u64, RunError> {
             .filter(|j| j.status.as_ref().is_some_and(|s| !s.is_terminal()))
             .collect();
         if busy.is_empty() {
-            return Ok(max_seen);
+            return Ok((max_seen, waited));
         }
+        waited = true;
         for job in busy {
             let seen = *first_seen
                 .entry(job.job_id.clone().unwrap_or_default())

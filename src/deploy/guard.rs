@@ -69,6 +69,7 @@ async fn stop_by(ctx: &Ctx, job_id: &str, deadline: Instant) -> String {
 /// `--timeout` ran out: stop our job, unless it started and
 /// `--keep-job-on-timeout` keeps it.
 pub(super) async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
+    let last_call = crate::deadline::on_the_wire();
     let deadline = Instant::now() + CLEANUP_BUDGET;
     settle(ctx, SETTLE_BUDGET).await;
     let job = lock(&ctx.state).job.clone();
@@ -76,6 +77,9 @@ pub(super) async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
         ErrorClass::Timeout,
         format!("timed out after {}", humantime::format_duration(timeout)),
     );
+    if let (None, Some(call)) = (&job, last_call) {
+        err = err.cause(format!("no answer from {call} in time"));
+    }
     match job {
         Some(job) if ctx.plan.keep_job_on_timeout && job.started => {
             err = err.cause(format!(

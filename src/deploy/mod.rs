@@ -1,47 +1,84 @@
-//! The deploy pipeline: validate, package, CreateDeployment, upload,
-//! StartDeployment, wait; and the guard rails around it (busy branches,
-//! lost responses, timeout, cancellation) so that no run leaves a job
-//! behind that blocks the branch.
-//!
-//! One file per step, in the order a deploy runs them: [`plan`] (the input,
-//! checked), [`packaging`], [`preflight`] (app and branch), [`busy`] (a
-//! free branch), [`start`] (our job, with lost-answer recovery), [`upload`],
-//! [`wait`], [`failure`] (the verdict, and the failed step's log via
-//! [`steplog`]), [`stamp`] (provenance on the branch; its newest-wins check
-//! runs before our job is created); [`guard`] cuts the run short on
-//! timeout or signal.
+//! The deploy pipeline, as `run` reads it: **read** what the decision
+//! needs ([`read`], with [`packaging`] alongside: packaging changes
+//! nothing), **decide** ([`decide`]: deploy, superseded, skipped, busy,
+//! locked, dry run), then **act**, and only on a decision to deploy change
+//! anything: [`undo`] (a rollback's record and lock), [`store`] (the
+//! package to S3), [`rules`] (the app's redirects), [`branch`] (created,
+//! or its settings applied; the hooks' preview branch), the hooks'
+//! GitHub deployment, [`start`] (our job, with lost-answer recovery and
+//! [`busy`] branches), [`upload`], [`wait`], [`failure`] (the verdict, and
+//! the failed step's log via [`steplog`]), [`stamp`] (provenance on the
+//! branch), [`verify`] (the live check). A skip applies only the branch
+//! settings the run asks for ([`skip`]). [`plan`] checks the input before
+//! anything touches the network; [`guard`] cuts the run short on timeout
+//! or signal, so that no run leaves behind a job that blocks the branch.
 
+mod branch;
 mod busy;
+mod decide;
 mod failure;
 mod guard;
 mod packaging;
 mod plan;
-mod preflight;
+mod read;
 mod rules;
 mod skip;
 mod stamp;
 mod start;
 mod steplog;
 mod store;
+mod undo;
 mod upload;
 mod verify;
 mod wait;
 
-use std::path::Path;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::amplify::{ApiError, Client, Job, JobStatus};
+use crate::amplify::{ApiError, Branch, Client, Job, JobStatus};
 use crate::connection::{self, Connection};
 use crate::error::{ErrorClass, RunError};
 use crate::explain::{explain, Scope};
 use crate::http::{RetryConfig, RetryObserver};
 use crate::outcome::{console_url, Outcome, RunStatus};
 use crate::report::Reporter;
-use crate::settings::DeploySettings;
+use crate::settings::{BasicAuth, DeploySettings};
 
+use decide::{Changes, Decision, Ours, Verdict};
+use packaging::Packaged;
 pub(crate) use plan::root_document;
 use plan::{Plan, Source};
+use read::Facts;
+
+/// A future the hooks return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the command around the pipeline does once the run has decided to
+/// deploy, and never before: GitHub's side of the deploy (a deployment in
+/// progress, a pending commit status) and a preview's branch.
+pub trait Hooks: Send {
+    /// The branch is missing: make it when the hooks own its making (a
+    /// preview: room under `--max-previews`, ownership tags, inherited
+    /// basic auth). `None`: the pipeline creates it.
+    fn create_branch<'a>(
+        &'a mut self,
+        client: &'a Client,
+    ) -> BoxFuture<'a, Result<Option<MadeBranch>, RunError>>;
+    /// The branch exists: renew what the hooks keep on it (a preview's
+    /// expiry).
+    fn renew_branch<'a>(&'a mut self, client: &'a Client, branch: &'a Branch) -> BoxFuture<'a, ()>;
+    /// Our job is about to be created: report that it is deploying.
+    fn deploying(&mut self) -> BoxFuture<'_, ()>;
+}
+
+/// A branch the hooks made.
+pub struct MadeBranch {
+    pub branch: Branch,
+    /// Basic auth it was given that the run did not ask for (inherited).
+    pub basic_auth: Option<BasicAuth>,
+}
 
 /// A job this run created or started, and whether it started.
 #[derive(Debug, Clone)]
@@ -50,7 +87,8 @@ struct OurJob {
     started: bool,
 }
 
-/// Shared between the pipeline and the guards that may cut it short.
+/// What the timeout and signal guards must see, and the outcome reported
+/// however the run ends.
 #[derive(Default)]
 struct RunState {
     job: Option<OurJob>,
@@ -58,14 +96,6 @@ struct RunState {
     /// The zip, deleted when the run ends however it ends (the packaging
     /// thread may still be writing it when a signal arrives).
     zip: Option<tempfile::TempPath>,
-    /// The branch's ARN, as GetBranch or CreateBranch gave it (for its tags).
-    branch_arn: Option<String>,
-    /// The bytes the live check expects, kept from packaging.
-    root_document: Option<Vec<u8>>,
-    /// Basic auth on the branch or the app, as GetApp/GetBranch said;
-    /// the branch's credentials (base64) when the branch has it on.
-    basic_auth_on: bool,
-    branch_credentials: Option<String>,
 }
 
 struct Ctx {
@@ -127,9 +157,15 @@ pub fn check(s: &DeploySettings) -> Result<(), RunError> {
     Plan::from_settings(s).map(|_| ())
 }
 
-/// Run `deploy`. Input errors come back before anything touches the
-/// network; other failures come back with whatever outcome was reached.
-pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResult, RunError> {
+/// Run `deploy`, ending by `deadline` (`--timeout` from the command's
+/// start). Input errors come back before anything touches the network;
+/// other failures come back with whatever outcome was reached.
+pub async fn deploy(
+    s: &DeploySettings,
+    reporter: Reporter,
+    hooks: &mut dyn Hooks,
+    deadline: Instant,
+) -> Result<DeployResult, RunError> {
     let plan = Plan::from_settings(s)?;
     if let Some(auth) = &plan.verify.basic_auth {
         reporter.github().mask(&auth.password);
@@ -137,7 +173,6 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
     }
     // --timeout bounds the whole run, getting credentials (OIDC, STS,
     // profiles, IMDS) included.
-    let deadline = Instant::now() + plan.timeout;
     let connecting =
         tokio::time::timeout_at(deadline.into(), connection::connect(&s.aws, &reporter));
     let connection = connecting.await.map_err(|_| {
@@ -152,11 +187,16 @@ pub async fn deploy(s: &DeploySettings, reporter: Reporter) -> Result<DeployResu
     })??;
     let ctx = Arc::new(Ctx::new(plan, connection, reporter, deadline));
     let timeout = ctx.plan.timeout;
-    let error = tokio::select! {
-        r = run(ctx.clone()) => r.err(),
-        _ = tokio::time::sleep_until(deadline.into()) => Some(guard::on_timeout(&ctx, timeout).await),
-        signal = crate::signal::shutdown() => Some(guard::on_signal(&ctx, signal).await),
-    };
+    // The guards run in the scope that names the calls: a timeout says
+    // which call got no answer.
+    let error = crate::deadline::naming_calls(async {
+        tokio::select! {
+            r = run(ctx.clone(), hooks) => r.err(),
+            _ = tokio::time::sleep_until(deadline.into()) => Some(guard::on_timeout(&ctx, timeout).await),
+            signal = crate::signal::shutdown() => Some(guard::on_signal(&ctx, signal).await),
+        }
+    })
+    .await;
     let error = match error {
         Some(e) => Some(guard::cleanup_after_failure(&ctx, e, deadline).await),
         None => None,
@@ -181,10 +221,6 @@ impl Ctx {
         let state = Arc::new(Mutex::new(RunState {
             job: None,
             zip: None,
-            branch_arn: None,
-            root_document: None,
-            basic_auth_on: false,
-            branch_credentials: None,
             outcome: Outcome {
                 app_id: plan.app_id.clone(),
                 branch: plan.branch.clone(),
@@ -214,66 +250,143 @@ impl Ctx {
     }
 }
 
-/// The deploy itself, step by step.
-async fn run(ctx: Arc<Ctx>) -> Result<(), RunError> {
+/// The deploy itself: read, decide, act.
+async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
     let started = Instant::now();
-    let plan = &ctx.plan;
-    // A folder that cannot be deployed is bad input, found before anything
-    // reaches the service; the preflight runs alongside its compression.
-    let (zip, branch_missing) = match &plan.source {
-        Source::Folder(opts) => {
-            let (zip, missing) = packaging::package_and_check(&ctx, opts.clone()).await?;
-            (Some(zip), missing)
+    let (decision, facts, zip) = read_and_decide(&ctx).await?;
+    match decision {
+        Decision::Deploy { changes, note } => {
+            if let Some(why) = note {
+                ctx.reporter
+                    .line(format!("skip-unchanged: {why}: deploying"));
+            }
+            deploy_steps(&ctx, hooks, &facts, &changes, zip, started).await
         }
-        Source::Url { .. } => (None, preflight::preflight(&ctx).await?),
+        Decision::Skipped {
+            live,
+            sha256,
+            changes,
+        } => skip::skipped(&ctx, &live, &sha256, &changes).await,
+        Decision::DryRun(would) => {
+            if let Some((wanted, from)) = &ctx.plan.rules {
+                rules::sync(&ctx, wanted, from, true).await?;
+            }
+            plan::show_dry_run(&ctx, facts.branch.is_none(), &would);
+            ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));
+            Ok(())
+        }
+        other => conclude(&ctx, &other),
+    }
+}
+
+/// Read (packaging a folder alongside) and decide; wait for a busy branch
+/// and decide again, or package first when only the zip can tell.
+async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>), RunError> {
+    let (mut facts, mut zip) = match &ctx.plan.source {
+        Source::Folder(opts) => {
+            let (zip, facts) = packaging::package_and_read(ctx, opts.clone()).await?;
+            (facts, Some(zip))
+        }
+        Source::Url { .. } => (read::read_grouped(ctx).await?, None),
     };
-    if let Some((wanted, from)) = &plan.rules {
-        rules::sync(&ctx, wanted, from).await?;
+    loop {
+        let ours = Ours {
+            sha256: zip.as_ref().map(|z| z.sha256.as_str()),
+            tree: None,
+        };
+        match decide::decide(&ctx.plan, &facts, ours) {
+            Verdict::Decided(d) => return Ok((d, facts, zip)),
+            Verdict::WaitForBusy => {
+                busy::clear_branch(ctx).await?;
+                facts = read::read(ctx, &ctx.client).await?;
+            }
+            Verdict::NeedZip => match &ctx.plan.source {
+                Source::Folder(opts) => zip = Some(packaging::package(ctx, opts.clone()).await?),
+                Source::Url { .. } => return Err(RunError::aws("no package to compare")),
+            },
+        }
     }
-    if plan.dry_run {
-        plan::show_dry_run(&ctx, branch_missing);
-        ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));
-        return Ok(());
+}
+
+/// End a run that deploys nothing: superseded, locked, or busy.
+fn conclude(ctx: &Ctx, decision: &Decision) -> Result<(), RunError> {
+    let plan = &ctx.plan;
+    match decision {
+        Decision::Superseded(why) => {
+            ctx.reporter.line(format!("superseded: {why}"));
+            ctx.reporter.github().notice("Superseded", why);
+            ctx.with_outcome(|o| o.status = Some(RunStatus::Superseded));
+        }
+        Decision::Locked(lock) => {
+            let why = format!(
+                "branch {} is locked {}: nothing deployed (--override-lock deploys anyway; `amplify-deploy unlock` releases it)",
+                plan.branch,
+                lock.describe()
+            );
+            ctx.reporter.warning(&why);
+            ctx.with_outcome(|o| o.status = Some(RunStatus::Locked));
+        }
+        Decision::Busy { job_id, status } => {
+            return Err(RunError::new(
+                ErrorClass::DeployFailed,
+                format!("branch {} is busy: job {job_id} is {status}", plan.branch),
+            )
+            .hint("use --on-busy wait (wait for it) or --on-busy stop (stop it)"))
+        }
+        _ => {}
     }
-    if plan.skip_unchanged && !branch_missing && skip::unchanged(&ctx).await? {
-        return Ok(());
-    }
-    // Stored before anything changes on the branch: a refused PutObject
-    // leaves the service untouched.
-    let stored = match (&plan.store, zip.as_deref()) {
-        (Some(store), Some(zip)) => Some(store::put(&ctx, store, zip).await?),
+    Ok(())
+}
+
+/// The decision is to deploy: the changes, in order, then our job.
+async fn deploy_steps(
+    ctx: &Arc<Ctx>,
+    hooks: &mut dyn Hooks,
+    facts: &Facts,
+    changes: &Changes,
+    zip: Option<Packaged>,
+    started: Instant,
+) -> Result<(), RunError> {
+    let plan = &ctx.plan;
+    undo::record(ctx, facts).await?;
+    // Stored first: a refused PutObject leaves the service untouched.
+    let stored = match (&plan.store, &zip) {
+        (Some(store), Some(zip)) => Some(store::put(ctx, store, zip).await?),
         _ => None,
     };
-    if branch_missing {
-        preflight::create_branch(&ctx).await?;
-    } else {
-        preflight::update_basic_auth(&ctx).await?;
+    if let Some((wanted, from)) = &plan.rules {
+        rules::sync(ctx, wanted, from, false).await?;
     }
-    let Some(job_id) = start_step(&ctx, zip.as_deref(), stored.as_deref()).await? else {
-        return Ok(()); // superseded: a newer commit is live
+    let branch = branch::ready(ctx, hooks, facts, changes).await?;
+    hooks.deploying().await;
+    let Some(job_id) = start_step(ctx, zip.as_ref(), stored.as_deref()).await? else {
+        return Ok(()); // decided again after a wait: not deploying
     };
     if !plan.wait {
         ctx.with_outcome(|o| o.status = Some(RunStatus::Started));
         ctx.reporter.line("not waiting for the job (--no-wait)");
-        verify::skip(&ctx, "the run does not wait for the job (--no-wait)");
+        verify::skip(ctx, "the run does not wait for the job (--no-wait)");
         return Ok(());
     }
     let group = ctx
         .reporter
         .open_group(&format!("Waiting for job {job_id}"));
     let wait_started = Instant::now();
-    let job = wait::wait_for_job(&ctx, &job_id).await;
+    let job = wait::wait_for_job(ctx, &job_id).await;
     drop(group);
-    failure::judge(&ctx, &job?, &job_id, started, wait_started).await?;
-    stamp::stamp(&ctx, &job_id).await;
-    verify::live_check(&ctx, ctx.deadline).await
+    failure::judge(ctx, &job?, &job_id, started, wait_started).await?;
+    let sha256 = zip.as_ref().map(|z| z.sha256.as_str());
+    stamp::stamp(ctx, &job_id, branch.arn.as_deref(), sha256).await;
+    let expected = zip.and_then(|z| z.kept);
+    verify::live_check(ctx, ctx.deadline, &branch, expected).await
 }
 
 /// Start our job: create it, upload the zip and start it (a folder), or
-/// start it from the URL. Returns its id; `None` when superseded.
+/// start it from the URL. Returns its id; `None` when, after waiting for a
+/// busy branch, the run decided not to deploy after all.
 async fn start_step(
     ctx: &Arc<Ctx>,
-    zip: Option<&Path>,
+    zip: Option<&Packaged>,
     stored: Option<&str>,
 ) -> Result<Option<String>, RunError> {
     let deploy_started = Instant::now();
@@ -290,13 +403,15 @@ async fn start_step(
             let Some((job_id, url)) = start::create_deployment(ctx).await? else {
                 return Ok(None);
             };
-            upload::upload_and_start(ctx, &job_id, &url, zip).await?
+            upload::upload_and_start(ctx, &job_id, &url, &zip.path).await?
         }
         (Source::Url { url, kind }, _, _) => match start::start_from_url(ctx, url, *kind).await? {
             Some(summary) => summary,
             None => return Ok(None),
         },
-        (Source::Folder(_), None, _) => unreachable!("a folder source is always packaged"),
+        (Source::Folder(_), None, _) => {
+            return Err(RunError::aws("a folder source was not packaged"))
+        }
     };
     let job_id = summary.job_id.clone().unwrap_or_default();
     ctx.with_outcome(|o| {

@@ -1,14 +1,14 @@
 //! Package: the folder into a temporary zip, off the async threads, with
-//! the preflight (GetApp, GetBranch) alongside.
+//! the read (GetApp, GetBranch, ListJobs: see [`read`]) alongside.
 //!
-//! The preflight starts once the folder has been listed, so that a name
-//! that cannot be served or an unreadable folder is still refused before
+//! The read starts once the folder has been listed, so that a name that
+//! cannot be served or an unreadable folder is still refused before
 //! anything reaches the service, and runs while the files are compressed:
 //! a mistyped app id then fails in a second, not after packaging a large
 //! site, and stops the packaging. The log reads as before: the packaging
-//! group, then the "packaged" line, then the preflight's group with its
-//! retries (held back until then); a failed preflight leaves out the
-//! "packaged" line.
+//! group, then the "packaged" line, then the read's group with its retries
+//! (held back until then); a failed read leaves out the "packaged" line.
+//! Packaging changes nothing: it runs before the decision.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -19,17 +19,27 @@ use crate::outcome::PackageFacts;
 use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport};
 use crate::progress::packaging_ticker;
 
-use super::{lock, preflight, Ctx};
+use super::read::{self, Facts};
+use super::{lock, Ctx};
 
-/// Package the folder and check the app and branch alongside. Returns the
-/// zip's path and whether the branch is missing (and is to be created).
+/// The zip, packaged.
+#[derive(Debug, Clone)]
+pub(super) struct Packaged {
+    pub(super) path: PathBuf,
+    /// Lower-case hex SHA-256 of the zip.
+    pub(super) sha256: String,
+    /// The bytes of the page the live check compares, when packaged whole.
+    pub(super) kept: Option<Vec<u8>>,
+}
+
+/// Package the folder and read the app and branch alongside.
 ///
-/// A failed preflight is reported over a packaging error (which it
-/// causes, by stopping the packaging); otherwise a packaging error wins.
-pub(super) async fn package_and_check(
+/// A failed read is reported over a packaging error (which it causes, by
+/// stopping the packaging); otherwise a packaging error wins.
+pub(super) async fn package_and_read(
     ctx: &Ctx,
     opts: PackageOptions,
-) -> Result<(PathBuf, bool), RunError> {
+) -> Result<(Packaged, Facts), RunError> {
     let (listed_tx, mut listed) = tokio::sync::watch::channel(false);
     let was_listed = listed.clone();
     let control = Control::on_listed(move || {
@@ -41,7 +51,7 @@ pub(super) async fn package_and_check(
     let client = ctx.client.with_observer(holding(&held));
     let check = async {
         let _ = listed.wait_for(|l| *l).await;
-        let r = preflight::check_app_and_branch(ctx, &client).await;
+        let r = read::read(ctx, &client).await;
         if r.is_err() {
             control.cancel();
         }
@@ -71,13 +81,38 @@ pub(super) async fn package_and_check(
         show_checking(ctx, &held);
         return Err(e);
     }
-    let (zip, report) = packaged?;
+    let (path, report) = packaged?;
     show_packaged(ctx, &report);
     drop(group);
     show_checking(ctx, &held);
-    // With no error, the folder was listed and the preflight ran.
-    let branch_missing = checked.unwrap_or(Ok(false))?;
-    Ok((zip, branch_missing))
+    // With no error, the folder was listed and the read ran.
+    let facts = match checked {
+        Some(r) => r?,
+        None => read::read(ctx, &ctx.client).await?,
+    };
+    Ok((packaged_from(path, report), facts))
+}
+
+/// Package the folder, the read done already.
+pub(super) async fn package(ctx: &Ctx, opts: PackageOptions) -> Result<Packaged, RunError> {
+    let control = Control::default();
+    let _stop = StopOnDrop(control.clone());
+    let group = ctx.reporter.open_group("Packaging");
+    let ticker = packaging_ticker(&ctx.reporter, &control);
+    let packaged = package_folder(ctx, opts, control).await;
+    drop(ticker);
+    let (path, report) = packaged?;
+    show_packaged(ctx, &report);
+    drop(group);
+    Ok(packaged_from(path, report))
+}
+
+fn packaged_from(path: PathBuf, report: PackageReport) -> Packaged {
+    Packaged {
+        path,
+        sha256: report.sha256,
+        kept: report.kept,
+    }
 }
 
 /// Stops a packaging run when dropped.
@@ -99,7 +134,7 @@ fn holding(held: &Arc<Mutex<Vec<RetryEvent>>>) -> RetryObserver {
     })
 }
 
-/// The preflight's group: the retries it made, held back until now. No
+/// The read's group: the retries it made, held back until now. No
 /// retries, no group (an empty group is noise in the log).
 fn show_checking(ctx: &Ctx, held: &Mutex<Vec<RetryEvent>>) {
     let held: Vec<RetryEvent> = held
@@ -129,7 +164,6 @@ fn show_packaged(ctx: &Ctx, report: &PackageReport) {
         report.elapsed.as_secs_f64(),
         report.sha256
     ));
-    lock(&ctx.state).root_document = report.kept.clone();
     ctx.with_outcome(|o| {
         o.package = Some(PackageFacts {
             file_count: report.file_count,

@@ -41,6 +41,10 @@ pub(super) struct Plan {
     pub(super) store: Option<StorePlan>,
     /// `--skip-unchanged`.
     pub(super) skip_unchanged: bool,
+    /// `--override-lock`: deploy to a locked branch.
+    pub(super) override_lock: bool,
+    /// A rollback: what it records on the branch before its job.
+    pub(super) undo: Option<settings::Undo>,
 }
 
 /// Where the package is stored and how Amplify reads it.
@@ -118,6 +122,8 @@ impl Plan {
             rules,
             store: store_plan(s)?,
             skip_unchanged: s.skip_unchanged,
+            override_lock: s.override_lock,
+            undo: s.undo.clone(),
         })
     }
 }
@@ -220,7 +226,7 @@ fn check_folder(path: &std::path::Path) -> Result<(), RunError> {
 }
 
 /// `--dry-run`: print what the deploy would do, change nothing.
-pub(super) fn show_dry_run(ctx: &Ctx, branch_missing: bool) {
+pub(super) fn show_dry_run(ctx: &Ctx, branch_missing: bool, would: &str) {
     let o = lock(&ctx.state).outcome.clone();
     let r = &ctx.reporter;
     r.line("dry run: nothing was changed");
@@ -250,4 +256,5 @@ pub(super) fn show_dry_run(ctx: &Ctx, branch_missing: bool) {
             store.store.artifact(&p.sha256).s3_url()
         ));
     }
+    r.line(format!("  would     {would}"));
 }

@@ -1,58 +1,18 @@
-//! Provenance on the branch (see `crate::provenance`): newest wins before
-//! our job is created, and the tags written once it succeeded. Neither ever
-//! fails a deploy that would otherwise succeed.
+//! Provenance on the branch (see `crate::provenance`): the tags written
+//! once our job succeeded (newest wins, which reads them, is part of the
+//! decision). A failure to write them never fails a deploy that would
+//! otherwise succeed.
 
 use crate::error::one_line;
-use crate::outcome::RunStatus;
-use crate::provenance::{self, format_time, Provenance, Trust};
+use crate::provenance::{format_time, Provenance};
 
-use super::{lock, Ctx};
-
-/// Newest wins: true when the branch serves (by its trusted provenance) a
-/// newer commit than ours; then the run is SUPERSEDED and nothing is
-/// created. Without our commit time, with `--force`, or without trusted
-/// provenance, false.
-pub(super) async fn superseded(ctx: &Ctx) -> Result<bool, crate::error::RunError> {
-    let commit = &ctx.plan.commit;
-    let Some(ours) = commit.time.filter(|_| !commit.force) else {
-        return Ok(false);
-    };
-    let (app, branch) = (&ctx.plan.app_id, &ctx.plan.branch);
-    let state = provenance::read(&ctx.client, app, branch)
-        .await
-        .map_err(|e| ctx.explain(&e))?;
-    let Trust::Trusted(live) = state.trust else {
-        return Ok(false);
-    };
-    match live.commit_epoch() {
-        Some(theirs) if theirs > ours => {}
-        _ => return Ok(false),
-    }
-    let name = |sha: Option<&str>, time: Option<String>| {
-        format!(
-            "{} ({})",
-            sha.unwrap_or("unknown commit"),
-            time.unwrap_or_else(|| "unknown time".into())
-        )
-    };
-    let message = format!(
-        "branch {branch} serves a newer commit, {} (job {}); this run's commit {} is older: not deploying it (--force deploys it anyway)",
-        name(live.commit.as_deref(), live.commit_time.clone()),
-        live.job_id,
-        name(commit.sha.as_deref(), format_time(ours)),
-    );
-    ctx.reporter.line(format!("superseded: {message}"));
-    ctx.reporter.github().notice("Superseded", &message);
-    ctx.with_outcome(|o| o.status = Some(RunStatus::Superseded));
-    Ok(true)
-}
+use super::Ctx;
 
 /// Tag the branch with what is now live: job `job_id`, our package, commit,
 /// message, run and version. A failure is one warning.
-pub(super) async fn stamp(ctx: &Ctx, job_id: &str) {
+pub(super) async fn stamp(ctx: &Ctx, job_id: &str, arn: Option<&str>, sha256: Option<&str>) {
     let branch = &ctx.plan.branch;
-    let known = lock(&ctx.state).branch_arn.clone();
-    let arn = match known {
+    let arn = match arn.map(str::to_owned) {
         Some(arn) => Some(arn),
         None => match ctx.client.get_branch(&ctx.plan.app_id, branch).await {
             Ok(b) => b.branch_arn,
@@ -72,16 +32,13 @@ pub(super) async fn stamp(ctx: &Ctx, job_id: &str) {
     let commit = &ctx.plan.commit;
     let p = Provenance {
         job_id: job_id.to_owned(),
-        sha256: lock(&ctx.state)
-            .outcome
-            .package
-            .as_ref()
-            .map(|p| p.sha256.clone()),
+        sha256: sha256.map(str::to_owned),
         commit: commit.sha.clone(),
         commit_time: commit.time.and_then(format_time),
         message: commit.message.clone(),
         run_url: commit.run_url.clone(),
         version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        tree: None,
     };
     match ctx.client.tag_resource(&arn, &p.to_tags()).await {
         Ok(()) => ctx.reporter.line(format!(

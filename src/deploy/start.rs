@@ -12,7 +12,7 @@ use crate::error::{ErrorClass, RunError};
 use crate::http::{self, RetryConfig};
 
 use super::busy::{clear_branch, job_number, now_epoch, stop_quietly};
-use super::{stamp, Ctx, OurJob};
+use super::{conclude, decide, read, Ctx, OurJob};
 
 /// A call that creates a job on the branch.
 #[derive(Clone)]
@@ -113,12 +113,15 @@ type Unanswereds = Arc<Mutex<Vec<Unanswered>>>;
 /// bounds the whole.
 async fn start_job(ctx: &Arc<Ctx>, creating: Creating) -> Result<Option<Created>, RunError> {
     let unanswered: Unanswereds = Arc::default();
+    let mut first = true;
     loop {
-        let seen_max = clear_branch(ctx).await?;
-        // Checked again after every wait: the job we waited for may be newer.
-        if stamp::superseded(ctx).await? {
+        let (seen_max, waited) = clear_branch(ctx).await?;
+        // Decided again after every wait: the job waited for may be of a
+        // newer commit, or the branch locked meanwhile.
+        if (waited || !first) && !still_deploying(ctx).await? {
             return Ok(None);
         }
+        first = false;
         announce(ctx, &creating);
         let call = tracked_call(ctx, creating.clone(), seen_max, unanswered.clone());
         let started = matches!(creating, Creating::Url(_));
@@ -133,6 +136,16 @@ async fn start_job(ctx: &Arc<Ctx>, creating: Creating) -> Result<Option<Created>
         if let Some(created) = on_unfinished(ctx, &creating, &e, &n, &unanswered).await? {
             return Ok(Some(created));
         }
+    }
+}
+
+/// After a wait for a busy branch: read the branch again and decide again
+/// whether to deploy (false: it is now locked, or serves a newer commit).
+async fn still_deploying(ctx: &Ctx) -> Result<bool, RunError> {
+    let facts = read::read_branch(ctx, &ctx.client).await?;
+    match decide::recheck(&ctx.plan, &facts) {
+        Some(decision) => conclude(ctx, &decision).map(|()| false),
+        None => Ok(true),
     }
 }
 

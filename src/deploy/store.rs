@@ -16,22 +16,17 @@ use crate::progress::{upload_frame, Ticker};
 use crate::provenance::{format_time, Provenance};
 use crate::s3::{artifact, Artifact, Bucket, ObjectState, S3Error};
 
+use super::packaging::Packaged;
 use super::plan::StorePlan;
-use super::{lock, start, Ctx};
+use super::{start, Ctx};
 
 /// Store the package (unless it already is) and return the URL the job
 /// starts from: `s3://…`, or a presigned GET (masked) valid for the run.
-pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Path) -> Result<String, RunError> {
+pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<String, RunError> {
     let Some(s3) = &ctx.s3 else {
         return Err(RunError::aws("the artifact store has no S3 client"));
     };
-    let sha256 = lock(&ctx.state)
-        .outcome
-        .package
-        .as_ref()
-        .map(|p| p.sha256.clone())
-        .unwrap_or_default();
-    let artifact = plan.store.artifact(&sha256);
+    let artifact = plan.store.artifact(&zip.sha256);
     let bucket = s3.bucket(&artifact.bucket).await.map_err(|e| {
         s3_error(&e, &plan.store.to_string()).hint(format!(
             "check that bucket {} exists and that the deploy role may s3:ListBucket it",
@@ -44,7 +39,7 @@ pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Path) -> Result<Strin
             artifact.s3_url()
         )),
         Ok(ObjectState::Absent | ObjectState::Denied) => {
-            upload(ctx, &bucket, &artifact, zip).await?
+            upload(ctx, &bucket, &artifact, &zip.path).await?
         }
         Err(e) => return Err(s3_error(&e, &artifact.s3_url())),
     }
@@ -124,6 +119,7 @@ async fn upload(
         message: commit.message.clone(),
         run_url: commit.run_url.clone(),
         version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        tree: None,
     });
     let t = Instant::now();
     let sent = Arc::new(AtomicU64::new(0));

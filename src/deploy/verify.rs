@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::error::{ErrorClass, RunError};
 use crate::outcome::{VerifyFacts, VerifyResult};
 
+use super::branch::ReadyBranch;
 use super::plan::{root_document, Source};
 use super::{lock, Ctx};
 use crate::choices::Verify;
@@ -39,8 +40,15 @@ pub(super) fn skip(ctx: &Ctx, why: &str) {
     });
 }
 
-/// The check, as `--verify` asks.
-pub(super) async fn live_check(ctx: &Ctx, deadline: Instant) -> Result<(), RunError> {
+/// The check, as `--verify` asks: the site on `branch` serves `expected`
+/// (the page as packaged), else the bytes the settings expect (a stored
+/// artifact's page).
+pub(super) async fn live_check(
+    ctx: &Ctx,
+    deadline: Instant,
+    branch: &ReadyBranch,
+    expected: Option<Vec<u8>>,
+) -> Result<(), RunError> {
     let v = &ctx.plan.verify;
     if v.mode == Verify::Off {
         return Ok(());
@@ -49,11 +57,8 @@ pub(super) async fn live_check(ctx: &Ctx, deadline: Instant) -> Result<(), RunEr
         skip(ctx, "nothing to compare: the site came from --source-url");
         return Ok(());
     }
-    let (expected, auth_on) = {
-        let state = lock(&ctx.state);
-        let expected = state.root_document.clone().or_else(|| v.expected.clone());
-        (expected, state.basic_auth_on)
-    };
+    let expected = expected.or_else(|| v.expected.clone());
+    let auth_on = branch.basic_auth_on;
     let Some(expected) = expected else {
         let name = root_document(&v.path);
         skip(
@@ -62,7 +67,7 @@ pub(super) async fn live_check(ctx: &Ctx, deadline: Instant) -> Result<(), RunEr
         );
         return Ok(());
     };
-    if auth_on && v.basic_auth.is_none() {
+    if auth_on && branch.check_auth.is_none() {
         skip(
             ctx,
             "the branch or app has basic auth and no --basic-auth was given",
@@ -81,7 +86,7 @@ pub(super) async fn live_check(ctx: &Ctx, deadline: Instant) -> Result<(), RunEr
     let started = Instant::now();
     let mut delay = FIRST_DELAY;
     let last = loop {
-        let seen = fetch(ctx, &url, &hosts, expected.len(), until).await;
+        let seen = fetch(ctx, &url, &hosts, branch, expected.len(), until).await;
         if seen.as_ref().is_ok_and(|body| *body == expected) {
             served(ctx, started.elapsed());
             return Ok(());
@@ -147,6 +152,7 @@ async fn fetch(
     ctx: &Ctx,
     url: &str,
     own_hosts: &[String],
+    branch: &ReadyBranch,
     expected_len: usize,
     until: Instant,
 ) -> Result<Vec<u8>, String> {
@@ -162,7 +168,7 @@ async fn fetch(
         if rewritten {
             req = req.header(reqwest::header::HOST, &host);
         }
-        if let Some(auth) = &ctx.plan.verify.basic_auth {
+        if let Some(auth) = &branch.check_auth {
             if own_hosts.contains(&host) {
                 req = req.header(
                     reqwest::header::AUTHORIZATION,

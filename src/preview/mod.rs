@@ -67,6 +67,30 @@ pub struct Integration {
     /// The preview has basic auth (given or inherited): the comment says
     /// so, never the password.
     protected: bool,
+    /// What the preview's branch is made with.
+    settings: DeploySettings,
+}
+
+/// The pipeline calls these once it has decided to deploy, never before.
+impl crate::deploy::Hooks for Integration {
+    fn create_branch<'a>(
+        &'a mut self,
+        client: &'a crate::amplify::Client,
+    ) -> crate::deploy::BoxFuture<'a, Result<Option<crate::deploy::MadeBranch>, RunError>> {
+        Box::pin(self.create_preview_branch(client))
+    }
+
+    fn renew_branch<'a>(
+        &'a mut self,
+        client: &'a crate::amplify::Client,
+        branch: &'a crate::amplify::Branch,
+    ) -> crate::deploy::BoxFuture<'a, ()> {
+        Box::pin(self.renew_preview_branch(client, branch))
+    }
+
+    fn deploying(&mut self) -> crate::deploy::BoxFuture<'_, ()> {
+        Box::pin(self.before_deploy())
+    }
 }
 
 /// The REST client for the workflow's repository, or why there is none.
@@ -122,6 +146,7 @@ impl Integration {
             deployment,
             commit_status,
             protected: s.verify.basic_auth.is_some(),
+            settings: s.clone(),
         }
     }
 
@@ -229,8 +254,8 @@ impl Integration {
     }
 
     /// Post the pending commit status; create the GitHub deployment and
-    /// mark it in progress.
-    pub async fn before_deploy(&mut self) {
+    /// mark it in progress (once the run has decided to deploy).
+    async fn before_deploy(&mut self) {
         if let Some(c) = &mut self.commit_status {
             c.pending(&self.reporter).await;
         }

@@ -1,5 +1,6 @@
-//! A preview's branch before the pipeline deploys to it. The first deploy
-//! of a pull request makes room under `--max-previews` (evicting in
+//! A preview's branch, made ready once the deploy pipeline has decided to
+//! deploy (it asks through `deploy::Hooks`). The first deploy of a pull
+//! request makes room under `--max-previews` (evicting in
 //! [`lifecycle::eviction_order`]), copies the base branch's basic auth for
 //! `--basic-auth inherit`, and creates the branch with our ownership and
 //! expiry tags; a CreateBranch that still meets Amplify's branch limit
@@ -7,7 +8,7 @@
 //! Later deploys renew the tags (the expiry), on branches that are ours.
 
 use crate::amplify::{ApiError, Branch, Client};
-use crate::connection::{self, Connection};
+use crate::deploy::MadeBranch;
 use crate::error::RunError;
 use crate::explain::{explain, Scope};
 use crate::settings::{BasicAuth, DeploySettings, Preview as PreviewSetting};
@@ -17,8 +18,8 @@ use super::{api, owner, Integration};
 
 /// One preview branch about to be deployed.
 struct Room<'a> {
-    client: Client,
-    region: String,
+    client: &'a Client,
+    region: &'a str,
     app_id: &'a str,
     branch: &'a str,
     pr: u64,
@@ -32,59 +33,67 @@ impl Room<'_> {
             &Scope {
                 app_id: self.app_id,
                 branch,
-                region: &self.region,
+                region: self.region,
             },
         )
     }
 }
 
 impl Integration {
-    /// Get the preview's branch ready (see the module). Returns the basic
-    /// auth inherited from the base branch, which the pipeline then uses.
-    pub async fn ready_preview_branch(
-        &mut self,
-        s: &DeploySettings,
-    ) -> Result<Option<BasicAuth>, RunError> {
-        let Some(p) = self.preview.as_ref().filter(|p| !p.pr.is_closed()) else {
-            return Ok(None);
-        };
-        if s.dry_run {
-            return Ok(None);
-        }
-        let Connection { client, region, .. } = connection::connect(&s.aws, &self.reporter).await?;
-        let room = Room {
+    fn room<'a>(&'a self, client: &'a Client) -> Option<Room<'a>> {
+        let p = self.preview.as_ref().filter(|p| !p.pr.is_closed())?;
+        Some(Room {
             client,
-            region,
+            region: client.region(),
             app_id: &self.app_id,
             branch: &p.branch,
             pr: p.pr.number,
-            s,
+            s: &self.settings,
+        })
+    }
+
+    /// The run decided to deploy a preview whose branch is missing: make
+    /// room, copy the base branch's basic auth (`--basic-auth inherit`)
+    /// and create the branch with our tags (see the module). `None` when
+    /// this run is no preview.
+    pub(super) async fn create_preview_branch(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<MadeBranch>, RunError> {
+        let Some(room) = self.room(client) else {
+            return Ok(None);
         };
-        let tags = owner::tags(room.pr, lifecycle::now(), s.lifecycle.ttl);
-        match room.client.get_branch(room.app_id, room.branch).await {
-            Ok(b) => {
-                // Protected since its creation (e.g. inherited): still so.
-                self.protected |= b.enable_basic_auth == Some(true);
-                self.renew(&room, &b, &tags).await;
-                return Ok(None);
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(room.explain(&e, room.branch)),
-        }
-        let inherited = match s.inherit_basic_auth {
+        let tags = owner::tags(room.pr, lifecycle::now(), room.s.lifecycle.ttl);
+        let inherited = match room.s.inherit_basic_auth {
             true => self.inherit(&room).await?,
             false => None,
         };
-        let auth = inherited.as_ref().or(s.verify.basic_auth.as_ref());
-        self.protected |= auth.is_some();
+        let auth = inherited.as_ref().or(room.s.verify.basic_auth.as_ref());
         let credentials = auth.map(BasicAuth::encoded);
         self.make_room(&room, false).await?;
-        self.create(&room, credentials.as_deref(), &tags).await?;
+        let branch = self.create(&room, credentials.as_deref(), &tags).await?;
         if credentials.is_some() {
             self.reporter
                 .line(format!("basic auth set on branch {}", room.branch));
         }
-        Ok(inherited)
+        let protected = auth.is_some();
+        self.protected |= protected;
+        Ok(Some(MadeBranch {
+            branch,
+            basic_auth: inherited,
+        }))
+    }
+
+    /// The run decided to deploy to an existing preview branch: renew
+    /// its tags (the expiry) when it is ours.
+    pub(super) async fn renew_preview_branch(&mut self, client: &Client, b: &Branch) {
+        let Some(room) = self.room(client) else {
+            return;
+        };
+        let tags = owner::tags(room.pr, lifecycle::now(), room.s.lifecycle.ttl);
+        self.renew(&room, b, &tags).await;
+        // Protected since its creation (e.g. inherited): still so.
+        self.protected |= b.enable_basic_auth == Some(true);
     }
 
     /// CreateBranch with our tags; at Amplify's limit (another run took
@@ -94,7 +103,7 @@ impl Integration {
         room: &Room<'_>,
         credentials: Option<&str>,
         tags: &std::collections::BTreeMap<String, String>,
-    ) -> Result<(), RunError> {
+    ) -> Result<Branch, RunError> {
         let stage = room.s.stage.as_str();
         let create = || {
             room.client.create_branch_tagged(
@@ -110,7 +119,7 @@ impl Integration {
             room.branch, room.pr
         ));
         match create().await {
-            Ok(_) => Ok(()),
+            Ok(b) => Ok(b),
             Err(e) if is_branch_limit(&e) => {
                 if self.make_room(room, true).await? == 0 {
                     return Err(room.explain(&e, room.branch));
@@ -118,10 +127,7 @@ impl Integration {
                 self.reporter.warning(&format!(
                     "CreateBranch met Amplify's limit of {MAX_BRANCHES} branches (another run created one meanwhile): evicted once more, retrying once"
                 ));
-                create()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| room.explain(&e, room.branch))
+                create().await.map_err(|e| room.explain(&e, room.branch))
             }
             Err(e) => Err(room.explain(&e, room.branch)),
         }
@@ -218,7 +224,7 @@ impl Integration {
     /// branches on.
     async fn make_room(&self, room: &Room<'_>, again: bool) -> Result<usize, RunError> {
         let s = room.s;
-        let mut inventory = lifecycle::inventory(&room.client, room.app_id, &s.lifecycle.prefix)
+        let mut inventory = lifecycle::inventory(room.client, room.app_id, &s.lifecycle.prefix)
             .await
             .map_err(|e| room.explain(&e, room.branch))?;
         inventory.previews.retain(|p| p.branch != room.branch);
@@ -275,9 +281,9 @@ impl Integration {
             .hint("prune previews (amplify-deploy previews prune), raise --max-previews (at most 50 branches an app), or pass --evict-open"));
         }
         let remover = Remover {
-            client: &room.client,
+            client: room.client,
             app_id: room.app_id,
-            region: &room.region,
+            region: room.region,
             github: github.as_ref().ok(),
             environment: s.github.deployment_environment.as_deref(),
             reporter: &self.reporter,
