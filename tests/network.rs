@@ -3,6 +3,7 @@
 //! forwarding proxy (`HTTP(S)_PROXY`, `NO_PROXY`).
 
 use std::process::Command;
+use std::time::Duration;
 
 use crate::support::github::*;
 use crate::support::net::*;
@@ -287,4 +288,66 @@ async fn an_unreadable_or_empty_ca_bundle_is_an_input_error() {
         assert!(r.stderr.contains(expect), "{r:?}");
     }
     assert!(emu.requests().is_empty());
+}
+
+/// Every command that calls a service holds `--timeout` against a service
+/// that accepts and never answers, and names the call it waited for:
+/// exit 4, never "bad input", never the retry loop's 120 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_gives_up_at_its_timeout_naming_the_silent_call() {
+    let emu = emulator().await;
+    let silent = SilentServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let redirects = write(dir.path(), "_redirects", b"/a /b 301\n");
+    let target = ["--app-id", APP, "--branch", "main"];
+    let commands: Vec<Vec<&str>> = vec![
+        [&["status"][..], &target].concat(),
+        [&["stop"][..], &target].concat(),
+        [&["delete-branch"][..], &target].concat(),
+        [&["history"][..], &target].concat(),
+        [&["lock"][..], &target].concat(),
+        [&["unlock"][..], &target].concat(),
+        vec!["previews", "list", "--app-id", APP],
+        vec!["previews", "prune", "--app-id", APP, "--expired"],
+        vec![
+            "rules",
+            "sync",
+            "--app-id",
+            APP,
+            "--from",
+            redirects.to_str().unwrap(),
+        ],
+        vec![
+            "init",
+            "--app-id",
+            APP,
+            "--print",
+            "--repository",
+            "o/r",
+            "--action-sha",
+            "0123456789abcdef0123456789abcdef01234567",
+        ],
+    ];
+    for args in commands {
+        let mut c = cmd(&emu);
+        c.args(&args)
+            .args(["--timeout", "2s"])
+            .env("AWS_ENDPOINT_URL", silent.url());
+        let (r, took) = run_within(&mut c, Duration::from_secs(20)).await;
+        assert_eq!(r.code, 4, "{args:?}: {r:?}");
+        assert!(took < Duration::from_secs(6), "{args:?} took {took:?}");
+        let first = r.stderr.lines().find(|l| l.starts_with("error:"));
+        assert_eq!(first, Some("error: timed out after 2s"), "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains("caused by: no answer from Amplify ")
+                && r.stderr.contains(
+                    &silent.url()["http://".len()..]
+                        .split(':')
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                ),
+            "{args:?}: {r:?}"
+        );
+    }
 }
