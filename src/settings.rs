@@ -466,7 +466,7 @@ pub struct HistorySettings {
 /// Which earlier deploy `rollback` returns to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RollbackTarget {
-    /// The newest SUCCEED job before the live one whose artifact is stored.
+    /// The newest earlier release by the undo rule (`crate::history`).
     Previous,
     Job(String),
     /// Lowercase hex.
