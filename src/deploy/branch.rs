@@ -10,7 +10,7 @@ use crate::error::RunError;
 use crate::settings::BasicAuth;
 
 use super::decide::Changes;
-use super::read::{self, Facts};
+use super::read::{self, Facts, Site};
 use super::{Ctx, Hooks};
 
 /// The branch as the steps after it need it.
@@ -23,6 +23,8 @@ pub(super) struct ReadyBranch {
     /// What the live check logs in with: `--basic-auth`, or the
     /// credentials a preview inherited.
     pub(super) check_auth: Option<BasicAuth>,
+    /// A created branch's URLs (an existing one's were read before).
+    pub(super) site: Option<Site>,
 }
 
 /// Create the branch or bring its settings up to what the run asks.
@@ -41,6 +43,7 @@ pub(super) async fn ready(
         arn: b.branch_arn.clone().filter(|a| !a.is_empty()),
         basic_auth_on: facts.basic_auth_on() || changes.basic_auth,
         check_auth: ctx.plan.verify.basic_auth.clone(),
+        site: None,
     })
 }
 
@@ -54,8 +57,8 @@ async fn create(ctx: &Ctx, hooks: &mut dyn Hooks, facts: &Facts) -> Result<Ready
         ),
         None => (create_branch(ctx).await?, plan.verify.basic_auth.clone()),
     };
-    read::set_urls(ctx, None, Some(&branch));
     Ok(ReadyBranch {
+        site: read::site(facts.default_domain.as_deref(), &plan.branch, Some(&branch)),
         arn: branch.branch_arn.clone().filter(|a| !a.is_empty()),
         basic_auth_on: facts.app_basic_auth
             || branch.enable_basic_auth == Some(true)

@@ -10,17 +10,25 @@ use crate::outcome::{console_job_url, StepFailure};
 
 use super::{job_status, steplog, Ctx};
 
-/// Record how job `job_id` ended (the run began at `started`); an error
-/// unless it succeeded.
-pub(super) async fn judge(
-    ctx: &Ctx,
-    job: &Job,
-    job_id: &str,
-    started: Instant,
-    wait_started: Instant,
-) -> Result<(), RunError> {
+/// How our job ended: its status, its failed steps, and the error unless
+/// it succeeded.
+pub(super) struct Judged {
+    pub(super) status: JobStatus,
+    pub(super) failures: Vec<StepFailure>,
+    pub(super) error: Option<RunError>,
+}
+
+/// The verdict on job `job_id` (the run began at `started`).
+pub(super) async fn judge(ctx: &Ctx, job: &Job, job_id: &str, started: Instant) -> Judged {
     let status = job_status(job).cloned().unwrap_or_else(JobStatus::unknown);
     ctx.set_job(None);
+    if status == JobStatus::Succeed {
+        return Judged {
+            status,
+            failures: Vec::new(),
+            error: None,
+        };
+    }
     let failures: Vec<StepFailure> = job
         .steps
         .iter()
@@ -30,21 +38,15 @@ pub(super) async fn judge(
             reason: s.status_reason.clone(),
         })
         .collect();
-    ctx.with_outcome(|o| {
-        o.status = Some(status.clone().into());
-        o.phases.push(("wait".into(), wait_started.elapsed()));
-        o.phases.push(("total".into(), started.elapsed()));
-        if status != JobStatus::Succeed {
-            o.failures = failures.clone();
-        }
-    });
-    if status == JobStatus::Succeed {
-        return Ok(());
-    }
     if status == JobStatus::Failed {
         show_failed_logs(ctx, job, started).await;
     }
-    Err(failure_error(ctx, job_id, &status, &failures))
+    let error = Some(failure_error(ctx, job_id, &status, &failures));
+    Judged {
+        status,
+        failures,
+        error,
+    }
 }
 
 /// What a user needs to fix the build: the end of each failed step's log

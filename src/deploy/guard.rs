@@ -58,7 +58,7 @@ async fn stop_by(ctx: &Ctx, job_id: &str, deadline: Instant) -> String {
     let left = deadline.saturating_duration_since(Instant::now());
     match tokio::time::timeout(left, stop_quietly(ctx, job_id)).await {
         Ok(Ok(())) => {
-            ctx.with_outcome(|o| o.status = Some(JobStatus::Cancelled.into()));
+            ctx.record(|o| o.status = Some(JobStatus::Cancelled.into()));
             format!("stopped job {job_id}")
         }
         Ok(Err(e)) => format!("could not stop job {job_id}: {}", e.message),

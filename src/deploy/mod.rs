@@ -46,6 +46,7 @@ use crate::outcome::{console_url, Outcome, RunStatus};
 use crate::report::Reporter;
 use crate::settings::{BasicAuth, DeploySettings};
 
+use branch::ReadyBranch;
 use decide::{Changes, Decision, Ours, Verdict};
 use packaging::Packaged;
 pub(crate) use plan::root_document;
@@ -133,7 +134,9 @@ impl Ctx {
         lock(&self.state).job = job;
     }
 
-    fn with_outcome(&self, f: impl FnOnce(&mut Outcome)) {
+    /// Record in the outcome, which is reported however the run ends (a
+    /// timeout or a signal included).
+    fn record(&self, f: impl FnOnce(&mut Outcome)) {
         f(&mut lock(&self.state).outcome)
     }
 }
@@ -260,19 +263,34 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
                 ctx.reporter
                     .line(format!("skip-unchanged: {why}: deploying"));
             }
-            deploy_steps(&ctx, hooks, &facts, &changes, zip, started).await
+            let steps = Steps {
+                facts: &facts,
+                changes: &changes,
+                zip,
+                started,
+            };
+            deploy_steps(&ctx, hooks, steps).await
         }
         Decision::Skipped {
             live,
             sha256,
             changes,
-        } => skip::skipped(&ctx, &live, &sha256, &changes).await,
+        } => {
+            skip::skipped(&ctx, &live, &sha256, &changes).await?;
+            ctx.record(|o| {
+                o.status = Some(RunStatus::Skipped);
+                o.job_id = live.job_id.clone();
+                o.job_arn = live.job_arn.clone();
+            });
+            Ok(())
+        }
         Decision::DryRun(would) => {
             if let Some((wanted, from)) = &ctx.plan.rules {
                 rules::sync(&ctx, wanted, from, true).await?;
             }
-            plan::show_dry_run(&ctx, facts.branch.is_none(), &would);
-            ctx.with_outcome(|o| o.status = Some(RunStatus::DryRun));
+            ctx.record(|o| o.status = Some(RunStatus::DryRun));
+            let outcome = lock(&ctx.state).outcome.clone();
+            plan::show_dry_run(&ctx, &outcome, facts.branch.is_none(), &would);
             Ok(())
         }
         other => conclude(&ctx, &other),
@@ -285,10 +303,12 @@ async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>
     let (mut facts, mut zip) = match &ctx.plan.source {
         Source::Folder(opts) => {
             let (zip, facts) = packaging::package_and_read(ctx, opts.clone()).await?;
+            record_package(ctx, &zip);
             (facts, Some(zip))
         }
         Source::Url { .. } => (read::read_grouped(ctx).await?, None),
     };
+    record_site(ctx, &facts, None);
     loop {
         let ours = Ours {
             sha256: zip.as_ref().map(|z| z.sha256.as_str()),
@@ -300,12 +320,37 @@ async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>
                 busy::clear_branch(ctx).await?;
                 facts = read::read(ctx, &ctx.client).await?;
             }
-            Verdict::NeedZip => match &ctx.plan.source {
-                Source::Folder(opts) => zip = Some(packaging::package(ctx, opts.clone()).await?),
-                Source::Url { .. } => return Err(RunError::aws("no package to compare")),
-            },
+            Verdict::NeedZip => {
+                let Source::Folder(opts) = &ctx.plan.source else {
+                    return Err(RunError::aws("no package to compare"));
+                };
+                let packaged = packaging::package(ctx, opts.clone()).await?;
+                record_package(ctx, &packaged);
+                zip = Some(packaged);
+            }
         }
     }
+}
+
+fn record_package(ctx: &Ctx, zip: &Packaged) {
+    ctx.record(|o| {
+        o.package = Some(zip.facts.clone());
+        o.phases.push(("package".into(), zip.took));
+    });
+}
+
+/// The site's URLs, from what was read (or from the branch just made).
+fn record_site(ctx: &Ctx, facts: &Facts, made: Option<&ReadyBranch>) {
+    let site = made
+        .and_then(|b| b.site.clone())
+        .or_else(|| facts.site(&ctx.plan.branch));
+    ctx.record(|o| {
+        o.default_domain = facts.default_domain.clone();
+        if let Some(site) = site {
+            o.url = Some(site.url);
+            o.urls = site.urls;
+        }
+    });
 }
 
 /// End a run that deploys nothing: superseded, locked, or busy.
@@ -315,7 +360,7 @@ fn conclude(ctx: &Ctx, decision: &Decision) -> Result<(), RunError> {
         Decision::Superseded(why) => {
             ctx.reporter.line(format!("superseded: {why}"));
             ctx.reporter.github().notice("Superseded", why);
-            ctx.with_outcome(|o| o.status = Some(RunStatus::Superseded));
+            ctx.record(|o| o.status = Some(RunStatus::Superseded));
         }
         Decision::Locked(lock) => {
             let why = format!(
@@ -324,7 +369,7 @@ fn conclude(ctx: &Ctx, decision: &Decision) -> Result<(), RunError> {
                 lock.describe()
             );
             ctx.reporter.warning(&why);
-            ctx.with_outcome(|o| o.status = Some(RunStatus::Locked));
+            ctx.record(|o| o.status = Some(RunStatus::Locked));
         }
         Decision::Busy { job_id, status } => {
             return Err(RunError::new(
@@ -338,15 +383,28 @@ fn conclude(ctx: &Ctx, decision: &Decision) -> Result<(), RunError> {
     Ok(())
 }
 
-/// The decision is to deploy: the changes, in order, then our job.
+/// What a decision to deploy acts with.
+struct Steps<'a> {
+    facts: &'a Facts,
+    changes: &'a Changes,
+    zip: Option<Packaged>,
+    /// When the run began.
+    started: Instant,
+}
+
+/// The decision is to deploy: the changes, in order, then our job, its
+/// verdict, the provenance and the live check.
 async fn deploy_steps(
     ctx: &Arc<Ctx>,
     hooks: &mut dyn Hooks,
-    facts: &Facts,
-    changes: &Changes,
-    zip: Option<Packaged>,
-    started: Instant,
+    steps: Steps<'_>,
 ) -> Result<(), RunError> {
+    let Steps {
+        facts,
+        changes,
+        zip,
+        started,
+    } = steps;
     let plan = &ctx.plan;
     undo::record(ctx, facts).await?;
     // Stored first: a refused PutObject leaves the service untouched.
@@ -354,18 +412,29 @@ async fn deploy_steps(
         (Some(store), Some(zip)) => Some(store::put(ctx, store, zip).await?),
         _ => None,
     };
+    if let Some(stored) = &stored {
+        ctx.record(|o| {
+            o.artifact_url = Some(stored.artifact_url.clone());
+            o.phases.extend(stored.took.map(|t| ("upload".into(), t)));
+        });
+    }
     if let Some((wanted, from)) = &plan.rules {
         rules::sync(ctx, wanted, from, false).await?;
     }
     let branch = branch::ready(ctx, hooks, facts, changes).await?;
+    record_site(ctx, facts, Some(&branch));
     hooks.deploying().await;
-    let Some(job_id) = start_step(ctx, zip.as_ref(), stored.as_deref()).await? else {
+    let source = stored.as_ref().map(|s| s.source_url.as_str());
+    let Some(job_id) = start_step(ctx, zip.as_ref(), source).await? else {
         return Ok(()); // decided again after a wait: not deploying
     };
     if !plan.wait {
-        ctx.with_outcome(|o| o.status = Some(RunStatus::Started));
         ctx.reporter.line("not waiting for the job (--no-wait)");
-        verify::skip(ctx, "the run does not wait for the job (--no-wait)");
+        let verify = verify::skip(ctx, "the run does not wait for the job (--no-wait)");
+        ctx.record(|o| {
+            o.status = Some(RunStatus::Started);
+            o.verify = verify;
+        });
         return Ok(());
     }
     let group = ctx
@@ -374,26 +443,42 @@ async fn deploy_steps(
     let wait_started = Instant::now();
     let job = wait::wait_for_job(ctx, &job_id).await;
     drop(group);
-    failure::judge(ctx, &job?, &job_id, started, wait_started).await?;
+    let judged = failure::judge(ctx, &job?, &job_id, started).await;
+    ctx.record(|o| {
+        o.status = Some(judged.status.clone().into());
+        o.phases.push(("wait".into(), wait_started.elapsed()));
+        o.phases.push(("total".into(), started.elapsed()));
+        o.failures = judged.failures.clone();
+    });
+    if let Some(e) = judged.error {
+        return Err(e);
+    }
     let sha256 = zip.as_ref().map(|z| z.sha256.as_str());
     stamp::stamp(ctx, &job_id, branch.arn.as_deref(), sha256).await;
     let expected = zip.and_then(|z| z.kept);
-    verify::live_check(ctx, ctx.deadline, &branch, expected).await
+    let site = branch.site.clone().or_else(|| facts.site(&plan.branch));
+    let checked = verify::live_check(ctx, ctx.deadline, (&branch, site.as_ref()), expected).await;
+    ctx.record(|o| o.verify = checked.facts);
+    checked.error.map_or(Ok(()), Err)
 }
 
 /// Start our job: create it, upload the zip and start it (a folder), or
-/// start it from the URL. Returns its id; `None` when, after waiting for a
-/// busy branch, the run decided not to deploy after all.
+/// start it from the URL (`stored`: the package in the artifact store).
+/// Returns its id; `None` when, after waiting for a busy branch, the run
+/// decided not to deploy after all.
 async fn start_step(
     ctx: &Arc<Ctx>,
     zip: Option<&Packaged>,
     stored: Option<&str>,
 ) -> Result<Option<String>, RunError> {
     let deploy_started = Instant::now();
-    let summary = match (&ctx.plan.source, zip, ctx.plan.store.as_ref().zip(stored)) {
-        (Source::Folder(_), Some(_), Some((store, url))) => {
+    let (summary, upload) = match (&ctx.plan.source, zip, stored) {
+        (Source::Folder(_), Some(_), Some(url)) => {
+            let Some(store) = &ctx.plan.store else {
+                return Err(RunError::aws("a stored package without a store"));
+            };
             match store::start(ctx, store, url).await? {
-                Some(summary) => summary,
+                Some(summary) => (summary, None),
                 None => return Ok(None),
             }
         }
@@ -403,10 +488,15 @@ async fn start_step(
             let Some((job_id, url)) = start::create_deployment(ctx).await? else {
                 return Ok(None);
             };
-            upload::upload_and_start(ctx, &job_id, &url, &zip.path).await?
+            let (summary, took) = upload::upload_and_start(ctx, &job_id, &url, &zip.path).await?;
+            (summary, Some(took))
         }
         (Source::Url { url, kind }, _, _) => match start::start_from_url(ctx, url, *kind).await? {
-            Some(summary) => summary,
+            Some(summary) => {
+                let shown = crate::http::redact_url(url);
+                ctx.record(|o| o.source_url = Some(shown));
+                (summary, None)
+            }
             None => return Ok(None),
         },
         (Source::Folder(_), None, _) => {
@@ -414,10 +504,11 @@ async fn start_step(
         }
     };
     let job_id = summary.job_id.clone().unwrap_or_default();
-    ctx.with_outcome(|o| {
+    ctx.record(|o| {
         o.job_id = Some(job_id.clone());
         o.job_arn = summary.job_arn.clone();
         o.status = Some(summary.status.clone().unwrap_or(JobStatus::Running).into());
+        o.phases.extend(upload.map(|t| ("upload".into(), t)));
         o.phases.push(("start".into(), deploy_started.elapsed()));
     });
     ctx.reporter.line(format!("started job {job_id}"));

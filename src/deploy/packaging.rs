@@ -30,6 +30,9 @@ pub(super) struct Packaged {
     pub(super) sha256: String,
     /// The bytes of the page the live check compares, when packaged whole.
     pub(super) kept: Option<Vec<u8>>,
+    /// What the reports say of it.
+    pub(super) facts: PackageFacts,
+    pub(super) took: std::time::Duration,
 }
 
 /// Package the folder and read the app and branch alongside.
@@ -110,8 +113,14 @@ pub(super) async fn package(ctx: &Ctx, opts: PackageOptions) -> Result<Packaged,
 fn packaged_from(path: PathBuf, report: PackageReport) -> Packaged {
     Packaged {
         path,
+        facts: PackageFacts {
+            file_count: report.file_count,
+            bytes: report.bytes_out,
+            sha256: report.sha256.clone(),
+        },
         sha256: report.sha256,
         kept: report.kept,
+        took: report.elapsed,
     }
 }
 
@@ -151,7 +160,7 @@ fn show_checking(ctx: &Ctx, held: &Mutex<Vec<RetryEvent>>) {
     }
 }
 
-/// What went into the zip: warnings, the "packaged" line, the outcome's facts.
+/// What went into the zip: warnings and the "packaged" line.
 fn show_packaged(ctx: &Ctx, report: &PackageReport) {
     for w in &report.warnings {
         ctx.reporter.warning(w);
@@ -164,14 +173,6 @@ fn show_packaged(ctx: &Ctx, report: &PackageReport) {
         report.elapsed.as_secs_f64(),
         report.sha256
     ));
-    ctx.with_outcome(|o| {
-        o.package = Some(PackageFacts {
-            file_count: report.file_count,
-            bytes: report.bytes_out,
-            sha256: report.sha256.clone(),
-        });
-        o.phases.push(("package".into(), report.elapsed));
-    });
 }
 
 /// Package into a temporary file (removed when the run ends).

@@ -11,7 +11,8 @@ use crate::http;
 use crate::package::{human_bytes, PackageOptions};
 use crate::settings::{self, DeploySettings, VerifySettings};
 
-use super::{lock, Ctx};
+use super::Ctx;
+use crate::outcome::Outcome;
 
 /// Everything `deploy` needs, validated.
 pub(super) struct Plan {
@@ -226,8 +227,7 @@ fn check_folder(path: &std::path::Path) -> Result<(), RunError> {
 }
 
 /// `--dry-run`: print what the deploy would do, change nothing.
-pub(super) fn show_dry_run(ctx: &Ctx, branch_missing: bool, would: &str) {
-    let o = lock(&ctx.state).outcome.clone();
+pub(super) fn show_dry_run(ctx: &Ctx, o: &Outcome, branch_missing: bool, would: &str) {
     let r = &ctx.reporter;
     r.line("dry run: nothing was changed");
     r.line(format!("  app       {} ({})", o.app_id, o.region));

@@ -118,9 +118,15 @@ pub(super) async fn read_grouped(ctx: &Ctx) -> Result<Facts, RunError> {
     read(ctx, &ctx.client).await
 }
 
+impl Facts {
+    /// The site's URLs as the branch has them now.
+    pub(super) fn site(&self, name: &str) -> Option<Site> {
+        site(self.default_domain.as_deref(), name, self.branch.as_ref())
+    }
+}
+
 /// GetApp, GetBranch and ListJobs: the app exists and takes manual
-/// deploys, the branch exists (or will be created). The site's URLs go
-/// into the outcome.
+/// deploys, the branch exists (or will be created).
 pub(super) async fn read(ctx: &Ctx, client: &Client) -> Result<Facts, RunError> {
     let plan = &ctx.plan;
     let app = client
@@ -132,16 +138,13 @@ pub(super) async fn read(ctx: &Ctx, client: &Client) -> Result<Facts, RunError> 
             "deploy to a WEB (static) app; SSR apps deploy from a connected Git repository",
         ));
     }
-    let mut facts = Facts {
+    let Facts { branch, jobs, .. } = read_branch(ctx, client).await?;
+    Ok(Facts {
         default_domain: app.default_domain.clone(),
         app_basic_auth: app.enable_basic_auth == Some(true),
-        ..Facts::default()
-    };
-    let Facts { branch, jobs, .. } = read_branch(ctx, client).await?;
-    facts.branch = branch;
-    facts.jobs = jobs;
-    set_urls(ctx, facts.default_domain.clone(), facts.branch.as_ref());
-    Ok(facts)
+        branch,
+        jobs,
+    })
 }
 
 /// GetBranch and ListJobs alone (the app's facts left empty).
@@ -161,23 +164,26 @@ pub(super) async fn read_branch(ctx: &Ctx, client: &Client) -> Result<Facts, Run
     Ok(facts)
 }
 
-/// The site's URLs: the Amplify URL uses the branch's display name (its
-/// subdomain); `url` is the first custom domain, else that.
-pub(super) fn set_urls(ctx: &Ctx, domain: Option<String>, branch: Option<&Branch>) {
+/// The site's URLs: every one (the Amplify URL, then the custom domains),
+/// and the one reports give (the first custom domain, else the Amplify URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Site {
+    pub(super) url: String,
+    pub(super) urls: Vec<String>,
+}
+
+/// The URLs of `branch` (`None`: a branch not created yet, named
+/// `name`) under the app's default `domain`. The Amplify URL uses the
+/// branch's display name, its subdomain.
+pub(super) fn site(domain: Option<&str>, name: &str, branch: Option<&Branch>) -> Option<Site> {
+    let domain = domain?;
     let display = branch
         .and_then(|b| b.display_name.clone())
-        .unwrap_or_else(|| ctx.plan.branch.replace('/', "-"));
+        .unwrap_or_else(|| name.replace('/', "-"));
     let custom = branch
         .and_then(|b| b.custom_domains.clone())
         .unwrap_or_default();
-    ctx.with_outcome(|o| {
-        if domain.is_some() {
-            o.default_domain = domain;
-        }
-        let Some(domain) = &o.default_domain else {
-            return;
-        };
-        o.urls = site_urls(&format!("https://{display}.{domain}"), &custom);
-        o.url = o.urls.get(1).or(o.urls.first()).cloned();
-    });
+    let urls = site_urls(&format!("https://{display}.{domain}"), &custom);
+    let url = urls.get(1).or(urls.first()).cloned()?;
+    Some(Site { url, urls })
 }

@@ -6,7 +6,6 @@
 
 use crate::amplify::JobSummary;
 use crate::error::RunError;
-use crate::outcome::RunStatus;
 
 use super::branch;
 use super::decide::Changes;
@@ -19,7 +18,7 @@ pub(super) async fn skipped(
     changes: &Changes,
 ) -> Result<(), RunError> {
     let updated = branch::apply(ctx, changes).await?;
-    let live_id = live.job_id.clone().unwrap_or_default();
+    let live_id = live.job_id.as_deref().unwrap_or_default();
     ctx.reporter.line(format!(
         "unchanged: live job {live_id} already serves package {sha256}; nothing started (--skip-unchanged)"
     ));
@@ -30,10 +29,5 @@ pub(super) async fn skipped(
             ctx.plan.branch
         ));
     }
-    ctx.with_outcome(|o| {
-        o.status = Some(RunStatus::Skipped);
-        o.job_id = Some(live_id);
-        o.job_arn = live.job_arn.clone();
-    });
     Ok(())
 }

@@ -92,7 +92,6 @@ pub(super) async fn start_from_url(
             "StartDeployment answered as CreateDeployment",
         ));
     };
-    ctx.with_outcome(|o| o.source_url = Some(http::redact_url(url)));
     Ok(Some(summary))
 }
 

@@ -20,9 +20,19 @@ use super::packaging::Packaged;
 use super::plan::StorePlan;
 use super::{start, Ctx};
 
-/// Store the package (unless it already is) and return the URL the job
-/// starts from: `s3://…`, or a presigned GET (masked) valid for the run.
-pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<String, RunError> {
+/// The package in the store.
+pub(super) struct Stored {
+    /// What the job starts from: `s3://…`, or a presigned GET (masked)
+    /// valid for the run.
+    pub(super) source_url: String,
+    /// `s3://bucket/prefix/{sha256}.zip`.
+    pub(super) artifact_url: String,
+    /// How long the upload took; `None` when it was stored already.
+    pub(super) took: Option<Duration>,
+}
+
+/// Store the package, unless it already is.
+pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<Stored, RunError> {
     let Some(s3) = &ctx.s3 else {
         return Err(RunError::aws("the artifact store has no S3 client"));
     };
@@ -33,19 +43,21 @@ pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<S
             artifact.bucket
         ))
     })?;
-    match s3.head_object(&bucket, &artifact.key).await {
-        Ok(ObjectState::Present { .. }) => ctx.reporter.line(format!(
-            "artifact {} is already stored: not uploading it again",
-            artifact.s3_url()
-        )),
+    let took = match s3.head_object(&bucket, &artifact.key).await {
+        Ok(ObjectState::Present { .. }) => {
+            ctx.reporter.line(format!(
+                "artifact {} is already stored: not uploading it again",
+                artifact.s3_url()
+            ));
+            None
+        }
         Ok(ObjectState::Absent | ObjectState::Denied) => {
-            upload(ctx, &bucket, &artifact, &zip.path).await?
+            Some(upload(ctx, &bucket, &artifact, &zip.path).await?)
         }
         Err(e) => return Err(s3_error(&e, &artifact.s3_url())),
-    }
-    ctx.with_outcome(|o| o.artifact_url = Some(artifact.s3_url()));
-    match plan.url {
-        ArtifactUrl::S3 => Ok(artifact.s3_url()),
+    };
+    let source_url = match plan.url {
+        ArtifactUrl::S3 => artifact.s3_url(),
         ArtifactUrl::Presigned => {
             // Amplify fetches it when the job starts: valid for the whole
             // run, and an hour more.
@@ -55,9 +67,14 @@ pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<S
                 .await
                 .map_err(|e| s3_error(&e, &artifact.s3_url()))?;
             ctx.reporter.mask_url(&url);
-            Ok(url)
+            url
         }
-    }
+    };
+    Ok(Stored {
+        source_url,
+        artifact_url: artifact.s3_url(),
+        took,
+    })
 }
 
 /// StartDeployment from the stored package; a refusal that says Amplify
@@ -94,13 +111,14 @@ fn about_access(e: &RunError) -> bool {
     .any(|w| text.contains(w))
 }
 
-/// PutObject of the package, with its provenance as metadata.
+/// PutObject of the package, with its provenance as metadata; how long it
+/// took.
 async fn upload(
     ctx: &Ctx,
     bucket: &Bucket,
     artifact: &Artifact,
     zip: &Path,
-) -> Result<(), RunError> {
+) -> Result<Duration, RunError> {
     let Some(s3) = &ctx.s3 else {
         return Err(RunError::aws("the artifact store has no S3 client"));
     };
@@ -147,8 +165,7 @@ async fn upload(
     let took = t.elapsed();
     ctx.reporter
         .line(format!("stored in {:.1}s", took.as_secs_f64()));
-    ctx.with_outcome(|o| o.phases.push(("upload".into(), took)));
-    Ok(())
+    Ok(took)
 }
 
 fn s3_error(e: &S3Error, target: &str) -> RunError {

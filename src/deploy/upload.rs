@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::amplify::{self, ApiError, JobStatus, JobSummary, StartDeploymentInput};
 use crate::error::{ErrorClass, RunError};
@@ -14,14 +14,15 @@ use crate::progress::{upload_frame, Ticker};
 
 use super::{job_status, Ctx, OurJob};
 
-/// Upload `zip` for job `job_id` to `url`, then start the job.
+/// Upload `zip` for job `job_id` to `url`, then start the job. Returns the
+/// started job and how long the upload took.
 pub(super) async fn upload_and_start(
     ctx: &Ctx,
     job_id: &str,
     url: &str,
     zip: &Path,
-) -> Result<JobSummary, RunError> {
-    put_zip(ctx, job_id, url, zip).await?;
+) -> Result<(JobSummary, Duration), RunError> {
+    let took = put_zip(ctx, job_id, url, zip).await?;
     let plan = &ctx.plan;
     let req = StartDeploymentInput {
         job_id: Some(job_id.to_owned()),
@@ -37,13 +38,13 @@ pub(super) async fn upload_and_start(
                 id: job_id.to_owned(),
                 started: true,
             }));
-            Ok(summary)
+            Ok((summary, took))
         }
-        Err(e) => recover_start(ctx, job_id, &e).await,
+        Err(e) => recover_start(ctx, job_id, &e).await.map(|s| (s, took)),
     }
 }
 
-async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), RunError> {
+async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<Duration, RunError> {
     let size = std::fs::metadata(zip).map(|m| m.len()).unwrap_or(0);
     ctx.reporter.line(format!(
         "uploading {} to {}",
@@ -74,8 +75,7 @@ async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<(), R
         "upload throughput: {}/s",
         human_bytes((size as f64 / took.as_secs_f64().max(0.001)) as u64)
     ));
-    ctx.with_outcome(|o| o.phases.push(("upload".into(), took)));
-    Ok(())
+    Ok(took)
 }
 
 /// StartDeployment failed with `e`. A lost answer: the retry is refused
@@ -94,7 +94,7 @@ async fn recover_start(ctx: &Ctx, job_id: &str, e: &ApiError) -> Result<JobSumma
         Ok(job) if job_status(&job).is_some_and(JobStatus::is_terminal) => {
             let status = job_status(&job).cloned().unwrap_or_else(JobStatus::unknown);
             ctx.set_job(None);
-            ctx.with_outcome(|o| o.status = Some(status.clone().into()));
+            ctx.record(|o| o.status = Some(status.clone().into()));
             Err(RunError::new(
                 ErrorClass::DeployFailed,
                 format!("job {job_id} did not start: it is {status}"),

@@ -15,7 +15,8 @@ use crate::outcome::{VerifyFacts, VerifyResult};
 
 use super::branch::ReadyBranch;
 use super::plan::{root_document, Source};
-use super::{lock, Ctx};
+use super::read::Site;
+use super::Ctx;
 use crate::choices::Verify;
 
 const MAX_REDIRECTS: usize = 5;
@@ -24,62 +25,63 @@ const MAX_DELAY: Duration = Duration::from_secs(8);
 /// Left of `--timeout` for the reports after the check.
 const MARGIN: Duration = Duration::from_secs(2);
 
-/// Record a skipped check and say why, unless the check is off.
-pub(super) fn skip(ctx: &Ctx, why: &str) {
+/// What the check found, for the outcome, and its verdict: an error only
+/// for `--verify strict` when the site does not serve the new content.
+pub(super) struct Checked {
+    pub(super) facts: Option<VerifyFacts>,
+    pub(super) error: Option<RunError>,
+}
+
+impl Checked {
+    fn ok(facts: Option<VerifyFacts>) -> Checked {
+        Checked { facts, error: None }
+    }
+}
+
+/// A skipped check, saying why; nothing when the check is off.
+pub(super) fn skip(ctx: &Ctx, why: &str) -> Option<VerifyFacts> {
     if ctx.plan.verify.mode == Verify::Off {
-        return;
+        return None;
     }
     ctx.reporter.line(format!("live check skipped: {why}"));
     ctx.reporter.github().notice("Live check skipped", why);
-    ctx.with_outcome(|o| {
-        o.verify = Some(VerifyFacts {
-            result: VerifyResult::Skipped,
-            seconds: None,
-            reason: Some(why.to_owned()),
-        })
-    });
+    Some(VerifyFacts {
+        result: VerifyResult::Skipped,
+        seconds: None,
+        reason: Some(why.to_owned()),
+    })
 }
 
-/// The check, as `--verify` asks: the site on `branch` serves `expected`
-/// (the page as packaged), else the bytes the settings expect (a stored
-/// artifact's page).
+/// The check, as `--verify` asks: the site (`site`, on `branch`) serves
+/// `expected` (the page as packaged), else the bytes the settings expect
+/// (a stored artifact's page).
 pub(super) async fn live_check(
     ctx: &Ctx,
     deadline: Instant,
-    branch: &ReadyBranch,
+    (branch, site): (&ReadyBranch, Option<&Site>),
     expected: Option<Vec<u8>>,
-) -> Result<(), RunError> {
+) -> Checked {
     let v = &ctx.plan.verify;
     if v.mode == Verify::Off {
-        return Ok(());
+        return Checked::ok(None);
     }
     if let (Source::Url { .. }, None) = (&ctx.plan.source, &v.expected) {
-        skip(ctx, "nothing to compare: the site came from --source-url");
-        return Ok(());
+        return Checked::ok(skip(ctx, "nothing to compare: the site came from --source-url"));
     }
-    let expected = expected.or_else(|| v.expected.clone());
-    let auth_on = branch.basic_auth_on;
-    let Some(expected) = expected else {
+    let Some(expected) = expected.or_else(|| v.expected.clone()) else {
         let name = root_document(&v.path);
-        skip(
-            ctx,
-            &format!("nothing to compare: the package has no {name}"),
-        );
-        return Ok(());
+        let why = format!("nothing to compare: the package has no {name}");
+        return Checked::ok(skip(ctx, &why));
     };
-    if auth_on && branch.check_auth.is_none() {
-        skip(
-            ctx,
-            "the branch or app has basic auth and no --basic-auth was given",
-        );
-        return Ok(());
+    if branch.basic_auth_on && branch.check_auth.is_none() {
+        let why = "the branch or app has basic auth and no --basic-auth was given";
+        return Checked::ok(skip(ctx, why));
     }
-    let (url, hosts) = {
-        let o = &lock(&ctx.state).outcome;
-        let hosts: Vec<String> = o.urls.iter().filter_map(|u| host_of(u)).collect();
-        (o.url.clone().unwrap_or_default(), hosts)
-    };
-    let url = format!("{}{}", url.trim_end_matches('/'), v.path);
+    let hosts: Vec<String> = site.map_or(Vec::new(), |s| {
+        s.urls.iter().filter_map(|u| host_of(u)).collect()
+    });
+    let base = site.map_or("", |s| s.url.as_str());
+    let url = format!("{}{}", base.trim_end_matches('/'), v.path);
     let until = (Instant::now() + v.timeout).min(deadline.checked_sub(MARGIN).unwrap_or(deadline));
     ctx.reporter
         .line(format!("checking that {url} serves the new content"));
@@ -88,8 +90,7 @@ pub(super) async fn live_check(
     let last = loop {
         let seen = fetch(ctx, &url, &hosts, branch, expected.len(), until).await;
         if seen.as_ref().is_ok_and(|body| *body == expected) {
-            served(ctx, started.elapsed());
-            return Ok(());
+            return Checked::ok(Some(served(ctx, started.elapsed())));
         }
         if Instant::now() + delay >= until {
             break seen;
@@ -104,36 +105,40 @@ pub(super) async fn live_check(
     not_served(ctx, &url, started.elapsed(), what)
 }
 
-fn served(ctx: &Ctx, took: Duration) {
+fn served(ctx: &Ctx, took: Duration) -> VerifyFacts {
     let facts = VerifyFacts {
         result: VerifyResult::Served,
         seconds: Some(seconds(took)),
         reason: None,
     };
     ctx.reporter.line(format!("live check: {}", facts.shown()));
-    ctx.with_outcome(|o| o.verify = Some(facts));
+    facts
 }
 
-fn not_served(ctx: &Ctx, url: &str, took: Duration, what: String) -> Result<(), RunError> {
-    let facts = VerifyFacts {
+fn not_served(ctx: &Ctx, url: &str, took: Duration, what: String) -> Checked {
+    let facts = Some(VerifyFacts {
         result: VerifyResult::NotServed,
         seconds: Some(seconds(took)),
         reason: Some(what.clone()),
-    };
-    ctx.with_outcome(|o| o.verify = Some(facts));
+    });
     let message = format!(
         "{url} does not serve the new content after {:.1}s: {what}",
         took.as_secs_f64()
     );
     match ctx.plan.verify.mode {
-        Verify::Strict => Err(RunError::new(
-            ErrorClass::NotLive,
-            format!("deployed, but the site does not serve it yet: {message}"),
-        )
-        .hint("the CDN may still be updating: raise --verify-timeout, or use --verify warn")),
+        Verify::Strict => Checked {
+            facts,
+            error: Some(
+                RunError::new(
+                    ErrorClass::NotLive,
+                    format!("deployed, but the site does not serve it yet: {message}"),
+                )
+                .hint("the CDN may still be updating: raise --verify-timeout, or use --verify warn"),
+            ),
+        },
         _ => {
             ctx.reporter.warning(&message);
-            Ok(())
+            Checked::ok(facts)
         }
     }
 }

@@ -39,7 +39,7 @@ pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunErro
                     if let Ok(mut s) = shown.lock() {
                         *s = status.as_str().to_owned();
                     }
-                    ctx.with_outcome(|o| o.status = Some(status.clone().into()));
+                    ctx.record(|o| o.status = Some(status.clone().into()));
                     last = Some(status.clone());
                 }
                 if status.is_terminal() {
