@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 
 use amplify_emulator::{Credential, SessionCredentials};
 
+use super::contract;
+
 /// A token with write access (`pull-requests: write`, `deployments: write`).
 pub const WRITE_TOKEN: &str = "ghs_writeTOKENforTESTS0123456789";
 /// A token that may read but answers 403 on writes (a fork's token).
@@ -373,7 +375,11 @@ fn route(
             if integration {
                 forbidden()
             } else {
-                respond(200, json!({"login": user, "id": 4001, "type": "User"}), &[])
+                let me = documented(
+                    "private-user-response-with-public-and-private-profile-information",
+                    json!({"login": user, "id": 4001, "type": "User"}),
+                );
+                respond(200, me, &[])
             }
         }
         // GitHub's own next links use /repositories/{id}/…
@@ -397,17 +403,15 @@ fn route(
             };
             s.next_id += 1;
             let id = s.next_id;
-            s.comments.push(FakeComment {
+            let comment = FakeComment {
                 id,
                 issue,
-                body: text.clone(),
+                body: text,
                 author: user.to_owned(),
-            });
-            respond(
-                201,
-                json!({"id": id, "body": text, "user": user_json(user)}),
-                &[],
-            )
+            };
+            let answer = comment_json(&comment);
+            s.comments.push(comment);
+            respond(201, answer, &[])
         }
         (Method::PATCH, ["repos", o, n, "issues", "comments", id]) if repo_ok(o, n) => {
             if !can_write {
@@ -418,8 +422,8 @@ fn route(
             };
             match s.comments.iter_mut().find(|c| c.id.to_string() == *id) {
                 Some(c) => {
-                    c.body = text.clone();
-                    respond(200, json!({"id": c.id, "body": text}), &[])
+                    c.body = text;
+                    respond(200, comment_json(c), &[])
                 }
                 None => message(404, "Not Found"),
             }
@@ -427,11 +431,22 @@ fn route(
         (Method::GET, ["repos", o, n, "pulls", num]) if repo_ok(o, n) => {
             let state = num.parse::<u64>().ok().and_then(|n| s.pull_states.get(&n));
             match state {
-                Some(state) => respond(
-                    200,
-                    json!({"number": num.parse::<u64>().unwrap_or(0), "state": state}),
-                    &[],
-                ),
+                Some(state) => {
+                    let number = num.parse::<u64>().unwrap_or(0);
+                    // GitHub's example lists a requested team without
+                    // the `type` its schema requires: none here.
+                    let pull = documented(
+                        "pull-request",
+                        json!({
+                            "number": number,
+                            "state": state,
+                            "requested_teams": [],
+                            "url": format!("https://api.github.com/repos/{REPO}/pulls/{number}"),
+                            "html_url": format!("https://github.com/{REPO}/pull/{number}"),
+                        }),
+                    );
+                    respond(200, pull, &[])
+                }
                 None => message(404, "Not Found"),
             }
         }
@@ -460,11 +475,14 @@ fn route(
                 sha: (*sha).to_owned(),
                 body: b.clone(),
             });
-            respond(
-                201,
-                json!({"id": s.commit_statuses.len(), "state": b["state"]}),
-                &[],
-            )
+            let mut status = documented(
+                "status",
+                json!({"id": s.commit_statuses.len(), "state": b["state"], "context": b["context"]}),
+            );
+            for field in ["description", "target_url"] {
+                status[field] = b.get(field).cloned().unwrap_or(Value::Null);
+            }
+            respond(201, status, &[])
         }
         (Method::POST, ["repos", o, n, "deployments"]) if repo_ok(o, n) => {
             if !can_write {
@@ -476,16 +494,14 @@ fn route(
             }
             s.next_id += 1;
             let id = s.next_id;
-            s.deployments.push(FakeDeployment {
+            let deployment = FakeDeployment {
                 id,
-                body: b.clone(),
+                body: b,
                 statuses: Vec::new(),
-            });
-            respond(
-                201,
-                json!({"id": id, "ref": b["ref"], "environment": b["environment"]}),
-                &[],
-            )
+            };
+            let answer = deployment_json(&deployment);
+            s.deployments.push(deployment);
+            respond(201, answer, &[])
         }
         (Method::POST, ["repos", o, n, "deployments", id, "statuses"]) if repo_ok(o, n) => {
             if !can_write {
@@ -507,11 +523,16 @@ fn route(
             match s.deployments.iter_mut().find(|d| d.id.to_string() == *id) {
                 Some(d) => {
                     d.statuses.push(b.clone());
-                    respond(
-                        201,
-                        json!({"id": d.statuses.len(), "state": b["state"]}),
-                        &[],
-                    )
+                    let status = documented(
+                        "deployment-status",
+                        json!({
+                            "id": d.statuses.len(),
+                            "state": b["state"],
+                            "environment": d.body["environment"],
+                            "deployment_url": format!("https://api.github.com/repos/{REPO}/deployments/{}", d.id),
+                        }),
+                    );
+                    respond(201, status, &[])
                 }
                 None => message(404, "Not Found"),
             }
@@ -532,8 +553,15 @@ fn git_object(s: &State, path: &str) -> Option<HttpResponse> {
         ["repos", o, n, "git", "tags", sha] => (format!("{o}/{n}"), sha.to_string()),
         _ => return None,
     };
-    Some(match s.git_objects.get(&(repo, key)) {
-        Some((sha, kind)) => respond(200, json!({"object": {"sha": sha, "type": kind}}), &[]),
+    Some(match s.git_objects.get(&(repo, key.clone())) {
+        Some((sha, kind)) => {
+            let object = json!({"object": {"sha": sha, "type": kind}});
+            let answer = match key.strip_prefix("refs/") {
+                Some(_) => documented("git-ref", merged(json!({"ref": key}), object)),
+                None => documented("git-tag", merged(json!({"sha": key}), object)),
+            };
+            respond(200, answer, &[])
+        }
         None => message(404, "Not Found"),
     })
 }
@@ -559,7 +587,7 @@ fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpRes
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|c| json!({"id": c.id, "body": c.body, "user": user_json(&c.author)}))
+        .map(|c| comment_json(c))
         .collect();
     let link = |p: usize, rel: &str| {
         format!(
@@ -609,15 +637,7 @@ fn list_deployments(s: &State, addr: SocketAddr, query: &str) -> HttpResponse {
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "ref": d.body["ref"],
-                "sha": d.body["ref"],
-                "environment": d.body["environment"],
-                "payload": d.body.get("payload").cloned().unwrap_or(json!({})),
-            })
-        })
+        .map(|d| deployment_json(d))
         .collect();
     let mut links = Vec::new();
     if page < pages {
@@ -647,7 +667,76 @@ fn user_json(login: &str) -> Value {
     } else {
         "User"
     };
-    json!({"login": login, "type": kind})
+    documented(
+        "simple-user",
+        json!({
+            "login": login,
+            "type": kind,
+            "url": format!("https://api.github.com/users/{login}"),
+            "html_url": format!("https://github.com/{login}"),
+        }),
+    )
+}
+
+/// A comment as GitHub answers it (`issue-comment`).
+fn comment_json(c: &FakeComment) -> Value {
+    documented(
+        "issue-comment",
+        json!({
+            "id": c.id,
+            "body": c.body,
+            "user": user_json(&c.author),
+            "url": format!("https://api.github.com/repos/{REPO}/issues/comments/{}", c.id),
+            "html_url": format!("https://github.com/{REPO}/pull/{}#issuecomment-{}", c.issue, c.id),
+            "issue_url": format!("https://api.github.com/repos/{REPO}/issues/{}", c.issue),
+        }),
+    )
+}
+
+/// A deployment as GitHub answers it: what was posted, GitHub's defaults
+/// for what was not (`task` `deploy`, `payload` `{}`).
+fn deployment_json(d: &FakeDeployment) -> Value {
+    let b = &d.body;
+    let text = |k: &str, default: &str| Value::from(b[k].as_str().unwrap_or(default));
+    documented(
+        "deployment",
+        json!({
+            "id": d.id,
+            "url": format!("https://api.github.com/repos/{REPO}/deployments/{}", d.id),
+            "statuses_url": format!("https://api.github.com/repos/{REPO}/deployments/{}/statuses", d.id),
+            "repository_url": format!("https://api.github.com/repos/{REPO}"),
+            "ref": b["ref"],
+            "sha": b["ref"],
+            "task": text("task", "deploy"),
+            "environment": text("environment", "production"),
+            "original_environment": text("environment", "production"),
+            "description": b.get("description").cloned().unwrap_or(Value::Null),
+            "transient_environment": b["transient_environment"].as_bool().unwrap_or(false),
+            "production_environment": b["production_environment"].as_bool().unwrap_or(false),
+            "payload": b.get("payload").cloned().unwrap_or(json!({})),
+        }),
+    )
+}
+
+/// GitHub's documented example answer `name` (its REST description's
+/// `components/examples`) with what the fake's state decides merged in:
+/// the fake answers in GitHub's shape, and invents no field.
+fn documented(name: &str, overrides: Value) -> Value {
+    merged(contract::rest().example(name), overrides)
+}
+
+/// `base` with `overrides` merged in, object by object.
+fn merged(mut base: Value, overrides: Value) -> Value {
+    match (&mut base, overrides) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (k, v) in from {
+                let old = into.remove(&k).unwrap_or(Value::Null);
+                into.insert(k, merged(old, v));
+            }
+            base
+        }
+        (_, v) => v,
+    }
 }
 
 /// `GET /oidc?api-version=2.0&audience=…` with `Authorization: bearer …`.
