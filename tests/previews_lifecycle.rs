@@ -154,6 +154,7 @@ async fn prune_removes_closed_and_expired_previews_and_nothing_else() {
     lab.gh.set_pull_state(5, "closed");
     let comment = our_comment(&lab.gh, 1);
     lab.gh.add_deployment(serde_json::json!({
+        "ref": SHA,
         "environment": "preview",
         "payload": {"amplify_deploy": {"branch": "pr-1", "pull_request": 1}}
     }));

@@ -223,8 +223,20 @@ impl FakeGitHub {
     }
 
     /// A deployment made by someone else (an earlier run), as
-    /// `POST /deployments` with this body would.
+    /// `POST /deployments` with this body would; the body must be one
+    /// GitHub's description allows.
     pub fn add_deployment(&self, body: Value) -> u64 {
+        let headers = [("content-type".to_owned(), "application/json".to_owned())];
+        let text = body.to_string();
+        let path = format!("/repos/{REPO}/deployments");
+        let (_, errors) = contract::rest().check(&contract::Request {
+            method: "POST",
+            path: &path,
+            query: "",
+            headers: &headers,
+            body: text.as_bytes(),
+        });
+        assert!(errors.is_empty(), "add_deployment({body}): {errors:?}");
         let mut s = self.state();
         s.next_id += 1;
         let id = s.next_id;

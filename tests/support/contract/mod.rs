@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-pub use rest::{Operation, Rest};
+pub use rest::{Operation, Request, Rest};
 
 /// Where the fetched documents are: `GITHUB_OPENAPI_DIR`, else the
 /// folder `scripts/github-openapi.sh` fills by default.
