@@ -2,6 +2,11 @@
 //! previews and deployments use (issue comments with real `Link`
 //! pagination, deployments and their statuses, token checks), the Actions
 //! OIDC token endpoint, and a fake AWS STS `AssumeRoleWithWebIdentity`.
+//!
+//! Every REST request is checked against GitHub's published description
+//! (`super::contract`), and so is every answer the fake gives; a test
+//! whose fake saw a violation fails when the fake is dropped, whatever
+//! the product made of the answer.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -74,10 +79,14 @@ pub struct FakeCommitStatus {
 #[derive(Debug, Clone)]
 pub struct FakeRequest {
     pub method: String,
+    /// Under the API base: what follows [`FakeGitHub::url`].
     pub path: String,
     pub query: String,
     pub authorization: Option<String>,
     pub status: u16,
+    /// The documented operation it is (`issues/create-comment`); `None`
+    /// for the OIDC endpoint, STS, and requests GitHub does not document.
+    pub operation: Option<String>,
 }
 
 #[derive(Default)]
@@ -87,6 +96,11 @@ pub struct State {
     /// In the order they were posted.
     pub commit_statuses: Vec<FakeCommitStatus>,
     pub requests: Vec<FakeRequest>,
+    /// Every way a request broke GitHub's published contract, or an answer
+    /// of the fake's departed from it. Checked when the fake is dropped.
+    pub violations: Vec<String>,
+    /// The API's base path (`/api/v3` on GitHub Enterprise Server), or empty.
+    base: String,
     /// The form bodies STS received.
     pub sts_calls: Vec<BTreeMap<String, String>>,
     /// Answer every comment listing with this many bytes of JSON (a runaway
@@ -116,10 +130,20 @@ pub struct FakeGitHub {
 
 impl FakeGitHub {
     pub async fn start() -> FakeGitHub {
+        FakeGitHub::start_under("").await
+    }
+
+    /// The REST API under base path `base`, as GitHub Enterprise Server
+    /// serves it (`/api/v3`); the OIDC endpoint and STS stay at the root.
+    pub async fn start_under(base: &str) -> FakeGitHub {
+        // Read the description before the first request needs it, so that
+        // a missing one fails the test with its own message.
+        let _ = contract::rest();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
             next_id: 1000,
+            base: base.trim_end_matches('/').to_owned(),
             ..State::default()
         }));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -148,9 +172,10 @@ impl FakeGitHub {
         }
     }
 
-    /// `GITHUB_API_URL` (also the STS endpoint, `AWS_ENDPOINT_URL_STS`).
+    /// `GITHUB_API_URL` (also the STS endpoint, `AWS_ENDPOINT_URL_STS`,
+    /// when the base is the root).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, self.state().base)
     }
 
     /// `ACTIONS_ID_TOKEN_REQUEST_URL` (the runner's has `api-version` in it).
@@ -264,6 +289,45 @@ impl FakeGitHub {
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().requests.clone()
     }
+
+    /// The violations seen so far, which no longer fail the test: for a
+    /// test that breaks the contract on purpose and asserts it was caught.
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.state().violations)
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        let (violations, requests) = {
+            let mut s = self.state();
+            (std::mem::take(&mut s.violations), s.requests.clone())
+        };
+        let checked: Vec<&str> = requests
+            .iter()
+            .filter_map(|r| r.operation.as_deref())
+            .collect();
+        eprintln!(
+            "fake GitHub: {} requests checked against GitHub's REST description {}: {}",
+            checked.len(),
+            contract::rest().version(),
+            checked.join(" ")
+        );
+        if violations.is_empty() {
+            return;
+        }
+        let report = format!(
+            "the fake GitHub saw {} violation(s) of GitHub's published REST API description (@octokit/openapi {}):\n  {}",
+            violations.len(),
+            contract::rest().version(),
+            violations.join("\n  ")
+        );
+        if std::thread::panicking() {
+            eprintln!("{report}");
+        } else {
+            panic!("{report}");
+        }
+    }
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -301,6 +365,16 @@ async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let authorization = req
         .headers()
         .get("authorization")
@@ -313,23 +387,112 @@ async fn handle(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
-    let response = route(
-        &mut lock(),
-        addr,
-        &method,
-        &path,
-        &query,
-        authorization.as_deref(),
-        &body,
-    );
-    lock().requests.push(FakeRequest {
+    let base = lock().base.clone();
+    let checked = check_request(&base, &method, &path, &query, &headers, &body);
+    let response = match &checked.path {
+        Some(rest_path) => route(
+            &mut lock(),
+            addr,
+            &method,
+            rest_path,
+            &query,
+            authorization.as_deref(),
+            &body,
+        ),
+        None => message(404, "Not Found"),
+    };
+    let (parts, answer) = response.into_parts();
+    let answer = answer
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let status = parts.status.as_u16();
+    let mut violations = checked.violations;
+    // A scripted runaway answer is not GitHub's shape, on purpose.
+    let scripted_fault = lock().huge_comment_listing.is_some();
+    if let (Some(op), false) = (&checked.operation, scripted_fault) {
+        for e in contract::rest().check_response(op, status, &answer) {
+            violations.push(format!("the fake's answer {status}: {e}"));
+        }
+    }
+    let mut s = lock();
+    let what = match &checked.operation {
+        Some(op) => format!("{method} {path}?{query} ({})", op.id),
+        None => format!("{method} {path}?{query}"),
+    };
+    s.violations
+        .extend(violations.into_iter().map(|v| format!("{what}: {v}")));
+    s.requests.push(FakeRequest {
         method: method.to_string(),
-        path,
+        path: checked.path.unwrap_or(path),
         query,
         authorization,
-        status: response.status().as_u16(),
+        status,
+        operation: checked.operation.map(|o| o.id),
     });
-    Ok(response)
+    Ok(Response::from_parts(parts, Full::new(answer)))
+}
+
+/// A request as checked against GitHub's description.
+struct Checked {
+    /// The path under the API base; `None`: it is not under the base.
+    path: Option<String>,
+    operation: Option<contract::Operation>,
+    violations: Vec<String>,
+}
+
+fn check_request(
+    base: &str,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Checked {
+    if not_rest(method, path) {
+        return Checked {
+            path: Some(path.to_owned()),
+            operation: None,
+            violations: Vec::new(),
+        };
+    }
+    let Some(rest_path) = path.strip_prefix(base).filter(|p| p.starts_with('/')) else {
+        return Checked {
+            path: None,
+            operation: None,
+            violations: vec![format!("not under the API base {base}")],
+        };
+    };
+    let (operation, violations) = contract::rest().check(&contract::Request {
+        method: method.as_str(),
+        path: &documented_path(rest_path),
+        query,
+        headers,
+        body,
+    });
+    Checked {
+        path: Some(rest_path.to_owned()),
+        operation,
+        violations,
+    }
+}
+
+/// Requests that are not GitHub's REST API, which its description does
+/// not cover: the Actions OIDC token endpoint (the runner's
+/// `ACTIONS_ID_TOKEN_REQUEST_URL`) and AWS STS, both played by this fake.
+fn not_rest(method: &Method, path: &str) -> bool {
+    path == "/oidc" || (path == "/" && method == Method::POST)
+}
+
+/// The documented path of a request: GitHub's `Link` URLs name the
+/// repository by id (`/repositories/{id}/…`), an alias of
+/// `/repos/{owner}/{repo}/…` that the description does not list.
+fn documented_path(path: &str) -> String {
+    match path.strip_prefix(&format!("/repositories/{REPO_ID}/")) {
+        Some(rest) => format!("/repos/{REPO}/{rest}"),
+        None => path.to_owned(),
+    }
 }
 
 fn route(
@@ -603,7 +766,8 @@ fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpRes
         .collect();
     let link = |p: usize, rel: &str| {
         format!(
-            "<http://{addr}/repositories/{REPO_ID}/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\""
+            "<http://{addr}{}/repositories/{REPO_ID}/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\"",
+            s.base
         )
     };
     let mut links = Vec::new();
@@ -660,7 +824,8 @@ fn list_deployments(s: &State, addr: SocketAddr, query: &str) -> HttpResponse {
         next.append_pair("per_page", &per_page.to_string());
         next.append_pair("page", &(page + 1).to_string());
         links.push(format!(
-            "<http://{addr}/repositories/{REPO_ID}/deployments?{}>; rel=\"next\"",
+            "<http://{addr}{}/repositories/{REPO_ID}/deployments?{}>; rel=\"next\"",
+            s.base,
             next.finish()
         ));
     }

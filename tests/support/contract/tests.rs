@@ -493,3 +493,105 @@ fn a_missing_description_names_the_command_that_fetches_it() {
     );
     assert!(message.contains("@octokit/openapi from npm"), "{message}");
 }
+
+/// The fake GitHub checks what reaches it over HTTP, records each
+/// violation, and fails the test that caused one when it is dropped, even
+/// when the request got an answer the product would only warn about.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fake_github_fails_the_test_that_broke_the_contract() {
+    use crate::support::github::{FakeGitHub, REPO, WRITE_TOKEN};
+    let gh = FakeGitHub::start().await;
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{}{path}", gh.url()))
+            .bearer_auth(WRITE_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let comments = format!("/repos/{REPO}/issues/7/comments");
+    let ok = send(
+        reqwest::Method::POST,
+        &comments,
+        Some(json!({"body": "hi"})),
+    )
+    .await;
+    assert_eq!(ok, 201);
+    assert_eq!(gh.take_violations(), Vec::<String>::new());
+
+    send(
+        reqwest::Method::GET,
+        &format!("{comments}?per_page=100&sort=created"),
+        None,
+    )
+    .await;
+    send(reqwest::Method::PUT, &comments, Some(json!({"body": "hi"}))).await;
+    let status = send(
+        reqwest::Method::POST,
+        &comments,
+        Some(json!({"body": "hi", "draft": true})),
+    )
+    .await;
+    assert_eq!(
+        status, 201,
+        "the fake answers as GitHub would: it ignores what it does not know"
+    );
+    let violations = gh.take_violations();
+    assert_eq!(violations.len(), 3, "{violations:#?}");
+    assert!(
+        violations[0].contains("query parameter \"sort\" is not documented"),
+        "{violations:?}"
+    );
+    assert!(
+        violations[1].contains("has no PUT operation"),
+        "{violations:?}"
+    );
+    assert!(
+        violations[2].contains("property \"draft\" is not documented"),
+        "{violations:?}"
+    );
+    assert_eq!(
+        gh.requests()[1].operation.as_deref(),
+        Some("issues/list-comments")
+    );
+
+    // One left behind fails the test when the fake goes.
+    send(
+        reqwest::Method::GET,
+        &format!("/repos/{REPO}/pulls/seven"),
+        None,
+    )
+    .await;
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(gh)));
+    let message = *dropped.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains("pulls/get): path parameter pull_number: expected integer"),
+        "{message}"
+    );
+}
+
+/// Under a base path (GitHub Enterprise Server's `/api/v3`), a call that
+/// leaves the base is a violation, though its path is documented.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_outside_the_api_base_is_caught() {
+    use crate::support::github::{FakeGitHub, REPO, WRITE_TOKEN};
+    let gh = FakeGitHub::start_under("/api/v3").await;
+    let root = gh.url().trim_end_matches("/api/v3").to_owned();
+    let status = reqwest::Client::new()
+        .get(format!("{root}/repos/{REPO}/pulls/7"))
+        .bearer_auth(WRITE_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    let violations = gh.take_violations();
+    assert_eq!(
+        violations,
+        [format!(
+            "GET /repos/{REPO}/pulls/7?: not under the API base /api/v3"
+        )]
+    );
+}
