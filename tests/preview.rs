@@ -12,17 +12,7 @@ const SHA2: &str = "2222222222222222222222222222222222222222";
 
 /// A `pull_request` payload for PR 7 of [`REPO`] (`head_repo` differs for a fork).
 fn event(dir: &Path, action: &str, sha: &str, head_repo: &str) -> PathBuf {
-    let payload = serde_json::json!({
-        "action": action,
-        "number": 7,
-        "pull_request": {
-            "number": 7,
-            "state": if action == "closed" { "closed" } else { "open" },
-            "head": {"sha": sha, "ref": "feature", "repo": {"full_name": head_repo}},
-            "base": {"sha": "0000", "ref": "main", "repo": {"full_name": REPO}}
-        },
-        "repository": {"full_name": REPO}
-    });
+    let payload = pull_request_payload("pull_request", action, 7, sha, head_repo);
     let path = dir.join(format!("event-{action}-{sha}.json"));
     std::fs::write(&path, payload.to_string()).expect("write event");
     path

@@ -116,6 +116,44 @@ pub struct State {
     pub git_objects: BTreeMap<(String, String), (String, String)>,
 }
 
+pub use super::contract::event_payload;
+
+/// The base commit of the pull requests [`pull_request_payload`] makes.
+pub const BASE_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// A `pull_request` (or `pull_request_target`) webhook payload, as GitHub
+/// sends it, for pull request `number` of [`REPO`]: head commit `sha` of
+/// branch `feature` in `head_repo` (a fork unless it is [`REPO`]), into
+/// `main`; open unless `action` is `closed`. Everything else is as
+/// GitHub's webhook schema has it.
+pub fn pull_request_payload(
+    event: &str,
+    action: &str,
+    number: u64,
+    sha: &str,
+    head_repo: &str,
+) -> Value {
+    let repo = |full_name: &str| {
+        let (owner, name) = full_name.split_once('/').expect("owner/name");
+        json!({"full_name": full_name, "name": name, "owner": {"login": owner}})
+    };
+    let head_owner = head_repo.split('/').next().unwrap_or_default();
+    event_payload(
+        event,
+        action,
+        json!({
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "state": if action == "closed" { "closed" } else { "open" },
+                "head": {"sha": sha, "ref": "feature", "label": format!("{head_owner}:feature"), "repo": repo(head_repo)},
+                "base": {"sha": BASE_SHA, "ref": "main", "label": "octo:main", "repo": repo(REPO)},
+            },
+            "repository": repo(REPO),
+        }),
+    )
+}
+
 /// What the fake STS issued on its `n`th call (from 1) once
 /// [`FakeGitHub::issue_session_credentials`] is on.
 pub fn issued_access_key(n: usize) -> String {

@@ -1,10 +1,14 @@
 //! GitHub's contract, as GitHub publishes it: the REST API's OpenAPI
-//! description (npm `@octokit/openapi`), pinned and fetched by
-//! `scripts/github-openapi.sh`, which the fake GitHub checks every REST
-//! request it receives against ([`rest`]). It is read once per test binary.
+//! description (npm `@octokit/openapi`) and the webhooks' (npm
+//! `@octokit/openapi-webhooks`), pinned and fetched by
+//! `scripts/github-openapi.sh`. The fake GitHub checks every REST request
+//! it receives against the first ([`rest`]); the tests' event payloads are
+//! built from the second ([`event_payload`]). Each document is read once
+//! per test binary.
 
 pub mod rest;
 pub mod schema;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -15,6 +19,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use rest::{Operation, Request, Rest};
+pub use webhooks::Webhooks;
 
 /// Where the fetched documents are: `GITHUB_OPENAPI_DIR`, else the
 /// folder `scripts/github-openapi.sh` fills by default.
@@ -49,4 +54,18 @@ fn load(dir: &std::path::Path, file: &str, package: &str) -> Value {
 pub fn rest() -> &'static Rest {
     static REST: OnceLock<Rest> = OnceLock::new();
     REST.get_or_init(|| Rest::new(load(&dir(), "openapi.json", "@octokit/openapi")))
+}
+
+/// The webhooks description.
+pub fn webhooks() -> &'static Webhooks {
+    static WEBHOOKS: OnceLock<Webhooks> = OnceLock::new();
+    WEBHOOKS.get_or_init(|| Webhooks {
+        doc: load(&dir(), "openapi-webhooks.json", "@octokit/openapi-webhooks"),
+    })
+}
+
+/// A webhook payload of `event` with `action` (empty for events that have
+/// none, such as `push`), `overrides` merged in: see [`Webhooks::payload`].
+pub fn event_payload(event: &str, action: &str, overrides: Value) -> Value {
+    webhooks().payload(event, action, &overrides)
 }

@@ -479,6 +479,49 @@ fn githubs_descriptions_are_read() {
     assert!(errors[0].contains("has no POST operation"), "{errors:?}");
 }
 
+/// Each event the tests use has a payload the product reads as GitHub
+/// sends it.
+#[test]
+fn event_payloads_follow_githubs_schemas() {
+    use amplify_deploy::github::event::PullRequest;
+    for (event, action) in [
+        ("pull_request", "opened"),
+        ("pull_request", "synchronize"),
+        ("pull_request", "closed"),
+        ("pull_request_target", "labeled"),
+        ("pull_request_target", "synchronize"),
+        ("pull_request_target", "closed"),
+        ("push", ""),
+        ("workflow_run", "completed"),
+    ] {
+        let payload = super::event_payload(event, action, json!({}));
+        if event.starts_with("pull_request") {
+            let pr = PullRequest::parse(event, &payload.to_string()).unwrap();
+            assert_eq!(pr.action, action);
+            assert_eq!(Some(pr.number), payload["number"].as_u64());
+            assert!(pr.head_sha.is_some() && pr.base_repo.is_some(), "{pr:?}");
+        }
+    }
+    let wrong = std::panic::catch_unwind(|| {
+        super::event_payload(
+            "pull_request",
+            "opened",
+            json!({"pull_request": {"sha": "x"}}),
+        )
+    });
+    assert!(
+        wrong.is_err(),
+        "an override of a field GitHub does not send is refused"
+    );
+    let wrong = std::panic::catch_unwind(|| {
+        super::event_payload("pull_request", "opened", json!({"number": "7"}))
+    });
+    assert!(
+        wrong.is_err(),
+        "an override that breaks the schema is refused"
+    );
+}
+
 /// Without the fetched description the tests stop at once, saying how to
 /// fetch it.
 #[test]
