@@ -37,6 +37,9 @@ if ! command -v moto_server >/dev/null; then
   command -v moto_server >/dev/null || { echo "error: moto_server is not on PATH after installing moto[server]" >&2; exit 1; }
 fi
 
+log "GitHub's API descriptions (npm; the fake GitHub checks every request against them)"
+bash scripts/github-openapi.sh
+
 log "cargo test"
 cargo test --locked --workspace
 

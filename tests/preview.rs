@@ -12,17 +12,7 @@ const SHA2: &str = "2222222222222222222222222222222222222222";
 
 /// A `pull_request` payload for PR 7 of [`REPO`] (`head_repo` differs for a fork).
 fn event(dir: &Path, action: &str, sha: &str, head_repo: &str) -> PathBuf {
-    let payload = serde_json::json!({
-        "action": action,
-        "number": 7,
-        "pull_request": {
-            "number": 7,
-            "state": if action == "closed" { "closed" } else { "open" },
-            "head": {"sha": sha, "ref": "feature", "repo": {"full_name": head_repo}},
-            "base": {"sha": "0000", "ref": "main", "repo": {"full_name": REPO}}
-        },
-        "repository": {"full_name": REPO}
-    });
+    let payload = pull_request_payload("pull_request", action, 7, sha, head_repo);
     let path = dir.join(format!("event-{action}-{sha}.json"));
     std::fs::write(&path, payload.to_string()).expect("write event");
     path
@@ -227,6 +217,42 @@ async fn the_marker_is_found_on_a_later_page() {
     assert_eq!(lists.len(), 2, "{lists:?}");
     assert!(lists[0].query.contains("per_page=100"));
     assert!(lists[1].path.starts_with("/repositories/") && lists[1].query.contains("page=2"));
+}
+
+/// GitHub Enterprise Server serves the API under `/api/v3`: every call,
+/// and the next page its `Link` names, stays under that base (a call that
+/// leaves it is a contract violation, and fails the test).
+#[tokio::test(flavor = "multi_thread")]
+async fn github_enterprise_server_calls_stay_under_the_api_base() {
+    let mut pr = Pr::start().await;
+    pr.gh = FakeGitHub::start_under("/api/v3").await;
+    pr.gh.add_comments(7, 120);
+    let environment = ["--deployment-environment", "preview", "--commit-status"];
+    let r = run(pr.cmd("opened", SHA1, REPO, WRITE_TOKEN).args(environment)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("::warning"), "{r:?}");
+    assert_eq!(pr.gh.comments(7).len(), 121);
+    assert_eq!(pr.gh.commit_statuses().len(), 2);
+    let requests = pr.gh.requests();
+    let operations: Vec<&str> = requests
+        .iter()
+        .filter_map(|q| q.operation.as_deref())
+        .collect();
+    assert_eq!(operations.len(), requests.len(), "{requests:?}");
+    for op in [
+        "issues/list-comments",
+        "issues/create-comment",
+        "repos/create-deployment",
+        "repos/create-commit-status",
+    ] {
+        assert!(operations.contains(&op), "{op} in {operations:?}");
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|q| q.path.starts_with("/repositories/")),
+        "{requests:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -71,17 +71,7 @@ impl Lab {
 
     /// The deploy a runner starts for pull request `pr`'s `action` event.
     fn deploy(&self, pr: u64, action: &str) -> Command {
-        let payload = serde_json::json!({
-            "action": action,
-            "number": pr,
-            "pull_request": {
-                "number": pr,
-                "state": if action == "closed" { "closed" } else { "open" },
-                "head": {"sha": SHA, "ref": "feature", "repo": {"full_name": REPO}},
-                "base": {"sha": "0000", "ref": "main", "repo": {"full_name": REPO}}
-            },
-            "repository": {"full_name": REPO}
-        });
+        let payload = pull_request_payload("pull_request", action, pr, SHA, REPO);
         let event = self.dir.path().join(format!("event-{pr}-{action}.json"));
         std::fs::write(&event, payload.to_string()).unwrap();
         let mut c = cmd(&self.emu);
@@ -154,6 +144,7 @@ async fn prune_removes_closed_and_expired_previews_and_nothing_else() {
     lab.gh.set_pull_state(5, "closed");
     let comment = our_comment(&lab.gh, 1);
     lab.gh.add_deployment(serde_json::json!({
+        "ref": SHA,
         "environment": "preview",
         "payload": {"amplify_deploy": {"branch": "pr-1", "pull_request": 1}}
     }));

@@ -43,12 +43,16 @@ async fn tags_record_what_a_push_deployed() {
     let event = write(
         dir.path(),
         "event.json",
-        serde_json::json!({
-            "head_commit": {
-                "message": "Fix \"quotes\"; $(rm -rf ~) <b>caf\u{e9}</b>\n\nbody line",
-                "timestamp": "2026-11-29T10:00:00+01:00"
-            }
-        })
+        crate::support::github::event_payload(
+            "push",
+            "",
+            serde_json::json!({
+                "head_commit": {
+                    "message": "Fix \"quotes\"; $(rm -rf ~) <b>caf\u{e9}</b>\n\nbody line",
+                    "timestamp": "2026-11-29T10:00:00+01:00"
+                }
+            }),
+        )
         .to_string()
         .as_bytes(),
     );

@@ -298,17 +298,13 @@ async fn a_preview_refuses_sync_rules_before_any_request() {
     let event = write(
         events.path(),
         "event.json",
-        serde_json::json!({
-            "action": "opened",
-            "number": 7,
-            "pull_request": {
-                "number": 7,
-                "state": "open",
-                "head": {"sha": "1111111111111111111111111111111111111111", "ref": "feature", "repo": {"full_name": crate::support::github::REPO}},
-                "base": {"sha": "0000", "ref": "main", "repo": {"full_name": crate::support::github::REPO}}
-            },
-            "repository": {"full_name": crate::support::github::REPO}
-        })
+        crate::support::github::pull_request_payload(
+            "pull_request",
+            "opened",
+            7,
+            "1111111111111111111111111111111111111111",
+            crate::support::github::REPO,
+        )
         .to_string()
         .as_bytes(),
     );

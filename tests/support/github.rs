@@ -2,6 +2,11 @@
 //! previews and deployments use (issue comments with real `Link`
 //! pagination, deployments and their statuses, token checks), the Actions
 //! OIDC token endpoint, and a fake AWS STS `AssumeRoleWithWebIdentity`.
+//!
+//! Every REST request is checked against GitHub's published description
+//! (`super::contract`), and so is every answer the fake gives; a test
+//! whose fake saw a violation fails when the fake is dropped, whatever
+//! the product made of the answer.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +24,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use amplify_emulator::{Credential, SessionCredentials};
+
+use super::contract;
 
 /// A token with write access (`pull-requests: write`, `deployments: write`).
 pub const WRITE_TOKEN: &str = "ghs_writeTOKENforTESTS0123456789";
@@ -72,10 +79,14 @@ pub struct FakeCommitStatus {
 #[derive(Debug, Clone)]
 pub struct FakeRequest {
     pub method: String,
+    /// Under the API base: what follows [`FakeGitHub::url`].
     pub path: String,
     pub query: String,
     pub authorization: Option<String>,
     pub status: u16,
+    /// The documented operation it is (`issues/create-comment`); `None`
+    /// for the OIDC endpoint, STS, and requests GitHub does not document.
+    pub operation: Option<String>,
 }
 
 #[derive(Default)]
@@ -85,6 +96,11 @@ pub struct State {
     /// In the order they were posted.
     pub commit_statuses: Vec<FakeCommitStatus>,
     pub requests: Vec<FakeRequest>,
+    /// Every way a request broke GitHub's published contract, or an answer
+    /// of the fake's departed from it. Checked when the fake is dropped.
+    pub violations: Vec<String>,
+    /// The API's base path (`/api/v3` on GitHub Enterprise Server), or empty.
+    base: String,
     /// The form bodies STS received.
     pub sts_calls: Vec<BTreeMap<String, String>>,
     /// Answer every comment listing with this many bytes of JSON (a runaway
@@ -98,6 +114,44 @@ pub struct State {
     /// Git refs and tag objects by `owner/name`: `refs/tags/NAME` or a tag
     /// object's sha -> (sha, type) of what it names.
     pub git_objects: BTreeMap<(String, String), (String, String)>,
+}
+
+pub use super::contract::event_payload;
+
+/// The base commit of the pull requests [`pull_request_payload`] makes.
+pub const BASE_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// A `pull_request` (or `pull_request_target`) webhook payload, as GitHub
+/// sends it, for pull request `number` of [`REPO`]: head commit `sha` of
+/// branch `feature` in `head_repo` (a fork unless it is [`REPO`]), into
+/// `main`; open unless `action` is `closed`. Everything else is as
+/// GitHub's webhook schema has it.
+pub fn pull_request_payload(
+    event: &str,
+    action: &str,
+    number: u64,
+    sha: &str,
+    head_repo: &str,
+) -> Value {
+    let repo = |full_name: &str| {
+        let (owner, name) = full_name.split_once('/').expect("owner/name");
+        json!({"full_name": full_name, "name": name, "owner": {"login": owner}})
+    };
+    let head_owner = head_repo.split('/').next().unwrap_or_default();
+    event_payload(
+        event,
+        action,
+        json!({
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "state": if action == "closed" { "closed" } else { "open" },
+                "head": {"sha": sha, "ref": "feature", "label": format!("{head_owner}:feature"), "repo": repo(head_repo)},
+                "base": {"sha": BASE_SHA, "ref": "main", "label": "octo:main", "repo": repo(REPO)},
+            },
+            "repository": repo(REPO),
+        }),
+    )
 }
 
 /// What the fake STS issued on its `n`th call (from 1) once
@@ -114,10 +168,20 @@ pub struct FakeGitHub {
 
 impl FakeGitHub {
     pub async fn start() -> FakeGitHub {
+        FakeGitHub::start_under("").await
+    }
+
+    /// The REST API under base path `base`, as GitHub Enterprise Server
+    /// serves it (`/api/v3`); the OIDC endpoint and STS stay at the root.
+    pub async fn start_under(base: &str) -> FakeGitHub {
+        // Read the description before the first request needs it, so that
+        // a missing one fails the test with its own message.
+        let _ = contract::rest();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
             next_id: 1000,
+            base: base.trim_end_matches('/').to_owned(),
             ..State::default()
         }));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -146,9 +210,10 @@ impl FakeGitHub {
         }
     }
 
-    /// `GITHUB_API_URL` (also the STS endpoint, `AWS_ENDPOINT_URL_STS`).
+    /// `GITHUB_API_URL` (also the STS endpoint, `AWS_ENDPOINT_URL_STS`,
+    /// when the base is the root).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, self.state().base)
     }
 
     /// `ACTIONS_ID_TOKEN_REQUEST_URL` (the runner's has `api-version` in it).
@@ -221,8 +286,20 @@ impl FakeGitHub {
     }
 
     /// A deployment made by someone else (an earlier run), as
-    /// `POST /deployments` with this body would.
+    /// `POST /deployments` with this body would; the body must be one
+    /// GitHub's description allows.
     pub fn add_deployment(&self, body: Value) -> u64 {
+        let headers = [("content-type".to_owned(), "application/json".to_owned())];
+        let text = body.to_string();
+        let path = format!("/repos/{REPO}/deployments");
+        let (_, errors) = contract::rest().check(&contract::Request {
+            method: "POST",
+            path: &path,
+            query: "",
+            headers: &headers,
+            body: text.as_bytes(),
+        });
+        assert!(errors.is_empty(), "add_deployment({body}): {errors:?}");
         let mut s = self.state();
         s.next_id += 1;
         let id = s.next_id;
@@ -249,6 +326,45 @@ impl FakeGitHub {
 
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().requests.clone()
+    }
+
+    /// The violations seen so far, which no longer fail the test: for a
+    /// test that breaks the contract on purpose and asserts it was caught.
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.state().violations)
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        let (violations, requests) = {
+            let mut s = self.state();
+            (std::mem::take(&mut s.violations), s.requests.clone())
+        };
+        let checked: Vec<&str> = requests
+            .iter()
+            .filter_map(|r| r.operation.as_deref())
+            .collect();
+        eprintln!(
+            "fake GitHub: {} requests checked against GitHub's REST description {}: {}",
+            checked.len(),
+            contract::rest().version(),
+            checked.join(" ")
+        );
+        if violations.is_empty() {
+            return;
+        }
+        let report = format!(
+            "the fake GitHub saw {} violation(s) of GitHub's published REST API description (@octokit/openapi {}):\n  {}",
+            violations.len(),
+            contract::rest().version(),
+            violations.join("\n  ")
+        );
+        if std::thread::panicking() {
+            eprintln!("{report}");
+        } else {
+            panic!("{report}");
+        }
     }
 }
 
@@ -287,6 +403,16 @@ async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let authorization = req
         .headers()
         .get("authorization")
@@ -299,23 +425,112 @@ async fn handle(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
-    let response = route(
-        &mut lock(),
-        addr,
-        &method,
-        &path,
-        &query,
-        authorization.as_deref(),
-        &body,
-    );
-    lock().requests.push(FakeRequest {
+    let base = lock().base.clone();
+    let checked = check_request(&base, &method, &path, &query, &headers, &body);
+    let response = match &checked.path {
+        Some(rest_path) => route(
+            &mut lock(),
+            addr,
+            &method,
+            rest_path,
+            &query,
+            authorization.as_deref(),
+            &body,
+        ),
+        None => message(404, "Not Found"),
+    };
+    let (parts, answer) = response.into_parts();
+    let answer = answer
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let status = parts.status.as_u16();
+    let mut violations = checked.violations;
+    // A scripted runaway answer is not GitHub's shape, on purpose.
+    let scripted_fault = lock().huge_comment_listing.is_some();
+    if let (Some(op), false) = (&checked.operation, scripted_fault) {
+        for e in contract::rest().check_response(op, status, &answer) {
+            violations.push(format!("the fake's answer {status}: {e}"));
+        }
+    }
+    let mut s = lock();
+    let what = match &checked.operation {
+        Some(op) => format!("{method} {path}?{query} ({})", op.id),
+        None => format!("{method} {path}?{query}"),
+    };
+    s.violations
+        .extend(violations.into_iter().map(|v| format!("{what}: {v}")));
+    s.requests.push(FakeRequest {
         method: method.to_string(),
-        path,
+        path: checked.path.unwrap_or(path),
         query,
         authorization,
-        status: response.status().as_u16(),
+        status,
+        operation: checked.operation.map(|o| o.id),
     });
-    Ok(response)
+    Ok(Response::from_parts(parts, Full::new(answer)))
+}
+
+/// A request as checked against GitHub's description.
+struct Checked {
+    /// The path under the API base; `None`: it is not under the base.
+    path: Option<String>,
+    operation: Option<contract::Operation>,
+    violations: Vec<String>,
+}
+
+fn check_request(
+    base: &str,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Checked {
+    if not_rest(method, path) {
+        return Checked {
+            path: Some(path.to_owned()),
+            operation: None,
+            violations: Vec::new(),
+        };
+    }
+    let Some(rest_path) = path.strip_prefix(base).filter(|p| p.starts_with('/')) else {
+        return Checked {
+            path: None,
+            operation: None,
+            violations: vec![format!("not under the API base {base}")],
+        };
+    };
+    let (operation, violations) = contract::rest().check(&contract::Request {
+        method: method.as_str(),
+        path: &documented_path(rest_path),
+        query,
+        headers,
+        body,
+    });
+    Checked {
+        path: Some(rest_path.to_owned()),
+        operation,
+        violations,
+    }
+}
+
+/// Requests that are not GitHub's REST API, which its description does
+/// not cover: the Actions OIDC token endpoint (the runner's
+/// `ACTIONS_ID_TOKEN_REQUEST_URL`) and AWS STS, both played by this fake.
+fn not_rest(method: &Method, path: &str) -> bool {
+    path == "/oidc" || (path == "/" && method == Method::POST)
+}
+
+/// The documented path of a request: GitHub's `Link` URLs name the
+/// repository by id (`/repositories/{id}/…`), an alias of
+/// `/repos/{owner}/{repo}/…` that the description does not list.
+fn documented_path(path: &str) -> String {
+    match path.strip_prefix(&format!("/repositories/{REPO_ID}/")) {
+        Some(rest) => format!("/repos/{REPO}/{rest}"),
+        None => path.to_owned(),
+    }
 }
 
 fn route(
@@ -373,7 +588,11 @@ fn route(
             if integration {
                 forbidden()
             } else {
-                respond(200, json!({"login": user, "id": 4001, "type": "User"}), &[])
+                let me = documented(
+                    "private-user-response-with-public-and-private-profile-information",
+                    json!({"login": user, "id": 4001, "type": "User"}),
+                );
+                respond(200, me, &[])
             }
         }
         // GitHub's own next links use /repositories/{id}/…
@@ -397,17 +616,15 @@ fn route(
             };
             s.next_id += 1;
             let id = s.next_id;
-            s.comments.push(FakeComment {
+            let comment = FakeComment {
                 id,
                 issue,
-                body: text.clone(),
+                body: text,
                 author: user.to_owned(),
-            });
-            respond(
-                201,
-                json!({"id": id, "body": text, "user": user_json(user)}),
-                &[],
-            )
+            };
+            let answer = comment_json(&comment);
+            s.comments.push(comment);
+            respond(201, answer, &[])
         }
         (Method::PATCH, ["repos", o, n, "issues", "comments", id]) if repo_ok(o, n) => {
             if !can_write {
@@ -418,8 +635,8 @@ fn route(
             };
             match s.comments.iter_mut().find(|c| c.id.to_string() == *id) {
                 Some(c) => {
-                    c.body = text.clone();
-                    respond(200, json!({"id": c.id, "body": text}), &[])
+                    c.body = text;
+                    respond(200, comment_json(c), &[])
                 }
                 None => message(404, "Not Found"),
             }
@@ -427,11 +644,22 @@ fn route(
         (Method::GET, ["repos", o, n, "pulls", num]) if repo_ok(o, n) => {
             let state = num.parse::<u64>().ok().and_then(|n| s.pull_states.get(&n));
             match state {
-                Some(state) => respond(
-                    200,
-                    json!({"number": num.parse::<u64>().unwrap_or(0), "state": state}),
-                    &[],
-                ),
+                Some(state) => {
+                    let number = num.parse::<u64>().unwrap_or(0);
+                    // GitHub's example lists a requested team without
+                    // the `type` its schema requires: none here.
+                    let pull = documented(
+                        "pull-request",
+                        json!({
+                            "number": number,
+                            "state": state,
+                            "requested_teams": [],
+                            "url": format!("https://api.github.com/repos/{REPO}/pulls/{number}"),
+                            "html_url": format!("https://github.com/{REPO}/pull/{number}"),
+                        }),
+                    );
+                    respond(200, pull, &[])
+                }
                 None => message(404, "Not Found"),
             }
         }
@@ -460,11 +688,14 @@ fn route(
                 sha: (*sha).to_owned(),
                 body: b.clone(),
             });
-            respond(
-                201,
-                json!({"id": s.commit_statuses.len(), "state": b["state"]}),
-                &[],
-            )
+            let mut status = documented(
+                "status",
+                json!({"id": s.commit_statuses.len(), "state": b["state"], "context": b["context"]}),
+            );
+            for field in ["description", "target_url"] {
+                status[field] = b.get(field).cloned().unwrap_or(Value::Null);
+            }
+            respond(201, status, &[])
         }
         (Method::POST, ["repos", o, n, "deployments"]) if repo_ok(o, n) => {
             if !can_write {
@@ -476,16 +707,14 @@ fn route(
             }
             s.next_id += 1;
             let id = s.next_id;
-            s.deployments.push(FakeDeployment {
+            let deployment = FakeDeployment {
                 id,
-                body: b.clone(),
+                body: b,
                 statuses: Vec::new(),
-            });
-            respond(
-                201,
-                json!({"id": id, "ref": b["ref"], "environment": b["environment"]}),
-                &[],
-            )
+            };
+            let answer = deployment_json(&deployment);
+            s.deployments.push(deployment);
+            respond(201, answer, &[])
         }
         (Method::POST, ["repos", o, n, "deployments", id, "statuses"]) if repo_ok(o, n) => {
             if !can_write {
@@ -507,11 +736,16 @@ fn route(
             match s.deployments.iter_mut().find(|d| d.id.to_string() == *id) {
                 Some(d) => {
                     d.statuses.push(b.clone());
-                    respond(
-                        201,
-                        json!({"id": d.statuses.len(), "state": b["state"]}),
-                        &[],
-                    )
+                    let status = documented(
+                        "deployment-status",
+                        json!({
+                            "id": d.statuses.len(),
+                            "state": b["state"],
+                            "environment": d.body["environment"],
+                            "deployment_url": format!("https://api.github.com/repos/{REPO}/deployments/{}", d.id),
+                        }),
+                    );
+                    respond(201, status, &[])
                 }
                 None => message(404, "Not Found"),
             }
@@ -532,8 +766,15 @@ fn git_object(s: &State, path: &str) -> Option<HttpResponse> {
         ["repos", o, n, "git", "tags", sha] => (format!("{o}/{n}"), sha.to_string()),
         _ => return None,
     };
-    Some(match s.git_objects.get(&(repo, key)) {
-        Some((sha, kind)) => respond(200, json!({"object": {"sha": sha, "type": kind}}), &[]),
+    Some(match s.git_objects.get(&(repo, key.clone())) {
+        Some((sha, kind)) => {
+            let object = json!({"object": {"sha": sha, "type": kind}});
+            let answer = match key.strip_prefix("refs/") {
+                Some(_) => documented("git-ref", merged(json!({"ref": key}), object)),
+                None => documented("git-tag", merged(json!({"sha": key}), object)),
+            };
+            respond(200, answer, &[])
+        }
         None => message(404, "Not Found"),
     })
 }
@@ -559,11 +800,12 @@ fn list_comments(s: &State, addr: SocketAddr, num: &str, query: &str) -> HttpRes
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|c| json!({"id": c.id, "body": c.body, "user": user_json(&c.author)}))
+        .map(|c| comment_json(c))
         .collect();
     let link = |p: usize, rel: &str| {
         format!(
-            "<http://{addr}/repositories/{REPO_ID}/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\""
+            "<http://{addr}{}/repositories/{REPO_ID}/issues/{issue}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\"",
+            s.base
         )
     };
     let mut links = Vec::new();
@@ -609,15 +851,7 @@ fn list_deployments(s: &State, addr: SocketAddr, query: &str) -> HttpResponse {
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "ref": d.body["ref"],
-                "sha": d.body["ref"],
-                "environment": d.body["environment"],
-                "payload": d.body.get("payload").cloned().unwrap_or(json!({})),
-            })
-        })
+        .map(|d| deployment_json(d))
         .collect();
     let mut links = Vec::new();
     if page < pages {
@@ -628,7 +862,8 @@ fn list_deployments(s: &State, addr: SocketAddr, query: &str) -> HttpResponse {
         next.append_pair("per_page", &per_page.to_string());
         next.append_pair("page", &(page + 1).to_string());
         links.push(format!(
-            "<http://{addr}/repositories/{REPO_ID}/deployments?{}>; rel=\"next\"",
+            "<http://{addr}{}/repositories/{REPO_ID}/deployments?{}>; rel=\"next\"",
+            s.base,
             next.finish()
         ));
     }
@@ -647,7 +882,76 @@ fn user_json(login: &str) -> Value {
     } else {
         "User"
     };
-    json!({"login": login, "type": kind})
+    documented(
+        "simple-user",
+        json!({
+            "login": login,
+            "type": kind,
+            "url": format!("https://api.github.com/users/{login}"),
+            "html_url": format!("https://github.com/{login}"),
+        }),
+    )
+}
+
+/// A comment as GitHub answers it (`issue-comment`).
+fn comment_json(c: &FakeComment) -> Value {
+    documented(
+        "issue-comment",
+        json!({
+            "id": c.id,
+            "body": c.body,
+            "user": user_json(&c.author),
+            "url": format!("https://api.github.com/repos/{REPO}/issues/comments/{}", c.id),
+            "html_url": format!("https://github.com/{REPO}/pull/{}#issuecomment-{}", c.issue, c.id),
+            "issue_url": format!("https://api.github.com/repos/{REPO}/issues/{}", c.issue),
+        }),
+    )
+}
+
+/// A deployment as GitHub answers it: what was posted, GitHub's defaults
+/// for what was not (`task` `deploy`, `payload` `{}`).
+fn deployment_json(d: &FakeDeployment) -> Value {
+    let b = &d.body;
+    let text = |k: &str, default: &str| Value::from(b[k].as_str().unwrap_or(default));
+    documented(
+        "deployment",
+        json!({
+            "id": d.id,
+            "url": format!("https://api.github.com/repos/{REPO}/deployments/{}", d.id),
+            "statuses_url": format!("https://api.github.com/repos/{REPO}/deployments/{}/statuses", d.id),
+            "repository_url": format!("https://api.github.com/repos/{REPO}"),
+            "ref": b["ref"],
+            "sha": b["ref"],
+            "task": text("task", "deploy"),
+            "environment": text("environment", "production"),
+            "original_environment": text("environment", "production"),
+            "description": b.get("description").cloned().unwrap_or(Value::Null),
+            "transient_environment": b["transient_environment"].as_bool().unwrap_or(false),
+            "production_environment": b["production_environment"].as_bool().unwrap_or(false),
+            "payload": b.get("payload").cloned().unwrap_or(json!({})),
+        }),
+    )
+}
+
+/// GitHub's documented example answer `name` (its REST description's
+/// `components/examples`) with what the fake's state decides merged in:
+/// the fake answers in GitHub's shape, and invents no field.
+fn documented(name: &str, overrides: Value) -> Value {
+    merged(contract::rest().example(name), overrides)
+}
+
+/// `base` with `overrides` merged in, object by object.
+fn merged(mut base: Value, overrides: Value) -> Value {
+    match (&mut base, overrides) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (k, v) in from {
+                let old = into.remove(&k).unwrap_or(Value::Null);
+                into.insert(k, merged(old, v));
+            }
+            base
+        }
+        (_, v) => v,
+    }
 }
 
 /// `GET /oidc?api-version=2.0&audience=…` with `Authorization: bearer …`.

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod contract;
 pub mod github;
 pub mod moto;
 pub mod net;
