@@ -70,7 +70,7 @@ impl Lab {
     }
 
     /// The deploy a runner starts for pull request `pr`'s `action` event.
-    fn deploy(&self, pr: u64, action: &str) -> Command {
+    pub(crate) fn deploy(&self, pr: u64, action: &str) -> Command {
         let payload = serde_json::json!({
             "action": action,
             "number": pr,
