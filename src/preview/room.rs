@@ -13,7 +13,7 @@ use crate::explain::{explain, Scope};
 use crate::settings::{BasicAuth, DeploySettings, Preview as PreviewSetting};
 
 use super::lifecycle::{self, Remover, MAX_BRANCHES, WARN_BRANCHES};
-use super::{api, owner, Integration};
+use super::{api, ours, owner, Integration};
 
 /// One preview branch about to be deployed.
 struct Room<'a> {
@@ -60,7 +60,7 @@ impl Integration {
             pr: p.pr.number,
             s,
         };
-        let tags = owner::tags(room.pr, lifecycle::now(), s.lifecycle.ttl);
+        let tags = owner::tags(&ours(s), room.pr, lifecycle::now(), s.lifecycle.ttl);
         match room.client.get_branch(room.app_id, room.branch).await {
             Ok(b) => {
                 // Protected since its creation (e.g. inherited): still so.
@@ -135,11 +135,11 @@ impl Integration {
         b: &Branch,
         tags: &std::collections::BTreeMap<String, String>,
     ) {
-        if owner::our_preview(b, &room.s.lifecycle.prefix).is_none() {
+        if owner::our_preview(b, &ours(room.s)).is_none() {
             self.reporter.line(format!(
-                "preview: branch {} was not created by amplify-deploy as a preview (no ownership tag, stage {}): it is deployed to but never pruned or evicted",
+                "preview: branch {} was not created by amplify-deploy as this repository's preview ({}): it is deployed to but never pruned or evicted",
                 room.branch,
-                b.stage.as_deref().unwrap_or("unknown")
+                owner::why_not_ours(b, &ours(room.s))
             ));
             return;
         }
@@ -218,7 +218,7 @@ impl Integration {
     /// branches on.
     async fn make_room(&self, room: &Room<'_>, again: bool) -> Result<usize, RunError> {
         let s = room.s;
-        let mut inventory = lifecycle::inventory(&room.client, room.app_id, &s.lifecycle.prefix)
+        let mut inventory = lifecycle::inventory(&room.client, room.app_id, &ours(s))
             .await
             .map_err(|e| room.explain(&e, room.branch))?;
         inventory.previews.retain(|p| p.branch != room.branch);
