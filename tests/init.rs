@@ -506,7 +506,8 @@ async fn the_roles_allow_every_call_their_jobs_make_and_no_more() {
     assert!(!allows(&production, "amplify:DeleteBranch", &main));
 
     // Previews: create (evicting a closed one at the cap, with an expiry),
-    // redeploy, close, and the nightly prune of an expired one.
+    // redeploy without it (the expiry removed), close, and the nightly
+    // prune of an expired one.
     let lab = Lab::start().await;
     lab.preview(1, 3 * DAY, "closed");
     let old = lab.preview(2, 2 * DAY, "open");
@@ -532,6 +533,7 @@ async fn the_roles_allow_every_call_their_jobs_make_and_no_more() {
         "CreateBranch",
         "DeleteBranch",
         "TagResource",
+        "UntagResource",
         "ListBranches",
         "StopJob",
     ] {

@@ -522,6 +522,67 @@ async fn the_ttl_is_stamped_and_renewed_on_each_deploy() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_redeploy_without_the_ttl_removes_the_expiry() {
+    let lab = Lab::start().await;
+    for pr in [7, 8] {
+        lab.gh.set_pull_state(pr, "open");
+        let r = run(lab.deploy(pr, "opened").args(["--preview-ttl", "1s"])).await;
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(lab
+            .emu
+            .tags(APP, &format!("pr-{pr}"))
+            .contains_key(EXPIRES_TAG));
+    }
+    // pr-7 is redeployed without --preview-ttl: it no longer expires.
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("preview: branch pr-7 no longer expires"),
+        "{r:?}"
+    );
+    let tags = lab.emu.tags(APP, "pr-7");
+    assert!(!tags.contains_key(EXPIRES_TAG), "{tags:?}");
+    assert_eq!(tags[REPOSITORY_TAG], REPO);
+    assert_eq!(count(&lab.emu, "UntagResource"), 1);
+    // Nothing left to remove: no second UntagResource.
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&lab.emu, "UntagResource"), 1);
+
+    // Past the old expiry, prune takes pr-8 (expired) and keeps pr-7, whose
+    // pull request is open.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let r = run(&mut lab.previews("prune")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("removed: pr-8 (pull request #8): expired"),
+        "{r:?}"
+    );
+    let mut left = lab.branches();
+    left.sort();
+    assert_eq!(left, ["main", "pr-7"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_untag_resource_is_a_warning_naming_the_action() {
+    let lab = Lab::start().await;
+    let r = run(lab.deploy(7, "opened").args(["--preview-ttl", "1d"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    lab.emu.push_fault(status_fault(
+        "UntagResource",
+        1,
+        403,
+        Some("AccessDeniedException"),
+    ));
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("::warning"), "{r:?}");
+    assert!(r.stderr.contains("amplify:UntagResource"), "{r:?}");
+    assert!(lab.emu.tags(APP, "pr-7").contains_key(EXPIRES_TAG));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_hand_made_branch_named_like_the_preview_is_deployed_but_never_tagged() {
     let lab = Lab::start().await;
     lab.emu.create_branch(APP, "pr-7");

@@ -430,6 +430,23 @@ impl Client {
         self.send(call, "", |_: serde_json::Value| Some(())).await
     }
 
+    /// [UntagResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UntagResource.html):
+    /// removes the tags `keys` from the resource (a key it does not carry
+    /// is no error).
+    pub async fn untag_resource(&self, arn: &str, keys: &[&str]) -> Result<(), ApiError> {
+        let mut call = Call::without_body(
+            "UntagResource",
+            Method::DELETE,
+            format!("/tags/{}", encode_label(arn)),
+        );
+        let query: Vec<String> = keys
+            .iter()
+            .map(|k| format!("tagKeys={}", encode_label(k)))
+            .collect();
+        call.query = Some(query.join("&"));
+        self.send(call, "", |_: serde_json::Value| Some(())).await
+    }
+
     /// [ListTagsForResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_ListTagsForResource.html)
     pub async fn list_tags_for_resource(
         &self,

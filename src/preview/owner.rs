@@ -145,6 +145,16 @@ pub fn tags(
     tags
 }
 
+/// Our tags `branch` carries that `tags` no longer sets: the expiry, once
+/// a deploy comes without `--preview-ttl`.
+pub fn stale(branch: &Branch, tags: &BTreeMap<String, String>) -> Vec<&'static str> {
+    let carries = |key: &str| branch.tags.as_ref().is_some_and(|t| t.contains_key(key));
+    [EXPIRES_TAG]
+        .into_iter()
+        .filter(|key| carries(key) && !tags.contains_key(*key))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,7 +345,11 @@ mod tests {
         let b = branch("pr-7", "PULL_REQUEST", &tagged);
         assert_eq!(our_preview(&b, &OURS), owned(7, Ownership::Tagged));
 
-        assert!(!tags(&OURS, 7, now, None).contains_key(EXPIRES_TAG));
+        // Without the TTL no expiry, and the old one is stale.
+        let without = tags(&OURS, 7, now, None);
+        assert!(!without.contains_key(EXPIRES_TAG));
+        assert_eq!(stale(&b, &without), [EXPIRES_TAG]);
+        assert!(stale(&b, &t).is_empty());
         // An unknown repository is not tagged (a legacy preview, then).
         assert!(!tags(&scope(None, "pr-"), 7, now, None).contains_key(REPOSITORY_TAG));
     }

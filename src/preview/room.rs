@@ -4,7 +4,8 @@
 //! `--basic-auth inherit`, and creates the branch with our ownership and
 //! expiry tags; a CreateBranch that still meets Amplify's branch limit
 //! (another run took the last one) evicts once more and retries once.
-//! Later deploys renew the tags (the expiry), on branches that are ours.
+//! Later deploys renew the tags (the expiry), on branches that are ours,
+//! and remove an expiry that a deploy without `--preview-ttl` no longer sets.
 
 use crate::amplify::{ApiError, Branch, Client};
 use crate::connection::{self, Connection};
@@ -155,6 +156,26 @@ impl Integration {
             }
             Err(e) => self.reporter.warning(&format!(
                 "preview: the tags of branch {} were not renewed (add amplify:TagResource to the deploy role): {}",
+                room.branch,
+                crate::error::one_line(&e.to_string())
+            )),
+        }
+        self.clear(room, arn, &owner::stale(b, tags)).await;
+    }
+
+    /// Remove our tags a redeploy no longer sets: the expiry of a preview
+    /// deployed without `--preview-ttl`, which must not be pruned by it.
+    async fn clear(&self, room: &Room<'_>, arn: &str, stale: &[&str]) {
+        if stale.is_empty() {
+            return;
+        }
+        match room.client.untag_resource(arn, stale).await {
+            Ok(()) => self.reporter.line(format!(
+                "preview: branch {} no longer expires (no --preview-ttl)",
+                room.branch
+            )),
+            Err(e) => self.reporter.warning(&format!(
+                "preview: the old expiry of branch {} was not removed, so previews prune --expired may remove it (add amplify:UntagResource to the deploy role): {}",
                 room.branch,
                 crate::error::one_line(&e.to_string())
             )),
