@@ -68,7 +68,7 @@ zizmor --offline --no-progress .github/workflows action.yml || status=1
 # deploy workflow and the trusted one for forks), for an app of the bundled
 # emulator, pinned by SHA as `--action-sha` (or a release commit) pins it;
 # once as written by default, once with another preview prefix (its extra
-# inputs) and without environments.
+# inputs) and without environments; then tests/docs/check_init_workflows.py.
 lint_init_workflow() {
   cargo build --locked --quiet -p amplify-deploy -p amplify-emulator || return 1
   local bin dir port emulator rc=0
@@ -101,13 +101,18 @@ lint_init_workflow() {
       repo=$dir/$variant
       actionlint "$repo"/.github/workflows/*.yml || rc=1
       zizmor --offline --no-progress "$repo/.github/workflows" || rc=1
+      # The rules of least privilege (permissions, no command or checkout
+      # where a role is held, environments), read as YAML.
+      local mode=()
+      [[ $variant == other-prefix ]] && mode=(--no-environments)
+      python3 tests/docs/check_init_workflows.py "$repo" "${mode[@]}" || rc=1
     done
   fi
   rm -rf "$dir"
   return $rc
 }
 
-echo "== the workflows amplify-deploy init writes (actionlint, zizmor)"
+echo "== the workflows amplify-deploy init writes (actionlint, zizmor, least privilege)"
 lint_init_workflow || status=1
 
 echo "== shellcheck (the action's and the release's scripts, and their tests)"
