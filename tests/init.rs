@@ -358,8 +358,8 @@ async fn the_workflow_checker_finds_a_deploy_job_that_runs_commands() {
     );
     edit(
         FILES[1],
-        "      - name: Remove the approval label\n",
-        "      - uses: actions/checkout@v4\n      - name: Remove the approval label\n",
+        "      - name: Remove the approval label",
+        "      - uses: actions/checkout@v4\n      - name: Remove the approval label",
     );
     edit(
         FILES[1],
@@ -740,6 +740,24 @@ async fn init_gitlab_writes_the_pipeline_for_the_project() {
     assert_eq!(pipeline.matches("role/amplify-deploy-preview").count(), 2);
     assert_eq!(pipeline.matches("\"mr-$CI_MERGE_REQUEST_IID\"").count(), 2);
     assert!(r.stderr.contains("protect branch prod"), "{r:?}");
+    let out = check_workflows(dir.path(), &["--gitlab"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("0 finding(s) in 4 job(s)"), "{text}");
+    // A build step in a job that holds the ID token is found.
+    let edited = pipeline.replacen(
+        "    - amplify-deploy deploy --dotenv deploy.env",
+        "    - npm run build\n    - amplify-deploy deploy --dotenv deploy.env",
+        1,
+    );
+    write(dir.path(), ".gitlab-ci.yml", edited.as_bytes());
+    let out = check_workflows(dir.path(), &["--gitlab"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("job deploy: holds an ID token and runs 'npm run build'"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check the GitHub workflows `amplify-deploy init` wrote, as YAML.
+"""Check the GitHub workflows (or, with --gitlab, the GitLab pipeline)
+`amplify-deploy init` wrote, as YAML.
 
 The rules of least privilege that the workflows must keep (issue 22,
 docs/iam.md), each a failure with the file and job it is about:
@@ -15,7 +16,11 @@ docs/iam.md), each a failure with the file and job it is about:
 - the build uploads the site under the name the trusted run looks up, and
   the deploy jobs download what the build uploaded.
 
-Usage: tests/docs/check_init_workflows.py DIR [--no-environments]
+On GitLab: the build gets no ID token; a job with one runs only
+amplify-deploy in its script, and the production role only on the branch
+its trust policy names (AMPLIFY_PRODUCTION_BRANCH).
+
+Usage: tests/docs/check_init_workflows.py DIR [--no-environments | --gitlab]
 (DIR is the repository init wrote into). Exit 0, or 1 with the findings.
 """
 
@@ -123,12 +128,58 @@ def check_downloads(where, job, uploads, findings):
         findings.append(f"{where}: deploys the build's artifact without needs: build")
 
 
+GITLAB_KEYWORDS = {"stages", "variables", "default", "include", "workflow", "image", "services"}
+
+
+def check_gitlab(path):
+    with open(path, encoding="utf-8") as f:
+        ci = yaml.safe_load(f)
+    findings = []
+    templates = {k: v for k, v in ci.items() if k.startswith(".")}
+
+    def resolved(job):
+        base = templates.get(job.get("extends"), {}) if isinstance(job.get("extends"), str) else {}
+        merged = {**base, **job}
+        merged["variables"] = {**(base.get("variables") or {}), **(job.get("variables") or {})}
+        return merged
+
+    jobs = {k: resolved(v) for k, v in ci.items() if k not in GITLAB_KEYWORDS and not k.startswith(".")}
+    if "AMPLIFY_PRODUCTION_BRANCH" not in (ci.get("variables") or {}):
+        findings.append(".gitlab-ci.yml: no AMPLIFY_PRODUCTION_BRANCH")
+    for name, job in jobs.items():
+        where = f".gitlab-ci.yml: job {name}"
+        role = str(job["variables"].get("AWS_ROLE_ARN", ""))
+        if "id_tokens" not in job:
+            if role:
+                findings.append(f"{where}: a role without an ID token")
+            continue
+        if name == "build":
+            findings.append(f"{where}: the build gets an ID token")
+        for line in job.get("script", []):
+            if not str(line).strip().startswith("amplify-deploy "):
+                findings.append(f"{where}: holds an ID token and runs {line!r}")
+        rules = str(job.get("rules"))
+        production = role.endswith(":role/amplify-deploy-production")
+        on_branch = "$CI_COMMIT_BRANCH == $AMPLIFY_PRODUCTION_BRANCH" in rules
+        if not role.endswith((":role/amplify-deploy-production", ":role/amplify-deploy-preview")):
+            findings.append(f"{where}: holds an ID token for no role init wrote ({role!r})")
+        if production != on_branch:
+            findings.append(f"{where}: role {role} with rules {rules}")
+    return findings, len(jobs)
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     environments = "--no-environments" not in sys.argv[1:]
     if len(args) != 1:
         print(__doc__.strip().splitlines()[-2], file=sys.stderr)
         return 2
+    if "--gitlab" in sys.argv[1:]:
+        findings, jobs = check_gitlab(os.path.join(args[0], ".gitlab-ci.yml"))
+        for f in findings:
+            print(f)
+        print(f"{len(findings)} finding(s) in {jobs} job(s)")
+        return 1 if findings else 0
     files = sorted(glob.glob(os.path.join(args[0], ".github", "workflows", "*.yml")))
     findings = []
     if len(files) != 2:
