@@ -297,7 +297,7 @@ jobs:
     permissions:
       pull-requests: write # remove the label
     steps:
-      - name: Remove the approval label
+      - name: Remove the approval label # gh: on GitHub-hosted runners
         env:
           GH_TOKEN: ${{ github.token }}
           REPOSITORY: ${{ github.repository }}

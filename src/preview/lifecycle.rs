@@ -1,9 +1,9 @@
 //! The previews of an app as a whole: which branches are this
 //! repository's ([`super::owner`]), when each was last deployed, whether
-//! its pull request is still open, which of them `previews prune` selects and in
-//! which order eviction takes them, and removing one (stop its unfinished
-//! jobs and delete it as `crate::branch` does, update its pull request's
-//! comment, mark its GitHub deployments inactive).
+//! its pull request is still open, which of them `previews prune` selects
+//! and in which order eviction takes them, and removing one (stop its
+//! unfinished jobs and delete it as `crate::branch` does, update its pull
+//! request's comment, mark its GitHub deployments inactive).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
