@@ -64,8 +64,11 @@ actionlint .github/workflows/*.yml || status=1
 echo "== zizmor"
 zizmor --offline --no-progress .github/workflows action.yml || status=1
 
-# The workflow `amplify-deploy init` writes, for an app of the bundled
-# emulator, pinned by SHA as `--action-sha` (or a release commit) pins it.
+# The workflows `amplify-deploy init` writes (every file: the build and
+# deploy workflow and the trusted one for forks), for an app of the bundled
+# emulator, pinned by SHA as `--action-sha` (or a release commit) pins it;
+# once as written by default, once with another preview prefix (its extra
+# inputs) and without environments; then tests/docs/check_init_workflows.py.
 lint_init_workflow() {
   cargo build --locked --quiet -p amplify-deploy -p amplify-emulator || return 1
   local bin dir port emulator rc=0
@@ -78,24 +81,38 @@ lint_init_workflow() {
     curl -fs "http://127.0.0.1:$port/__emulator/state" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  mkdir "$dir/repo"
-  (
-    cd "$dir/repo" && git init -q && git remote add origin https://github.com/octo/site.git &&
-      env AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1 \
-        AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-        "$bin/amplify-deploy" init --app-id d1example --action-sha 0123456789abcdef0123456789abcdef01234567
-  ) || rc=1
+  local repo variant
+  for variant in default other-prefix; do
+    repo=$dir/$variant
+    mkdir "$repo"
+    local extra=()
+    [[ $variant == other-prefix ]] && extra=(--preview-prefix docs-pr- --no-environments)
+    (
+      cd "$repo" && git init -q && git remote add origin https://github.com/octo/site.git &&
+        env AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1 \
+          AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+          "$bin/amplify-deploy" init --app-id d1example --action-sha 0123456789abcdef0123456789abcdef01234567 "${extra[@]}"
+    ) || rc=1
+  done
   kill "$emulator" 2>/dev/null || true
   wait "$emulator" 2>/dev/null || true
   if ((rc == 0)); then
-    actionlint "$dir/repo/.github/workflows/amplify-deploy.yml" || rc=1
-    zizmor --offline --no-progress "$dir/repo/.github/workflows" || rc=1
+    for variant in default other-prefix; do
+      repo=$dir/$variant
+      actionlint "$repo"/.github/workflows/*.yml || rc=1
+      zizmor --offline --no-progress "$repo/.github/workflows" || rc=1
+      # The rules of least privilege (permissions, no command or checkout
+      # where a role is held, environments), read as YAML.
+      local mode=()
+      [[ $variant == other-prefix ]] && mode=(--no-environments)
+      python3 tests/docs/check_init_workflows.py "$repo" "${mode[@]}" || rc=1
+    done
   fi
   rm -rf "$dir"
   return $rc
 }
 
-echo "== the workflow amplify-deploy init writes (actionlint, zizmor)"
+echo "== the workflows amplify-deploy init writes (actionlint, zizmor, least privilege)"
 lint_init_workflow || status=1
 
 echo "== shellcheck (the action's and the release's scripts, and their tests)"

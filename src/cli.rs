@@ -721,9 +721,20 @@ pub struct InitArgs {
     #[arg(long, env = "AMPLIFY_PATH", value_name = "DIR")]
     pub path: Option<PathBuf>,
 
-    /// Write a GitLab CI pipeline (.gitlab-ci.yml) instead of a GitHub workflow
+    /// Write a GitLab CI pipeline (.gitlab-ci.yml) instead of GitHub workflows
     #[arg(long)]
     pub gitlab: bool,
+
+    /// GitHub without environments (private repositories on GitHub Free):
+    /// trust the production branch's runs for production, and pull request
+    /// runs for previews, instead of the environments production and preview
+    #[arg(long, conflicts_with = "gitlab")]
+    pub no_environments: bool,
+
+    /// Prefix of preview branch names; the preview role may change only
+    /// branches that start with it [default: pr-, with --gitlab mr-]
+    #[arg(long, value_name = "PREFIX")]
+    pub preview_prefix: Option<String>,
 
     /// Repository the OIDC trust policy names (owner/name) [default: from
     /// `git remote get-url origin`]

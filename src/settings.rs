@@ -600,6 +600,10 @@ pub struct InitSettings {
     /// The build folder the workflow deploys (`--path`, else `dist`).
     pub path: String,
     pub gitlab: bool,
+    /// `--no-environments`: the roles trust branch and event subjects.
+    pub no_environments: bool,
+    /// `--preview-prefix`, trimmed, as given.
+    pub preview_prefix: Option<String>,
     /// `--repository`; `None`: from `git remote get-url origin`.
     pub repository: Option<String>,
     /// `--action-sha`, as given.
@@ -630,6 +634,8 @@ impl InitSettings {
             branch: given(&args.branch).unwrap_or("main").to_owned(),
             path: given(&path).unwrap_or("dist").to_owned(),
             gitlab: args.gitlab,
+            no_environments: args.no_environments,
+            preview_prefix: given(&args.preview_prefix).map(str::to_owned),
             repository: given(&args.repository).map(str::to_owned),
             action_sha: given(&args.action_sha).map(str::to_owned),
             action_repository: given(&args.action_repository).map(str::to_owned),

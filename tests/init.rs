@@ -1,11 +1,14 @@
 //! `completions` and `init`: the scripts, the files `init` writes for an
-//! emulated app (account 123456789012 in its ARN), and docs/iam.md checked
-//! against the one list of actions in `src/policy.rs`.
+//! emulated app (account 123456789012 in its ARN), the rules of least
+//! privilege its workflows keep (tests/docs/check_init_workflows.py), the
+//! roles' policies checked against every call a deploy and the preview
+//! lifecycle make, and docs/iam.md checked against the one list of actions
+//! in `src/policy.rs`.
 
 use std::path::Path;
 use std::process::Command;
 
-use amplify_deploy::policy::{self, AppRef, Feature};
+use amplify_deploy::policy::{self, AppRef, Feature, Role};
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 use serde_json::Value;
 
@@ -18,11 +21,20 @@ use crate::support::*;
 #[path = "../examples/man.rs"]
 mod man;
 
-const FILES: [&str; 3] = [
+/// What `init` writes for GitHub: the two workflows, then each role's
+/// permissions and trust policies.
+const FILES: [&str; 6] = [
     ".github/workflows/amplify-deploy.yml",
-    "amplify-deploy-iam-policy.json",
-    "amplify-deploy-trust-policy.json",
+    ".github/workflows/amplify-preview.yml",
+    "amplify-deploy-production-iam-policy.json",
+    "amplify-deploy-production-trust-policy.json",
+    "amplify-deploy-preview-iam-policy.json",
+    "amplify-deploy-preview-trust-policy.json",
 ];
+const PRODUCTION_IAM: &str = FILES[2];
+const PRODUCTION_TRUST: &str = FILES[3];
+const PREVIEW_IAM: &str = FILES[4];
+const PREVIEW_TRUST: &str = FILES[5];
 
 /// The emulated app, as its ARN names it.
 fn emulated_app() -> AppRef {
@@ -94,45 +106,451 @@ fn iam_doc_blocks() -> Vec<String> {
 fn docs_iam_policies_are_the_generated_ones() {
     let app = AppRef::placeholder();
     let blocks: Vec<Value> = iam_doc_blocks().iter().map(|b| json(b)).collect();
+    let github = |role, environments| {
+        policy::github_trust_policy(&app, "OWNER/REPO", role, environments, "main")
+    };
+    let gitlab = |role| policy::gitlab_trust_policy(&app, "GROUP/PROJECT", role, "main");
     let generated = [
         policy::iam_policy(&app, &[Feature::Deploy]),
-        policy::iam_policy(&app, policy::DEPLOY_AND_PREVIEWS),
-        policy::github_trust_policy(&app, "OWNER/REPO"),
-        policy::gitlab_trust_policy(&app, "GROUP/PROJECT"),
+        policy::production_policy(&app, "main"),
+        policy::preview_policy(&app, "pr-"),
+        github(Role::Production, true),
+        github(Role::Preview, true),
+        github(Role::Production, false),
+        github(Role::Preview, false),
+        gitlab(Role::Production),
+        gitlab(Role::Preview),
+        policy::incident_policy(&app),
     ]
     .map(|p| serde_json::to_value(p).unwrap());
     assert_eq!(blocks, generated);
 }
 
+/// The `sub` values a trust policy accepts.
+fn subjects(trust: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    for tests in trust["Statement"][0]["Condition"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
+        for (key, value) in tests.as_object().unwrap() {
+            if key.ends_with(":sub") {
+                match value {
+                    Value::Array(a) => all.extend(a.iter().map(|v| v.as_str().unwrap().to_owned())),
+                    v => all.push(v.as_str().unwrap().to_owned()),
+                }
+            }
+        }
+    }
+    all
+}
+
+/// Each statement's actions and resources.
+fn statements(policy: &Value) -> Vec<(Vec<String>, Vec<String>)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (strings(&s["Action"]), strings(&s["Resource"])))
+        .collect()
+}
+
+/// tests/docs/check_init_workflows.py on the workflows in `dir`.
+fn check_workflows(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/docs/check_init_workflows.py"
+    );
+    Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("python3 runs (with python3-yaml)")
+}
+
+fn assert_clean(dir: &Path, extra: &[&str]) {
+    let out = check_workflows(dir, extra);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("0 finding(s) in 2 workflow(s)"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn init_writes_the_workflow_and_the_policies_for_the_app() {
+async fn init_writes_the_workflows_and_the_two_roles_for_the_app() {
     let emu = emulator().await;
     let dir = checkout(Some("git@github.com:octo/site.git"));
     let r = run(&mut init(&emu, dir.path(), &[APP])).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.stdout, "", "{r:?}");
     for name in FILES {
-        assert!(r.stderr.contains(&format!("wrote {name}\n")), "{r:?}");
+        assert!(r.stderr.contains(&format!("wrote {name}: ")), "{r:?}");
     }
     let snapshot = |name: &str, file: &str| {
         insta::assert_snapshot!(name, read(dir.path(), file));
     };
     snapshot("init_github_workflow", FILES[0]);
-    snapshot("init_iam_policy", FILES[1]);
-    snapshot("init_trust_policy", FILES[2]);
-    // What the docs show, with the app's values in place of the placeholders.
-    let documented = iam_doc_blocks()[1]
-        .replace("eu-west-1", "us-east-1")
-        .replace("d1a2b3c4d5e6f7", APP);
-    assert_eq!(json(&read(dir.path(), FILES[1])), json(&documented));
-    let generated = policy::iam_policy(&emulated_app(), policy::DEPLOY_AND_PREVIEWS);
-    assert_eq!(read(dir.path(), FILES[1]), generated.to_file_text());
-    let trust = json(&read(dir.path(), FILES[2]));
-    let sub = &trust["Statement"][0]["Condition"]["StringLike"]
-        ["token.actions.githubusercontent.com:sub"];
-    assert_eq!(sub, "repo:octo/site:*");
-    assert_eq!(operations(&emu), ["GetApp"]);
+    snapshot("init_github_trusted_workflow", FILES[1]);
+    snapshot("init_production_iam_policy", PRODUCTION_IAM);
+    snapshot("init_production_trust_policy", PRODUCTION_TRUST);
+    snapshot("init_preview_iam_policy", PREVIEW_IAM);
+    snapshot("init_preview_trust_policy", PREVIEW_TRUST);
     insta::assert_snapshot!("init_github_notes", r.stderr);
+    assert_clean(dir.path(), &[]);
+
+    // What the docs show, with the app's values in place of the placeholders.
+    let docs = iam_doc_blocks();
+    let filled = |block: &str| {
+        json(
+            &block
+                .replace("eu-west-1", "us-east-1")
+                .replace("d1a2b3c4d5e6f7", APP),
+        )
+    };
+    assert_eq!(json(&read(dir.path(), PRODUCTION_IAM)), filled(&docs[1]));
+    assert_eq!(json(&read(dir.path(), PREVIEW_IAM)), filled(&docs[2]));
+    let app = emulated_app();
+    assert_eq!(
+        read(dir.path(), PREVIEW_IAM),
+        policy::preview_policy(&app, "pr-").to_file_text()
+    );
+
+    // Each role trusts one exact subject: its environment.
+    let production = json(&read(dir.path(), PRODUCTION_TRUST));
+    let preview = json(&read(dir.path(), PREVIEW_TRUST));
+    assert_eq!(
+        subjects(&production),
+        ["repo:octo/site:environment:production"]
+    );
+    assert_eq!(subjects(&preview), ["repo:octo/site:environment:preview"]);
+    for sub in subjects(&production).iter().chain(&subjects(&preview)) {
+        assert!(!sub.contains('*') && !sub.ends_with(":*"), "{sub}");
+    }
+
+    // Production deletes nothing; previews change only pr-* branches
+    // (and what IAM cannot narrow: the app-level actions, on the app).
+    let arn = format!("arn:aws:amplify:us-east-1:123456789012:apps/{APP}");
+    let production = json(&read(dir.path(), PRODUCTION_IAM));
+    for (actions, resources) in statements(&production) {
+        assert!(
+            !actions.iter().any(|a| a == "amplify:DeleteBranch"),
+            "{actions:?}"
+        );
+        for r in resources {
+            assert!(
+                r == arn || r.starts_with(&format!("{arn}/branches/main")),
+                "{r}"
+            );
+        }
+    }
+    let preview = json(&read(dir.path(), PREVIEW_IAM));
+    for (actions, resources) in statements(&preview) {
+        let app_only = [
+            "amplify:GetApp",
+            "amplify:ListBranches",
+            "amplify:CreateBranch",
+        ];
+        if actions.iter().all(|a| app_only.contains(&a.as_str())) {
+            assert_eq!(resources, std::slice::from_ref(&arn));
+            continue;
+        }
+        for r in resources {
+            assert!(r.starts_with(&format!("{arn}/branches/pr-")), "{r}");
+        }
+    }
+    assert_eq!(operations(&emu), ["GetApp"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_without_environments_trusts_the_branch_and_pull_request_runs() {
+    let emu = emulator().await;
+    let dir = checkout(Some("https://github.com/octo/site"));
+    let r = run(&mut init(
+        &emu,
+        dir.path(),
+        &[
+            APP,
+            "--no-environments",
+            "--branch",
+            "trunk",
+            "--preview-prefix",
+            "site-pr-",
+        ],
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_clean(dir.path(), &["--no-environments"]);
+    // A job in an environment would get a subject these roles do not trust.
+    for f in &FILES[..2] {
+        assert!(!read(dir.path(), f).contains("environment:"), "{f}");
+    }
+    let production = json(&read(dir.path(), PRODUCTION_TRUST));
+    let preview = json(&read(dir.path(), PREVIEW_TRUST));
+    assert_eq!(
+        subjects(&production),
+        ["repo:octo/site:ref:refs/heads/trunk"]
+    );
+    assert_eq!(
+        subjects(&preview),
+        [
+            "repo:octo/site:pull_request",
+            "repo:octo/site:ref:refs/heads/trunk"
+        ]
+    );
+    // What is lost is said.
+    let note = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("--no-environments"))
+        .expect("note");
+    assert!(note.contains("every pull request run"), "{note}");
+    // The prefix reaches the preview role and every step that needs it.
+    assert!(read(dir.path(), PREVIEW_IAM).contains("/branches/site-pr-*"));
+    let workflows = read(dir.path(), FILES[0]) + &read(dir.path(), FILES[1]);
+    assert_eq!(
+        workflows.matches("preview-prefix: 'site-pr-'").count(),
+        5,
+        "{workflows}"
+    );
+
+    // The checker holds them to it: with environments expected, every
+    // deploy job is a finding.
+    let out = check_workflows(dir.path(), &[]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "job production: role amplify-deploy-production outside environment production"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_workflow_checker_finds_a_deploy_job_that_runs_commands() {
+    let emu = emulator().await;
+    let dir = checkout(Some("https://github.com/octo/site"));
+    let r = run(&mut init(&emu, dir.path(), &[APP])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let edit = |file: &str, from: &str, to: &str| {
+        let text = read(dir.path(), file);
+        assert!(text.contains(from), "{from}");
+        write(dir.path(), file, text.replacen(from, to, 1).as_bytes());
+    };
+    // A build step in the job that holds the role; a checkout in a trusted
+    // run; a pull request's title in a shell; a wider token.
+    edit(
+        FILES[0],
+        "      - id: deploy\n",
+        "      - run: npm test\n      - id: deploy\n",
+    );
+    edit(
+        FILES[1],
+        "      - name: Remove the approval label",
+        "      - uses: actions/checkout@v4\n      - name: Remove the approval label",
+    );
+    edit(
+        FILES[1],
+        "\"repos/$REPOSITORY",
+        "\"${{ github.event.pull_request.title }}/$REPOSITORY",
+    );
+    edit(
+        FILES[0],
+        "permissions: {}\n",
+        "permissions:\n  contents: write\n",
+    );
+    let out = check_workflows(dir.path(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    for finding in [
+        "amplify-deploy.yml: top-level permissions are not {}",
+        "amplify-deploy.yml: job production: holds id-token: write and runs a command",
+        "amplify-preview.yml: job revoke-approval: checks out code in a trusted run",
+        "amplify-preview.yml: job revoke-approval: a run: step expands ${{ }} (use env:)",
+    ] {
+        assert!(text.contains(finding), "{finding}\n{text}");
+    }
+}
+
+/// An IAM resource pattern: `*` any characters, `?` one, `${*}`, `${?}`
+/// and `${$}` the characters themselves.
+fn resource_pattern(p: &str) -> regex::Regex {
+    let mut re = String::from("^");
+    let mut rest = p;
+    while let Some(c) = rest.chars().next() {
+        let literal = ["${*}", "${?}", "${$}"]
+            .into_iter()
+            .find(|l| rest.starts_with(l));
+        if let Some(l) = literal {
+            re.push_str(&regex::escape(&l[2..3]));
+            rest = &rest[l.len()..];
+            continue;
+        }
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    re.push('$');
+    regex::Regex::new(&re).unwrap()
+}
+
+/// Whether `policy` allows `action` on `resource`.
+fn allows(policy: &Value, action: &str, resource: &str) -> bool {
+    statements(policy).iter().any(|(actions, resources)| {
+        actions.iter().any(|a| a == action)
+            && resources
+                .iter()
+                .any(|r| resource_pattern(r).is_match(resource))
+    })
+}
+
+/// The IAM action and resource ARN of each Amplify call the emulator
+/// answered: the app, branch or job the path names, at the level of the
+/// action's resource type; a tag call's ARN as given.
+fn calls(emu: &Emulator) -> Vec<(String, String)> {
+    let app = format!("arn:aws:amplify:us-east-1:123456789012:apps/{APP}");
+    let decode = |s: &str| percent_decode(s);
+    let mut out = Vec::new();
+    for r in emu.requests() {
+        let action = format!("amplify:{}", r.operation);
+        let Some(kind) = policy::resource_type(&action) else {
+            continue;
+        };
+        let segments: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+        let resource = match (segments.as_slice(), kind) {
+            (["tags", arn], _) => decode(arn),
+            (_, policy::ResourceType::App) => app.clone(),
+            (["apps", _, "branches", b, ..], policy::ResourceType::Branch) => {
+                format!("{app}/branches/{}", decode(b))
+            }
+            (["apps", _, "branches", b, "jobs", j, ..], policy::ResourceType::Job) => {
+                format!("{app}/branches/{}/jobs/{j}", decode(b))
+            }
+            other => panic!("{action} {}: {other:?}", r.path),
+        };
+        out.push((action, resource));
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let Some(Ok(b)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Every call in `calls` that `policy` does not allow.
+fn denied(policy: &Value, calls: &[(String, String)]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|(a, r)| !allows(policy, a, r))
+        .map(|(a, r)| format!("{a} on {r}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_roles_allow_every_call_their_jobs_make_and_no_more() {
+    use crate::previews_lifecycle::Lab;
+    const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+    let app = emulated_app();
+    let production = serde_json::to_value(policy::production_policy(&app, "main")).unwrap();
+    let preview = serde_json::to_value(policy::preview_policy(&app, "pr-")).unwrap();
+
+    // Production: a pushed deploy of main, with its provenance tags.
+    let emu = emulator().await;
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_SHA", "0123abc")
+        .env("GITHUB_REPOSITORY", "octo/site")
+        .env("GITHUB_RUN_ID", "42");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let made = calls(&emu);
+    assert!(
+        made.iter().any(|(a, _)| a == "amplify:TagResource"),
+        "{made:?}"
+    );
+    assert_eq!(denied(&production, &made), Vec::<String>::new());
+    // ...and it could not have touched a preview, or deleted main.
+    let other = format!("arn:aws:amplify:us-east-1:123456789012:apps/{APP}/branches/pr-1");
+    assert!(!allows(&production, "amplify:CreateDeployment", &other));
+    let main = format!("arn:aws:amplify:us-east-1:123456789012:apps/{APP}/branches/main");
+    assert!(!allows(&production, "amplify:DeleteBranch", &main));
+
+    // Previews: create (evicting a closed one at the cap, with an expiry),
+    // redeploy without it (the expiry removed), close, and the nightly
+    // prune of an expired one.
+    let lab = Lab::start().await;
+    lab.preview(1, 3 * DAY, "closed");
+    let old = lab.preview(2, 2 * DAY, "open");
+    lab.expire(&old, -60);
+    // Its job never ended: prune stops it first.
+    lab.emu.insert_job(APP, &old, "RUNNING");
+    let cap = ["--max-previews", "2", "--preview-ttl", "1d"];
+    let r = run(lab.deploy(7, "opened").args(cap)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run(&mut lab.deploy(7, "closed")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run(&mut lab.previews("prune")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        lab.emu.branches(APP) == ["main"],
+        "{:?}",
+        lab.emu.branches(APP)
+    );
+    let made = calls(&lab.emu);
+    for op in [
+        "CreateBranch",
+        "DeleteBranch",
+        "TagResource",
+        "UntagResource",
+        "ListBranches",
+        "StopJob",
+    ] {
+        assert!(
+            made.iter().any(|(a, _)| a == &format!("amplify:{op}")),
+            "no {op}: {made:?}"
+        );
+    }
+    assert_eq!(denied(&preview, &made), Vec::<String>::new());
+    // ...and it could not have deployed or deleted main.
+    assert!(!allows(&preview, "amplify:CreateDeployment", &main));
+    assert!(!allows(&preview, "amplify:DeleteBranch", &main));
+    assert!(!allows(
+        &preview,
+        "amplify:StopJob",
+        &format!("{main}/jobs/3")
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,21 +656,22 @@ async fn init_pins_the_action_to_the_commit_its_release_tag_names() {
 async fn init_never_overwrites_a_file_without_force() {
     let emu = emulator().await;
     let dir = checkout(Some("https://github.com/octo/site"));
-    write(dir.path(), FILES[2], b"mine\n");
+    write(dir.path(), PREVIEW_TRUST, b"mine\n");
     let r = run(&mut init(&emu, dir.path(), &[APP])).await;
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains(FILES[2]) && r.stderr.contains("--force"),
+        r.stderr.contains(PREVIEW_TRUST) && r.stderr.contains("--force"),
         "{r:?}"
     );
-    assert_eq!(read(dir.path(), FILES[2]), "mine\n");
+    assert_eq!(read(dir.path(), PREVIEW_TRUST), "mine\n");
     // Nothing half written: the other files are not there either.
-    assert!(!dir.path().join(FILES[0]).exists());
-    assert!(!dir.path().join(FILES[1]).exists());
+    for f in FILES.iter().filter(|f| **f != PREVIEW_TRUST) {
+        assert!(!dir.path().join(f).exists(), "{f}");
+    }
 
     let r = run(&mut init(&emu, dir.path(), &[APP, "--force"])).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(read(dir.path(), FILES[2]).contains("repo:octo/site:*"));
+    assert!(read(dir.path(), PREVIEW_TRUST).contains("repo:octo/site:environment:preview"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -266,7 +685,10 @@ async fn init_print_prints_the_files_and_writes_none() {
         assert!(!dir.path().join(name).exists(), "{name}");
     }
     // No remote: a placeholder, and a note that says so.
-    assert!(r.stdout.contains("repo:OWNER/REPO:*"), "{r:?}");
+    assert!(
+        r.stdout.contains("repo:OWNER/REPO:environment:production"),
+        "{r:?}"
+    );
     assert!(r.stderr.contains("--repository OWNER/NAME"), "{r:?}");
 }
 
@@ -281,11 +703,88 @@ async fn init_gitlab_writes_the_pipeline_for_the_project() {
     ))
     .await;
     assert_eq!(r.code, 0, "{r:?}");
-    insta::assert_snapshot!("init_gitlab_pipeline", read(dir.path(), ".gitlab-ci.yml"));
-    let trust = read(dir.path(), FILES[2]);
-    assert!(trust.contains("project_path:group/sub/site:*"), "{trust}");
-    assert!(trust.contains(":oidc-provider/gitlab.com"), "{trust}");
+    let pipeline = read(dir.path(), ".gitlab-ci.yml");
+    insta::assert_snapshot!("init_gitlab_pipeline", pipeline);
     assert!(!dir.path().join(FILES[0]).exists());
+    // AWS sees only sub and aud: production trusts branch prod exactly,
+    // previews any branch of the project, with a policy for mr-* only.
+    let production = json(&read(dir.path(), PRODUCTION_TRUST));
+    let preview = json(&read(dir.path(), PREVIEW_TRUST));
+    assert_eq!(
+        subjects(&production),
+        ["project_path:group/sub/site:ref_type:branch:ref:prod"]
+    );
+    let exact = &production["Statement"][0]["Condition"]["StringEquals"];
+    assert!(exact.get("gitlab.com:sub").is_some(), "{production}");
+    assert_eq!(
+        subjects(&preview),
+        ["project_path:group/sub/site:ref_type:branch:ref:*"]
+    );
+    assert!(read(dir.path(), PRODUCTION_TRUST).contains(":oidc-provider/gitlab.com"));
+    assert_eq!(
+        read(dir.path(), PREVIEW_IAM),
+        policy::preview_policy(&emulated_app(), "mr-").to_file_text()
+    );
+    assert_eq!(
+        read(dir.path(), PRODUCTION_IAM),
+        policy::production_policy(&emulated_app(), "prod").to_file_text()
+    );
+    // The jobs assume the role their branch is trusted for: the production
+    // job runs on branch prod only; review apps are mr-IID.
+    assert!(pipeline.contains("- if: $CI_COMMIT_BRANCH == $AMPLIFY_PRODUCTION_BRANCH"));
+    assert!(pipeline.contains("AMPLIFY_PRODUCTION_BRANCH: 'prod'"));
+    assert_eq!(
+        pipeline.matches("role/amplify-deploy-production").count(),
+        1
+    );
+    assert_eq!(pipeline.matches("role/amplify-deploy-preview").count(), 2);
+    assert_eq!(pipeline.matches("\"mr-$CI_MERGE_REQUEST_IID\"").count(), 2);
+    assert!(r.stderr.contains("protect branch prod"), "{r:?}");
+    let out = check_workflows(dir.path(), &["--gitlab"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("0 finding(s) in 4 job(s)"), "{text}");
+    // A build step in a job that holds the ID token is found.
+    let edited = pipeline.replacen(
+        "    - amplify-deploy deploy --dotenv deploy.env",
+        "    - npm run build\n    - amplify-deploy deploy --dotenv deploy.env",
+        1,
+    );
+    write(dir.path(), ".gitlab-ci.yml", edited.as_bytes());
+    let out = check_workflows(dir.path(), &["--gitlab"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("job deploy: holds an ID token and runs 'npm run build'"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_refuses_a_prefix_it_cannot_put_in_a_policy() {
+    let emu = emulator().await;
+    let dir = checkout(None);
+    for bad in ["pr/*", "pr-$x", "", "pr 1"] {
+        let r = run(&mut init(&emu, dir.path(), &[APP, "--preview-prefix", bad])).await;
+        if bad.is_empty() {
+            // Empty is unset: the default.
+            assert_eq!(r.code, 0, "{r:?}");
+            continue;
+        }
+        assert_eq!(r.code, 2, "{bad}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("preview-prefix {bad:?}")),
+            "{r:?}"
+        );
+    }
+    let r = run(&mut init(
+        &emu,
+        dir.path(),
+        &[APP, "--gitlab", "--no-environments", "--print"],
+    ))
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--no-environments"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,8 @@ use crate::support::*;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const PREVIEW_TAG: &str = "amplify-deploy:preview";
+const REPOSITORY_TAG: &str = "amplify-deploy:preview-repository";
+const PREFIX_TAG: &str = "amplify-deploy:preview-prefix";
 const EXPIRES_TAG: &str = "amplify-deploy:preview-expires";
 
 /// An emulator, a fake GitHub, a site and a folder for event payloads.
@@ -32,18 +34,30 @@ impl Lab {
         }
     }
 
-    /// A preview of pull request `pr` made by this tool (tagged), deployed
-    /// `age` ago, its pull request `state` on GitHub.
+    /// A preview of pull request `pr` made by this tool for this repository
+    /// (tagged), deployed `age` ago, its pull request `state` on GitHub.
     pub(crate) fn preview(&self, pr: u64, age: Duration, state: &str) -> String {
         let name = format!("pr-{pr}");
-        self.emu.set_stage(APP, &name, "PULL_REQUEST");
-        let tags = BTreeMap::from([(PREVIEW_TAG.to_owned(), pr.to_string())]);
-        self.emu.tag_branch(APP, &name, tags);
-        let job = self.emu.insert_job(APP, &name, "PENDING");
-        self.emu.end_job(APP, &name, &job, "SUCCEED");
-        self.emu.age_branch(APP, &name, age);
+        self.made(
+            &name,
+            pr,
+            &[(REPOSITORY_TAG, REPO), (PREFIX_TAG, "pr-")],
+            age,
+        );
         self.gh.set_pull_state(pr, state);
         name
+    }
+
+    /// Branch `name`, a preview of pull request `pr` tagged with `tags`
+    /// besides the number, deployed `age` ago.
+    fn made(&self, name: &str, pr: u64, tags: &[(&str, &str)], age: Duration) {
+        self.emu.set_stage(APP, name, "PULL_REQUEST");
+        let mut all = BTreeMap::from([(PREVIEW_TAG.to_owned(), pr.to_string())]);
+        all.extend(tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.emu.tag_branch(APP, name, all);
+        let job = self.emu.insert_job(APP, name, "PENDING");
+        self.emu.end_job(APP, name, &job, "SUCCEED");
+        self.emu.age_branch(APP, name, age);
     }
 
     /// Set the preview's expiry tag `from_now` ahead (negative: past).
@@ -70,7 +84,7 @@ impl Lab {
     }
 
     /// The deploy a runner starts for pull request `pr`'s `action` event.
-    fn deploy(&self, pr: u64, action: &str) -> Command {
+    pub(crate) fn deploy(&self, pr: u64, action: &str) -> Command {
         let payload = pull_request_payload("pull_request", action, pr, SHA, REPO);
         let event = self.dir.path().join(format!("event-{pr}-{action}.json"));
         std::fs::write(&event, payload.to_string()).unwrap();
@@ -187,6 +201,126 @@ async fn prune_removes_closed_and_expired_previews_and_nothing_else() {
     let statuses = &lab.gh.deployments()[0].statuses;
     assert_eq!(statuses.len(), 1, "{statuses:?}");
     assert_eq!(statuses[0]["state"], "inactive");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_leaves_the_previews_of_other_repositories_alone() {
+    // The case: octo/docs (prefix docs-pr-) made docs-pr-5 on the
+    // same app; this repository's pull request #5 is closed.
+    let lab = Lab::start().await;
+    let docs = [(REPOSITORY_TAG, "octo/docs"), (PREFIX_TAG, "docs-pr-")];
+    lab.made("docs-pr-5", 5, &docs, 30 * DAY);
+    lab.expire("docs-pr-5", -60);
+    // Another repository that uses our prefix, and a preview of octo/docs
+    // made before the repository tag (its number alone).
+    lab.made(
+        "pr-6",
+        6,
+        &[(REPOSITORY_TAG, "octo/other"), (PREFIX_TAG, "pr-")],
+        30 * DAY,
+    );
+    lab.made("docs-pr-8", 8, &[], 30 * DAY);
+    for pr in [5, 6, 8] {
+        lab.gh.set_pull_state(pr, "closed");
+    }
+    // Ours, closed: the only one to go.
+    lab.preview(9, DAY, "closed");
+
+    let r = run(lab.previews("prune").args(["--older-than", "7d"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run(&mut lab.previews("prune")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("removed: pr-9 (pull request #9)"),
+        "{r:?}"
+    );
+    let mut left = lab.branches();
+    left.sort();
+    assert_eq!(left, ["docs-pr-5", "docs-pr-8", "main", "pr-6"]);
+    // With octo/docs's prefix, this repository still does not own its
+    // tagged preview; the untagged-by-repository one it cannot tell apart.
+    let r = run(lab
+        .previews("list")
+        .args(["--preview-prefix", "docs-pr-", "--json"]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let listed: Vec<&str> = v["previews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["branch"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["docs-pr-8"], "{v}");
+    assert_eq!(v["previews"][0]["ownership"], "legacy");
+    // octo/docs itself prunes its own.
+    let r = run(lab
+        .previews("prune")
+        .args(["--preview-prefix", "docs-pr-", "--expired"])
+        .env("GITHUB_REPOSITORY", "octo/docs"))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!lab.branches().contains(&"docs-pr-5".to_owned()), "{r:?}");
+    // Nothing of another repository was ever listed for a job or deleted.
+    let touched: Vec<String> = lab
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|q| q.operation == "DeleteBranch" || q.operation == "StopJob")
+        .map(|q| q.path)
+        .collect();
+    assert!(touched.iter().all(|p| !p.contains("/pr-6")), "{touched:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eviction_skips_the_previews_of_other_repositories() {
+    let lab = Lab::start().await;
+    // Older, closed (as this repository's #1), and of another repository.
+    lab.made(
+        "pr-1",
+        1,
+        &[(REPOSITORY_TAG, "octo/other"), (PREFIX_TAG, "pr-")],
+        9 * DAY,
+    );
+    lab.gh.set_pull_state(1, "closed");
+    lab.preview(2, 3 * DAY, "closed");
+    lab.preview(3, DAY, "open");
+
+    let r = run(lab.deploy(7, "opened").args(["--max-previews", "2"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("evicting branch pr-2 (pull request #2)"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("evicting branch pr-1"), "{r:?}");
+    let mut left = lab.branches();
+    left.sort();
+    assert_eq!(left, ["main", "pr-1", "pr-3", "pr-7"]);
+    // The new preview says whose it is.
+    let tags = lab.emu.tags(APP, "pr-7");
+    assert_eq!(tags[PREVIEW_TAG], "7");
+    assert_eq!(tags[REPOSITORY_TAG], REPO);
+    assert_eq!(tags[PREFIX_TAG], "pr-");
+    // Only open previews of ours are left: none is evicted, and never the
+    // other repository's, even with --evict-open.
+    let r = run(lab
+        .deploy(8, "opened")
+        .args(["--max-previews", "2", "--evict-open"]))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("evicting branch pr-3"), "{r:?}");
+    assert!(lab.branches().contains(&"pr-1".to_owned()));
+
+    // The other repository's pull request #1 closes here: its branch is
+    // left in place, and the log says whose it is.
+    let r = run(&mut lab.deploy(1, "closed")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(lab.branches().contains(&"pr-1".to_owned()), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("it is the preview of pull request #1 of octo/other): left in place"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -376,6 +510,67 @@ async fn the_ttl_is_stamped_and_renewed_on_each_deploy() {
     let r = run(lab.previews("prune").arg("--expired")).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(lab.branches().contains(&"pr-7".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redeploy_without_the_ttl_removes_the_expiry() {
+    let lab = Lab::start().await;
+    for pr in [7, 8] {
+        lab.gh.set_pull_state(pr, "open");
+        let r = run(lab.deploy(pr, "opened").args(["--preview-ttl", "1s"])).await;
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(lab
+            .emu
+            .tags(APP, &format!("pr-{pr}"))
+            .contains_key(EXPIRES_TAG));
+    }
+    // pr-7 is redeployed without --preview-ttl: it no longer expires.
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("preview: branch pr-7 no longer expires"),
+        "{r:?}"
+    );
+    let tags = lab.emu.tags(APP, "pr-7");
+    assert!(!tags.contains_key(EXPIRES_TAG), "{tags:?}");
+    assert_eq!(tags[REPOSITORY_TAG], REPO);
+    assert_eq!(count(&lab.emu, "UntagResource"), 1);
+    // Nothing left to remove: no second UntagResource.
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&lab.emu, "UntagResource"), 1);
+
+    // Past the old expiry, prune takes pr-8 (expired) and keeps pr-7, whose
+    // pull request is open.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let r = run(&mut lab.previews("prune")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("removed: pr-8 (pull request #8): expired"),
+        "{r:?}"
+    );
+    let mut left = lab.branches();
+    left.sort();
+    assert_eq!(left, ["main", "pr-7"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_untag_resource_is_a_warning_naming_the_action() {
+    let lab = Lab::start().await;
+    let r = run(lab.deploy(7, "opened").args(["--preview-ttl", "1d"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    lab.emu.push_fault(status_fault(
+        "UntagResource",
+        1,
+        403,
+        Some("AccessDeniedException"),
+    ));
+    let r = run(&mut lab.deploy(7, "synchronize")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("::warning"), "{r:?}");
+    assert!(r.stderr.contains("amplify:UntagResource"), "{r:?}");
+    assert!(lab.emu.tags(APP, "pr-7").contains_key(EXPIRES_TAG));
 }
 
 #[tokio::test(flavor = "multi_thread")]

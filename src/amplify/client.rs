@@ -431,7 +431,8 @@ impl Client {
     }
 
     /// [UntagResource](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UntagResource.html):
-    /// removes the tags with these keys (absent keys are no error).
+    /// removes the tags `keys` from the resource (a key it does not carry
+    /// is no error).
     pub async fn untag_resource(&self, arn: &str, keys: &[&str]) -> Result<(), ApiError> {
         let mut call = Call::without_body(
             "UntagResource",

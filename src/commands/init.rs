@@ -23,6 +23,7 @@ pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError>
             s.path
         )));
     }
+    let preview_prefix = preview_prefix(s)?;
     let repository = repository(s)?;
     let mut action = action_ref(s)?;
     let app = read_app(&app_id, &branch, s, reporter).await?;
@@ -35,6 +36,8 @@ pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError>
         path: s.path.clone(),
         repository,
         gitlab: s.gitlab,
+        environments: !s.no_environments,
+        preview_prefix,
         action,
     };
     let (files, notes) = init::files(&params);
@@ -43,7 +46,7 @@ pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError>
     } else {
         write(&files, s.force)?;
         for f in &files {
-            reporter.line(format!("wrote {}", f.path));
+            reporter.line(format!("wrote {}: {}", f.path, f.about));
         }
     }
     for note in notes {
@@ -120,6 +123,24 @@ async fn read_app(
             "GetApp answered no usable appArn for app {app_id}: {arn:?}"
         ))
     })
+}
+
+/// `--preview-prefix`, else `pr-` (GitLab: `mr-`). It becomes part of an
+/// IAM resource ARN and of a shell word in the pipeline, so it is kept to
+/// letters, digits, `-`, `_` and `.`.
+fn preview_prefix(s: &InitSettings) -> Result<String, RunError> {
+    let default = if s.gitlab { "mr-" } else { "pr-" };
+    let prefix = s.preview_prefix.as_deref().unwrap_or(default);
+    let valid = (1..=100).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid {
+        return Err(RunError::input(format!(
+            "preview-prefix {prefix:?} must be 1 to 100 letters, digits, '-', '_' or '.' (it names the preview role's branches)"
+        )));
+    }
+    Ok(prefix.to_owned())
 }
 
 /// `--repository`, else the `origin` remote's, when it is on the chosen

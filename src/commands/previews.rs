@@ -1,5 +1,6 @@
 //! `amplify-deploy previews list` and `previews prune`: the pull request
-//! previews of an app (`crate::preview::lifecycle`), shown or removed.
+//! previews of an app that belong to this repository (`GITHUB_REPOSITORY`,
+//! `crate::preview::owner`), shown or removed.
 //! Results go to stdout (one JSON object with `--json`, as `status
 //! --json`); progress to stderr. Without the GitHub API (no token, GitHub
 //! unreachable) whether a pull request is closed is not known: `--closed`
@@ -12,7 +13,7 @@ use crate::connection::{self, Connection};
 use crate::error::RunError;
 use crate::explain::{explain, Scope};
 use crate::preview::lifecycle::{self, Inventory, Listed, Remover, MAX_BRANCHES, WARN_BRANCHES};
-use crate::preview::owner::Ownership;
+use crate::preview::owner::{Ours, Ownership};
 use crate::provenance::format_time;
 use crate::report::Reporter;
 use crate::settings::{self, PreviewsSettings, PruneSettings};
@@ -29,7 +30,11 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
         branch: "",
         region: &region,
     };
-    let mut inventory = lifecycle::inventory(&client, &app_id, &s.prefix)
+    let ours = Ours {
+        repository: s.github.repository.as_deref(),
+        prefix: &s.prefix,
+    };
+    let mut inventory = lifecycle::inventory(&client, &app_id, &ours)
         .await
         .map_err(|e| explain(&e, &scope))?;
     if inventory.branches >= WARN_BRANCHES {

@@ -1,9 +1,9 @@
-//! The previews of an app as a whole: which branches are ours
-//! ([`super::owner`]), when each was last deployed, whether its pull
-//! request is still open, which of them `previews prune` selects and in
-//! which order eviction takes them, and removing one (stop its unfinished
-//! jobs and delete it as `crate::branch` does, update its pull request's
-//! comment, mark its GitHub deployments inactive).
+//! The previews of an app as a whole: which branches are this
+//! repository's ([`super::owner`]), when each was last deployed, whether
+//! its pull request is still open, which of them `previews prune` selects
+//! and in which order eviction takes them, and removing one (stop its
+//! unfinished jobs and delete it as `crate::branch` does, update its pull
+//! request's comment, mark its GitHub deployments inactive).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +15,7 @@ use crate::github::comment::{self, CommentState};
 use crate::report::Reporter;
 use crate::settings::PruneSettings;
 
-use super::owner::{self, Ownership};
+use super::owner::{self, Ours, Ownership};
 
 /// Amplify's limit on branches per app.
 pub const MAX_BRANCHES: usize = 50;
@@ -58,12 +58,17 @@ fn whole_seconds(epoch: Option<f64>) -> Option<i64> {
         .map(|s| s as i64)
 }
 
-/// ListBranches, then ListJobs (the newest job) of each preview.
-pub async fn inventory(client: &Client, app_id: &str, prefix: &str) -> Result<Inventory, ApiError> {
+/// ListBranches, then ListJobs (the newest job) of each of our previews;
+/// those of other repositories (and other prefixes) are left out.
+pub async fn inventory(
+    client: &Client,
+    app_id: &str,
+    ours: &Ours<'_>,
+) -> Result<Inventory, ApiError> {
     let branches = client.list_branches(app_id).await?;
     let mut previews = Vec::new();
     for b in &branches {
-        let (Some(found), Some(name)) = (owner::our_preview(b, prefix), b.branch_name.as_deref())
+        let (Some(found), Some(name)) = (owner::our_preview(b, ours), b.branch_name.as_deref())
         else {
             continue;
         };

@@ -98,6 +98,15 @@ pub fn github_api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, Strin
     api(gh, reporter)
 }
 
+/// Whose previews a deploy looks after: `GITHUB_REPOSITORY`'s, with
+/// `--preview-prefix`.
+fn ours(s: &DeploySettings) -> owner::Ours<'_> {
+    owner::Ours {
+        repository: s.github.repository.as_deref(),
+        prefix: &s.lifecycle.prefix,
+    }
+}
+
 fn api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, String> {
     let token = gh.token.as_deref().ok_or(
         "no GitHub token: set github-token (the action's default is github.token) or GITHUB_TOKEN",
@@ -207,16 +216,18 @@ impl Integration {
             Err(e) if crate::branch::is_branch_missing(&e) => return Ok(true),
             Err(e) => return Err(target.explain(&e)),
         };
-        let ours = owner::our_preview(&branch, &s.lifecycle.prefix)
-            .is_some_and(|owned| owned.pr == p.pr.number);
-        if !ours {
+        let owned =
+            owner::our_preview(&branch, &ours(s)).is_some_and(|owned| owned.pr == p.pr.number);
+        if !owned {
             self.reporter.line(format!(
                 "preview: branch {} is not the preview amplify-deploy made for pull request #{} \
-                 (no ownership tag, and not stage PULL_REQUEST): left in place",
-                p.branch, p.pr.number
+                 ({}): left in place",
+                p.branch,
+                p.pr.number,
+                owner::why_not_ours(&branch, &ours(s))
             ));
         }
-        Ok(ours)
+        Ok(owned)
     }
 
     /// Mark the closed pull request's GitHub deployments inactive, when

@@ -5,7 +5,8 @@
 //! `--basic-auth inherit`, and creates the branch with our ownership and
 //! expiry tags; a CreateBranch that still meets Amplify's branch limit
 //! (another run took the last one) evicts once more and retries once.
-//! Later deploys renew the tags (the expiry), on branches that are ours.
+//! Later deploys renew the tags (the expiry), on branches that are ours,
+//! and remove an expiry that a deploy without `--preview-ttl` no longer sets.
 
 use crate::amplify::{ApiError, Branch, Client};
 use crate::deploy::MadeBranch;
@@ -14,7 +15,7 @@ use crate::explain::{explain, Scope};
 use crate::settings::{BasicAuth, DeploySettings, Preview as PreviewSetting};
 
 use super::lifecycle::{self, Remover, MAX_BRANCHES, WARN_BRANCHES};
-use super::{api, owner, Integration};
+use super::{api, ours, owner, Integration};
 
 /// One preview branch about to be deployed.
 struct Room<'a> {
@@ -63,7 +64,7 @@ impl Integration {
         let Some(room) = self.room(client) else {
             return Ok(None);
         };
-        let tags = owner::tags(room.pr, lifecycle::now(), room.s.lifecycle.ttl);
+        let tags = owner::tags(&ours(room.s), room.pr, lifecycle::now(), room.s.lifecycle.ttl);
         let inherited = match room.s.inherit_basic_auth {
             true => self.inherit(&room).await?,
             false => None,
@@ -90,7 +91,7 @@ impl Integration {
         let Some(room) = self.room(client) else {
             return;
         };
-        let tags = owner::tags(room.pr, lifecycle::now(), room.s.lifecycle.ttl);
+        let tags = owner::tags(&ours(room.s), room.pr, lifecycle::now(), room.s.lifecycle.ttl);
         self.renew(&room, b, &tags).await;
         // Protected since its creation (e.g. inherited): still so.
         self.protected |= b.enable_basic_auth == Some(true);
@@ -141,11 +142,11 @@ impl Integration {
         b: &Branch,
         tags: &std::collections::BTreeMap<String, String>,
     ) {
-        if owner::our_preview(b, &room.s.lifecycle.prefix).is_none() {
+        if owner::our_preview(b, &ours(room.s)).is_none() {
             self.reporter.line(format!(
-                "preview: branch {} was not created by amplify-deploy as a preview (no ownership tag, stage {}): it is deployed to but never pruned or evicted",
+                "preview: branch {} was not created by amplify-deploy as this repository's preview ({}): it is deployed to but never pruned or evicted",
                 room.branch,
-                b.stage.as_deref().unwrap_or("unknown")
+                owner::why_not_ours(b, &ours(room.s))
             ));
             return;
         }
@@ -161,6 +162,26 @@ impl Integration {
             }
             Err(e) => self.reporter.warning(&format!(
                 "preview: the tags of branch {} were not renewed (add amplify:TagResource to the deploy role): {}",
+                room.branch,
+                crate::error::one_line(&e.to_string())
+            )),
+        }
+        self.clear(room, arn, &owner::stale(b, tags)).await;
+    }
+
+    /// Remove our tags a redeploy no longer sets: the expiry of a preview
+    /// deployed without `--preview-ttl`, which must not be pruned by it.
+    async fn clear(&self, room: &Room<'_>, arn: &str, stale: &[&str]) {
+        if stale.is_empty() {
+            return;
+        }
+        match room.client.untag_resource(arn, stale).await {
+            Ok(()) => self.reporter.line(format!(
+                "preview: branch {} no longer expires (no --preview-ttl)",
+                room.branch
+            )),
+            Err(e) => self.reporter.warning(&format!(
+                "preview: the old expiry of branch {} was not removed, so previews prune --expired may remove it (add amplify:UntagResource to the deploy role): {}",
                 room.branch,
                 crate::error::one_line(&e.to_string())
             )),
@@ -224,7 +245,7 @@ impl Integration {
     /// branches on.
     async fn make_room(&self, room: &Room<'_>, again: bool) -> Result<usize, RunError> {
         let s = room.s;
-        let mut inventory = lifecycle::inventory(room.client, room.app_id, &s.lifecycle.prefix)
+        let mut inventory = lifecycle::inventory(room.client, room.app_id, &ours(s))
             .await
             .map_err(|e| room.explain(&e, room.branch))?;
         inventory.previews.retain(|p| p.branch != room.branch);
