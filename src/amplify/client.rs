@@ -62,10 +62,12 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A call that got no usable answer; the error without the URL.
+/// A call that got no usable answer; the error without the URL, and the
+/// proxy it could not get through, if that is why.
 fn transport(operation: &'static str, source: reqwest::Error) -> Failure {
     Failure::from(ApiError::Transport {
         operation,
+        proxy: crate::http::proxy::proxy_failure(&source),
         source: source.without_url(),
     })
 }

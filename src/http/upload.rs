@@ -41,11 +41,14 @@ pub enum UploadError {
         source: std::io::Error,
     },
     /// No answer from the server (connection, timeout), retries exhausted.
-    #[error("upload to {url} failed")]
+    #[error("upload to {url} failed{}", proxy.as_deref().map(|p| format!(": {p}")).unwrap_or_default())]
     Transport {
         url: String,
         #[source]
         source: reqwest::Error,
+        /// The proxy it could not get through, if that is why
+        /// ([`super::proxy::proxy_failure`]).
+        proxy: Option<String>,
     },
     /// The server answered with an error status: a 4xx at once, a 5xx or
     /// 429 once retries are exhausted. `code` and `message` come from the
@@ -177,6 +180,7 @@ pub async fn upload_to(
         },
         AttemptError::Http(source) => UploadError::Transport {
             url: redacted,
+            proxy: super::proxy::proxy_failure(&source),
             source: source.without_url(),
         },
         AttemptError::Status {
