@@ -48,6 +48,7 @@ fn s3_client(
         observer: conn.observer.clone(),
         http: conn.http.clone(),
         upload_http: conn.http.clone(),
+        tracer: conn.tracer.clone(),
     }))
 }
 

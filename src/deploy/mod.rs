@@ -177,6 +177,7 @@ impl Ctx {
             http,
             retry,
             observer,
+            ..
         } = connection;
         let state = Arc::new(Mutex::new(RunState {
             job: None,
