@@ -4,7 +4,7 @@
 
 use crate::amplify::{Client, ClientConfig};
 use crate::error::RunError;
-use crate::http::{self, Purpose, RetryConfig, RetryObserver};
+use crate::http::{self, CallTracer, Purpose, RetryConfig, RetryObserver};
 use crate::report::Reporter;
 use crate::settings::{AwsSettings, Endpoint};
 
@@ -109,6 +109,8 @@ pub struct Connection {
     pub http: reqwest::Client,
     pub retry: RetryConfig,
     pub observer: RetryObserver,
+    /// Told of every call with `-v` (the S3 client's too).
+    pub tracer: Option<CallTracer>,
 }
 
 /// Region, endpoint, trust roots and credentials, resolved once for every
@@ -122,6 +124,7 @@ pub async fn connect(aws: &AwsSettings, reporter: &Reporter) -> Result<Connectio
     reporter.mask_credentials(&credentials).await;
     let retry = RetryConfig::default();
     let observer = reporter.retry_observer(retry.max_retries + 1);
+    let tracer = reporter.call_tracer();
     let client = Client::new(ClientConfig {
         endpoint,
         region: region.clone(),
@@ -130,13 +133,14 @@ pub async fn connect(aws: &AwsSettings, reporter: &Reporter) -> Result<Connectio
         observer: observer.clone(),
         http: api_http,
     })
-    .with_tracer(reporter.call_tracer());
+    .with_tracer(tracer.clone());
     Ok(Connection {
         client,
         region,
         http: http::build_client_with(Purpose::Upload, &roots),
         retry,
         observer,
+        tracer,
     })
 }
 
@@ -151,6 +155,7 @@ pub fn s3_client(endpoint: Option<url::Url>, connection: &Connection) -> crate::
         observer: connection.observer.clone(),
         http: connection.http.clone(),
         upload_http: connection.http.clone(),
+        tracer: connection.tracer.clone(),
     })
 }
 

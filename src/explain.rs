@@ -65,11 +65,20 @@ pub fn explain(err: &ApiError, scope: &Scope<'_>) -> RunError {
             };
             explain_refusal(&refusal, scope)
         }
-        ApiError::Transport { operation, source } => {
-            RunError::aws(format!("{operation} failed: could not reach the Amplify API"))
-                .caused_by(source)
-                .hint("check the network, HTTPS_PROXY/NO_PROXY and the endpoint URL")
-        }
+        ApiError::Transport {
+            operation,
+            source,
+            proxy: Some(proxy),
+        } => RunError::aws(format!(
+            "{operation} failed: could not reach the Amplify API: {proxy}"
+        ))
+        .caused_by(source)
+        .hint("check that the proxy is up and its variable is right, or leave the host out with NO_PROXY"),
+        ApiError::Transport {
+            operation, source, ..
+        } => RunError::aws(format!("{operation} failed: could not reach the Amplify API"))
+            .caused_by(source)
+            .hint("check the network, HTTPS_PROXY/NO_PROXY and the endpoint URL"),
         ApiError::Decode { operation, status, message, .. } => RunError::aws(format!(
             "{operation}: unexpected answer from the Amplify API (HTTP {status})"
         ))

@@ -85,6 +85,12 @@ fn bar(fraction: Option<f64>) -> String {
 }
 
 /// `done` of `total` bytes as a rate over `elapsed`.
+/// "upload throughput: 3.1 MiB/s": what `-v` prints after an upload of
+/// `bytes` that took `took`.
+pub fn throughput_line(bytes: u64, took: Duration) -> String {
+    format!("upload throughput: {}", rate(bytes, took))
+}
+
 fn rate(done: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64().max(0.001);
     format!("{}/s", human_bytes((done as f64 / secs) as u64))

@@ -351,3 +351,100 @@ async fn every_command_gives_up_at_its_timeout_naming_the_silent_call() {
         );
     }
 }
+
+/// `ALL_PROXY=socks5://…` carries the whole deploy (API calls and the
+/// upload; the client resolves names), and `HTTPS_PROXY=socks5h://user:…@…`
+/// an HTTPS endpoint by name (the proxy resolves it), with the
+/// username/password sub-negotiation; the password is never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn socks5_proxies_carry_the_deploy() {
+    let emu = emulator().await;
+    let proxy = Socks5Proxy::start().await;
+    let site = tiny_site();
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("ALL_PROXY", proxy.url("socks5", ""));
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let host = emu.endpoint().trim_start_matches("http://").to_owned();
+    let host = host.trim_end_matches('/');
+    let relayed = proxy.relayed();
+    assert!(
+        relayed.iter().all(|t| t.target == host && t.user.is_none()),
+        "{relayed:?}"
+    );
+    let sent = |start: &str| relayed.iter().any(|t| t.first_line.starts_with(start));
+    assert!(sent(&format!("GET /apps/{APP} ")), "API: {relayed:?}");
+    assert!(sent("PUT /__upload/"), "upload: {relayed:?}");
+    assert_eq!(emu.jobs(APP, "main").len(), 1);
+
+    // socks5h: the name goes to the proxy; with a user and password.
+    let ca = TestCa::create();
+    let front = TlsFront::start(&ca, &emu.endpoint()).await;
+    let password = "pr0xy-s3cret";
+    let mut c = deploy_cmd(&emu, site.path());
+    c.env("AWS_ENDPOINT_URL", front.url())
+        .env("AWS_CA_BUNDLE", ca.ca_pem())
+        .env(
+            "HTTPS_PROXY",
+            proxy.url("socks5h", &format!("deployer:{password}@")),
+        )
+        .arg("-vv");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let name = front.url().trim_start_matches("https://").to_owned();
+    assert!(
+        proxy
+            .relayed()
+            .iter()
+            .any(|t| t.target == name && t.user.as_deref() == Some("deployer")),
+        "{:?}",
+        proxy.relayed()
+    );
+    assert!(front.handshakes() > 0);
+    assert!(!r.all().contains(password), "{r:?}");
+}
+
+/// A proxy that refuses connections: the run fails within seconds (the
+/// retries of a refused connection take a few seconds, not the 120 s
+/// budget), exit 3, the error names the variable and the proxy's address
+/// (never its user or password), and nothing reached the service.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_that_refuses_connections_is_named() {
+    let emu = emulator().await;
+    let ca = TestCa::create();
+    let front = TlsFront::start(&ca, &emu.endpoint()).await;
+    let site = tiny_site();
+    let password = "pr0xy-s3cret";
+    let port = closed_port();
+    for (variable, scheme, endpoint) in [
+        ("HTTPS_PROXY", "http", front.url()),
+        ("HTTP_PROXY", "http", emu.endpoint()),
+        ("ALL_PROXY", "socks5h", emu.endpoint()),
+        ("https_proxy", "socks5", front.url()),
+    ] {
+        let mut c = deploy_cmd(&emu, site.path());
+        c.env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_CA_BUNDLE", ca.ca_pem())
+            .env(
+                variable,
+                format!("{scheme}://deployer:{password}@127.0.0.1:{port}"),
+            );
+        let (r, took) = run_within(&mut c, Duration::from_secs(60)).await;
+        assert_eq!(r.code, 3, "{variable}: {r:?}");
+        assert!(took < Duration::from_secs(20), "{variable}: {took:?}");
+        let named = format!(
+            "error: GetApp failed: could not reach the Amplify API: the proxy {scheme}://127.0.0.1:{port} ({variable}) refused the connection"
+        );
+        assert!(r.stderr.contains(&named), "{variable}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!(
+                "attempt 2 of 7): connection failed: the proxy {scheme}://127.0.0.1:{port} ({variable}) refused"
+            )),
+            "the retries name it too: {r:?}"
+        );
+        assert!(!r.all().contains(password), "{r:?}");
+        assert!(!r.all().contains("deployer"), "{r:?}");
+    }
+    assert!(emu.requests().is_empty(), "{:?}", operations(&emu));
+    assert_eq!(front.handshakes(), 0);
+}

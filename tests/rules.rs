@@ -224,6 +224,44 @@ async fn a_malformed_custom_http_yml_names_its_line() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn several_cookies_for_one_path_are_refused_before_any_request() {
+    let emu = emulator().await;
+    let site = rules_site();
+    write(
+        site.path(),
+        "_headers",
+        b"# sessions\n/account/*\n  Cache-Control: no-store\n  Set-Cookie: session=; Path=/account; Expires=Thu, 01 Jan 1970 00:00:00 GMT\n  Set-Cookie: csrf=; Path=/account; Expires=Thu, 01 Jan 1970 00:00:00 GMT\n",
+    );
+    let r = run(deploy_cmd(&emu, site.path()).args(["--sync-rules", "--spa"])).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    let file = site.path().join("_headers").display().to_string();
+    assert!(
+        r.stderr
+            .contains(&format!("{file}: 1 line Amplify cannot express")),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("line 5: a second `Set-Cookie` for `/account/*` (the first is on line 4)"),
+        "{r:?}"
+    );
+    assert!(emu.requests().is_empty(), "{:?}", operations(&emu));
+    assert!(emu.custom_rules(APP).is_empty());
+    // `package` refuses it the same way, and writes nothing.
+    let out = tempfile::tempdir().unwrap();
+    let zip = out.path().join("site.zip");
+    let r = run(cmd(&emu)
+        .args(["package", "--path"])
+        .arg(site.path())
+        .arg("--output")
+        .arg(&zip))
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("line 5: a second `Set-Cookie`"), "{r:?}");
+    assert!(!zip.exists());
+}
+
 /// GET `url` without following redirects.
 async fn get(url: &str) -> reqwest::Response {
     reqwest::Client::builder()

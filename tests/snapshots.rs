@@ -641,6 +641,26 @@ async fn verbose_output() {
     assert!(same.stderr.contains("CreateDeployment POST"), "{same:?}");
 }
 
+/// `-v` with the artifact store: the S3 calls (HeadBucket, HeadObject,
+/// PutObject against moto) are logged as the Amplify calls are, and the
+/// store upload's throughput.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_output_with_the_artifact_store() {
+    let emu = slow_emulator().await;
+    let bucket = crate::support::moto::bucket("us-east-1");
+    let (site, _) = site();
+    let r = run(deploy(&emu, site.path())
+        .env("AWS_ENDPOINT_URL_S3", crate::support::moto::endpoint())
+        .env("AMPLIFY_ARTIFACT_STORE", format!("s3://{bucket}/site"))
+        .env("AMPLIFY_ARTIFACT_URL", "presigned")
+        .arg("-v"))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]")];
+    let text = shape(&r.stderr).replace(&bucket, "[BUCKET]");
+    assert_output("verbose_store_stderr", &text, &paths);
+}
+
 /// `-vv`: headers too, with every secret out: no secret key, session
 /// token or signature anywhere.
 #[tokio::test(flavor = "multi_thread")]

@@ -22,6 +22,7 @@ fn s3_client() -> Client {
         observer: silent_observer(),
         http: build_client(),
         upload_http: build_client(),
+        tracer: None,
     })
 }
 
@@ -233,6 +234,112 @@ async fn skip_unchanged_deploys_whatever_is_uncertain() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.all().contains("serves another package"), "{r:?}");
     assert_eq!(emu.jobs(APP, "main").len(), 4);
+}
+
+/// `-v` logs each S3 call of the store as it logs Amplify's: operation,
+/// method and URL without a query, status, duration and S3's request id
+/// (`x-amz-request-id`), and the store upload's throughput; not without
+/// `-v`. `-vv` adds headers, with no secret among them: not the secret
+/// key, the session token, nor the presigned PUT's query or signature.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_logs_each_s3_call_and_the_store_throughput() {
+    let token = "IQoJb3JpZ2luX2VjEXAMPLESTORETOKEN";
+    let emu = emulator_with(Config {
+        credentials: vec![Credential {
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: SECRET_KEY.into(),
+            session_token: Some(token.into()),
+        }],
+        ..Config::default()
+    })
+    .await;
+    let bucket = moto::bucket("us-east-1");
+    let site = tiny_site();
+    let endpoint = moto::endpoint();
+    let store = |site: &std::path::Path| {
+        let mut c = store_cmd(&emu, site, &bucket);
+        c.env("AWS_SESSION_TOKEN", token);
+        c
+    };
+    let r = run(store(site.path()).arg("-v")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let key = format!("site/{}.zip", zip_sha(&r));
+    let calls = [
+        format!("HeadBucket HEAD {endpoint}/{bucket}/ → 200 in "),
+        format!("HeadObject HEAD {endpoint}/{bucket}/{key} → 404 in "),
+        format!("PutObject PUT {endpoint}/{bucket}/{key} → 200 in "),
+    ];
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    for call in &calls {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(call.as_str()))
+            .unwrap_or_else(|| panic!("{call}: {r:?}"));
+        let id = line
+            .split(" (request id ")
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_default();
+        assert!(id.len() >= 8, "S3's request id on {line:?}");
+    }
+    let stored = lines.iter().position(|l| l.starts_with("stored in "));
+    let rate = lines
+        .iter()
+        .position(|l| l.starts_with("upload throughput: ") && l.ends_with("/s"));
+    assert!(
+        matches!((stored, rate), (Some(s), Some(t)) if t == s + 1),
+        "{r:?}"
+    );
+
+    // Without -v: none of it.
+    write(site.path(), "index.html", b"<h1>quiet</h1>");
+    let r = run(&mut store(site.path())).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for word in [
+        "HeadBucket",
+        "HeadObject",
+        "PutObject",
+        "throughput",
+        "request id",
+    ] {
+        assert!(!r.stderr.contains(word), "{word}: {r:?}");
+    }
+
+    // -vv: the headers, secrets redacted.
+    write(site.path(), "index.html", b"<h1>debug</h1>");
+    let r = run(store(site.path()).arg("-vv")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let put = r.stderr.find("PutObject PUT ").expect("the PutObject line");
+    let after = &r.stderr[put..];
+    assert!(after.contains("  > x-amz-meta-sha256: "), "{r:?}");
+    // moto names its request id as Amplify does (`x-amzn-requestid`), S3
+    // `x-amz-request-id`: the line shows whichever came.
+    let id = after
+        .lines()
+        .next()
+        .and_then(|l| l.split(" (request id ").nth(1))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .expect("a request id");
+    assert!(
+        after.contains(&format!("  < x-amzn-requestid: {id}\n"))
+            || after.contains(&format!("  < x-amz-request-id: {id}\n")),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("  > authorization: ******"), "{r:?}");
+    assert!(
+        r.stderr.contains("  > x-amz-security-token: ******"),
+        "{r:?}"
+    );
+    for secret in [
+        SECRET_KEY,
+        token,
+        "Signature=",
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "X-Amz-Security-Token",
+    ] {
+        assert!(!r.all().contains(secret), "{secret} leaked: {r:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,7 +17,7 @@ use super::types::{
     ListBranchesOutput, ListJobsOutput, StartDeploymentInput, TagsEnvelope, UpdateAppRulesInput,
 };
 use crate::http::{
-    format_limit, read_capped, retry, trace, CallTrace, CallTracer, RetryConfig, RetryObserver,
+    format_limit, read_capped, retry, trace, CallTracer, RetryConfig, RetryObserver,
     MAX_ANSWER_BYTES, MAX_ERROR_BYTES,
 };
 
@@ -62,10 +62,12 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A call that got no usable answer; the error without the URL.
+/// A call that got no usable answer; the error without the URL, and the
+/// proxy it could not get through, if that is why.
 fn transport(operation: &'static str, source: reqwest::Error) -> Failure {
     Failure::from(ApiError::Transport {
         operation,
+        proxy: crate::http::proxy::proxy_failure(&source),
         source: source.without_url(),
     })
 }
@@ -107,33 +109,6 @@ where
         }
     })?;
     extract(envelope).ok_or_else(|| decode(format!("the answer has no `{member}`")))
-}
-
-/// Method, URL and headers of a request, safe to print (kept out of the
-/// generic `attempt` so that it is compiled once).
-fn sent_for_trace(request: &reqwest::Request) -> (String, Vec<(String, String)>) {
-    let target = trace::target(request.method().as_str(), request.url().as_str());
-    (target, trace::redacted_headers(request.headers()))
-}
-
-/// Tell `tracer` of one attempt and its answer.
-fn trace_answer(
-    tracer: &CallTracer,
-    operation: &'static str,
-    (target, request_headers): (String, Vec<(String, String)>),
-    started: std::time::Instant,
-    answer: &Result<reqwest::Response, reqwest::Error>,
-) {
-    let headers = answer.as_ref().ok().map(|r| r.headers());
-    tracer(&CallTrace {
-        operation,
-        status: answer.as_ref().ok().map(|r| r.status().as_u16()),
-        took: started.elapsed(),
-        request_id: headers.and_then(trace::request_id),
-        target,
-        request_headers,
-        response_headers: headers.map(trace::redacted_headers).unwrap_or_default(),
-    });
 }
 
 /// One operation's request, before signing.
@@ -496,11 +471,11 @@ impl Client {
             format!("Amplify {operation} at {host}")
         });
         let request = self.signed_request(call).await?;
-        let sent = self.tracer.as_ref().map(|_| sent_for_trace(&request));
+        let sent = self.tracer.as_ref().map(|_| trace::sent(&request));
         let started = std::time::Instant::now();
         let answer = self.cfg.http.execute(request).await;
         if let (Some(tracer), Some(sent)) = (&self.tracer, sent) {
-            trace_answer(tracer, operation, sent, started, &answer);
+            trace::answered(tracer, operation, sent, started, &answer);
         }
         let response = answer.map_err(|e| transport(operation, e))?;
         let status = response.status().as_u16();

@@ -32,6 +32,9 @@ pub enum ApiError {
         operation: &'static str,
         #[source]
         source: reqwest::Error,
+        /// A failed connection through a proxy, said with the proxy's
+        /// variable and address ([`crate::http::proxy::proxy_failure`]).
+        proxy: Option<String>,
     },
     /// A 2xx answer whose body is not the JSON we expect.
     #[error("{operation} returned HTTP {status} with an unexpected body: {message}{}", request_id_suffix(.request_id))]
@@ -258,6 +261,9 @@ fn classify(error: &ApiError, retry_after: Option<Duration>) -> RetryDecision {
     };
     match error {
         ApiError::Transport { source, .. } if source.is_builder() => RetryDecision::Fail,
+        ApiError::Transport {
+            proxy: Some(proxy), ..
+        } => retry(format!("connection failed: {proxy}")),
         ApiError::Transport { source, .. } => retry(describe_reqwest_error(source)),
         ApiError::Service {
             operation,
@@ -646,6 +652,7 @@ mod tests {
         ApiError::Transport {
             operation: "CreateDeployment",
             source,
+            proxy: None,
         }
     }
 

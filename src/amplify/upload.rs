@@ -307,7 +307,7 @@ mod tests {
             .expect_err("times out");
         assert_eq!(server.requests().len(), 2);
         match &err {
-            UploadError::Transport { source, url } => {
+            UploadError::Transport { source, url, .. } => {
                 assert!(source.is_timeout());
                 assert!(!url.contains("secret"));
             }

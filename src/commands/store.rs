@@ -53,6 +53,7 @@ fn s3_client(
         observer: conn.observer.clone(),
         http: conn.http.clone(),
         upload_http: conn.http.clone(),
+        tracer: conn.tracer.clone(),
     }))
 }
 

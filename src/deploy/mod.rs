@@ -220,6 +220,7 @@ impl Ctx {
             http,
             retry,
             observer,
+            ..
         } = connection;
         let state = Arc::new(Mutex::new(RunState {
             job: None,

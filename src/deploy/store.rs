@@ -12,7 +12,7 @@ use crate::amplify::JobSummary;
 use crate::choices::ArtifactUrl;
 use crate::error::{one_line, RunError};
 use crate::package::human_bytes;
-use crate::progress::{upload_frame, Ticker};
+use crate::progress::{throughput_line, upload_frame, Ticker};
 use crate::provenance::{format_time, Provenance};
 use crate::s3::{artifact, Artifact, Bucket, ObjectState, S3Error};
 
@@ -165,6 +165,7 @@ async fn upload(
     let took = t.elapsed();
     ctx.reporter
         .line(format!("stored in {:.1}s", took.as_secs_f64()));
+    ctx.reporter.verbose(throughput_line(size, took));
     Ok(took)
 }
 

@@ -10,7 +10,7 @@ use crate::amplify::{self, ApiError, JobStatus, JobSummary, StartDeploymentInput
 use crate::error::{ErrorClass, RunError};
 use crate::http;
 use crate::package::human_bytes;
-use crate::progress::{upload_frame, Ticker};
+use crate::progress::{throughput_line, upload_frame, Ticker};
 
 use super::{job_status, Ctx, OurJob};
 
@@ -71,10 +71,7 @@ async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<Durat
     let took = t.elapsed();
     ctx.reporter
         .line(format!("uploaded in {:.1}s", took.as_secs_f64()));
-    ctx.reporter.verbose(format!(
-        "upload throughput: {}/s",
-        human_bytes((size as f64 / took.as_secs_f64().max(0.001)) as u64)
-    ));
+    ctx.reporter.verbose(throughput_line(size, took));
     Ok(took)
 }
 

@@ -8,6 +8,7 @@
 //! same split between `src/client/` and `src/aws/`).
 
 mod backoff;
+pub mod proxy;
 mod retry;
 pub mod sdk;
 #[cfg(test)]
@@ -65,7 +66,8 @@ pub fn build_client() -> reqwest::Client {
 /// bundled Mozilla roots plus `extra_roots` (`AWS_CA_BUNDLE`), HTTP/1.1,
 /// `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY` honoured (reqwest reads them
 /// whatever its features; `system-proxy` only adds macOS and Windows
-/// settings), our user agent, connect and read timeouts, and no
+/// settings; its `socks` feature adds `socks5://` and `socks5h://`
+/// proxies), our user agent, connect and read timeouts, and no
 /// redirects: a 3xx is returned as it is, and callers treat it as an
 /// error (a followed 307 would resend an upload's body elsewhere, and a
 /// 302/303 would turn the PUT into a GET that "succeeds").
@@ -198,8 +200,12 @@ pub fn body_excerpt(body: &[u8]) -> String {
     }
 }
 
-/// A reqwest error and its causes on one line, without the URL.
+/// A reqwest error and its causes on one line, without the URL; a failed
+/// connection through a proxy names the proxy ([`proxy::proxy_failure`]).
 pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
+    if let Some(failure) = proxy::proxy_failure(error) {
+        return format!("connection failed: {failure}");
+    }
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

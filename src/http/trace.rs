@@ -61,6 +61,35 @@ pub fn target(method: &str, url: &str) -> String {
     format!("{method} {}", redact_url(url))
 }
 
+/// Method, URL and headers of a request about to be sent, safe to print.
+pub fn sent(request: &reqwest::Request) -> (String, Vec<(String, String)>) {
+    (
+        target(request.method().as_str(), request.url().as_str()),
+        redacted_headers(request.headers()),
+    )
+}
+
+/// Tell `tracer` of one attempt of `operation`, sent as [`sent`] says at
+/// `started`, and its answer.
+pub fn answered(
+    tracer: &CallTracer,
+    operation: &'static str,
+    (target, request_headers): (String, Vec<(String, String)>),
+    started: std::time::Instant,
+    answer: &Result<reqwest::Response, reqwest::Error>,
+) {
+    let headers = answer.as_ref().ok().map(|r| r.headers());
+    tracer(&CallTrace {
+        operation,
+        status: answer.as_ref().ok().map(|r| r.status().as_u16()),
+        took: started.elapsed(),
+        request_id: headers.and_then(request_id),
+        target,
+        request_headers,
+        response_headers: headers.map(redacted_headers).unwrap_or_default(),
+    });
+}
+
 /// `headers` safe to print: secrets as `******`, sorted by name.
 pub fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = headers

@@ -12,13 +12,14 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::io::ReaderStream;
 
 use super::retry::{parse_retry_after, retry, RetryConfig, RetryDecision, RetryObserver};
+use super::trace::{self, CallTracer};
 use super::{describe_reqwest_error, read_capped, redact_url, MAX_ERROR_BYTES};
 
 /// The slowest link we plan for when sizing the per-attempt timeout.
@@ -41,11 +42,14 @@ pub enum UploadError {
         source: std::io::Error,
     },
     /// No answer from the server (connection, timeout), retries exhausted.
-    #[error("upload to {url} failed")]
+    #[error("upload to {url} failed{}", proxy.as_deref().map(|p| format!(": {p}")).unwrap_or_default())]
     Transport {
         url: String,
         #[source]
         source: reqwest::Error,
+        /// The proxy it could not get through, if that is why
+        /// ([`super::proxy::proxy_failure`]).
+        proxy: Option<String>,
     },
     /// The server answered with an error status: a 4xx at once, a 5xx or
     /// 429 once retries are exhausted. `code` and `message` come from the
@@ -119,17 +123,31 @@ pub async fn upload_file_counting(
         url,
         headers: &[],
         path,
+        tracer: None,
     };
     upload_to(client, store, &target, cfg, observer, sent).await
 }
 
 /// Where [`upload_to`] puts a file: a presigned URL, the headers its
-/// signature covers (sent exactly as given), and the file.
-#[derive(Debug, Clone, Copy)]
+/// signature covers (sent exactly as given), and the file; and who is told
+/// of each attempt (`-v`), as which operation.
+#[derive(Clone, Copy)]
 pub struct Target<'a> {
     pub url: &'a str,
     pub headers: &'a [(String, String)],
     pub path: &'a Path,
+    pub tracer: Option<(&'static str, &'a CallTracer)>,
+}
+
+impl std::fmt::Debug for Target<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("url", &redact_url(self.url))
+            .field("headers", &self.headers)
+            .field("path", &self.path)
+            .field("traced", &self.tracer.map(|(operation, _)| operation))
+            .finish()
+    }
 }
 
 /// [`upload_file_counting`] to a URL presigned with signed headers.
@@ -160,14 +178,7 @@ pub async fn upload_to(
 
     let classify = |e: &AttemptError| classify(store, e);
     let result = retry(&budget, "upload", observer, classify, || {
-        put_once(
-            client,
-            store,
-            (target.clone(), to.headers),
-            path,
-            attempt_timeout,
-            sent,
-        )
+        put_once(client, store, (target.clone(), to), attempt_timeout, sent)
     })
     .await;
     result.map_err(|e| match e {
@@ -177,6 +188,7 @@ pub async fn upload_to(
         },
         AttemptError::Http(source) => UploadError::Transport {
             url: redacted,
+            proxy: super::proxy::proxy_failure(&source),
             source: source.without_url(),
         },
         AttemptError::Status {
@@ -195,12 +207,11 @@ pub async fn upload_to(
 async fn put_once(
     client: &reqwest::Client,
     store: &Store,
-    (target, headers): (reqwest::Url, &[(String, String)]),
-    path: &Path,
+    (target, to): (reqwest::Url, &Target<'_>),
     timeout: Duration,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), AttemptError> {
-    let file = tokio::fs::File::open(path)
+    let file = tokio::fs::File::open(to.path)
         .await
         .map_err(AttemptError::Read)?;
     // Measure the handle we stream, in case the file changed since.
@@ -216,16 +227,22 @@ async fn put_once(
     };
     let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(counted, READ_CHUNK));
     let mut request = client.put(target).header(CONTENT_TYPE, store.content_type);
-    for (name, value) in headers {
+    for (name, value) in to.headers {
         request = request.header(name.as_str(), value.as_str());
     }
-    let response = request
+    let request = request
         .header(CONTENT_LENGTH, len)
         .timeout(timeout)
         .body(body)
-        .send()
-        .await
+        .build()
         .map_err(AttemptError::Http)?;
+    let shown = to.tracer.map(|_| trace::sent(&request));
+    let started = Instant::now();
+    let answer = client.execute(request).await;
+    if let (Some((operation, tracer)), Some(shown)) = (to.tracer, shown) {
+        trace::answered(tracer, operation, shown, started, &answer);
+    }
+    let response = answer.map_err(AttemptError::Http)?;
     let status = response.status();
     let retry_after = response
         .headers()

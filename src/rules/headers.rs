@@ -25,22 +25,34 @@ pub fn headers_to_custom_http(text: &str) -> Result<String, Refused> {
 fn parse_headers(text: &str) -> Result<Vec<HeaderRule>, Refused> {
     let mut rules: Vec<HeaderRule> = Vec::new();
     let mut refused = Vec::new();
+    let mut cookies = Vec::new();
+    // The current path pattern as written, for messages.
+    let mut written = "";
     for (line, code) in significant_lines(text) {
         let indented = code.starts_with([' ', '\t']);
         let outcome = if indented {
             header_line(code.trim(), rules.last_mut())
         } else {
-            amplify_pattern(code.trim()).map(|pattern| {
+            written = code.trim();
+            amplify_pattern(written).map(|pattern| {
                 rules.push(HeaderRule {
                     pattern,
                     headers: Vec::new(),
                 })
             })
         };
-        if let Err(why) = outcome {
-            refused.push(Refusal { line, why });
+        match (outcome, rules.last()) {
+            (Err(why), _) => refused.push(Refusal { line, why }),
+            (Ok(()), Some(rule)) if indented && sets_cookie(code) => cookies.push(CookieLine {
+                pattern: rule.pattern.clone(),
+                written: written.to_owned(),
+                line,
+            }),
+            _ => {}
         }
     }
+    refused.extend(repeated_cookies(&cookies));
+    refused.sort_by_key(|r| r.line);
     if !refused.is_empty() {
         return Err(Refused {
             file: HEADERS_FILE.into(),
@@ -51,8 +63,46 @@ fn parse_headers(text: &str) -> Result<Vec<HeaderRule>, Refused> {
     Ok(rules)
 }
 
+/// A `Set-Cookie` line of a `_headers` file.
+struct CookieLine {
+    /// The Amplify pattern it applies to.
+    pattern: String,
+    /// The pattern as the file writes it.
+    written: String,
+    line: usize,
+}
+
+/// Whether a header line sets a cookie.
+fn sets_cookie(code: &str) -> bool {
+    code.split_once(':')
+        .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("set-cookie"))
+}
+
+/// Every `Set-Cookie` after the first for one pattern (in one block or in
+/// two blocks of the same pattern). Other repeated headers are joined with
+/// `, ` (RFC 9110 5.3: the same list), but a `Set-Cookie` line is one
+/// cookie: joined, a browser reads one cookie whose value holds the rest
+/// (and cookie values and dates hold commas, so no one can split them).
+fn repeated_cookies(cookies: &[CookieLine]) -> Vec<Refusal> {
+    cookies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, cookie)| {
+            let first = cookies[..i].iter().find(|c| c.pattern == cookie.pattern)?;
+            Some(Refusal {
+                line: cookie.line,
+                why: format!(
+                    "a second `Set-Cookie` for `{}` (the first is on line {}): customHttp.yml would join them into one header, which browsers read as one cookie; set one cookie per path",
+                    cookie.written, first.line
+                ),
+            })
+        })
+        .collect()
+}
+
 /// An indented `Name: value` line, added to the current pattern's headers
-/// (a repeated name joins its values with `, `, as Netlify does).
+/// (a repeated name joins its values with `, `, as Netlify and Cloudflare
+/// Pages do; a repeated `Set-Cookie` is refused by [`repeated_cookies`]).
 fn header_line(code: &str, current: Option<&mut HeaderRule>) -> Result<(), String> {
     if let Some(name) = code.strip_prefix('!') {
         return Err(format!(

@@ -298,6 +298,59 @@ fn header_lines_amplify_cannot_express_are_refused() {
     );
 }
 
+/// A site whose account pages set a session and a CSRF cookie, as a
+/// Netlify `_headers` would; Link preload lines are a list.
+const COOKIES: &str = "\
+/account/*
+  Set-Cookie: session=; Path=/account; Expires=Thu, 01 Jan 1970 00:00:00 GMT
+  Link: </fonts/inter.woff2>; rel=preload; as=font
+  set-cookie: csrf=abc; Path=/; Secure
+  Link: </app.css>; rel=preload; as=style
+/*
+  Set-Cookie: consent=0; Path=/
+/account/*
+  Set-Cookie: theme=dark; Path=/
+";
+
+#[test]
+fn several_set_cookie_lines_for_one_path_are_refused_with_their_lines() {
+    let err = headers_to_custom_http(COOKIES).unwrap_err();
+    assert_eq!(err.to_string(), "_headers: 2 lines Amplify cannot express");
+    assert_eq!(
+        err.causes(),
+        [
+            "line 4: a second `Set-Cookie` for `/account/*` (the first is on line 2): customHttp.yml would join them into one header, which browsers read as one cookie; set one cookie per path",
+            "line 9: a second `Set-Cookie` for `/account/*` (the first is on line 2): customHttp.yml would join them into one header, which browsers read as one cookie; set one cookie per path",
+        ]
+    );
+    // Refused alongside other bad lines, in line order.
+    let err = headers_to_custom_http(&format!("{COOKIES}  ! X-Robots-Tag\n")).unwrap_err();
+    let lines: Vec<usize> = err.lines.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [4, 9, 10]);
+}
+
+#[test]
+fn one_cookie_per_path_is_kept_and_other_repeated_headers_are_joined() {
+    let text = "/account/*\n  Set-Cookie: session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT\n  Link: </a.css>; rel=preload; as=style\n  Link: </b.js>; rel=preload; as=script\n/*\n  Set-Cookie: consent=0; Path=/\n";
+    let yaml = headers_to_custom_http(text).unwrap();
+    let rules = validate_custom_http(&yaml).unwrap();
+    assert_eq!(
+        rules[0].headers,
+        [
+            (
+                "Set-Cookie".to_owned(),
+                "session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT".to_owned()
+            ),
+            (
+                "Link".to_owned(),
+                "</a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(rules[1].pattern, "**/*");
+    assert_eq!(rules[1].headers[0].1, "consent=0; Path=/");
+}
+
 #[test]
 fn amplify_docs_custom_http_yml_is_valid() {
     let text = "customHeaders:\n  - pattern: '*.json'\n    headers:\n    - key: 'custom-header-name-1'\n      value: 'custom-header-value-1'\n    - key: \"custom-header-name-2\"\n      value: custom-header-value-2 # plain\n  - pattern: '/path/*'\n    headers:\n    - key: 'custom-header-name-1'\n      value: 'custom-header-value-2'\n";

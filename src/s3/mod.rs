@@ -1,7 +1,8 @@
 //! A small S3 client for the artifact store, on the stack the Amplify
 //! client uses (reqwest, `aws-sigv4`, the run's credentials, the retry
 //! loop): HeadBucket (the bucket's region), HeadObject, PutObject (one
-//! streamed PUT through `crate::http::upload_to`) and presigned GETs.
+//! streamed PUT through `crate::http::upload_to`) and presigned GETs. With
+//! `-v` each call is logged as the Amplify client's are (`crate::http::trace`).
 //!
 //! A custom endpoint (`AWS_ENDPOINT_URL_S3`, e.g. a test server) is
 //! addressed path-style (`{endpoint}/{bucket}/{key}`); AWS itself
@@ -23,8 +24,8 @@ use reqwest::Method;
 
 use crate::amplify::S3_ZIP;
 use crate::http::{
-    describe_reqwest_error, read_capped, retry, RetryConfig, RetryDecision, RetryObserver,
-    UploadError, MAX_ERROR_BYTES,
+    describe_reqwest_error, read_capped, retry, trace, CallTracer, RetryConfig, RetryDecision,
+    RetryObserver, UploadError, MAX_ERROR_BYTES,
 };
 
 pub use artifact::{Artifact, ArtifactStore};
@@ -43,6 +44,8 @@ pub struct S3Config {
     pub http: reqwest::Client,
     /// For the upload (its time limit is sized from the file).
     pub upload_http: reqwest::Client,
+    /// Told of every attempt (`-v`), as the Amplify client's is.
+    pub tracer: Option<CallTracer>,
 }
 
 /// A failed S3 call.
@@ -232,6 +235,7 @@ impl Client {
             url: url.as_str(),
             headers: metadata,
             path,
+            tracer: self.cfg.tracer.as_ref().map(|t| ("PutObject", t)),
         };
         let cfg = &self.cfg;
         crate::deadline::calling(|| format!("S3 PutObject of {target}"));
@@ -328,16 +332,17 @@ impl Client {
                 let credentials = self.credentials().await?;
                 sign::sign_headers(&mut request, &credentials, region, SystemTime::now())
                     .map_err(S3Error::Signing)?;
-                let response =
-                    self.cfg
-                        .http
-                        .execute(request)
-                        .await
-                        .map_err(|e| S3Error::Transport {
-                            operation,
-                            target: target.to_owned(),
-                            message: describe_reqwest_error(&e),
-                        })?;
+                let shown = self.cfg.tracer.as_ref().map(|_| trace::sent(&request));
+                let started = std::time::Instant::now();
+                let answer = self.cfg.http.execute(request).await;
+                if let (Some(tracer), Some(shown)) = (&self.cfg.tracer, shown) {
+                    trace::answered(tracer, operation, shown, started, &answer);
+                }
+                let response = answer.map_err(|e| S3Error::Transport {
+                    operation,
+                    target: target.to_owned(),
+                    message: describe_reqwest_error(&e),
+                })?;
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let _ = read_capped(response, MAX_ERROR_BYTES).await;
@@ -400,6 +405,7 @@ mod tests {
             observer: silent_observer(),
             http: build_client(),
             upload_http: build_client(),
+            tracer: None,
         })
     }
 
@@ -431,6 +437,40 @@ mod tests {
             scope(1)
         );
         assert_eq!(sent.len(), 2, "the redirect is not followed");
+    }
+
+    /// `-v`: each attempt, a retried one too, with S3's request id header
+    /// (`x-amz-request-id`), the URL without a query, the signature out.
+    #[tokio::test]
+    async fn every_attempt_is_traced_with_s3_s_request_id() {
+        use crate::http::test_server::{fast_retry, Action, TestServer};
+        use crate::http::CallTrace;
+        let server = TestServer::start(vec![
+            Action::status(503),
+            Action::status(200)
+                .with_header("x-amz-request-id", "4442587FB7D0A2F9")
+                .with_header("x-amz-bucket-region", "us-east-1"),
+        ])
+        .await;
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<CallTrace>::new()));
+        let heard = Arc::clone(&seen);
+        let mut s3 = client(Some(&server.url("")));
+        s3.cfg.retry = fast_retry();
+        s3.cfg.tracer = Some(Arc::new(move |t: &CallTrace| {
+            heard.lock().unwrap().push(t.clone())
+        }));
+        s3.bucket("b-1").await.expect("HeadBucket");
+        let seen = seen.lock().unwrap();
+        let statuses: Vec<Option<u16>> = seen.iter().map(|t| t.status).collect();
+        assert_eq!(statuses, [Some(503), Some(200)]);
+        let ok = &seen[1];
+        assert_eq!(ok.operation, "HeadBucket");
+        assert_eq!(ok.request_id.as_deref(), Some("4442587FB7D0A2F9"));
+        assert_eq!(ok.target, format!("HEAD {}", server.url("/b-1/")));
+        assert!(ok
+            .request_headers
+            .contains(&("authorization".into(), "******".into())));
+        assert!(!format!("{:?}", ok.request_headers).contains("Signature="));
     }
 
     #[tokio::test]

@@ -187,6 +187,153 @@ async fn proxy(
     Ok(response.body(Full::new(body)).expect("response"))
 }
 
+/// One connection a [`Socks5Proxy`] relayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relayed {
+    /// `host:port` as the client asked for it: an IP address (`socks5://`,
+    /// the client resolved the name) or a name (`socks5h://`).
+    pub target: String,
+    /// The user name of the username/password sub-negotiation (RFC 1929).
+    pub user: Option<String>,
+    /// The first line the client sent through the tunnel
+    /// (`GET /apps/d1test HTTP/1.1`).
+    pub first_line: String,
+}
+
+/// A SOCKS5 proxy (RFC 1928, CONNECT only) on 127.0.0.1: no
+/// authentication, or username/password when the client offers it; the
+/// name of a `socks5h://` target is resolved here. Records each tunnel.
+pub struct Socks5Proxy {
+    addr: SocketAddr,
+    relayed: Arc<Mutex<Vec<Relayed>>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Socks5Proxy {
+    pub async fn start() -> Socks5Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let relayed = Arc::new(Mutex::new(Vec::new()));
+        let shared = relayed.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    Ok((stream, _)) = listener.accept() => {
+                        let shared = shared.clone();
+                        tokio::spawn(async move {
+                            let _ = socks5_tunnel(stream, shared).await;
+                        });
+                    }
+                }
+            }
+        });
+        Socks5Proxy {
+            addr,
+            relayed,
+            _stop: stop,
+        }
+    }
+
+    /// `socks5://127.0.0.1:PORT` (or another scheme, and user info).
+    pub fn url(&self, scheme: &str, userinfo: &str) -> String {
+        format!("{scheme}://{userinfo}{}", self.addr)
+    }
+
+    pub fn relayed(&self) -> Vec<Relayed> {
+        self.relayed.lock().unwrap().clone()
+    }
+}
+
+async fn socks5_tunnel(
+    mut client: TcpStream,
+    relayed: Arc<Mutex<Vec<Relayed>>>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut head = [0u8; 2];
+    client.read_exact(&mut head).await?;
+    let mut methods = vec![0u8; usize::from(head[1])];
+    client.read_exact(&mut methods).await?;
+    let user = if methods.contains(&2) {
+        client.write_all(&[5, 2]).await?;
+        let mut v = [0u8; 2];
+        client.read_exact(&mut v).await?;
+        let mut name = vec![0u8; usize::from(v[1])];
+        client.read_exact(&mut name).await?;
+        let mut len = [0u8; 1];
+        client.read_exact(&mut len).await?;
+        let mut password = vec![0u8; usize::from(len[0])];
+        client.read_exact(&mut password).await?;
+        client.write_all(&[1, 0]).await?;
+        Some(String::from_utf8_lossy(&name).into_owned())
+    } else {
+        client.write_all(&[5, 0]).await?;
+        None
+    };
+    let mut request = [0u8; 4];
+    client.read_exact(&mut request).await?;
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).await?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            client.read_exact(&mut len).await?;
+            let mut name = vec![0u8; usize::from(len[0])];
+            client.read_exact(&mut name).await?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        _ => {
+            let mut ip = [0u8; 16];
+            client.read_exact(&mut ip).await?;
+            format!("[{}]", std::net::Ipv6Addr::from(ip))
+        }
+    };
+    let mut port = [0u8; 2];
+    client.read_exact(&mut port).await?;
+    let target = format!("{host}:{}", u16::from_be_bytes(port));
+    // Only this machine: a name must resolve to 127.0.0.1.
+    let upstream = match tokio::net::lookup_host(&target).await {
+        Ok(mut addrs) => match addrs.find(|a| a.ip().is_loopback() && a.is_ipv4()) {
+            Some(addr) => TcpStream::connect(addr).await.ok(),
+            None => None,
+        },
+        Err(_) => None,
+    };
+    let Some(mut upstream) = upstream else {
+        // 5: connection refused.
+        client.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
+        return Ok(());
+    };
+    client.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
+    let mut first = vec![0u8; 64 * 1024];
+    let n = client.read(&mut first).await?;
+    upstream.write_all(&first[..n]).await?;
+    let first_line = String::from_utf8_lossy(&first[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    relayed.lock().unwrap().push(Relayed {
+        target,
+        user,
+        first_line,
+    });
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then let go).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// A test CA and a server certificate for `localhost` and 127.0.0.1,
 /// made with the `openssl` CLI in a temporary folder.
 pub struct TestCa {

@@ -334,7 +334,9 @@ async fn timeout_is_retried_then_transport_error() {
     let h = harness_with(vec![slow.clone(), slow], retry).await;
     let err = h.client.get_app("d1").await.expect_err("times out");
     match &err {
-        ApiError::Transport { operation, source } => {
+        ApiError::Transport {
+            operation, source, ..
+        } => {
             assert_eq!(*operation, "GetApp");
             assert!(source.is_timeout());
         }
