@@ -79,6 +79,9 @@ pub enum Command {
     Package(PackageArgs),
     /// Delete an Amplify branch, stopping its unfinished job first.
     DeleteBranch(DeleteBranchArgs),
+    /// Delete one deployment (DeleteJob) so that it is no longer served or
+    /// listed; never the live job or an unfinished one.
+    DeleteJob(DeleteJobArgs),
     /// Show a job's status, steps and failure reasons.
     Status(StatusArgs),
     /// Stop a job (StopJob): a pending one ends at once, a running one is cancelled.
@@ -545,6 +548,21 @@ pub struct DeleteBranchArgs {
     /// Succeed when the branch does not exist (it is already gone)
     #[arg(long)]
     pub if_exists: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DeleteJobArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// The job to delete, e.g. 12 (required here: never read from
+    /// AMPLIFY_JOB_ID, which a dotenv report may have set to another job)
+    #[arg(long, value_name = "N")]
+    pub job_id: String,
+
+    /// Say what would be deleted, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args, Clone)]

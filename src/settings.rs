@@ -83,6 +83,7 @@ pub enum Settings {
         target: BranchSettings,
         if_exists: bool,
     },
+    DeleteJob(DeleteJobSettings),
     Status {
         job: JobSettings,
         json: bool,
@@ -117,6 +118,11 @@ impl Settings {
                 target: BranchSettings::resolve(&args.target, env),
                 if_exists: args.if_exists,
             },
+            Some(Command::DeleteJob(args)) => Settings::DeleteJob(DeleteJobSettings {
+                target: BranchSettings::resolve(&args.target, env),
+                job_id: args.job_id.clone(),
+                dry_run: args.dry_run,
+            }),
             Some(Command::Status(args)) => Settings::Status {
                 job: JobSettings::resolve(&args.job, env),
                 json: args.json,
@@ -174,6 +180,7 @@ impl Settings {
                 Some(target.timeout)
             }
             Settings::Status { job, .. } | Settings::Stop(job) => Some(job.target.timeout),
+            Settings::DeleteJob(s) => Some(s.target.timeout),
             Settings::Lock(s) => Some(s.target.timeout),
             Settings::History(s) => Some(s.target.timeout),
             Settings::Init(s) => Some(s.timeout),
@@ -583,6 +590,14 @@ impl PromoteSettings {
             deploy,
         })
     }
+}
+
+/// `delete-job`: a branch and the job to delete, which only the command
+/// line names (no variable: `AMPLIFY_JOB_ID` may be another run's job).
+pub struct DeleteJobSettings {
+    pub target: BranchSettings,
+    pub job_id: String,
+    pub dry_run: bool,
 }
 
 /// `status` and `stop`: a branch and a job id (`None`: its newest job).
