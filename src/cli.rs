@@ -412,6 +412,13 @@ pub struct DeployArgs {
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub spa: Option<bool>,
 
+    /// With --sync-rules, the page that answers missing paths with 404 (a
+    /// last rule /<*> to it, unless a rule already catches every path):
+    /// a site path such as /errors/missing.html, or none [default:
+    /// /404.html when the folder has one]
+    #[arg(long, env = "AMPLIFY_NOT_FOUND_PAGE", value_name = "PATH")]
+    pub not_found_page: Option<String>,
+
     /// Keep the package in S3 as {prefix}/{sha256}.zip (uploaded once) and deploy from there
     #[arg(long, env = "AMPLIFY_ARTIFACT_STORE", value_name = "S3_URL")]
     pub artifact_store: Option<String>,
@@ -608,7 +615,7 @@ pub struct HistoryArgs {
 /// Deploy options that `rollback` and `promote`, which deploy a stored
 /// artifact, do not use: accepted (a job's environment may set them) but
 /// kept out of their --help.
-const PACKAGE_OPTIONS: [&str; 14] = [
+const PACKAGE_OPTIONS: [&str; 15] = [
     "path",
     "source_url",
     "source_url_type",
@@ -622,6 +629,7 @@ const PACKAGE_OPTIONS: [&str; 14] = [
     "preview_ttl",
     "sync_rules",
     "spa",
+    "not_found_page",
     "skip_unchanged",
 ];
 
@@ -1077,6 +1085,13 @@ pub struct RulesSyncArgs {
     /// /index.html, 200) after the rules
     #[arg(long)]
     pub spa: bool,
+
+    /// The page that answers missing paths with 404 (a last rule /<*> to
+    /// it, unless a rule already catches every path): a site path in the
+    /// folder of --from, such as /errors/missing.html, or none [default:
+    /// /404.html when that folder has one]
+    #[arg(long, env = "AMPLIFY_NOT_FOUND_PAGE", value_name = "PATH")]
+    pub not_found_page: Option<String>,
 
     /// Print the difference, change nothing
     #[arg(long)]

@@ -31,6 +31,7 @@ use crate::cli::{
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
 use crate::package::PackageOptions;
+use crate::rules::site::NotFoundPage;
 
 /// The public GitHub API; `GITHUB_API_URL` overrides it (GitHub Enterprise Server).
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
@@ -138,6 +139,7 @@ impl Settings {
                     app_id: a.app_id.clone(),
                     from: a.from.clone(),
                     spa: a.spa,
+                    not_found_page: NotFoundPage::parse(a.not_found_page.as_deref()),
                     dry_run: a.dry_run,
                     aws: AwsSettings::resolve(&a.aws, env),
                     timeout: a.timeout.timeout,
@@ -428,6 +430,8 @@ pub struct RulesSyncSettings {
     pub app_id: Option<String>,
     pub from: Option<PathBuf>,
     pub spa: bool,
+    /// `--not-found-page`: `404.html` of the `--from` folder by default.
+    pub not_found_page: NotFoundPage,
     pub dry_run: bool,
     pub aws: AwsSettings,
     pub timeout: Duration,
@@ -840,6 +844,9 @@ pub struct DeploySettings {
     pub sync_rules: bool,
     /// `--spa`: the SPA rewrite after those rules.
     pub spa: bool,
+    /// `--not-found-page`: the last rule, missing paths to this page with
+    /// 404 (by default the folder's `404.html`, when it has one).
+    pub not_found_page: NotFoundPage,
     /// `--artifact-store s3://bucket/prefix`, as given (checked by the plan).
     pub artifact_store: Option<String>,
     pub artifact_url: crate::choices::ArtifactUrl,
@@ -1133,6 +1140,7 @@ impl DeploySettings {
             inherit_basic_auth,
             sync_rules: args.sync_rules.unwrap_or(false) || args.spa.unwrap_or(false),
             spa: args.spa.unwrap_or(false),
+            not_found_page: NotFoundPage::parse(args.not_found_page.as_deref()),
             artifact_store: trimmed(&args.artifact_store),
             artifact_url: args.artifact_url.unwrap_or_default(),
             skip_unchanged: args.skip_unchanged.unwrap_or(false),
