@@ -427,6 +427,13 @@ pub struct DeployArgs {
     #[arg(long, env = "AMPLIFY_ARTIFACT_URL", value_enum, value_name = "KIND")]
     pub artifact_url: Option<ArtifactUrl>,
 
+    /// Turn the branch's skew protection on or off (clients stay on the
+    /// deployment they loaded; only later deployments are protected)
+    /// [default: leave the branch as it is]
+    #[arg(long, env = "AMPLIFY_SKEW_PROTECTION", value_name = "BOOL",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub skew_protection: Option<bool>,
+
     /// Start nothing when the branch already serves this exact package
     #[arg(long, env = "AMPLIFY_SKIP_UNCHANGED", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]

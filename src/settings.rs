@@ -855,6 +855,9 @@ pub struct DeploySettings {
     pub override_lock: bool,
     /// Set by `rollback`: what it records on the branch before its job.
     pub undo: Option<Undo>,
+    /// `--skew-protection`: the branch's `enableSkewProtection` to set;
+    /// `None` leaves the branch as it is. Not applied by the pipeline yet.
+    pub skew_protection: Option<bool>,
 }
 
 /// What a rollback writes on the branch before it starts its job (failing
@@ -1146,6 +1149,7 @@ impl DeploySettings {
             skip_unchanged: args.skip_unchanged.unwrap_or(false),
             override_lock: args.override_lock.unwrap_or(false),
             undo: None,
+            skew_protection: args.skew_protection,
         })
     }
 }
@@ -1414,6 +1418,38 @@ mod tests {
         assert!(deploy(&[], &input).unwrap().github.commit_status);
         let fast = deploy(&["--poll-interval", "1ms"], &[]).unwrap();
         assert_eq!(fast.poll_interval, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn skew_protection_is_left_alone_unless_given() {
+        let skew =
+            |argv: &[&str], vars: &[(&str, &str)]| deploy(argv, vars).unwrap().skew_protection;
+        assert_eq!(skew(&[], &[]), None);
+        assert_eq!(skew(&["--skew-protection", "true"], &[]), Some(true));
+        assert_eq!(skew(&["--skew-protection=false"], &[]), Some(false));
+        // (clap reads AMPLIFY_* itself; the GitHub input stands for it here.)
+        assert_eq!(skew(&[], &[("INPUT_SKEW-PROTECTION", "off")]), Some(false));
+        assert_eq!(skew(&[], &[("INPUT_SKEW-PROTECTION", "true")]), Some(true));
+        let input = [("INPUT_SKEW-PROTECTION", "true")];
+        assert_eq!(skew(&["--skew-protection", "false"], &input), Some(false));
+        // A value is needed, and it is a boolean.
+        for bad in [&["--skew-protection"][..], &["--skew-protection", "maybe"]] {
+            let argv = std::iter::once("amplify-deploy").chain(bad.iter().copied());
+            assert!(
+                crate::cli::try_parse_from(argv, |_| None).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_found_page_is_the_default_none_or_a_page() {
+        let page =
+            |argv: &[&str], vars: &[(&str, &str)]| deploy(argv, vars).unwrap().not_found_page;
+        assert_eq!(page(&[], &[]), NotFoundPage::Default);
+        assert_eq!(page(&["--not-found-page", "none"], &[]), NotFoundPage::Off);
+        let input = [("INPUT_NOT-FOUND-PAGE", "/e/404.html")];
+        assert_eq!(page(&[], &input), NotFoundPage::Page("/e/404.html".into()));
     }
 
     #[test]
