@@ -79,6 +79,9 @@ pub enum Command {
     Package(PackageArgs),
     /// Delete an Amplify branch, stopping its unfinished job first.
     DeleteBranch(DeleteBranchArgs),
+    /// Delete one deployment (DeleteJob) so that it is no longer served or
+    /// listed; never the live job or an unfinished one.
+    DeleteJob(DeleteJobArgs),
     /// Show a job's status, steps and failure reasons.
     Status(StatusArgs),
     /// Stop a job (StopJob): a pending one ends at once, a running one is cancelled.
@@ -409,6 +412,13 @@ pub struct DeployArgs {
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub spa: Option<bool>,
 
+    /// With --sync-rules, the page that answers missing paths with 404 (a
+    /// last rule /<*> to it, unless a rule already catches every path):
+    /// a site path such as /errors/missing.html, or none [default:
+    /// /404.html when the folder has one]
+    #[arg(long, env = "AMPLIFY_NOT_FOUND_PAGE", value_name = "PATH")]
+    pub not_found_page: Option<String>,
+
     /// Keep the package in S3 as {prefix}/{sha256}.zip (uploaded once) and deploy from there
     #[arg(long, env = "AMPLIFY_ARTIFACT_STORE", value_name = "S3_URL")]
     pub artifact_store: Option<String>,
@@ -416,6 +426,13 @@ pub struct DeployArgs {
     /// How Amplify reads a stored package: s3 (a bucket policy lets it) or presigned
     #[arg(long, env = "AMPLIFY_ARTIFACT_URL", value_enum, value_name = "KIND")]
     pub artifact_url: Option<ArtifactUrl>,
+
+    /// Turn the branch's skew protection on or off (clients stay on the
+    /// deployment they loaded; only later deployments are protected)
+    /// [default: leave the branch as it is]
+    #[arg(long, env = "AMPLIFY_SKEW_PROTECTION", value_name = "BOOL",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub skew_protection: Option<bool>,
 
     /// Start nothing when the branch already serves this exact package
     #[arg(long, env = "AMPLIFY_SKIP_UNCHANGED", value_name = "BOOL", num_args = 0..=1,
@@ -548,6 +565,21 @@ pub struct DeleteBranchArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct DeleteJobArgs {
+    #[command(flatten)]
+    pub target: BranchTarget,
+
+    /// The job to delete, e.g. 12 (required here: never read from
+    /// AMPLIFY_JOB_ID, which a dotenv report may have set to another job)
+    #[arg(long, value_name = "N")]
+    pub job_id: String,
+
+    /// Say what would be deleted, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct JobArgs {
     #[command(flatten)]
     pub target: BranchTarget,
@@ -590,7 +622,7 @@ pub struct HistoryArgs {
 /// Deploy options that `rollback` and `promote`, which deploy a stored
 /// artifact, do not use: accepted (a job's environment may set them) but
 /// kept out of their --help.
-const PACKAGE_OPTIONS: [&str; 14] = [
+const PACKAGE_OPTIONS: [&str; 15] = [
     "path",
     "source_url",
     "source_url_type",
@@ -604,6 +636,7 @@ const PACKAGE_OPTIONS: [&str; 14] = [
     "preview_ttl",
     "sync_rules",
     "spa",
+    "not_found_page",
     "skip_unchanged",
 ];
 
@@ -1070,6 +1103,13 @@ pub struct RulesSyncArgs {
     /// /index.html, 200) after the rules
     #[arg(long)]
     pub spa: bool,
+
+    /// The page that answers missing paths with 404 (a last rule /<*> to
+    /// it, unless a rule already catches every path): a site path in the
+    /// folder of --from, such as /errors/missing.html, or none [default:
+    /// /404.html when that folder has one]
+    #[arg(long, env = "AMPLIFY_NOT_FOUND_PAGE", value_name = "PATH")]
+    pub not_found_page: Option<String>,
 
     /// Print the difference, change nothing
     #[arg(long)]

@@ -31,6 +31,7 @@ use crate::cli::{
 use crate::error::RunError;
 use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
 use crate::package::PackageOptions;
+use crate::rules::site::NotFoundPage;
 
 /// The public GitHub API; `GITHUB_API_URL` overrides it (GitHub Enterprise Server).
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
@@ -83,6 +84,7 @@ pub enum Settings {
         target: BranchSettings,
         if_exists: bool,
     },
+    DeleteJob(DeleteJobSettings),
     Status {
         job: JobSettings,
         json: bool,
@@ -117,6 +119,11 @@ impl Settings {
                 target: BranchSettings::resolve(&args.target, env),
                 if_exists: args.if_exists,
             },
+            Some(Command::DeleteJob(args)) => Settings::DeleteJob(DeleteJobSettings {
+                target: BranchSettings::resolve(&args.target, env),
+                job_id: args.job_id.clone(),
+                dry_run: args.dry_run,
+            }),
             Some(Command::Status(args)) => Settings::Status {
                 job: JobSettings::resolve(&args.job, env),
                 json: args.json,
@@ -132,6 +139,7 @@ impl Settings {
                     app_id: a.app_id.clone(),
                     from: a.from.clone(),
                     spa: a.spa,
+                    not_found_page: NotFoundPage::parse(a.not_found_page.as_deref()),
                     dry_run: a.dry_run,
                     aws: AwsSettings::resolve(&a.aws, env),
                     timeout: a.timeout.timeout,
@@ -174,6 +182,7 @@ impl Settings {
                 Some(target.timeout)
             }
             Settings::Status { job, .. } | Settings::Stop(job) => Some(job.target.timeout),
+            Settings::DeleteJob(s) => Some(s.target.timeout),
             Settings::Lock(s) => Some(s.target.timeout),
             Settings::History(s) => Some(s.target.timeout),
             Settings::Init(s) => Some(s.timeout),
@@ -421,6 +430,8 @@ pub struct RulesSyncSettings {
     pub app_id: Option<String>,
     pub from: Option<PathBuf>,
     pub spa: bool,
+    /// `--not-found-page`: `404.html` of the `--from` folder by default.
+    pub not_found_page: NotFoundPage,
     pub dry_run: bool,
     pub aws: AwsSettings,
     pub timeout: Duration,
@@ -583,6 +594,14 @@ impl PromoteSettings {
             deploy,
         })
     }
+}
+
+/// `delete-job`: a branch and the job to delete, which only the command
+/// line names (no variable: `AMPLIFY_JOB_ID` may be another run's job).
+pub struct DeleteJobSettings {
+    pub target: BranchSettings,
+    pub job_id: String,
+    pub dry_run: bool,
 }
 
 /// `status` and `stop`: a branch and a job id (`None`: its newest job).
@@ -831,6 +850,9 @@ pub struct DeploySettings {
     pub sync_rules: bool,
     /// `--spa`: the SPA rewrite after those rules.
     pub spa: bool,
+    /// `--not-found-page`: the last rule, missing paths to this page with
+    /// 404 (by default the folder's `404.html`, when it has one).
+    pub not_found_page: NotFoundPage,
     /// `--artifact-store s3://bucket/prefix`, as given (checked by the plan).
     pub artifact_store: Option<String>,
     pub artifact_url: crate::choices::ArtifactUrl,
@@ -839,6 +861,9 @@ pub struct DeploySettings {
     pub override_lock: bool,
     /// Set by `rollback`: what it records on the branch before its job.
     pub undo: Option<Undo>,
+    /// `--skew-protection`: the branch's `enableSkewProtection` to set;
+    /// `None` leaves the branch as it is. Not applied by the pipeline yet.
+    pub skew_protection: Option<bool>,
 }
 
 /// What a rollback writes on the branch before it starts its job (failing
@@ -1124,11 +1149,13 @@ impl DeploySettings {
             inherit_basic_auth,
             sync_rules: args.sync_rules.unwrap_or(false) || args.spa.unwrap_or(false),
             spa: args.spa.unwrap_or(false),
+            not_found_page: NotFoundPage::parse(args.not_found_page.as_deref()),
             artifact_store: trimmed(&args.artifact_store),
             artifact_url: args.artifact_url.unwrap_or_default(),
             skip_unchanged: args.skip_unchanged.unwrap_or(false),
             override_lock: args.override_lock.unwrap_or(false),
             undo: None,
+            skew_protection: args.skew_protection,
         })
     }
 }
@@ -1397,6 +1424,38 @@ mod tests {
         assert!(deploy(&[], &input).unwrap().github.commit_status);
         let fast = deploy(&["--poll-interval", "1ms"], &[]).unwrap();
         assert_eq!(fast.poll_interval, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn skew_protection_is_left_alone_unless_given() {
+        let skew =
+            |argv: &[&str], vars: &[(&str, &str)]| deploy(argv, vars).unwrap().skew_protection;
+        assert_eq!(skew(&[], &[]), None);
+        assert_eq!(skew(&["--skew-protection", "true"], &[]), Some(true));
+        assert_eq!(skew(&["--skew-protection=false"], &[]), Some(false));
+        // (clap reads AMPLIFY_* itself; the GitHub input stands for it here.)
+        assert_eq!(skew(&[], &[("INPUT_SKEW-PROTECTION", "off")]), Some(false));
+        assert_eq!(skew(&[], &[("INPUT_SKEW-PROTECTION", "true")]), Some(true));
+        let input = [("INPUT_SKEW-PROTECTION", "true")];
+        assert_eq!(skew(&["--skew-protection", "false"], &input), Some(false));
+        // A value is needed, and it is a boolean.
+        for bad in [&["--skew-protection"][..], &["--skew-protection", "maybe"]] {
+            let argv = std::iter::once("amplify-deploy").chain(bad.iter().copied());
+            assert!(
+                crate::cli::try_parse_from(argv, |_| None).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_found_page_is_the_default_none_or_a_page() {
+        let page =
+            |argv: &[&str], vars: &[(&str, &str)]| deploy(argv, vars).unwrap().not_found_page;
+        assert_eq!(page(&[], &[]), NotFoundPage::Default);
+        assert_eq!(page(&["--not-found-page", "none"], &[]), NotFoundPage::Off);
+        let input = [("INPUT_NOT-FOUND-PAGE", "/e/404.html")];
+        assert_eq!(page(&[], &input), NotFoundPage::Page("/e/404.html".into()));
     }
 
     #[test]

@@ -117,3 +117,19 @@ async fn stop_cancels_a_job_and_refuses_a_finished_one() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("cannot be stopped"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_the_branch_skew_protection() {
+    let emu = emulator().await;
+    emu.insert_job(APP, "main", "SUCCEED");
+    emu.set_skew_protection(APP, "main", true);
+    let r = run(&mut branch_cmd(&emu, "status", "main")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.ends_with("skew protection: on\n"), "{r:?}");
+    let r = run(branch_cmd(&emu, "status", "main").arg("--json")).await;
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["skewProtection"], true);
+    emu.set_skew_protection(APP, "main", false);
+    let r = run(&mut branch_cmd(&emu, "status", "main")).await;
+    assert!(r.stdout.ends_with("skew protection: off\n"), "{r:?}");
+}

@@ -10,6 +10,7 @@ mod faults;
 mod incident;
 mod init;
 mod inputs;
+mod jobs;
 mod live;
 mod network;
 mod oidc;

@@ -304,6 +304,7 @@ async fn every_command_gives_up_at_its_timeout_naming_the_silent_call() {
         [&["status"][..], &target].concat(),
         [&["stop"][..], &target].concat(),
         [&["delete-branch"][..], &target].concat(),
+        [&["delete-job", "--job-id", "1"][..], &target].concat(),
         [&["history"][..], &target].concat(),
         [&["lock"][..], &target].concat(),
         [&["unlock"][..], &target].concat(),

@@ -393,7 +393,8 @@ async fn sync_rules_without_redirects_or_spa_is_bad_input_and_a_folder_names_its
     let r = run(deploy_cmd(&emu, site.path()).arg("--sync-rules")).await;
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains("has no _redirects and --spa is not set"),
+        r.stderr
+            .contains("has no _redirects or 404.html and --spa is not set"),
         "{r:?}"
     );
     assert!(operations(&emu).is_empty());
@@ -406,4 +407,153 @@ async fn sync_rules_without_redirects_or_spa_is_bad_input_and_a_folder_names_its
     .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("3 added, 0 removed"), "{r:?}");
+}
+
+/// The not-found rule `--sync-rules` adds for a site's `404.html`.
+fn not_found() -> CustomRule {
+    rule("/<*>", "/404.html", "404")
+}
+
+/// Not UTF-8, so the bytes served must be exactly the file's.
+const NOT_FOUND_PAGE: &[u8] = b"<h1>Page not found</h1>\n\xef\xbb\xbf\xff";
+
+/// `rules_site()` with a `404.html`.
+fn site_with_404() -> tempfile::TempDir {
+    let site = rules_site();
+    write(site.path(), "404.html", NOT_FOUND_PAGE);
+    site
+}
+
+/// GET `path` of main's site: status and body bytes.
+async fn fetch(emu: &Emulator, path: &str) -> (u16, Vec<u8>) {
+    let page = get(&format!("{}{path}", emu.site_url(APP, "main"))).await;
+    let status = page.status().as_u16();
+    (status, page.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_rules_answers_missing_paths_with_the_sites_404_page() {
+    let emu = emulator().await;
+    let site = site_with_404();
+    let r = run(deploy_cmd(&emu, site.path()).arg("--sync-rules")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("+ /<*> -> /404.html 404"), "{r:?}");
+    let rules = emu.custom_rules(APP);
+    assert_eq!(rules.len(), 4, "{rules:?}");
+    assert_eq!(rules.last(), Some(&not_found()));
+    for path in ["nope", "docs/gone/", "assets/missing.js", "caf%C3%A9-menu"] {
+        assert_eq!(
+            fetch(&emu, path).await,
+            (404, NOT_FOUND_PAGE.to_vec()),
+            "{path}"
+        );
+    }
+    // Files and the other rules are untouched.
+    assert_eq!(
+        fetch(&emu, "assets/app.js").await,
+        (200, b"console.log(1)".to_vec())
+    );
+    assert_eq!(fetch(&emu, "blog/2024/x").await.0, 301);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_spa_a_missing_file_with_an_extension_gets_the_404_page() {
+    let emu = emulator().await;
+    let site = site_with_404();
+    let r = run(deploy_cmd(&emu, site.path()).arg("--spa")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let rules = emu.custom_rules(APP);
+    assert_eq!(rules[rules.len() - 2..], [spa(), not_found()]);
+    // The SPA rewrite leaves .png (and .css, .js, ...) to the files, and
+    // where there is none, to the not-found rule.
+    assert_eq!(
+        fetch(&emu, "images/missing.png").await,
+        (404, NOT_FOUND_PAGE.to_vec())
+    );
+    assert_eq!(
+        fetch(&emu, "assets/gone.css").await,
+        (404, NOT_FOUND_PAGE.to_vec())
+    );
+    // Client-side routes still get the app shell.
+    assert_eq!(
+        fetch(&emu, "dashboard/settings").await,
+        (200, b"<h1>app shell</h1>".to_vec())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_found_page_none_or_another_page() {
+    let emu = emulator().await;
+    let site = site_with_404();
+    write(
+        site.path(),
+        "errors/page manquante é.html",
+        b"<p>introuvable</p>",
+    );
+    let r =
+        run(deploy_cmd(&emu, site.path()).args(["--sync-rules", "--not-found-page", "none"])).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(emu.custom_rules(APP).iter().all(|r| r.source != "/<*>"));
+    let (status, body) = fetch(&emu, "nope").await;
+    assert_eq!(status, 404);
+    assert_ne!(body, NOT_FOUND_PAGE);
+
+    // Another page, named through the variable, with a space and an accent.
+    let mut c = deploy_cmd(&emu, site.path());
+    c.arg("--sync-rules")
+        .env("AMPLIFY_NOT_FOUND_PAGE", "/errors/page manquante é.html");
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        emu.custom_rules(APP).last(),
+        Some(&rule(
+            "/<*>",
+            "/errors/page%20manquante%20%C3%A9.html",
+            "404"
+        ))
+    );
+    assert_eq!(
+        fetch(&emu, "nope").await,
+        (404, b"<p>introuvable</p>".to_vec())
+    );
+
+    // A page the folder does not have: exit 2, nothing sent.
+    let before = emu.requests().len();
+    let r = run(deploy_cmd(&emu, site.path()).args([
+        "--sync-rules",
+        "--not-found-page",
+        "/errors/500.html",
+    ]))
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("not-found-page \"/errors/500.html\": "),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("500.html is not a file"), "{r:?}");
+    assert_eq!(emu.requests().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_sync_adds_the_404_page_of_the_from_folder() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    redirects_file(dir.path());
+    write(dir.path(), "404.html", NOT_FOUND_PAGE);
+    let r = run(rules_sync(&emu, &["--spa"])
+        .arg("--from")
+        .arg(dir.path().join("_redirects")))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let rules = emu.custom_rules(APP);
+    assert_eq!(rules.len(), 5, "{rules:?}");
+    assert_eq!(rules[3..], [spa(), not_found()]);
+    let r = run(
+        rules_sync(&emu, &["--spa", "--not-found-page", "none", "--dry-run"])
+            .arg("--from")
+            .arg(dir.path()),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("- /<*> -> /404.html 404"), "{r:?}");
 }

@@ -1000,3 +1000,35 @@ async fn history_and_rollback() {
     assert_eq!(r.code, 2, "{r:?}");
     assert_output("rollback_expired_stderr", &shown(&r.stderr), &[]);
 }
+
+/// `delete-job` of a job deployed from the artifact store (the package is
+/// named so that it can be deleted too), and of the live job (refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_job_outputs() {
+    use crate::rollback::{deploy_stored, s3_cmd, setup, store};
+    let (emu, bucket) = setup().await;
+    for label in ["leaked", "clean"] {
+        let v = store(&emu, &bucket, label).await;
+        assert_eq!(deploy_stored(&emu, &bucket, &v).await.code, 0);
+    }
+    let delete = |id: &str| {
+        let mut c = s3_cmd(&emu);
+        c.args([
+            "delete-job",
+            "--app-id",
+            APP,
+            "--branch",
+            "main",
+            "--job-id",
+            id,
+        ]);
+        c
+    };
+    let shown = |text: &str| text.replace(&bucket, "[BUCKET]");
+    let r = run(&mut delete("1")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("delete_job_stderr", &shown(&r.all()), &[]);
+    let r = run(&mut delete("2")).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_output("delete_job_live_refused", &shown(&r.all()), &[]);
+}

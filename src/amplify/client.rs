@@ -12,9 +12,10 @@ use serde::de::DeserializeOwned;
 use super::error::{classify_failure, service_error, ApiError, Failure};
 use super::sign::{encode_label, sign_request, SIGNING_NAME};
 use super::types::{
-    App, AppEnvelope, BasicAuthInput, Branch, BranchEnvelope, CreateBranchInput,
+    App, AppEnvelope, BasicAuthInput, Branch, BranchEnvelope, BranchUpdate, CreateBranchInput,
     CreateDeploymentOutput, CustomRule, Job, JobEnvelope, JobSummary, JobSummaryEnvelope,
-    ListBranchesOutput, ListJobsOutput, StartDeploymentInput, TagsEnvelope, UpdateAppRulesInput,
+    ListBranchesOutput, ListJobsOutput, NewBranch, StartDeploymentInput, TagsEnvelope,
+    UpdateAppRulesInput, UpdateBranchInput,
 };
 use crate::http::{
     format_limit, read_capped, retry, trace, CallTracer, RetryConfig, RetryObserver,
@@ -232,14 +233,32 @@ impl Client {
         basic_auth: Option<&str>,
         tags: Option<&std::collections::BTreeMap<String, String>>,
     ) -> Result<Branch, ApiError> {
+        let new = NewBranch {
+            stage,
+            basic_auth,
+            tags,
+            skew_protection: None,
+        };
+        self.create_branch_from(app_id, branch, &new).await
+    }
+
+    /// [CreateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_CreateBranch.html)
+    /// with the members `new` sets (stage, basic auth, tags, skew protection).
+    pub async fn create_branch_from(
+        &self,
+        app_id: &str,
+        branch: &str,
+        new: &NewBranch<'_>,
+    ) -> Result<Branch, ApiError> {
         let body = CreateBranchInput {
             branch_name: branch,
-            stage,
-            basic_auth: basic_auth.map(|credentials| BasicAuthInput {
+            stage: new.stage,
+            basic_auth: new.basic_auth.map(|credentials| BasicAuthInput {
                 enable_basic_auth: true,
                 basic_auth_credentials: credentials,
             }),
-            tags: tags.filter(|t| !t.is_empty()),
+            enable_skew_protection: new.skew_protection,
+            tags: new.tags.filter(|t| !t.is_empty()),
         };
         let call = Call::post(
             "CreateBranch",
@@ -258,9 +277,43 @@ impl Client {
         branch: &str,
         credentials: &str,
     ) -> Result<Branch, ApiError> {
-        let body = BasicAuthInput {
-            enable_basic_auth: true,
-            basic_auth_credentials: credentials,
+        let update = BranchUpdate {
+            basic_auth: Some(credentials),
+            ..BranchUpdate::default()
+        };
+        self.update_branch(app_id, branch, &update).await
+    }
+
+    /// [UpdateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UpdateBranch.html):
+    /// skew protection on or off. Only deployments made after it is turned
+    /// on are protected.
+    pub async fn set_branch_skew_protection(
+        &self,
+        app_id: &str,
+        branch: &str,
+        on: bool,
+    ) -> Result<Branch, ApiError> {
+        let update = BranchUpdate {
+            skew_protection: Some(on),
+            ..BranchUpdate::default()
+        };
+        self.update_branch(app_id, branch, &update).await
+    }
+
+    /// [UpdateBranch](https://docs.aws.amazon.com/amplify/latest/APIReference/API_UpdateBranch.html)
+    /// of the members `update` sets; the others are left as they are.
+    pub async fn update_branch(
+        &self,
+        app_id: &str,
+        branch: &str,
+        update: &BranchUpdate<'_>,
+    ) -> Result<Branch, ApiError> {
+        let body = UpdateBranchInput {
+            basic_auth: update.basic_auth.map(|credentials| BasicAuthInput {
+                enable_basic_auth: true,
+                basic_auth_credentials: credentials,
+            }),
+            enable_skew_protection: update.skew_protection,
         };
         let call = Call::post("UpdateBranch", branch_path(app_id, branch), &body)?;
         self.send(call, "branch", |e: BranchEnvelope| e.branch)
@@ -332,6 +385,28 @@ impl Client {
             Method::DELETE,
             format!(
                 "{}/jobs/{}/stop",
+                branch_path(app_id, branch),
+                encode_label(job_id)
+            ),
+        );
+        self.send(call, "jobSummary", |e: JobSummaryEnvelope| e.job_summary)
+            .await
+    }
+
+    /// [DeleteJob](https://docs.aws.amazon.com/amplify/latest/APIReference/API_DeleteJob.html):
+    /// the job and what it deployed, so that it is no longer served; the
+    /// answer is the job's summary.
+    pub async fn delete_job(
+        &self,
+        app_id: &str,
+        branch: &str,
+        job_id: &str,
+    ) -> Result<JobSummary, ApiError> {
+        let call = Call::without_body(
+            "DeleteJob",
+            Method::DELETE,
+            format!(
+                "{}/jobs/{}",
                 branch_path(app_id, branch),
                 encode_label(job_id)
             ),

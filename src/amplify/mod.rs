@@ -14,8 +14,8 @@ pub use client::{Client, ClientConfig};
 pub use error::{limit_kind, ApiError, Limit};
 pub use sign::{encode_label, sign_request, SIGNING_NAME};
 pub use types::{
-    App, Branch, CreateDeploymentOutput, CustomRule, Job, JobStatus, JobSummary,
-    ListBranchesOutput, ListJobsOutput, Secret, StartDeploymentInput, Step,
+    App, Branch, BranchUpdate, CreateDeploymentOutput, CustomRule, Job, JobStatus, JobSummary,
+    ListBranchesOutput, ListJobsOutput, NewBranch, Secret, StartDeploymentInput, Step,
 };
 pub(crate) use upload::S3_ZIP;
 pub use upload::{upload_zip, upload_zip_counting};

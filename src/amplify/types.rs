@@ -82,6 +82,8 @@ pub struct Branch {
     pub enable_basic_auth: Option<bool>,
     /// base64 of `user:password`.
     pub basic_auth_credentials: Option<Secret>,
+    /// Skew protection: clients stay on the deployment they loaded.
+    pub enable_skew_protection: Option<bool>,
     #[serde(deserialize_with = "lenient_time")]
     pub create_time: Option<f64>,
     #[serde(deserialize_with = "lenient_time")]
@@ -329,6 +331,49 @@ pub(crate) struct JobSummaryEnvelope {
     pub job_summary: Option<JobSummary>,
 }
 
+/// What a CreateBranch sets besides the name; `None` leaves a member to
+/// the service's default.
+#[derive(Clone, Copy, Default)]
+pub struct NewBranch<'a> {
+    /// `PRODUCTION`, `BETA`, … (the service's default: none).
+    pub stage: Option<&'a str>,
+    /// Basic auth on, with these credentials (base64 of `user:password`).
+    pub basic_auth: Option<&'a str>,
+    /// Tags the branch carries from its creation (none when empty).
+    pub tags: Option<&'a std::collections::BTreeMap<String, String>>,
+    /// `enableSkewProtection`.
+    pub skew_protection: Option<bool>,
+}
+
+impl fmt::Debug for NewBranch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewBranch")
+            .field("stage", &self.stage)
+            .field("basic_auth", &self.basic_auth.map(|_| "******"))
+            .field("tags", &self.tags)
+            .field("skew_protection", &self.skew_protection)
+            .finish()
+    }
+}
+
+/// What an UpdateBranch changes; `None` leaves a member as it is.
+#[derive(Clone, Copy, Default)]
+pub struct BranchUpdate<'a> {
+    /// Basic auth on, with these credentials (base64 of `user:password`).
+    pub basic_auth: Option<&'a str>,
+    /// `enableSkewProtection` on or off.
+    pub skew_protection: Option<bool>,
+}
+
+impl fmt::Debug for BranchUpdate<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BranchUpdate")
+            .field("basic_auth", &self.basic_auth.map(|_| "******"))
+            .field("skew_protection", &self.skew_protection)
+            .finish()
+    }
+}
+
 /// `CreateBranch`'s body (the members we set).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -339,7 +384,19 @@ pub(crate) struct CreateBranchInput<'a> {
     #[serde(flatten)]
     pub basic_auth: Option<BasicAuthInput<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_skew_protection: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<&'a std::collections::BTreeMap<String, String>>,
+}
+
+/// `UpdateBranch`'s body (the members we change).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateBranchInput<'a> {
+    #[serde(flatten)]
+    pub basic_auth: Option<BasicAuthInput<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_skew_protection: Option<bool>,
 }
 
 /// `enableBasicAuth` and `basicAuthCredentials` (base64 of `user:password`)
@@ -560,6 +617,7 @@ mod tests {
             branch_name: "pr-1",
             stage: None,
             basic_auth: None,
+            enable_skew_protection: None,
             tags: None,
         };
         assert_eq!(
@@ -573,6 +631,7 @@ mod tests {
                 enable_basic_auth: true,
                 basic_auth_credentials: "dTpw",
             }),
+            enable_skew_protection: None,
             tags: None,
         };
         assert_eq!(
@@ -580,5 +639,29 @@ mod tests {
             r#"{"branchName":"pr-1","enableBasicAuth":true,"basicAuthCredentials":"dTpw"}"#
         );
         assert!(!format!("{body:?}").contains("dTpw"));
+    }
+
+    #[test]
+    fn branch_inputs_hide_credentials_and_skew_protection_reads_back() {
+        let new = NewBranch {
+            basic_auth: Some("dTpw"),
+            skew_protection: Some(true),
+            ..NewBranch::default()
+        };
+        let update = BranchUpdate {
+            basic_auth: Some("dTpw"),
+            skew_protection: Some(false),
+        };
+        for shown in [format!("{new:?}"), format!("{update:?}")] {
+            assert!(
+                !shown.contains("dTpw") && shown.contains("******"),
+                "{shown}"
+            );
+        }
+        let b: BranchEnvelope =
+            serde_json::from_str(r#"{"branch":{"enableSkewProtection":true}}"#).expect("decodes");
+        assert_eq!(b.branch.and_then(|b| b.enable_skew_protection), Some(true));
+        let old: BranchEnvelope = serde_json::from_str(r#"{"branch":{}}"#).expect("decodes");
+        assert_eq!(old.branch.and_then(|b| b.enable_skew_protection), None);
     }
 }

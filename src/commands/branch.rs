@@ -1,5 +1,6 @@
-//! The branch and job commands: `delete-branch`, `status` and `stop`. They
-//! connect exactly as `deploy` does.
+//! The branch and job commands: `delete-branch`, `status` (the job, the
+//! branch's live job and its skew protection) and `stop`. They connect
+//! exactly as `deploy` does.
 
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
@@ -58,13 +59,20 @@ pub async fn status(job: &JobSettings, json: bool, reporter: &Reporter) -> Resul
     let live = provenance::read(&t.client, &t.app_id, &t.branch)
         .await
         .map_err(|e| t.explain(&e))?;
+    let skew = t
+        .client
+        .get_branch(&t.app_id, &t.branch)
+        .await
+        .map_err(|e| t.explain(&e))?
+        .enable_skew_protection;
     // Service strings on stdout: made safe like every other printed line.
     if json {
         let mut value = job_json(&t, &id, &job);
         value["live"] = live_json(&live);
+        value["skewProtection"] = serde_json::json!(skew);
         println!("{}", crate::ci::json::to_line(&value));
     } else {
-        let text = job_text(&t, &id, &job) + &live_text(&live);
+        let text = job_text(&t, &id, &job) + &live_text(&live) + &skew_text(skew);
         for line in text.lines() {
             println!("{}", crate::ci::escape::log_line(line));
         }
@@ -179,6 +187,16 @@ fn live_text(live: &BranchState) -> String {
         }
     }
     out
+}
+
+/// The branch's skew protection: `unknown` when the service does not say.
+fn skew_text(skew: Option<bool>) -> String {
+    let state = match skew {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "unknown",
+    };
+    format!("skew protection: {state}\n")
 }
 
 fn live_json(live: &BranchState) -> serde_json::Value {

@@ -5,6 +5,7 @@
 
 mod branch;
 mod completions;
+mod delete_job;
 mod deploy;
 mod history;
 mod incident;
@@ -41,6 +42,7 @@ async fn dispatch(settings: &Settings, reporter: &Reporter) -> Result<(), RunErr
         Settings::DeleteBranch { target, if_exists } => {
             branch::delete_branch(target, *if_exists, reporter).await
         }
+        Settings::DeleteJob(s) => delete_job::delete_job(s, reporter).await,
         Settings::Status { job, json } => branch::status(job, *json, reporter).await,
         Settings::Stop(job) => branch::stop(job, reporter).await,
         Settings::Completions(shell) => completions::completions(*shell),

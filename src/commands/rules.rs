@@ -11,7 +11,7 @@ use crate::settings::{self, RulesSyncSettings};
 
 pub async fn sync(s: &RulesSyncSettings, reporter: &Reporter) -> Result<(), RunError> {
     let app_id = settings::validate_app_id(s.app_id.as_deref())?;
-    let (wanted, from) = rules::site::desired_rules(s.from.as_deref(), s.spa)?;
+    let (wanted, from) = rules::site::desired_rules(s.from.as_deref(), s.spa, &s.not_found_page)?;
     let conn = connection::connect(&s.aws, reporter).await?;
     rules::sync::sync(&conn.client, &app_id, &wanted, &from, s.dry_run, reporter)
         .await

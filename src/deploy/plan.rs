@@ -130,25 +130,10 @@ impl Plan {
 }
 
 /// `--sync-rules`: the folder's `_redirects` (if it has one), then the SPA
-/// rewrite with `--spa`; translated now, so a bad line stops the run
-/// before anything is sent.
+/// rewrite with `--spa`, then the not-found page; translated now, so a bad
+/// line stops the run before anything is sent.
 fn sync_rules(s: &DeploySettings) -> Result<(Vec<CustomRule>, String), RunError> {
-    let redirects = s
-        .path
-        .as_ref()
-        .map(|p| p.join(crate::rules::REDIRECTS_FILE))
-        .filter(|p| p.is_file());
-    if redirects.is_none() && !s.spa {
-        let folder = s
-            .path
-            .as_ref()
-            .map_or("the folder".into(), |p| p.display().to_string());
-        return Err(RunError::input(format!(
-            "sync-rules: {folder} has no {} and --spa is not set: no rules to sync",
-            crate::rules::REDIRECTS_FILE
-        )));
-    }
-    crate::rules::site::desired_rules(redirects.as_deref(), s.spa)
+    crate::rules::site::deploy_rules(s.path.as_deref(), s.spa, &s.not_found_page)
 }
 
 /// `--artifact-store`, checked: an `s3://bucket/prefix` for a folder

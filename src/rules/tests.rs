@@ -411,3 +411,199 @@ fn the_diff_shows_removed_and_added_rules_in_order() {
     assert!((d.changed(), d.added(), d.removed()) == (true, 2, 1));
     assert!(!diff(&new, &new).changed());
 }
+
+/// The not-found rule: `/<*>` to the page, 404, as the last rule.
+mod not_found {
+    use std::path::Path;
+
+    use super::*;
+    use crate::error::{ErrorClass, RunError};
+    use crate::rules::site::{deploy_rules, desired_rules, NotFoundPage};
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn page(target: &str) -> CustomRule {
+        rule("/<*>", target, "404", None)
+    }
+
+    fn rules_of(dir: &Path, spa: bool, setting: &NotFoundPage) -> Vec<CustomRule> {
+        deploy_rules(Some(dir), spa, setting).expect("rules").0
+    }
+
+    fn bad_input(result: Result<(Vec<CustomRule>, String), RunError>) -> String {
+        let e = result.expect_err("bad input");
+        assert_eq!(e.class, ErrorClass::BadInput, "{e}");
+        e.message
+    }
+
+    const REDIRECTS: &str = "/old /new 301\n/blog/* /news/:splat 302\n";
+
+    #[test]
+    fn the_folders_404_html_goes_last_after_the_spa_rewrite() {
+        let dir = folder(&[("_redirects", REDIRECTS), ("404.html", "lost")]);
+        let moved = [
+            rule("/old", "/new", "301", None),
+            rule("/blog/<*>", "/news/<*>", "302", None),
+        ];
+        let with_spa = rules_of(dir.path(), true, &NotFoundPage::Default);
+        let mut want = moved.to_vec();
+        want.extend([spa_rule(), page("/404.html")]);
+        assert_eq!(with_spa, want);
+        let without = rules_of(dir.path(), false, &NotFoundPage::Default);
+        let mut want = moved.to_vec();
+        want.push(page("/404.html"));
+        assert_eq!(without, want);
+        // The log says where the last rule comes from.
+        let (_, from) = deploy_rules(Some(dir.path()), true, &NotFoundPage::Default).unwrap();
+        assert!(
+            from.ends_with(" and --spa and the not-found page /404.html"),
+            "{from}"
+        );
+    }
+
+    #[test]
+    fn a_404_html_alone_is_something_to_sync() {
+        let dir = folder(&[("index.html", "home"), ("404.html", "lost")]);
+        assert_eq!(
+            rules_of(dir.path(), false, &NotFoundPage::Default),
+            [page("/404.html")]
+        );
+        // Without it (or when it is a folder), nothing to sync.
+        let dir = folder(&[("index.html", "home"), ("404.html/index.html", "x")]);
+        let message = bad_input(deploy_rules(
+            Some(dir.path()),
+            false,
+            &NotFoundPage::Default,
+        ));
+        assert!(
+            message
+                .ends_with("has no _redirects or 404.html and --spa is not set: no rules to sync"),
+            "{message}"
+        );
+        assert_eq!(
+            rules_of(dir.path(), true, &NotFoundPage::Default),
+            [spa_rule()]
+        );
+    }
+
+    #[test]
+    fn an_existing_catch_all_keeps_its_place_and_none_turns_the_rule_off() {
+        let dir = folder(&[
+            (
+                "_redirects",
+                "/api/* https://api.example.com/:splat 200\n/* /index.html 200\n",
+            ),
+            ("404.html", "lost"),
+        ]);
+        let rules = rules_of(dir.path(), false, &NotFoundPage::Default);
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[1], rule("/<*>", "/index.html", "404-200", None));
+        // Netlify's own not-found line is not doubled either.
+        let dir = folder(&[("_redirects", "/* /404.html 404\n"), ("404.html", "lost")]);
+        assert_eq!(
+            rules_of(dir.path(), false, &NotFoundPage::Default),
+            [page("/404.html")]
+        );
+        // A page named on purpose that could never answer is an error.
+        let message = bad_input(deploy_rules(
+            Some(dir.path()),
+            false,
+            &NotFoundPage::Page("/404.html".into()),
+        ));
+        assert!(
+            message.contains("already catch every path (/<*> -> /404.html)"),
+            "{message}"
+        );
+
+        let dir = folder(&[("_redirects", REDIRECTS), ("404.html", "lost")]);
+        let off = rules_of(dir.path(), true, &NotFoundPage::Off);
+        assert_eq!(off.last(), Some(&spa_rule()));
+        assert!(off.iter().all(|r| r.source != "/<*>"));
+        let dir = folder(&[("404.html", "lost")]);
+        let message = bad_input(deploy_rules(Some(dir.path()), false, &NotFoundPage::Off));
+        assert!(message.contains("no rules to sync"), "{message}");
+    }
+
+    #[test]
+    fn a_named_page_must_be_a_file_of_the_folder_and_is_encoded_as_targets_are() {
+        let dir = folder(&[
+            ("errors/missing.html", "x"),
+            ("pages/not found é.html", "x"),
+            ("100%.html", "x"),
+            ("404.html", "default"),
+        ]);
+        let named = |p: &str| rules_of(dir.path(), false, &NotFoundPage::Page(p.into()));
+        assert_eq!(
+            named("/errors/missing.html"),
+            [page("/errors/missing.html")]
+        );
+        assert_eq!(
+            named("/pages/not found é.html"),
+            [page("/pages/not%20found%20%C3%A9.html")]
+        );
+        assert_eq!(named("/100%.html"), [page("/100%25.html")]);
+        for (given, why) in [
+            ("errors/missing.html", "must be a site path starting with /"),
+            ("/errors/gone.html", "gone.html is not a file"),
+            ("/errors", "errors is not a file"),
+            ("/../outside.html", "no empty, `.` or `..` segments"),
+            ("//404.html", "no empty, `.` or `..` segments"),
+        ] {
+            let message = bad_input(deploy_rules(
+                Some(dir.path()),
+                false,
+                &NotFoundPage::Page(given.into()),
+            ));
+            assert!(
+                message.starts_with(&format!("not-found-page {given:?}: "))
+                    && message.contains(why),
+                "{given}: {message}"
+            );
+        }
+        // A source-url deploy has no folder to look in.
+        let message = bad_input(deploy_rules(
+            None,
+            true,
+            &NotFoundPage::Page("/404.html".into()),
+        ));
+        assert!(message.contains("no site folder"), "{message}");
+        assert_eq!(
+            deploy_rules(None, true, &NotFoundPage::Default).unwrap().0,
+            [spa_rule()]
+        );
+    }
+
+    #[test]
+    fn rules_sync_looks_in_the_folder_of_from() {
+        let dir = folder(&[("site/_redirects", REDIRECTS), ("site/404.html", "lost")]);
+        let file = dir.path().join("site/_redirects");
+        for from in [file.as_path(), dir.path().join("site").as_path()] {
+            let (rules, _) = desired_rules(Some(from), false, &NotFoundPage::Default).unwrap();
+            assert_eq!(rules.last(), Some(&page("/404.html")), "{}", from.display());
+        }
+        // --spa alone names no folder: no not-found rule.
+        let (rules, _) = desired_rules(None, true, &NotFoundPage::Default).unwrap();
+        assert_eq!(rules, [spa_rule()]);
+        let message = bad_input(desired_rules(None, false, &NotFoundPage::Default));
+        assert!(message.starts_with("no rules to sync"), "{message}");
+    }
+
+    #[test]
+    fn the_setting_reads_none_and_blank() {
+        assert_eq!(NotFoundPage::parse(None), NotFoundPage::Default);
+        assert_eq!(NotFoundPage::parse(Some("  ")), NotFoundPage::Default);
+        assert_eq!(NotFoundPage::parse(Some("None")), NotFoundPage::Off);
+        assert_eq!(
+            NotFoundPage::parse(Some(" /e/404.html ")),
+            NotFoundPage::Page("/e/404.html".into())
+        );
+    }
+}

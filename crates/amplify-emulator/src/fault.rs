@@ -58,9 +58,24 @@ impl Fault {
             FaultAction::FailJob { .. } | FaultAction::FailJobWithLog { .. } => {
                 operation == Operation::StartDeployment
             }
+            // Taken only by a request that turns skew protection on.
+            FaultAction::RefuseSkewProtection { .. } => false,
             _ => true,
         };
         operation_matches && action_fits
+    }
+
+    /// Whether this is a `refuse_skew_protection` fault for `operation`
+    /// (`None`: CreateBranch or UpdateBranch).
+    fn refuses_skew_protection(&self, operation: Operation) -> bool {
+        let branch_write = matches!(operation, Operation::CreateBranch | Operation::UpdateBranch);
+        let operation_matches = match &self.operation {
+            Some(wanted) => wanted == operation.as_str(),
+            None => true,
+        };
+        matches!(self.action, FaultAction::RefuseSkewProtection { .. })
+            && branch_write
+            && operation_matches
     }
 }
 
@@ -110,6 +125,16 @@ pub enum FaultAction {
     /// request's app just before the operation is performed: a race, e.g.
     /// for the last free branch of an app at CreateBranch.
     BranchCreatedFirst { branch: String },
+    /// CreateBranch/UpdateBranch only, and only a request that turns
+    /// `enableSkewProtection` on (no other request uses it up): refused
+    /// with 400 BadRequestException and `message` (default: the user
+    /// guide's rule that an app must have been deployed first, in the
+    /// emulator's words), nothing changed. The service's exact refusal is
+    /// not documented.
+    RefuseSkewProtection {
+        #[serde(default)]
+        message: Option<String>,
+    },
 }
 
 impl FaultAction {
@@ -128,6 +153,7 @@ impl FaultAction {
             FaultAction::HugeBody { .. } => "huge_body",
             FaultAction::FailJobWithLog { .. } => "fail_job_with_log",
             FaultAction::BranchCreatedFirst { .. } => "branch_created_first",
+            FaultAction::RefuseSkewProtection { .. } => "refuse_skew_protection",
         }
     }
 }
@@ -148,6 +174,22 @@ impl FaultQueue {
     /// Takes one use of the first fault that applies to `operation`.
     pub fn take(&mut self, operation: Operation) -> Option<FaultAction> {
         let index = self.faults.iter().position(|f| f.applies_to(operation))?;
+        let fault = &mut self.faults[index];
+        fault.times -= 1;
+        let action = fault.action.clone();
+        if fault.times == 0 {
+            self.faults.remove(index);
+        }
+        Some(action)
+    }
+
+    /// Takes one use of the first `refuse_skew_protection` fault for
+    /// `operation`, for a request that turns skew protection on.
+    pub fn take_skew_refusal(&mut self, operation: Operation) -> Option<FaultAction> {
+        let index = self
+            .faults
+            .iter()
+            .position(|f| f.refuses_skew_protection(operation))?;
         let fault = &mut self.faults[index];
         fault.times -= 1;
         let action = fault.action.clone();
@@ -195,6 +237,30 @@ mod tests {
             queue.take(Operation::StartDeployment),
             Some(FaultAction::FailJob { .. })
         ));
+    }
+
+    #[test]
+    fn skew_refusals_wait_for_a_branch_write_that_asks_for_it() {
+        let mut queue = FaultQueue::default();
+        let refuse = FaultAction::RefuseSkewProtection { message: None };
+        queue.push(Fault::new(Some("UpdateBranch"), refuse.clone()));
+        queue.push(Fault::new(None, refuse.clone()));
+        // Never taken as an ordinary fault, by any operation.
+        assert_eq!(queue.take(Operation::UpdateBranch), None);
+        assert_eq!(queue.take(Operation::CreateBranch), None);
+        assert_eq!(queue.take_skew_refusal(Operation::GetBranch), None);
+        // The one for any branch write goes to CreateBranch...
+        assert_eq!(
+            queue.take_skew_refusal(Operation::CreateBranch),
+            Some(refuse.clone())
+        );
+        assert_eq!(queue.take_skew_refusal(Operation::CreateBranch), None);
+        // ...the UpdateBranch one stays for UpdateBranch.
+        assert_eq!(
+            queue.take_skew_refusal(Operation::UpdateBranch),
+            Some(refuse)
+        );
+        assert!(queue.pending().is_empty());
     }
 
     #[test]

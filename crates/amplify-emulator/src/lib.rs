@@ -174,6 +174,24 @@ impl Emulator {
         state.branch(app_id, branch).ok()?.basic_auth.clone()
     }
 
+    /// Turns the branch's skew protection on or off (creating the app and
+    /// branch if needed), as the console would: deployments that end
+    /// while it is on are served to the clients pinned to them.
+    pub fn set_skew_protection(&self, app_id: &str, branch: &str, on: bool) {
+        self.shared.ensure_branch(app_id, branch);
+        if let Ok(b) = self.shared.state().branch_mut(app_id, branch) {
+            b.set_skew_protection(on);
+        }
+    }
+
+    /// Whether the branch has skew protection on (false for an unknown branch).
+    pub fn skew_protection(&self, app_id: &str, branch: &str) -> bool {
+        let state = self.shared.state();
+        state
+            .branch(app_id, branch)
+            .is_ok_and(|b| b.skew_protection.is_some())
+    }
+
     /// How long sites keep serving their previous content after a deploy
     /// from now on (`Duration::MAX`: they never update).
     pub fn set_site_lag(&self, lag: Duration) {

@@ -14,6 +14,8 @@ pub enum Operation {
     StartDeployment,
     GetJob,
     StopJob,
+    /// `DELETE …/jobs/{jobId}`: the job and what it deployed are gone.
+    DeleteJob,
     ListJobs,
     GetApp,
     GetBranch,
@@ -41,11 +43,12 @@ pub enum Operation {
 
 impl Operation {
     /// The Amplify API operations, the ones a fault with no operation covers.
-    pub const API: [Operation; 15] = [
+    pub const API: [Operation; 16] = [
         Operation::CreateDeployment,
         Operation::StartDeployment,
         Operation::GetJob,
         Operation::StopJob,
+        Operation::DeleteJob,
         Operation::ListJobs,
         Operation::GetApp,
         Operation::GetBranch,
@@ -80,6 +83,7 @@ impl Operation {
             Operation::StartDeployment => "StartDeployment",
             Operation::GetJob => "GetJob",
             Operation::StopJob => "StopJob",
+            Operation::DeleteJob => "DeleteJob",
             Operation::ListJobs => "ListJobs",
             Operation::GetApp => "GetApp",
             Operation::GetBranch => "GetBranch",
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn api_names_are_the_api_operations() {
-        assert_eq!(API_OPERATIONS.len(), 15);
+        assert_eq!(API_OPERATIONS.len(), 16);
         assert_eq!(API_OPERATIONS[0], "CreateDeployment");
         assert!(API_OPERATIONS
             .iter()

@@ -83,7 +83,7 @@ impl Recorder {
         }
     }
 
-    fn set_fault(&mut self, fault: &FaultAction) {
+    pub(crate) fn set_fault(&mut self, fault: &FaultAction) {
         if let Some(record) = &mut self.record {
             record.fault = Some(fault.name().to_owned());
         }

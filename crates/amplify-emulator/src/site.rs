@@ -1,7 +1,8 @@
 //! Serves what was deployed, so a person can open the site in a browser
 //! (`/__site/{app}/{displayName}/…`, or by its host name), with the app's
 //! redirects and rewrites (`rules`) and the custom headers (`headers`)
-//! applied as Amplify applies them; and a plain-text job log for the
+//! applied as Amplify applies them, and under skew protection the
+//! deployment a client is pinned to; and a plain-text job log for the
 //! presigned `logUrl` of GetJob (`/__logs/{app}/{branch}/{job}/{step}?X-Amz-…`).
 
 use std::sync::Arc;
@@ -59,6 +60,12 @@ pub(crate) fn serve_site(
         base: &base,
     };
     let mut response = answer(&site.files, &site.rules, parts, &paths);
+    if let Some(id) = &site.deployment {
+        // Pins the browser to this deployment, as skew protection does.
+        if let Ok(cookie) = HeaderValue::from_str(&format!("_dpl={id}; Path=/")) {
+            response.headers_mut().insert("set-cookie", cookie);
+        }
+    }
     let header_rules = header_rules(&site.files, site.app_headers.as_deref());
     for (key, value) in headers::for_path(&header_rules, &path) {
         if let (Ok(name), Ok(value)) = (
@@ -76,6 +83,8 @@ struct DeployedSite {
     files: Arc<SiteFiles>,
     rules: Vec<CustomRule>,
     app_headers: Option<String>,
+    /// The skew-protected deployment (job id) served, if it is one.
+    deployment: Option<String>,
 }
 
 /// The branch's site, or the answer when there is none to show (no app,
@@ -107,14 +116,63 @@ fn deployed_site(
             ));
         }
     }
-    let Some(files) = branch.served(state.site_lag) else {
-        return Err(Box::new(plain(404, &nothing_served(branch))));
+    let pinned = requested_deployment(parts)
+        .and_then(|id| branch.pinned(&id).map(|files| (files, Some(id))));
+    let (files, deployment) = match pinned {
+        Some(pinned) => pinned,
+        None => {
+            let Some(files) = branch.served(state.site_lag) else {
+                return Err(Box::new(plain(404, &nothing_served(branch))));
+            };
+            let live = branch.live_job().filter(|j| j.protected);
+            let current = live.filter(|j| j.files.as_ref().is_some_and(|f| Arc::ptr_eq(f, &files)));
+            let deployment = branch
+                .skew_protection
+                .and(current)
+                .map(|j| j.job_id.clone());
+            (files, deployment)
+        }
     };
     Ok(DeployedSite {
         files,
         rules: app.custom_rules.clone(),
         app_headers: app.custom_headers.clone(),
+        deployment,
     })
+}
+
+/// The deployment a client pinned by skew protection asks for, in the
+/// order Amplify reads them: the `X-Amplify-Dpl` header, the `dpl` query
+/// parameter, the `_dpl` cookie. The emulator's deployment ids are job ids.
+fn requested_deployment(parts: &hyper::http::request::Parts) -> Option<String> {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let from_header = header("x-amplify-dpl").into_iter().next();
+    let from_query = || {
+        crate::upload::presign::query_pairs(parts.uri.query().unwrap_or_default())
+            .into_iter()
+            .find(|(name, _)| name == "dpl")
+            .map(|(_, value)| value)
+    };
+    let from_cookie = || {
+        header("cookie").iter().find_map(|cookies| {
+            cookies
+                .split(';')
+                .find_map(|c| c.trim().strip_prefix("_dpl=").map(str::to_owned))
+        })
+    };
+    from_header
+        .or_else(from_query)
+        .or_else(from_cookie)
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
 }
 
 /// What the site answers for `path` once the app's rules have had their say.
@@ -238,6 +296,10 @@ fn header_rules(files: &SiteFiles, app_headers: Option<&str>) -> Vec<HeaderRule>
 /// without an S3 endpoint).
 fn nothing_served(branch: &crate::state::Branch) -> String {
     match branch.live_job() {
+        None if branch.live_deleted.is_some() => format!(
+            "nothing deployed to {}: its live job was deleted\n",
+            branch.display_name
+        ),
         None => format!("nothing deployed to {} yet\n", branch.display_name),
         Some(job) => format!(
             "live job {} deployed from {}, which the emulator did not fetch\n",

@@ -26,6 +26,9 @@ pub(crate) const SUCCEED: &str = "SUCCEED";
 pub(crate) const FAILED: &str = "FAILED";
 pub(crate) const CANCELLING: &str = "CANCELLING";
 pub(crate) const CANCELLED: &str = "CANCELLED";
+/// How long a static site keeps serving a skew-protected deployment to
+/// the clients pinned to it (Amplify user guide, "Skew protection").
+pub(crate) const SKEW_PROTECTION_KEEPS: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Statuses that block a new deployment on the branch.
 const UNFINISHED: &[&str] = &["CREATED", PENDING, "PROVISIONING", RUNNING, CANCELLING];
 
@@ -64,6 +67,13 @@ pub(crate) struct Branch {
     /// `basicAuthCredentials` (base64 of `user:password`) when basic auth
     /// is on: the site answers 401 to requests without them.
     pub basic_auth: Option<String>,
+    /// `enableSkewProtection`: since when it is on. Deployments that end
+    /// after it was turned on keep being served to the clients pinned to
+    /// them, for [`SKEW_PROTECTION_KEEPS`].
+    pub skew_protection: Option<SystemTime>,
+    /// Set when DeleteJob removed the live job: the serial of that job.
+    /// No older job becomes live again; the next deployment does.
+    pub live_deleted: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,9 +92,12 @@ pub(crate) struct Job {
     pub start_time: SystemTime,
     pub end_time: Option<SystemTime>,
     /// What the job deployed, kept while it is the live job (an older
-    /// SUCCEED job never becomes live again: rollback is a new job).
+    /// SUCCEED job never becomes live again: rollback is a new job) or,
+    /// when it is `protected`, while pinned clients may still ask for it.
     /// `None` for a SUCCEED job whose source was not fetched.
     pub files: Option<Arc<SiteFiles>>,
+    /// Deployed under skew protection: served to clients pinned to it.
+    pub protected: bool,
 }
 
 /// What a background task must do once a job has started.
@@ -285,6 +298,8 @@ impl State {
             deployed_at: None,
             custom_domains: Vec::new(),
             basic_auth: None,
+            skew_protection: None,
+            live_deleted: None,
         });
         self.branch(app_id, branch)
     }
@@ -433,6 +448,40 @@ impl State {
         }
     }
 
+    /// DeleteJob: removes a finished job and what it deployed, so that no
+    /// one is served it again. An unfinished job is refused (stop it
+    /// first); the live job may be deleted, and then the branch serves
+    /// nothing (Amplify has no rollback of its own: no older job takes
+    /// its place). See the README, "DeleteJob".
+    pub fn delete_job(
+        &mut self,
+        app_id: &str,
+        branch: &str,
+        job_id: &str,
+    ) -> Result<Job, ApiError> {
+        let branch = self.branch_mut(app_id, branch)?;
+        let index = branch
+            .jobs
+            .iter()
+            .position(|j| j.job_id == job_id)
+            .ok_or_else(|| ApiError::job_not_found(job_id))?;
+        let status = branch.jobs[index].status.as_str();
+        if UNFINISHED.contains(&status) {
+            return Err(ApiError::bad_request(format!(
+                "Job {job_id} is not finished (status {status}); stop it with StopJob before deleting it."
+            )));
+        }
+        let was_live = branch.live_job().map(|j| j.serial) == Some(branch.jobs[index].serial);
+        let removed = branch.jobs.remove(index);
+        if was_live {
+            branch.live_deleted = Some(removed.serial);
+            // What the site showed while it lagged goes too.
+            branch.previous = None;
+        }
+        self.uploads.remove(&removed.serial);
+        Ok(removed)
+    }
+
     /// Ends a RUNNING job. Returns where it lives when it did end (a job
     /// stopped meanwhile is left alone).
     pub fn finish_job(
@@ -469,10 +518,14 @@ impl State {
                     .and_then(|j| j.files.clone());
                 branch.deployed_at = Some(Instant::now());
                 for job in &mut branch.jobs {
-                    job.files = None;
+                    if !job.protected {
+                        job.files = None;
+                    }
                 }
+                let since = branch.skew_protection;
                 if let Some(job) = branch.jobs.iter_mut().find(|j| j.serial == serial) {
                     job.files = files.map(Arc::new);
+                    job.protected = since.is_some_and(|since| job.start_time >= since);
                 }
             }
         }
@@ -516,6 +569,29 @@ impl Branch {
         self.live_job()?.files.clone()
     }
 
+    /// CreateBranch/UpdateBranch `enableSkewProtection`: on from now (an
+    /// earlier start is kept when it is on already), or off.
+    pub fn set_skew_protection(&mut self, on: bool) {
+        self.skew_protection = match (on, self.skew_protection) {
+            (true, Some(since)) => Some(since),
+            (true, None) => Some(SystemTime::now()),
+            (false, _) => None,
+        };
+    }
+
+    /// The files of a skew-protected deployment a client is pinned to:
+    /// a SUCCEED job of this branch deployed under protection that ended
+    /// less than [`SKEW_PROTECTION_KEEPS`] ago, while protection is on.
+    pub fn pinned(&self, job_id: &str) -> Option<Arc<SiteFiles>> {
+        self.skew_protection?;
+        let job = self
+            .jobs
+            .iter()
+            .find(|j| j.job_id == job_id && j.status == SUCCEED && j.protected)?;
+        let age = job.end_time?.elapsed().unwrap_or_default();
+        (age < SKEW_PROTECTION_KEEPS).then(|| job.files.clone())?
+    }
+
     /// Whether the site answers to `host` (no port, lower case).
     pub fn serves_host(&self, host: &str, app_id: &str) -> bool {
         let amplify = format!("{}.{app_id}.amplifyapp.com", self.display_name);
@@ -541,9 +617,15 @@ impl Branch {
         }
     }
 
-    /// The live job: the newest SUCCEED one.
+    /// The live job: the newest SUCCEED one, unless the live job was
+    /// deleted and nothing was deployed since.
     pub fn live_job(&self) -> Option<&Job> {
-        self.jobs.iter().rev().find(|j| j.status == SUCCEED)
+        let after = self.live_deleted.unwrap_or(0);
+        self.jobs
+            .iter()
+            .rev()
+            .find(|j| j.status == SUCCEED)
+            .filter(|j| j.serial > after)
     }
 
     /// TagResource on the branch: AWS's limits (50 tags, key 1–128, value
@@ -582,6 +664,7 @@ impl Branch {
             start_time: now,
             end_time: None,
             files: None,
+            protected: false,
         });
         let last = self.jobs.len() - 1;
         &mut self.jobs[last]

@@ -3,6 +3,7 @@
 mod api;
 mod binary;
 mod control;
+mod controls;
 mod faults;
 mod robustness;
 mod site_rules;

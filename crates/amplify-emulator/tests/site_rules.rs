@@ -231,6 +231,62 @@ async fn rules_redirect_rewrite_and_serve_not_found_pages() {
     );
 }
 
+/// The not-found rule amplify-deploy appends after the SPA rewrite:
+/// missing paths the SPA rule leaves alone get 404 and the page's exact
+/// bytes; files and client-side routes are not touched.
+#[tokio::test]
+async fn a_catch_all_404_rule_after_the_spa_rule_serves_the_page_with_404() {
+    let emulator = emulator().await;
+    let client = Client::new(&emulator);
+    // Not UTF-8: the bytes must come back as they are.
+    let page: &[u8] = b"<h1>lost</h1>\xff\xfe\x00";
+    let site: &[(&str, &[u8])] = &[
+        ("index.html", b"shell"),
+        ("app.js", b"js"),
+        ("404.html", page),
+    ];
+    deploy(&client, "main", site).await;
+    for spa_status in ["200", "404-200"] {
+        let rules = json!([
+            rule(SPA, "/index.html", spa_status),
+            rule("/<*>", "/404.html", "404")
+        ]);
+        let updated = update_app(&client, json!({ "customRules": rules })).await;
+        assert_eq!(updated.status, 200, "{updated:?}");
+        for path in ["/logo.png", "/assets/missing.css", "/data/x.json"] {
+            let response = reqwest::Client::new()
+                .get(format!("{}{path}", emulator.endpoint()))
+                .header("host", HOST)
+                .send()
+                .await
+                .expect("site answers");
+            assert_eq!(response.status().as_u16(), 404, "{spa_status} {path}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/html; charset=utf-8",
+                "{path}"
+            );
+            assert_eq!(
+                response.bytes().await.expect("body").as_ref(),
+                page,
+                "{path}"
+            );
+        }
+        let route = visit(&emulator, HOST, "/settings/profile", &[]).await;
+        assert_eq!(
+            (route.status, route.body.as_str()),
+            (200, "shell"),
+            "{spa_status}"
+        );
+        let asset = visit(&emulator, HOST, "/app.js", &[]).await;
+        assert_eq!(
+            (asset.status, asset.body.as_str()),
+            (200, "js"),
+            "{spa_status}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_first_matching_rule_wins() {
     let emulator = emulator().await;

@@ -199,6 +199,150 @@ async fn every_operation_hits_its_route() {
 }
 
 #[tokio::test]
+async fn branch_settings_and_delete_job_on_the_wire() {
+    let branch = r#"{"branch":{"branchName":"feature/x","enableSkewProtection":true}}"#;
+    let h = harness(vec![
+        Action::json(200, branch),
+        Action::json(200, branch),
+        Action::json(200, branch),
+        Action::json(200, branch),
+        Action::json(200, r#"{"jobSummary":{"jobId":"7","status":"SUCCEED"}}"#),
+        amz_error(400, "BadRequestException", "Job 9 is not finished."),
+    ])
+    .await;
+    let c = &h.client;
+    let tags = std::collections::BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+    let new = NewBranch {
+        stage: Some("BETA"),
+        basic_auth: Some("dTpw"),
+        tags: Some(&tags),
+        skew_protection: Some(true),
+    };
+    let created = c
+        .create_branch_from("d1", "feature/x", &new)
+        .await
+        .expect("create");
+    assert_eq!(created.enable_skew_protection, Some(true));
+    c.set_branch_skew_protection("d1", "feature/x", false)
+        .await
+        .expect("skew off");
+    c.set_branch_basic_auth("d1", "feature/x", "dTpw")
+        .await
+        .expect("basic auth");
+    c.update_branch("d1", "feature/x", &BranchUpdate::default())
+        .await
+        .expect("nothing to change");
+    let deleted = c.delete_job("d1", "feature/x", "7").await.expect("delete");
+    assert_eq!(deleted.job_id.as_deref(), Some("7"));
+    assert_eq!(deleted.status, Some(JobStatus::Succeed));
+    let refused = c
+        .delete_job("d1", "feature/x", "9")
+        .await
+        .expect_err("unfinished");
+    assert_eq!(refused.error_type(), Some("BadRequestException"));
+
+    let seen: Vec<(String, String, String)> = h
+        .server
+        .requests()
+        .into_iter()
+        .map(|r| {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            (r.method, r.target, body)
+        })
+        .collect();
+    let expected = [
+        (
+            "POST",
+            "/apps/d1/branches",
+            r#"{"branchName":"feature/x","stage":"BETA","enableBasicAuth":true,"basicAuthCredentials":"dTpw","enableSkewProtection":true,"tags":{"k":"v"}}"#,
+        ),
+        (
+            "POST",
+            "/apps/d1/branches/feature%2Fx",
+            r#"{"enableSkewProtection":false}"#,
+        ),
+        (
+            "POST",
+            "/apps/d1/branches/feature%2Fx",
+            r#"{"enableBasicAuth":true,"basicAuthCredentials":"dTpw"}"#,
+        ),
+        ("POST", "/apps/d1/branches/feature%2Fx", "{}"),
+        ("DELETE", "/apps/d1/branches/feature%2Fx/jobs/7", ""),
+        // A refusal is answered at once, not retried.
+        ("DELETE", "/apps/d1/branches/feature%2Fx/jobs/9", ""),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(m, t, b)| (m.to_string(), t.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+/// DeleteJob and skew protection against `amplify-emulator`, which checks
+/// the signatures of the DELETE and of the branch writes independently.
+#[tokio::test]
+async fn delete_job_and_skew_protection_against_the_emulator() {
+    use amplify_emulator::{Config, Emulator};
+
+    let emulator = Emulator::start(Config::default()).await.expect("emulator");
+    emulator.create_app("d1", "WEB");
+    let old = emulator.insert_job("d1", "feature/x", "SUCCEED");
+    emulator.insert_job("d1", "feature/x", "SUCCEED");
+    let client = Client::new(ClientConfig {
+        endpoint: url::Url::parse(&emulator.endpoint()).expect("endpoint"),
+        region: "us-east-1".into(),
+        credentials: SharedCredentialsProvider::new(Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        )),
+        retry: fast_retry(),
+        observer: crate::http::silent_observer(),
+        http: build_client(),
+    });
+    let deleted = client
+        .delete_job("d1", "feature/x", &old)
+        .await
+        .expect("DeleteJob");
+    assert_eq!(deleted.job_id.as_deref(), Some(old.as_str()));
+    let listed = client
+        .list_jobs("d1", "feature/x", None, None)
+        .await
+        .expect("ListJobs");
+    let ids: Vec<_> = listed
+        .job_summaries
+        .iter()
+        .filter_map(|j| j.job_id.clone())
+        .collect();
+    assert_eq!(ids, ["2"]);
+    let gone = client
+        .delete_job("d1", "feature/x", &old)
+        .await
+        .expect_err("deleted already");
+    assert!(gone.is_not_found(), "{gone:?}");
+
+    let new = NewBranch {
+        skew_protection: Some(true),
+        ..NewBranch::default()
+    };
+    let created = client
+        .create_branch_from("d1", "pinned", &new)
+        .await
+        .expect("CreateBranch");
+    assert_eq!(created.enable_skew_protection, Some(true));
+    let updated = client
+        .set_branch_skew_protection("d1", "feature/x", true)
+        .await
+        .expect("UpdateBranch");
+    assert_eq!(updated.enable_skew_protection, Some(true));
+    assert!(emulator.skew_protection("d1", "feature/x"));
+    let read = client.get_branch("d1", "pinned").await.expect("GetBranch");
+    assert_eq!(read.enable_skew_protection, Some(true));
+}
+
+#[tokio::test]
 async fn endpoint_path_prefix_is_kept() {
     let server = TestServer::start(vec![Action::json(200, r#"{"app":{}}"#)]).await;
     let client = Client::new(ClientConfig {

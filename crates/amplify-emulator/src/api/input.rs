@@ -51,6 +51,19 @@ pub(crate) fn optional_string(
     }
 }
 
+pub(crate) fn optional_bool(
+    input: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<bool>, ApiError> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::serialization(format!(
+            "Expected a boolean for member '{name}'."
+        ))),
+    }
+}
+
 pub(crate) fn required_string(input: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
     optional_string(input, name)?.ok_or_else(|| {
         ApiError::bad_request(format!(

@@ -1,5 +1,6 @@
-//! The job queries and StopJob: GetJob (with its step's presigned log URL),
-//! ListJobs with Amplify's paging (shared with ListBranches), StopJob.
+//! The job queries, StopJob and DeleteJob: GetJob (with its step's
+//! presigned log URL), ListJobs with Amplify's paging (shared with
+//! ListBranches), StopJob, DeleteJob.
 
 use std::sync::Arc;
 
@@ -31,6 +32,15 @@ pub(super) fn stop(shared: &Arc<Shared>, call: &ApiCall) -> Result<Value, ApiErr
         finish_cancel_later(shared, job.serial);
     }
     let state = shared.state();
+    let summary = render::job_summary(&state.region, &call.app_id, call.branch(), &job);
+    Ok(json!({ "jobSummary": summary }))
+}
+
+/// DeleteJob: a finished job and its files are gone; answers the job's
+/// summary as it was.
+pub(super) fn delete(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {
+    let mut state = shared.state();
+    let job = state.delete_job(&call.app_id, call.branch(), call.job_id())?;
     let summary = render::job_summary(&state.region, &call.app_id, call.branch(), &job);
     Ok(json!({ "jobSummary": summary }))
 }

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 pub(crate) use deploy::finish_cancel_later;
 use deploy::Failure;
-use input::{check_app_id, json_object, optional_string, required_string};
+use input::{check_app_id, json_object, optional_bool, optional_string, required_string};
 pub(crate) use route::{route, route_tags, ApiCall};
 
 use crate::error::{self, ApiError};
@@ -54,6 +54,9 @@ pub(crate) async fn handle(
         Err(_) => return Err(Dropped),
     };
     if let Err(err) = authenticate(shared, parts, &body) {
+        return Ok(err.into_response());
+    }
+    if let Some(err) = skew_refusal(shared, &call, &body, recorder) {
         return Ok(err.into_response());
     }
     if let Some(FaultAction::BranchCreatedFirst { branch }) = &fault {
@@ -101,6 +104,30 @@ fn authenticate(
     })
 }
 
+/// A `refuse_skew_protection` fault, for a CreateBranch or UpdateBranch
+/// whose input turns `enableSkewProtection` on.
+fn skew_refusal(
+    shared: &Shared,
+    call: &ApiCall,
+    body: &[u8],
+    recorder: &mut Recorder,
+) -> Option<ApiError> {
+    let turns_on = json_object(body)
+        .ok()
+        .and_then(|input| optional_bool(&input, "enableSkewProtection").ok().flatten());
+    if turns_on != Some(true) {
+        return None;
+    }
+    let action = shared.state().faults.take_skew_refusal(call.operation)?;
+    recorder.set_fault(&action);
+    let FaultAction::RefuseSkewProtection { message } = action else {
+        return None;
+    };
+    Some(ApiError::bad_request(message.unwrap_or_else(|| {
+        "Skew protection can be enabled only on an app that has already been deployed.".to_owned()
+    })))
+}
+
 /// How a `fail_job`/`fail_job_with_log` fault makes the started job end.
 fn failure(fault: &Option<FaultAction>) -> Option<Failure> {
     match fault {
@@ -136,6 +163,7 @@ fn perform(
         Operation::StartDeployment => deploy::start(shared, call, body, failure),
         Operation::GetJob => jobs::get(shared, call),
         Operation::StopJob => jobs::stop(shared, call),
+        Operation::DeleteJob => jobs::delete(shared, call),
         Operation::ListJobs => jobs::list(shared, call, query),
         Operation::TagResource => tags::tag(shared, call, body),
         Operation::UntagResource => tags::untag(shared, call, query),
@@ -177,6 +205,7 @@ fn create_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, 
     let name = required_string(&input, "branchName")?;
     let stage = optional_string(&input, "stage")?;
     let basic_auth = basic_auth(&input)?;
+    let skew_protection = optional_bool(&input, "enableSkewProtection")?;
     let tags = tags::from_input(&input)?;
     let mut state = shared.state();
     let region = state.region.clone();
@@ -188,14 +217,19 @@ fn create_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, 
     if let Some(tags) = tags {
         branch.tag(tags)?;
     }
+    if let Some(on) = skew_protection {
+        branch.set_skew_protection(on);
+    }
     Ok(json!({ "branch": render::branch(&region, &call.app_id, branch) }))
 }
 
-/// UpdateBranch: the members the emulator keeps (basic auth, stage).
+/// UpdateBranch: the members the emulator keeps (basic auth, stage, skew
+/// protection).
 fn update_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, ApiError> {
     let input = json_object(body)?;
     let stage = optional_string(&input, "stage")?;
     let basic_auth = basic_auth(&input)?;
+    let skew_protection = optional_bool(&input, "enableSkewProtection")?;
     let mut state = shared.state();
     let region = state.region.clone();
     let branch = state.branch_mut(&call.app_id, call.branch())?;
@@ -205,21 +239,16 @@ fn update_branch(shared: &Shared, call: &ApiCall, body: &[u8]) -> Result<Value, 
     if let Some(credentials) = basic_auth {
         branch.basic_auth = credentials;
     }
+    if let Some(on) = skew_protection {
+        branch.set_skew_protection(on);
+    }
     Ok(json!({ "branch": render::branch(&region, &call.app_id, branch) }))
 }
 
 /// `enableBasicAuth` and `basicAuthCredentials`: `Some(Some(creds))` to
 /// turn it on, `Some(None)` off, `None` when the input leaves it alone.
 fn basic_auth(input: &serde_json::Map<String, Value>) -> Result<Option<Option<String>>, ApiError> {
-    let enable = match input.get("enableBasicAuth") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            return Err(ApiError::serialization(
-                "Expected a boolean for member 'enableBasicAuth'.",
-            ))
-        }
-    };
+    let enable = optional_bool(input, "enableBasicAuth")?;
     let credentials = optional_string(input, "basicAuthCredentials")?;
     match (enable, credentials) {
         (Some(false), _) => Ok(Some(None)),

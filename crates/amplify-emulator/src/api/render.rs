@@ -53,6 +53,7 @@ pub(crate) fn branch(region: &str, app_id: &str, branch: &Branch) -> Value {
         "activeJobId": active_job,
         "totalNumberOfJobs": branch.jobs.len().to_string(),
         "enableBasicAuth": branch.basic_auth.is_some(),
+        "enableSkewProtection": branch.skew_protection.is_some(),
         "basicAuthCredentials": branch.basic_auth.clone().unwrap_or_default(),
         "ttl": "5",
         "enablePullRequestPreview": false,

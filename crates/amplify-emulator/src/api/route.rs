@@ -50,6 +50,9 @@ pub(crate) fn route(method: &str, segments: &[String]) -> Option<ApiCall> {
         ("GET", [_, "branches", _, "jobs", _]) => {
             call(Operation::GetJob, segments.get(2), segments.get(4))
         }
+        ("DELETE", [_, "branches", _, "jobs", _]) => {
+            call(Operation::DeleteJob, segments.get(2), segments.get(4))
+        }
         ("DELETE", [_, "branches", _, "jobs", _, "stop"]) => {
             call(Operation::StopJob, segments.get(2), segments.get(4))
         }
@@ -105,6 +108,7 @@ mod tests {
             ("GET", "d1/branches/main/jobs", "ListJobs"),
             ("GET", "d1/branches/main/jobs/3", "GetJob"),
             ("DELETE", "d1/branches/main/jobs/3/stop", "StopJob"),
+            ("DELETE", "d1/branches/main/jobs/3", "DeleteJob"),
         ];
         for (method, path, operation) in cases {
             let call = route(method, &segments(path)).expect(path);
