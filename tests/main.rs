@@ -21,6 +21,7 @@ mod previews_lifecycle;
 mod provenance;
 mod rollback;
 mod rules;
+mod skew;
 mod snapshots;
 mod store;
 mod terminal;

@@ -63,6 +63,9 @@ pub(super) struct Changes {
     pub(super) create_branch: bool,
     /// `--basic-auth` differs from the branch's credentials.
     pub(super) basic_auth: bool,
+    /// `--skew-protection` differs from the branch's (for a branch to
+    /// create: the value asked for).
+    pub(super) skew_protection: Option<bool>,
 }
 
 /// What is known of our package so far: the tree's digest, and once
@@ -210,16 +213,19 @@ fn skip_or_deploy(facts: &Facts, ours: Ours<'_>, changes: Changes) -> Verdict {
 
 /// The branch settings the run asks for that differ from the branch's.
 fn changes(plan: &Plan, facts: &Facts) -> Changes {
-    let Some(_) = &facts.branch else {
+    let Some(branch) = &facts.branch else {
         return Changes {
             create_branch: true,
             basic_auth: false,
+            skew_protection: plan.skew_protection,
         };
     };
     let wanted = plan.verify.basic_auth.as_ref().map(|a| a.encoded());
+    let skew_now = branch.enable_skew_protection.unwrap_or(false);
     Changes {
         create_branch: false,
         basic_auth: wanted.is_some_and(|w| facts.branch_credentials() != Some(w.as_str())),
+        skew_protection: plan.skew_protection.filter(|want| *want != skew_now),
     }
 }
 

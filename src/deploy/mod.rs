@@ -454,6 +454,10 @@ async fn deploy_steps(
     if let Some(e) = judged.error {
         return Err(e);
     }
+    if branch.protect_after_deploy {
+        let when = ": this first deployment is not protected (Amplify enables skew protection once the app has one); the next ones are";
+        branch::set_skew_protection(ctx, true, when).await;
+    }
     let sha256 = zip.as_ref().map(|z| z.sha256.as_str());
     stamp::stamp(ctx, &job_id, branch.arn.as_deref(), sha256).await;
     let expected = zip.and_then(|z| z.kept);

@@ -46,6 +46,8 @@ pub(super) struct Plan {
     pub(super) override_lock: bool,
     /// A rollback: what it records on the branch before its job.
     pub(super) undo: Option<settings::Undo>,
+    /// `--skew-protection`: the branch's setting to have; `None`: as it is.
+    pub(super) skew_protection: Option<bool>,
 }
 
 /// Where the package is stored and how Amplify reads it.
@@ -125,6 +127,7 @@ impl Plan {
             skip_unchanged: s.skip_unchanged,
             override_lock: s.override_lock,
             undo: s.undo.clone(),
+            skew_protection: s.skew_protection,
         })
     }
 }

@@ -17,7 +17,7 @@ pub(super) async fn skipped(
     sha256: &str,
     changes: &Changes,
 ) -> Result<(), RunError> {
-    let updated = branch::apply(ctx, changes).await?;
+    let updated = branch::apply(ctx, changes, false).await?;
     let live_id = live.job_id.as_deref().unwrap_or_default();
     ctx.reporter.line(format!(
         "unchanged: live job {live_id} already serves package {sha256}; nothing started (--skip-unchanged)"

@@ -66,7 +66,10 @@ pub(super) async fn live_check(
         return Checked::ok(None);
     }
     if let (Source::Url { .. }, None) = (&ctx.plan.source, &v.expected) {
-        return Checked::ok(skip(ctx, "nothing to compare: the site came from --source-url"));
+        return Checked::ok(skip(
+            ctx,
+            "nothing to compare: the site came from --source-url",
+        ));
     }
     let Some(expected) = expected.or_else(|| v.expected.clone()) else {
         let name = root_document(&v.path);
@@ -133,7 +136,9 @@ fn not_served(ctx: &Ctx, url: &str, took: Duration, what: String) -> Checked {
                     ErrorClass::NotLive,
                     format!("deployed, but the site does not serve it yet: {message}"),
                 )
-                .hint("the CDN may still be updating: raise --verify-timeout, or use --verify warn"),
+                .hint(
+                    "the CDN may still be updating: raise --verify-timeout, or use --verify warn",
+                ),
             ),
         },
         _ => {

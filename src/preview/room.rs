@@ -64,7 +64,12 @@ impl Integration {
         let Some(room) = self.room(client) else {
             return Ok(None);
         };
-        let tags = owner::tags(&ours(room.s), room.pr, lifecycle::now(), room.s.lifecycle.ttl);
+        let tags = owner::tags(
+            &ours(room.s),
+            room.pr,
+            lifecycle::now(),
+            room.s.lifecycle.ttl,
+        );
         let inherited = match room.s.inherit_basic_auth {
             true => self.inherit(&room).await?,
             false => None,
@@ -91,7 +96,12 @@ impl Integration {
         let Some(room) = self.room(client) else {
             return;
         };
-        let tags = owner::tags(&ours(room.s), room.pr, lifecycle::now(), room.s.lifecycle.ttl);
+        let tags = owner::tags(
+            &ours(room.s),
+            room.pr,
+            lifecycle::now(),
+            room.s.lifecycle.ttl,
+        );
         self.renew(&room, b, &tags).await;
         // Protected since its creation (e.g. inherited): still so.
         self.protected |= b.enable_basic_auth == Some(true);
