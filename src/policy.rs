@@ -34,8 +34,9 @@ pub enum Feature {
     /// `rules sync` and `deploy --sync-rules`: read and replace the app's
     /// redirects and rewrites (`customRules`).
     SyncRules,
-    /// Taking a deployment down (`DeleteJob`, issue 23's `delete-job`):
-    /// never in a deploy role, only in the incident policy.
+    /// What incident response runs beyond a deploy: taking a deployment
+    /// down (`delete-job`), stopping a job, and the lock (`lock`,
+    /// `unlock`): never in a deploy role, only in the incident policy.
     Incident,
 }
 
@@ -66,7 +67,10 @@ impl Feature {
                 "amplify:GetBranch",
                 "amplify:ListJobs",
                 "amplify:GetJob",
+                "amplify:StopJob",
                 "amplify:DeleteJob",
+                "amplify:TagResource",
+                "amplify:UntagResource",
             ],
         }
     }
