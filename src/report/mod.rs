@@ -4,6 +4,8 @@
 //! output settings say so (stderr only: files, outputs, the summary, JSON
 //! and dotenv are written elsewhere and never coloured).
 
+pub mod output;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,7 @@ use crate::ci::escape::log_line;
 use crate::ci::github::GitHub;
 use crate::error::RunError;
 use crate::http::{CallTrace, CallTracer, RetryEvent, RetryObserver};
-use crate::settings::{OutputSettings, ProgressMode};
+use output::{OutputSettings, ProgressMode};
 
 /// Cheap to clone; all clones write to the same places.
 #[derive(Clone)]

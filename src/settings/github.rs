@@ -1,0 +1,212 @@
+//! GitHub's side of a deploy: the event (a pull request's preview, the
+//! pushed commit), the REST API's settings, and the CI run's facts that
+//! provenance records.
+
+use std::time::Duration;
+
+use super::{trimmed, Env};
+use crate::cli::DeployArgs;
+use crate::error::RunError;
+use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
+
+/// The public GitHub API; `GITHUB_API_URL` overrides it (GitHub Enterprise Server).
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+/// Who places a lock: the CI run (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/
+/// actions/runs/$GITHUB_RUN_ID`, GitLab's `CI_JOB_URL`), else
+/// `user@host` from `USER`/`USERNAME` and `HOSTNAME`/`COMPUTERNAME`.
+pub(super) fn lock_by(env: &Env) -> String {
+    if let Some(url) = run_url(env) {
+        return url;
+    }
+    let user = env.get("USER").or_else(|| env.get("USERNAME"));
+    let host = env.get("HOSTNAME").or_else(|| env.get("COMPUTERNAME"));
+    match (user, host) {
+        (Some(u), Some(h)) => format!("{u}@{h}"),
+        (Some(u), None) => u,
+        (None, Some(h)) => format!("someone@{h}"),
+        (None, None) => "an unknown user".to_owned(),
+    }
+}
+
+/// The CI run's page: GitHub's run URL, else GitLab's `CI_JOB_URL`.
+pub(super) fn run_url(env: &Env) -> Option<String> {
+    match (
+        env.get("GITHUB_SERVER_URL"),
+        env.get("GITHUB_REPOSITORY"),
+        env.get("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repo), Some(run)) => Some(format!(
+            "{}/{repo}/actions/runs/{run}",
+            server.trim_end_matches('/')
+        )),
+        _ => env.get("CI_JOB_URL"),
+    }
+}
+
+/// What `--max-previews`, `--evict-open` and `--preview-ttl` ask of a
+/// preview deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleSettings {
+    /// `--preview-prefix`, trimmed (which branches are previews).
+    pub prefix: String,
+    pub max_previews: usize,
+    pub evict_open: bool,
+    pub ttl: Option<Duration>,
+}
+
+/// What `--preview` decided from the GitHub event.
+#[derive(Debug, Clone)]
+pub enum Preview {
+    /// `--preview` is off.
+    Off,
+    /// A pull request event: deploy to (or, closed, remove) its own branch,
+    /// [`DeploySettings::branch`].
+    PullRequest {
+        pr: PullRequest,
+        /// `--branch`, which the preview branch replaces.
+        given_branch: Option<String>,
+    },
+    /// Another event: deploy to `--branch` as usual. Why, for the log.
+    NotPullRequest { why: String },
+}
+
+/// GitHub's side of a deploy: the REST API and the deployment to report.
+/// No `Debug`: it holds the token.
+#[derive(Clone)]
+pub struct GitHubSettings {
+    /// `--github-token`, else `GITHUB_TOKEN`.
+    pub token: Option<String>,
+    pub repository: Option<String>,
+    pub api_url: String,
+    /// `GITHUB_SHA`: the commit of a non-preview deployment.
+    pub sha: Option<String>,
+    /// `--deployment-environment`, trimmed.
+    pub deployment_environment: Option<String>,
+    /// `--commit-status`: post a commit status for the deploy.
+    pub commit_status: bool,
+}
+
+impl GitHubSettings {
+    pub(super) fn resolve(args: &DeployArgs, env: &Env) -> GitHubSettings {
+        let environment = trimmed(&args.deployment_environment);
+        GitHubSettings {
+            commit_status: args.commit_status.unwrap_or(false),
+            ..GitHubSettings::from_parts(&args.github_token, environment, env)
+        }
+    }
+
+    /// The token (`--github-token`, else `GITHUB_TOKEN`), the repository
+    /// and API from the environment.
+    pub(super) fn from_parts(
+        token: &Option<String>,
+        deployment_environment: Option<String>,
+        env: &Env,
+    ) -> GitHubSettings {
+        GitHubSettings {
+            token: token
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .or_else(|| env.get("GITHUB_TOKEN")),
+            repository: env.get("GITHUB_REPOSITORY"),
+            api_url: env
+                .get("GITHUB_API_URL")
+                .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
+            sha: env.get("GITHUB_SHA"),
+            deployment_environment,
+            commit_status: false,
+        }
+    }
+}
+
+/// The commit a deploy is of, and what is recorded on the branch about it.
+/// Each part is absent when the CI does not say (git is never asked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitSettings {
+    /// `--message`, else the pushed commit's subject (`head_commit.message`),
+    /// the pull request's title, or `CI_COMMIT_TITLE`.
+    pub message: Option<String>,
+    /// `GITHUB_SHA` (a pull request's head sha), else `CI_COMMIT_SHA`.
+    pub sha: Option<String>,
+    /// Epoch seconds: `head_commit.timestamp`, else `CI_COMMIT_TIMESTAMP`.
+    pub time: Option<i64>,
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`, else `CI_JOB_URL`.
+    pub run_url: Option<String>,
+    /// `--force`: deploy even when the live deploy is of a newer commit.
+    pub force: bool,
+}
+
+impl CommitSettings {
+    pub(super) fn resolve(args: &DeployArgs, env: &Env) -> CommitSettings {
+        let event = read_event(env).unwrap_or(serde_json::Value::Null);
+        let text = |pointer: &str| {
+            event
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let subject = text("/head_commit/message")
+            .and_then(|m| m.lines().next().map(str::to_owned))
+            .or_else(|| text("/pull_request/title"))
+            .or_else(|| env.get("CI_COMMIT_TITLE"));
+        let run_url = run_url(env);
+        CommitSettings {
+            message: trimmed(&args.message).or(subject),
+            sha: text("/pull_request/head/sha")
+                .or_else(|| env.get("GITHUB_SHA"))
+                .or_else(|| env.get("CI_COMMIT_SHA")),
+            time: text("/head_commit/timestamp")
+                .or_else(|| env.get("CI_COMMIT_TIMESTAMP"))
+                .and_then(|t| crate::provenance::parse_time(&t)),
+            run_url,
+            force: args.force.unwrap_or(false),
+        }
+    }
+}
+
+/// The GitHub event payload, when there is one and it is JSON.
+pub(super) fn read_event(env: &Env) -> Option<serde_json::Value> {
+    env.get("GITHUB_EVENT_NAME")?;
+    let text = std::fs::read_to_string(env.get("GITHUB_EVENT_PATH")?).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// `--preview`: on a pull request event, read the pull request; on any
+/// other, deploy to `--branch`, which must then be given.
+pub(super) fn resolve_preview(args: &DeployArgs, env: &Env) -> Result<Preview, RunError> {
+    let event = env.get("GITHUB_EVENT_NAME");
+    let what = match event.as_deref() {
+        Some(name) if PULL_REQUEST_EVENTS.contains(&name) => {
+            return Ok(Preview::PullRequest {
+                pr: read_pull_request(name, env)?,
+                given_branch: args.branch.clone(),
+            });
+        }
+        Some(name) => format!("the {name} event is not a pull request event"),
+        None => "not running for a GitHub event (GITHUB_EVENT_NAME is unset)".to_owned(),
+    };
+    if args.branch.as_deref().is_none_or(str::is_empty) {
+        return Err(RunError::input(format!(
+            "preview is on, but {what}, and no branch is given to deploy to instead"
+        ))
+        .hint("pass --branch (input branch) for pushes, or run on pull_request events only"));
+    }
+    Ok(Preview::NotPullRequest { why: what })
+}
+
+pub(super) fn read_pull_request(event: &str, env: &Env) -> Result<PullRequest, RunError> {
+    let Some(path) = env.get("GITHUB_EVENT_PATH") else {
+        return Err(RunError::input(format!(
+            "preview: GITHUB_EVENT_NAME is {event}, but GITHUB_EVENT_PATH (the event payload) is not set"
+        )));
+    };
+    let payload = std::fs::read_to_string(&path).map_err(|e| {
+        RunError::input(format!(
+            "preview: cannot read the event payload {path}: {e}"
+        ))
+    })?;
+    PullRequest::parse(event, &payload)
+        .map_err(|e| RunError::input(format!("preview: {path}: {e}")))
+}

@@ -1,0 +1,58 @@
+//! Names the service defines (app ids, branch names) and the source URL,
+//! checked before anything runs.
+
+use crate::error::RunError;
+
+/// `appId` matches `d[a-z0-9]+`, 1–20 characters.
+pub fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
+    let Some(app_id) = app_id.filter(|s| !s.is_empty()) else {
+        return Err(RunError::input(
+            "app-id is required: pass --app-id or set AMPLIFY_APP_ID (input app-id in GitHub Actions)",
+        ));
+    };
+    let ok = app_id.len() <= 20
+        && app_id.starts_with('d')
+        && app_id.len() > 1
+        && app_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        return Err(RunError::input(format!(
+            "app-id {app_id:?} is not an Amplify app id: expected 'd' then lower-case letters or digits, at most 20 characters (e.g. d1a2b3c4d5e6f7)"
+        )));
+    }
+    Ok(app_id.to_owned())
+}
+
+/// Branch names are 1–255 characters.
+pub fn validate_branch(branch: Option<&str>) -> Result<String, RunError> {
+    let Some(branch) = branch.filter(|s| !s.is_empty()) else {
+        return Err(RunError::input(
+            "branch is required: pass --branch or set AMPLIFY_BRANCH (input branch in GitHub Actions)",
+        ));
+    };
+    let chars = branch.chars().count();
+    if chars > 255 {
+        return Err(RunError::input(format!(
+            "branch is {chars} characters long: Amplify allows at most 255"
+        )));
+    }
+    if branch.chars().any(char::is_control) {
+        return Err(RunError::input(format!(
+            "branch {branch:?} contains a control character"
+        )));
+    }
+    Ok(branch.to_owned())
+}
+
+/// `http(s)://…` or `s3://bucket/…`.
+pub fn validate_source_url(url: &str) -> Result<(), RunError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| RunError::input(format!("source-url {url:?} is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" | "http" | "s3" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        scheme => Err(RunError::input(format!(
+            "source-url scheme {scheme:?} is not supported: use https://… (a public .zip) or s3://bucket/prefix"
+        ))),
+    }
+}
