@@ -8,31 +8,29 @@ use crate::connection::{self, Connection};
 use crate::error::RunError;
 use crate::explain::{explain, no_branch, Scope};
 use crate::report::Reporter;
-use crate::settings::{self, AwsSettings};
+use crate::settings::{AppId, AwsSettings, BranchName};
 
 /// A signed Amplify client for one app and branch.
 pub struct Target {
     pub client: Client,
-    pub app_id: String,
-    pub branch: String,
+    pub app_id: AppId,
+    pub branch: BranchName,
     pub region: String,
 }
 
 impl Target {
-    /// Check the names, then connect.
+    /// Connect to `branch` of `app_id`.
     pub async fn connect(
-        app_id: Option<&str>,
-        branch: Option<&str>,
+        app_id: &AppId,
+        branch: &BranchName,
         aws: &AwsSettings,
         reporter: &Reporter,
     ) -> Result<Target, RunError> {
-        let app_id = settings::validate_app_id(app_id)?;
-        let branch = settings::validate_branch(branch)?;
         let Connection { client, region, .. } = connection::connect(aws, reporter).await?;
         Ok(Target {
             client,
-            app_id,
-            branch,
+            app_id: app_id.clone(),
+            branch: branch.clone(),
             region,
         })
     }

@@ -145,8 +145,17 @@ pub async fn connect(aws: &AwsSettings, reporter: &Reporter) -> Result<Connectio
 }
 
 /// The S3 client of the artifact store, on the connection's credentials,
-/// trust roots and retries: `endpoint` (path-style) when given, else AWS.
-pub fn s3_client(endpoint: Option<url::Url>, connection: &Connection) -> crate::s3::Client {
+/// trust roots and retries: through `endpoint` (`AWS_ENDPOINT_URL_S3`,
+/// path-style, an http(s) URL) when set, else AWS.
+pub fn store_client(
+    endpoint: Option<&Endpoint>,
+    connection: &Connection,
+) -> Result<crate::s3::Client, RunError> {
+    let endpoint = endpoint.map(Endpoint::http_url).transpose()?;
+    Ok(s3_client(endpoint, connection))
+}
+
+fn s3_client(endpoint: Option<url::Url>, connection: &Connection) -> crate::s3::Client {
     crate::s3::Client::new(crate::s3::S3Config {
         endpoint,
         region: connection.region.clone(),

@@ -25,7 +25,7 @@ pub async fn delete_branch(
 }
 
 async fn connect(t: &BranchSettings, reporter: &Reporter) -> Result<Target, RunError> {
-    Target::connect(t.app_id.as_deref(), t.branch.as_deref(), &t.aws, reporter).await
+    Target::connect(&t.app_id, &t.branch, &t.aws, reporter).await
 }
 
 /// The job `--job-id` names, else the branch's newest.

@@ -16,13 +16,7 @@ use crate::settings::DeleteJobSettings;
 /// `amplify-deploy delete-job`.
 pub async fn delete_job(s: &DeleteJobSettings, reporter: &Reporter) -> Result<(), RunError> {
     let id = checked_job_id(&s.job_id)?;
-    let t = Target::connect(
-        s.target.app_id.as_deref(),
-        s.target.branch.as_deref(),
-        &s.target.aws,
-        reporter,
-    )
-    .await?;
+    let t = Target::connect(&s.target.app_id, &s.target.branch, &s.target.aws, reporter).await?;
     let live = live_candidates(&t).await?;
     let job = read_job(&t, &id).await?;
     if let Some(refusal) = refusal((&t.app_id, &t.branch), &id, &job, &live) {

@@ -28,19 +28,6 @@ pub async fn deploy_by(
     if gh.closes_preview() {
         return gh.remove_preview(s).await;
     }
-    if s.sync_rules {
-        if let crate::settings::Preview::PullRequest { pr, .. } = &s.preview {
-            return Err(RunError::input(format!(
-                "sync-rules: pull request #{}'s preview cannot change the app's redirects and rewrites, which every branch shares: sync them from the production deploy (or `amplify-deploy rules sync`)",
-                pr.number
-            )));
-        }
-    }
-    // Bad input stops the run before a preview branch is created or evicted.
-    if let Err(e) = crate::deploy::check(s) {
-        gh.after_deploy(None, Some(&e)).await;
-        return Err(e);
-    }
     // The pipeline calls `gh` once it has decided to deploy: a preview's
     // branch, the GitHub deployment and the pending status come then.
     let result = match crate::deploy::deploy(s, reporter.clone(), &mut gh, deadline).await {

@@ -76,7 +76,7 @@ pub async fn unlock(s: &BranchSettings, reporter: &Reporter) -> Result<(), RunEr
 }
 
 async fn connect(s: &BranchSettings, reporter: &Reporter) -> Result<Target, RunError> {
-    Target::connect(s.app_id.as_deref(), s.branch.as_deref(), &s.aws, reporter).await
+    Target::connect(&s.app_id, &s.branch, &s.aws, reporter).await
 }
 
 /// The branch's ARN and the lock it holds.

@@ -11,12 +11,11 @@ use crate::github::client::{self as github, is_full_sha};
 use crate::init::{self, ActionRef, File, Host, Params};
 use crate::policy::AppRef;
 use crate::report::Reporter;
-use crate::settings::{self, InitSettings};
+use crate::settings::InitSettings;
 
 /// `amplify-deploy init`.
 pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError> {
-    let app_id = settings::validate_app_id(s.app_id.as_deref())?;
-    let branch = settings::validate_branch(Some(&s.branch))?;
+    let (app_id, branch) = (&s.app_id, &s.branch);
     if s.path.chars().any(char::is_control) {
         return Err(RunError::input(format!(
             "path {:?} has control characters",
@@ -26,13 +25,13 @@ pub async fn init(s: &InitSettings, reporter: &Reporter) -> Result<(), RunError>
     let preview_prefix = preview_prefix(s)?;
     let repository = repository(s)?;
     let mut action = action_ref(s)?;
-    let app = read_app(&app_id, &branch, s, reporter).await?;
+    let app = read_app(app_id, branch, s, reporter).await?;
     if action.commit.is_none() && action.is_known() && !s.gitlab {
         pin_to_tag_commit(&mut action, s, reporter).await;
     }
     let params = Params {
         app,
-        branch,
+        branch: branch.to_string(),
         path: s.path.clone(),
         repository,
         gitlab: s.gitlab,

@@ -16,17 +16,17 @@ use crate::preview::lifecycle::{self, Inventory, Listed, Remover, MAX_BRANCHES, 
 use crate::preview::owner::{Ours, Ownership};
 use crate::provenance::format_time;
 use crate::report::Reporter;
-use crate::settings::{self, PreviewsSettings, PruneSettings};
+use crate::settings::{PreviewsSettings, PruneSettings};
 
 /// `amplify-deploy previews list|prune`.
 pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), RunError> {
-    let app_id = settings::validate_app_id(s.app_id.as_deref())?;
+    let app_id = &s.app_id;
     if let Some(t) = &s.github.token {
         reporter.github().mask(t);
     }
     let Connection { client, region, .. } = connection::connect(&s.aws, reporter).await?;
     let scope = Scope {
-        app_id: &app_id,
+        app_id,
         branch: "",
         region: &region,
     };
@@ -34,7 +34,7 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
         repository: s.github.repository.as_deref(),
         prefix: &s.prefix,
     };
-    let mut inventory = lifecycle::inventory(&client, &app_id, &ours)
+    let mut inventory = lifecycle::inventory(&client, app_id, &ours)
         .await
         .map_err(|e| explain(&e, &scope))?;
     if inventory.branches >= WARN_BRANCHES {
@@ -53,7 +53,7 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
         false => None,
     };
     let place = Place {
-        app_id: &app_id,
+        app_id,
         region: &region,
     };
     match &s.prune {
@@ -78,7 +78,7 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
             }
             let remover = Remover {
                 client: &client,
-                app_id: &app_id,
+                app_id,
                 region: &region,
                 github: github.as_ref().ok(),
                 environment: s.github.deployment_environment.as_deref(),

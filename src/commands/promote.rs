@@ -8,12 +8,11 @@
 
 use std::time::Instant;
 
-use crate::choices::SourceUrlType;
 use crate::deadline;
 use crate::error::RunError;
 use crate::history::{Stored, Walk};
 use crate::report::Reporter;
-use crate::settings::{DeploySettings, PromoteSettings};
+use crate::settings::{CommitSettings, DeploySettings, PromoteSettings, Source};
 
 use super::store;
 
@@ -69,23 +68,27 @@ async fn prepare(s: &PromoteSettings, reporter: &Reporter) -> Result<DeploySetti
         .as_deref()
         .is_some_and(|u| !u.starts_with("s3://"));
     let url = store::source_url(&s3, &artifact, s.presigned || was_presigned, reporter).await?;
-    let mut deploy = s.deploy.clone();
     reporter.line(format!(
         "promoting {}/{from} job {id} (package sha256 {}) to {}/{}",
-        t.app_id,
-        artifact.sha256,
-        deploy.app_id.as_deref().unwrap_or("?"),
-        deploy.branch.as_deref().unwrap_or("?"),
+        t.app_id, artifact.sha256, s.deploy.app_id, s.deploy.branch,
     ));
-    deploy.verify.expected = store::expected_page(&s3, &artifact, &deploy.verify, reporter).await;
-    deploy.source_url = Some(url);
-    deploy.source_url_type = Some(SourceUrlType::Zip);
+    let page = store::expected_page(&s3, &artifact, &s.deploy.verify, reporter).await;
     let p = live.provenance.clone().unwrap_or_default();
-    deploy.commit.sha = p.commit.clone();
-    deploy.commit.time = p.commit_epoch();
-    deploy.commit.message = Some(match &p.message {
-        Some(m) => format!("promoted from {from} (job {id}): {m}"),
-        None => format!("promoted from {from} (job {id})"),
-    });
-    Ok(deploy)
+    // The target's provenance is the source's, and where it came from;
+    // never superseded (the target may serve a newer commit on purpose).
+    let commit = CommitSettings {
+        sha: p.commit.clone(),
+        time: p.commit_epoch(),
+        message: Some(match &p.message {
+            Some(m) => format!("promoted from {from} (job {id}): {m}"),
+            None => format!("promoted from {from} (job {id})"),
+        }),
+        run_url: s.commit.run_url.clone(),
+        force: true,
+    };
+    Ok(DeploySettings {
+        options: s.deploy.clone(),
+        source: Some(Source::Stored { url, page }),
+        commit,
+    })
 }

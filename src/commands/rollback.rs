@@ -14,14 +14,15 @@
 use std::time::Instant;
 
 use crate::branch::Target;
-use crate::choices::SourceUrlType;
 use crate::deadline;
 use crate::error::RunError;
 use crate::history::{Entry, Stored, Walk};
 use crate::incident::RolledBack;
 use crate::report::Reporter;
 use crate::s3::{self, Artifact, ObjectState};
-use crate::settings::{BranchSettings, DeploySettings, RollbackSettings, RollbackTarget};
+use crate::settings::{
+    BranchSettings, CommitSettings, DeploySettings, RollbackSettings, RollbackTarget, Source,
+};
 
 use super::store::{self, store_error};
 
@@ -78,17 +79,23 @@ async fn prepare(s: &RollbackSettings, reporter: &Reporter) -> Result<DeploySett
         "rolling back {}/{} to {what} (package sha256 {}): {}",
         t.app_id, t.branch, target.artifact.sha256, target.why
     ));
-    let mut deploy = s.deploy.clone();
-    deploy.verify.expected =
-        store::expected_page(&s3, &target.artifact, &s.deploy.verify, reporter).await;
-    deploy.source_url = Some(url);
-    deploy.source_url_type = Some(SourceUrlType::Zip);
+    let page = store::expected_page(&s3, &target.artifact, &s.deploy.verify, reporter).await;
+    // The target's commit when its provenance says, else the CI run's;
+    // never superseded (returning to an older commit is the point).
+    let mut commit = CommitSettings {
+        force: true,
+        ..s.commit.clone()
+    };
     if let Some(p) = target.job.as_ref().and_then(|e| e.provenance.as_ref()) {
-        deploy.commit.sha = p.commit.clone();
-        deploy.commit.message = p.message.clone();
-        deploy.commit.time = p.commit_epoch();
+        commit.sha = p.commit.clone();
+        commit.message = p.message.clone();
+        commit.time = p.commit_epoch();
     }
-    Ok(deploy)
+    Ok(DeploySettings {
+        options: s.deploy.clone(),
+        source: Some(Source::Stored { url, page }),
+        commit,
+    })
 }
 
 /// The live job (the newest SUCCEED one), its artifact checked.

@@ -7,19 +7,19 @@ use crate::error::RunError;
 use crate::explain::{explain, Scope};
 use crate::report::Reporter;
 use crate::rules;
-use crate::settings::{self, RulesSyncSettings};
+use crate::settings::RulesSyncSettings;
 
 pub async fn sync(s: &RulesSyncSettings, reporter: &Reporter) -> Result<(), RunError> {
-    let app_id = settings::validate_app_id(s.app_id.as_deref())?;
+    let app_id = &s.app_id;
     let (wanted, from) = rules::site::desired_rules(s.from.as_deref(), s.spa, &s.not_found_page)?;
     let conn = connection::connect(&s.aws, reporter).await?;
-    rules::sync::sync(&conn.client, &app_id, &wanted, &from, s.dry_run, reporter)
+    rules::sync::sync(&conn.client, app_id, &wanted, &from, s.dry_run, reporter)
         .await
         .map_err(|e| {
             explain(
                 &e,
                 &Scope {
-                    app_id: &app_id,
+                    app_id,
                     branch: "",
                     region: &conn.region,
                 },

@@ -12,49 +12,22 @@ use crate::error::RunError;
 use crate::history::{Entry, Walk};
 use crate::report::Reporter;
 use crate::s3::{self, Artifact, ArtifactStore};
-use crate::settings::{self, BranchSettings, VerifySettings};
+use crate::settings::{BranchSettings, VerifySettings};
 
 /// The Amplify target and an S3 client on the same credentials.
 pub(super) async fn connect(
     b: &BranchSettings,
     reporter: &Reporter,
 ) -> Result<(Target, s3::Client), RunError> {
-    let app_id = settings::validate_app_id(b.app_id.as_deref())?;
-    let branch = settings::validate_branch(b.branch.as_deref())?;
     let conn = connection::connect(&b.aws, reporter).await?;
-    let s3 = s3_client(&conn, b.aws.s3_endpoint.as_ref())?;
+    let s3 = connection::store_client(b.aws.s3_endpoint.as_ref(), &conn)?;
     let t = Target {
         client: conn.client,
-        app_id,
-        branch,
+        app_id: b.app_id.clone(),
+        branch: b.branch.clone(),
         region: conn.region,
     };
     Ok((t, s3))
-}
-
-/// An S3 client signing with the run's credentials, through the custom
-/// endpoint when one is set.
-fn s3_client(
-    conn: &connection::Connection,
-    endpoint: Option<&settings::Endpoint>,
-) -> Result<s3::Client, RunError> {
-    let endpoint = endpoint
-        .map(|e| {
-            url::Url::parse(e.url.trim()).map_err(|err| {
-                RunError::input(format!("{} {:?} is not a URL: {err}", e.source, e.url))
-            })
-        })
-        .transpose()?;
-    Ok(s3::Client::new(s3::S3Config {
-        endpoint,
-        region: conn.region.clone(),
-        credentials: conn.client.credentials().clone(),
-        retry: conn.retry,
-        observer: conn.observer.clone(),
-        http: conn.http.clone(),
-        upload_http: conn.http.clone(),
-        tracer: conn.tracer.clone(),
-    }))
 }
 
 /// The branch's jobs, newest first (at most `limit`), with the package of
@@ -129,7 +102,7 @@ pub(super) async fn expected_page(
     if verify.mode == crate::choices::Verify::Off {
         return None;
     }
-    let name = crate::deploy::root_document(&verify.path);
+    let name = crate::settings::root_document(&verify.path);
     let read = async {
         let bucket = s3
             .bucket(&artifact.bucket)

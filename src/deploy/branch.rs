@@ -52,7 +52,7 @@ pub(super) async fn ready(
     Ok(ReadyBranch {
         arn: b.branch_arn.clone().filter(|a| !a.is_empty()),
         basic_auth_on: facts.basic_auth_on() || changes.basic_auth,
-        check_auth: ctx.plan.verify.basic_auth.clone(),
+        check_auth: ctx.settings.verify.basic_auth.clone(),
         site: None,
         protect_after_deploy: false,
     })
@@ -60,7 +60,7 @@ pub(super) async fn ready(
 
 /// A missing branch: the hooks' (a preview), else CreateBranch.
 async fn create(ctx: &Ctx, hooks: &mut dyn Hooks, facts: &Facts) -> Result<ReadyBranch, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let mut protect_after_deploy = false;
     let (branch, check_auth) = match hooks.create_branch(&ctx.client).await? {
         Some(made) => {
@@ -102,14 +102,15 @@ async fn create(ctx: &Ctx, hooks: &mut dyn Hooks, facts: &Facts) -> Result<Ready
 /// `--basic-auth` and `skew` protection; a refusal of the protection alone
 /// is a warning, and the branch is created without it.
 async fn create_branch(ctx: &Ctx, skew: Option<bool>) -> Result<Branch, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     ctx.reporter.line(format!(
         "creating branch {} (stage {})",
-        plan.branch, plan.stage
+        plan.branch,
+        plan.stage.as_str()
     ));
     let credentials = plan.verify.basic_auth.as_ref().map(|a| a.encoded());
     let new = |skew_protection| NewBranch {
-        stage: Some(plan.stage),
+        stage: Some(plan.stage.as_str()),
         basic_auth: credentials.as_deref(),
         tags: None,
         skew_protection,
@@ -148,7 +149,7 @@ async fn create_branch(ctx: &Ctx, skew: Option<bool>) -> Result<Branch, RunError
 /// Whether the app has a deployment live on some branch (Amplify enables
 /// skew protection only then). Unknown counts as no.
 async fn app_deployed(ctx: &Ctx) -> bool {
-    match ctx.client.list_branches(&ctx.plan.app_id).await {
+    match ctx.client.list_branches(&ctx.settings.app_id).await {
         Ok(branches) => branches
             .iter()
             .any(|b| b.active_job_id.as_deref().is_some_and(|j| !j.is_empty())),
@@ -159,7 +160,7 @@ async fn app_deployed(ctx: &Ctx) -> bool {
 /// UpdateBranch of skew protection; a refusal is a warning. `when` says,
 /// for the log, from which deployment on it protects. Whether it was set.
 pub(super) async fn set_skew_protection(ctx: &Ctx, on: bool, when: &str) -> bool {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let set = ctx
         .client
         .set_branch_skew_protection(&plan.app_id, &plan.branch, on)
@@ -193,7 +194,7 @@ pub(super) async fn apply(
     changes: &Changes,
     deploying: bool,
 ) -> Result<Vec<&'static str>, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let mut updated = Vec::new();
     if let (true, Some(auth)) = (changes.basic_auth, &plan.verify.basic_auth) {
         ctx.client

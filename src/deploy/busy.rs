@@ -16,7 +16,7 @@ use super::{job_status, Ctx};
 /// highest job number seen, so that a job appearing later can be told
 /// apart, and whether the branch was busy (waited for, or cleared).
 pub(super) async fn clear_branch(ctx: &Ctx) -> Result<(u64, bool), RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let mut first_seen: HashMap<String, Instant> = HashMap::new();
     let mut announced: HashMap<String, JobStatus> = HashMap::new();
     let mut waited = false;
@@ -60,7 +60,7 @@ async fn handle_busy(
     seen: Instant,
     announced: &mut HashMap<String, JobStatus>,
 ) -> Result<(), RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let id = job.job_id.clone().unwrap_or_default();
     let status = job
         .status
@@ -117,7 +117,7 @@ fn is_orphan(job: &JobSummary, first_seen: Instant, grace: Duration) -> bool {
 
 /// StopJob, treating "already finished" as done.
 pub(super) async fn stop_quietly(ctx: &Ctx, job_id: &str) -> Result<(), RunError> {
-    let (app, branch) = (&ctx.plan.app_id, &ctx.plan.branch);
+    let (app, branch) = (&ctx.settings.app_id, &ctx.settings.branch);
     match ctx.client.stop_job(app, branch, job_id).await {
         Ok(_) => Ok(()),
         Err(e) => match ctx.client.get_job(app, branch, job_id).await {

@@ -14,8 +14,8 @@ use crate::choices::OnBusy;
 use crate::incident::Lock;
 use crate::provenance::{format_time, LiveJob, Provenance};
 
-use super::plan::Plan;
 use super::read::Facts;
+use crate::settings::DeploySettings;
 
 /// What the run does.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ pub(super) struct Ours<'a> {
 /// After waiting for a busy branch, with the changes made: whether the run
 /// must still not deploy (the branch was locked meanwhile, or a newer
 /// commit went live).
-pub(super) fn recheck(plan: &Plan, facts: &Facts) -> Option<Decision> {
+pub(super) fn recheck(plan: &DeploySettings, facts: &Facts) -> Option<Decision> {
     if let Some(lock) = facts
         .lock()
         .filter(|_| !plan.override_lock && plan.undo.is_none())
@@ -90,7 +90,7 @@ pub(super) fn recheck(plan: &Plan, facts: &Facts) -> Option<Decision> {
 }
 
 /// The decision, or what it waits for.
-pub(super) fn decide(plan: &Plan, facts: &Facts, ours: Ours<'_>) -> Verdict {
+pub(super) fn decide(plan: &DeploySettings, facts: &Facts, ours: Ours<'_>) -> Verdict {
     let verdict = decide_live(plan, facts, ours);
     if !plan.dry_run {
         return verdict;
@@ -130,7 +130,7 @@ fn would(d: &Decision) -> String {
     }
 }
 
-fn decide_live(plan: &Plan, facts: &Facts, ours: Ours<'_>) -> Verdict {
+fn decide_live(plan: &DeploySettings, facts: &Facts, ours: Ours<'_>) -> Verdict {
     if let Some(lock) = facts
         .lock()
         .filter(|_| !plan.override_lock && plan.undo.is_none())
@@ -212,7 +212,7 @@ fn skip_or_deploy(facts: &Facts, ours: Ours<'_>, changes: Changes) -> Verdict {
 }
 
 /// The branch settings the run asks for that differ from the branch's.
-fn changes(plan: &Plan, facts: &Facts) -> Changes {
+fn changes(plan: &DeploySettings, facts: &Facts) -> Changes {
     let Some(branch) = &facts.branch else {
         return Changes {
             create_branch: true,
@@ -232,7 +232,7 @@ fn changes(plan: &Plan, facts: &Facts) -> Changes {
 /// Newest wins: why not to deploy, when the branch serves (by its trusted
 /// provenance) a newer commit than ours. Without our commit time, with
 /// `--force`, or without trusted provenance, `None`.
-fn superseded(plan: &Plan, facts: &Facts) -> Option<String> {
+fn superseded(plan: &DeploySettings, facts: &Facts) -> Option<String> {
     let commit = &plan.commit;
     let ours = commit.time.filter(|_| !commit.force)?;
     let live: Provenance = facts.provenance()?;

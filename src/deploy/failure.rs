@@ -61,7 +61,7 @@ async fn show_failed_logs(ctx: &Ctx, job: &Job, started: Instant) {
             let step = s.step_name.as_deref().unwrap_or("?");
             // Inside --timeout, with a second to spare: a slow log
             // server must not turn a failed job into a timeout.
-            let left = ctx.plan.timeout.saturating_sub(started.elapsed());
+            let left = ctx.settings.timeout.saturating_sub(started.elapsed());
             let within = left.saturating_sub(Duration::from_secs(1));
             steplog::show_tail(&ctx.reporter, &ctx.http, step, url, within).await;
         }
@@ -74,7 +74,7 @@ fn failure_error(
     status: &JobStatus,
     failures: &[StepFailure],
 ) -> RunError {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let mut err = RunError::new(
         ErrorClass::DeployFailed,
         format!(

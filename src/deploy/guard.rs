@@ -81,7 +81,7 @@ pub(super) async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
         err = err.cause(format!("no answer from {call} in time"));
     }
     match job {
-        Some(job) if ctx.plan.keep_job_on_timeout && job.started => {
+        Some(job) if ctx.settings.keep_job_on_timeout && job.started => {
             err = err.cause(format!(
                 "job {} is still running (--keep-job-on-timeout)",
                 job.id

@@ -16,10 +16,10 @@
 mod branch;
 mod busy;
 mod decide;
+mod dry_run;
 mod failure;
 mod guard;
 mod packaging;
-mod plan;
 mod read;
 mod rules;
 mod skip;
@@ -44,13 +44,11 @@ use crate::explain::{explain, Scope};
 use crate::http::{RetryConfig, RetryObserver};
 use crate::outcome::{console_url, Outcome, RunStatus};
 use crate::report::Reporter;
-use crate::settings::{BasicAuth, DeploySettings};
+use crate::settings::{BasicAuth, DeploySettings, Source};
 
 use branch::ReadyBranch;
 use decide::{Changes, Decision, Ours, Verdict};
 use packaging::Packaged;
-pub(crate) use plan::root_document;
-use plan::{Plan, Source};
 use read::Facts;
 
 /// A future the hooks return.
@@ -101,7 +99,9 @@ struct RunState {
 
 struct Ctx {
     client: Client,
-    plan: Plan,
+    settings: DeploySettings,
+    /// What is deployed (`settings.source`, which a deploy has).
+    source: Source,
     region: String,
     reporter: Reporter,
     state: Arc<Mutex<RunState>>,
@@ -120,8 +120,8 @@ struct Ctx {
 impl Ctx {
     fn scope(&self) -> Scope<'_> {
         Scope {
-            app_id: &self.plan.app_id,
-            branch: &self.plan.branch,
+            app_id: &self.settings.app_id,
+            branch: &self.settings.branch,
             region: &self.region,
         }
     }
@@ -155,11 +155,6 @@ pub struct DeployResult {
     pub error: Option<RunError>,
 }
 
-/// Check the deploy's input, as [`deploy`] does first, touching nothing.
-pub fn check(s: &DeploySettings) -> Result<(), RunError> {
-    Plan::from_settings(s).map(|_| ())
-}
-
 /// Run `deploy`, ending by `deadline` (`--timeout` from the command's
 /// start). Input errors come back before anything touches the network;
 /// other failures come back with whatever outcome was reached.
@@ -169,8 +164,12 @@ pub async fn deploy(
     hooks: &mut dyn Hooks,
     deadline: Instant,
 ) -> Result<DeployResult, RunError> {
-    let plan = Plan::from_settings(s)?;
-    if let Some(auth) = &plan.verify.basic_auth {
+    let Some(source) = s.source.clone() else {
+        return Err(RunError::input(
+            "path is required: pass --path DIR (the build folder) or --source-url URL",
+        ));
+    };
+    if let Some(auth) = &s.verify.basic_auth {
         reporter.github().mask(&auth.password);
         reporter.github().mask(&auth.encoded());
     }
@@ -183,13 +182,13 @@ pub async fn deploy(
             ErrorClass::Timeout,
             format!(
                 "timed out after {} while getting AWS credentials",
-                humantime::format_duration(plan.timeout)
+                humantime::format_duration(s.timeout)
             ),
         )
         .hint("check that the OIDC token endpoint and STS (or your credential source) answer; raise --timeout")
     })??;
-    let ctx = Arc::new(Ctx::new(plan, connection, reporter, deadline));
-    let timeout = ctx.plan.timeout;
+    let ctx = Arc::new(Ctx::new(s.clone(), source, connection, reporter, deadline)?);
+    let timeout = ctx.settings.timeout;
     // The guards run in the scope that names the calls: a timeout says
     // which call got no answer.
     let error = crate::deadline::naming_calls(async {
@@ -209,11 +208,20 @@ pub async fn deploy(
 }
 
 impl Ctx {
-    fn new(plan: Plan, connection: Connection, reporter: Reporter, deadline: Instant) -> Ctx {
-        let s3 = plan
-            .store
-            .as_ref()
-            .map(|st| connection::s3_client(st.endpoint.clone(), &connection));
+    fn new(
+        plan: DeploySettings,
+        source: Source,
+        connection: Connection,
+        reporter: Reporter,
+        deadline: Instant,
+    ) -> Result<Ctx, RunError> {
+        let s3 = match &plan.store {
+            Some(_) => Some(connection::store_client(
+                plan.aws.s3_endpoint.as_ref(),
+                &connection,
+            )?),
+            None => None,
+        };
         let Connection {
             client,
             region,
@@ -226,8 +234,8 @@ impl Ctx {
             job: None,
             zip: None,
             outcome: Outcome {
-                app_id: plan.app_id.clone(),
-                branch: plan.branch.clone(),
+                app_id: plan.app_id.to_string(),
+                branch: plan.branch.to_string(),
                 region: region.clone(),
                 console_url: console_url(&region, &plan.app_id, &plan.branch),
                 ..Outcome::default()
@@ -238,9 +246,10 @@ impl Ctx {
             quota_wait: plan.quota_wait.min(plan.timeout),
             ..retry
         };
-        Ctx {
+        Ok(Ctx {
             client: client.with_retry(retry),
-            plan,
+            settings: plan,
+            source,
             region,
             reporter,
             state,
@@ -250,7 +259,7 @@ impl Ctx {
             creating: tokio::sync::watch::Sender::new(false),
             deadline,
             s3,
-        }
+        })
     }
 }
 
@@ -286,12 +295,12 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
             Ok(())
         }
         Decision::DryRun(would) => {
-            if let Some((wanted, from)) = &ctx.plan.rules {
-                rules::sync(&ctx, wanted, from, true).await?;
+            if let Some(r) = &ctx.settings.rules {
+                rules::sync(&ctx, &r.rules, &r.from, true).await?;
             }
             ctx.record(|o| o.status = Some(RunStatus::DryRun));
             let outcome = lock(&ctx.state).outcome.clone();
-            plan::show_dry_run(&ctx, &outcome, facts.branch.is_none(), &would);
+            dry_run::show_dry_run(&ctx, &outcome, facts.branch.is_none(), &would);
             Ok(())
         }
         other => conclude(&ctx, &other),
@@ -301,13 +310,13 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
 /// Read (packaging a folder alongside) and decide; wait for a busy branch
 /// and decide again, or package first when only the zip can tell.
 async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>), RunError> {
-    let (mut facts, mut zip) = match &ctx.plan.source {
+    let (mut facts, mut zip) = match &ctx.source {
         Source::Folder(opts) => {
             let (zip, facts) = packaging::package_and_read(ctx, opts.clone()).await?;
             record_package(ctx, &zip);
             (facts, Some(zip))
         }
-        Source::Url { .. } => (read::read_grouped(ctx).await?, None),
+        Source::Url { .. } | Source::Stored { .. } => (read::read_grouped(ctx).await?, None),
     };
     record_site(ctx, &facts, None);
     loop {
@@ -315,14 +324,14 @@ async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>
             sha256: zip.as_ref().map(|z| z.sha256.as_str()),
             tree: None,
         };
-        match decide::decide(&ctx.plan, &facts, ours) {
+        match decide::decide(&ctx.settings, &facts, ours) {
             Verdict::Decided(d) => return Ok((d, facts, zip)),
             Verdict::WaitForBusy => {
                 busy::clear_branch(ctx).await?;
                 facts = read::read(ctx, &ctx.client).await?;
             }
             Verdict::NeedZip => {
-                let Source::Folder(opts) = &ctx.plan.source else {
+                let Source::Folder(opts) = &ctx.source else {
                     return Err(RunError::aws("no package to compare"));
                 };
                 let packaged = packaging::package(ctx, opts.clone()).await?;
@@ -344,7 +353,7 @@ fn record_package(ctx: &Ctx, zip: &Packaged) {
 fn record_site(ctx: &Ctx, facts: &Facts, made: Option<&ReadyBranch>) {
     let site = made
         .and_then(|b| b.site.clone())
-        .or_else(|| facts.site(&ctx.plan.branch));
+        .or_else(|| facts.site(&ctx.settings.branch));
     ctx.record(|o| {
         o.default_domain = facts.default_domain.clone();
         if let Some(site) = site {
@@ -356,7 +365,7 @@ fn record_site(ctx: &Ctx, facts: &Facts, made: Option<&ReadyBranch>) {
 
 /// End a run that deploys nothing: superseded, locked, or busy.
 fn conclude(ctx: &Ctx, decision: &Decision) -> Result<(), RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     match decision {
         Decision::Superseded(why) => {
             ctx.reporter.line(format!("superseded: {why}"));
@@ -406,7 +415,7 @@ async fn deploy_steps(
         zip,
         started,
     } = steps;
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     undo::record(ctx, facts).await?;
     // Stored first: a refused PutObject leaves the service untouched.
     let stored = match (&plan.store, &zip) {
@@ -419,8 +428,8 @@ async fn deploy_steps(
             o.phases.extend(stored.took.map(|t| ("upload".into(), t)));
         });
     }
-    if let Some((wanted, from)) = &plan.rules {
-        rules::sync(ctx, wanted, from, false).await?;
+    if let Some(r) = &plan.rules {
+        rules::sync(ctx, &r.rules, &r.from, false).await?;
     }
     let branch = branch::ready(ctx, hooks, facts, changes).await?;
     record_site(ctx, facts, Some(&branch));
@@ -460,7 +469,10 @@ async fn deploy_steps(
     }
     let sha256 = zip.as_ref().map(|z| z.sha256.as_str());
     stamp::stamp(ctx, &job_id, branch.arn.as_deref(), sha256).await;
-    let expected = zip.and_then(|z| z.kept);
+    let expected = match &ctx.source {
+        Source::Stored { page, .. } => page.clone(),
+        _ => zip.and_then(|z| z.kept),
+    };
     let site = branch.site.clone().or_else(|| facts.site(&plan.branch));
     let checked = verify::live_check(ctx, ctx.deadline, (&branch, site.as_ref()), expected).await;
     ctx.record(|o| o.verify = checked.facts);
@@ -477,9 +489,9 @@ async fn start_step(
     stored: Option<&str>,
 ) -> Result<Option<String>, RunError> {
     let deploy_started = Instant::now();
-    let (summary, upload) = match (&ctx.plan.source, zip, stored) {
+    let (summary, upload) = match (&ctx.source, zip, stored) {
         (Source::Folder(_), Some(_), Some(url)) => {
-            let Some(store) = &ctx.plan.store else {
+            let Some(store) = &ctx.settings.store else {
                 return Err(RunError::aws("a stored package without a store"));
             };
             match store::start(ctx, store, url).await? {
@@ -496,14 +508,23 @@ async fn start_step(
             let (summary, took) = upload::upload_and_start(ctx, &job_id, &url, &zip.path).await?;
             (summary, Some(took))
         }
-        (Source::Url { url, kind }, _, _) => match start::start_from_url(ctx, url, *kind).await? {
-            Some(summary) => {
-                let shown = crate::http::redact_url(url);
-                ctx.record(|o| o.source_url = Some(shown));
-                (summary, None)
-            }
-            None => return Ok(None),
-        },
+        (Source::Url { url, kind }, _, _) => {
+            let kind = kind.map(|k| k.as_str());
+            let Some(summary) = start::start_from_url(ctx, url, kind).await? else {
+                return Ok(None);
+            };
+            let shown = crate::http::redact_url(url);
+            ctx.record(|o| o.source_url = Some(shown));
+            (summary, None)
+        }
+        (Source::Stored { url, .. }, _, _) => {
+            let Some(summary) = start::start_from_url(ctx, url, Some("ZIP")).await? else {
+                return Ok(None);
+            };
+            let shown = crate::http::redact_url(url);
+            ctx.record(|o| o.source_url = Some(shown));
+            (summary, None)
+        }
         (Source::Folder(_), None, _) => {
             return Err(RunError::aws("a folder source was not packaged"))
         }

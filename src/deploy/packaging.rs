@@ -181,7 +181,7 @@ async fn package_folder(
     opts: PackageOptions,
     control: Control,
 ) -> Result<(PathBuf, PackageReport), RunError> {
-    let dir = &ctx.plan.temp_dir;
+    let dir = &ctx.settings.temp_dir;
     let tmp = tempfile::Builder::new()
         .prefix("amplify-deploy-")
         .suffix(".zip")

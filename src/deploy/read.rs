@@ -128,7 +128,7 @@ impl Facts {
 /// GetApp, GetBranch and ListJobs: the app exists and takes manual
 /// deploys, the branch exists (or will be created).
 pub(super) async fn read(ctx: &Ctx, client: &Client) -> Result<Facts, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let app = client
         .get_app(&plan.app_id)
         .await
@@ -149,7 +149,7 @@ pub(super) async fn read(ctx: &Ctx, client: &Client) -> Result<Facts, RunError> 
 
 /// GetBranch and ListJobs alone (the app's facts left empty).
 pub(super) async fn read_branch(ctx: &Ctx, client: &Client) -> Result<Facts, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let mut facts = Facts::default();
     match client.get_branch(&plan.app_id, &plan.branch).await {
         Ok(b) => facts.branch = Some(b),

@@ -17,7 +17,7 @@ pub(super) async fn sync(
     let _group = ctx.reporter.open_group("Syncing the app's rules");
     crate::rules::sync::sync(
         &ctx.client,
-        &ctx.plan.app_id,
+        &ctx.settings.app_id,
         rules,
         from,
         dry_run,

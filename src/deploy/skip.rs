@@ -26,7 +26,7 @@ pub(super) async fn skipped(
         ctx.reporter.line(format!(
             "updated {} on branch {} without a new job",
             updated.join(" and "),
-            ctx.plan.branch
+            ctx.settings.branch
         ));
     }
     Ok(())

@@ -11,10 +11,10 @@ use super::Ctx;
 /// Tag the branch with what is now live: job `job_id`, our package, commit,
 /// message, run and version. A failure is one warning.
 pub(super) async fn stamp(ctx: &Ctx, job_id: &str, arn: Option<&str>, sha256: Option<&str>) {
-    let branch = &ctx.plan.branch;
+    let branch = &ctx.settings.branch;
     let arn = match arn.map(str::to_owned) {
         Some(arn) => Some(arn),
-        None => match ctx.client.get_branch(&ctx.plan.app_id, branch).await {
+        None => match ctx.client.get_branch(&ctx.settings.app_id, branch).await {
             Ok(b) => b.branch_arn,
             Err(e) => {
                 let why = one_line(&e.to_string());
@@ -29,7 +29,7 @@ pub(super) async fn stamp(ctx: &Ctx, job_id: &str, arn: Option<&str>, sha256: Op
             .warning("provenance not recorded: GetBranch gave no branchArn");
         return;
     };
-    let commit = &ctx.plan.commit;
+    let commit = &ctx.settings.commit;
     let p = Provenance {
         job_id: job_id.to_owned(),
         sha256: sha256.map(str::to_owned),

@@ -142,14 +142,14 @@ async fn start_job(ctx: &Arc<Ctx>, creating: Creating) -> Result<Option<Created>
 /// whether to deploy (false: it is now locked, or serves a newer commit).
 async fn still_deploying(ctx: &Ctx) -> Result<bool, RunError> {
     let facts = read::read_branch(ctx, &ctx.client).await?;
-    match decide::recheck(&ctx.plan, &facts) {
+    match decide::recheck(&ctx.settings, &facts) {
         Some(decision) => conclude(ctx, &decision).map(|()| false),
         None => Ok(true),
     }
 }
 
 fn announce(ctx: &Ctx, creating: &Creating) {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     match creating {
         Creating::Zip => ctx.reporter.line(format!(
             "creating deployment on {}/{} ({})",
@@ -175,7 +175,7 @@ async fn on_unfinished(
     n: &str,
     unanswered: &Unanswereds,
 ) -> Result<Option<Created>, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let summary = ctx
         .client
         .get_job(&plan.app_id, &plan.branch, n)
@@ -263,7 +263,7 @@ fn tracked_call(
         };
         let attempt = || {
             *sent.lock().unwrap_or_else(|p| p.into_inner()) = now_epoch();
-            let (once, creating, plan) = (once.clone(), creating.clone(), &ctx.plan);
+            let (once, creating, plan) = (once.clone(), creating.clone(), &ctx.settings);
             async move {
                 match creating {
                     Creating::Zip => once

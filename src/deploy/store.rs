@@ -17,8 +17,8 @@ use crate::provenance::{format_time, Provenance};
 use crate::s3::{artifact, Artifact, Bucket, ObjectState, S3Error};
 
 use super::packaging::Packaged;
-use super::plan::StorePlan;
 use super::{start, Ctx};
+use crate::settings::StoreSettings;
 
 /// The package in the store.
 pub(super) struct Stored {
@@ -32,7 +32,11 @@ pub(super) struct Stored {
 }
 
 /// Store the package, unless it already is.
-pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<Stored, RunError> {
+pub(super) async fn put(
+    ctx: &Ctx,
+    plan: &StoreSettings,
+    zip: &Packaged,
+) -> Result<Stored, RunError> {
     let Some(s3) = &ctx.s3 else {
         return Err(RunError::aws("the artifact store has no S3 client"));
     };
@@ -61,7 +65,7 @@ pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<S
         ArtifactUrl::Presigned => {
             // Amplify fetches it when the job starts: valid for the whole
             // run, and an hour more.
-            let valid = ctx.plan.timeout + Duration::from_secs(3600);
+            let valid = ctx.settings.timeout + Duration::from_secs(3600);
             let url = s3
                 .presigned_get(&bucket, &artifact.key, valid)
                 .await
@@ -81,7 +85,7 @@ pub(super) async fn put(ctx: &Ctx, plan: &StorePlan, zip: &Packaged) -> Result<S
 /// may not read it points at the bucket policy.
 pub(super) async fn start(
     ctx: &Arc<Ctx>,
-    plan: &StorePlan,
+    plan: &StoreSettings,
     url: &str,
 ) -> Result<Option<JobSummary>, RunError> {
     match start::start_from_url(ctx, url, Some("ZIP")).await {
@@ -128,7 +132,7 @@ async fn upload(
         human_bytes(size),
         artifact.s3_url()
     ));
-    let commit = &ctx.plan.commit;
+    let commit = &ctx.settings.commit;
     let metadata = artifact::metadata(&Provenance {
         job_id: String::new(),
         sha256: Some(artifact.sha256.clone()),

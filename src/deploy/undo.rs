@@ -18,10 +18,10 @@ use super::Ctx;
 /// TagResource of the rollback record and the lock, when this run is a
 /// rollback.
 pub(super) async fn record(ctx: &Ctx, facts: &Facts) -> Result<(), RunError> {
-    let Some(undo) = &ctx.plan.undo else {
+    let Some(undo) = &ctx.settings.undo else {
         return Ok(());
     };
-    let branch = &ctx.plan.branch;
+    let branch = &ctx.settings.branch;
     let moving_from = facts.live_sha256();
     let mut tags = BTreeMap::new();
     if let Some(sha) = &moving_from {

@@ -23,7 +23,7 @@ pub(super) async fn upload_and_start(
     zip: &Path,
 ) -> Result<(JobSummary, Duration), RunError> {
     let took = put_zip(ctx, job_id, url, zip).await?;
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let req = StartDeploymentInput {
         job_id: Some(job_id.to_owned()),
         ..Default::default()
@@ -79,7 +79,7 @@ async fn put_zip(ctx: &Ctx, job_id: &str, url: &str, zip: &Path) -> Result<Durat
 /// because the job already started. A job someone stopped, or that failed,
 /// did not.
 async fn recover_start(ctx: &Ctx, job_id: &str, e: &ApiError) -> Result<JobSummary, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     match ctx.client.get_job(&plan.app_id, &plan.branch, job_id).await {
         Ok(job) if job_status(&job).is_some_and(JobStatus::has_started) => {
             ctx.set_job(Some(OurJob {

@@ -14,10 +14,10 @@ use crate::error::{ErrorClass, RunError};
 use crate::outcome::{VerifyFacts, VerifyResult};
 
 use super::branch::ReadyBranch;
-use super::plan::{root_document, Source};
 use super::read::Site;
 use super::Ctx;
 use crate::choices::Verify;
+use crate::settings::{root_document, Source};
 
 const MAX_REDIRECTS: usize = 5;
 const FIRST_DELAY: Duration = Duration::from_millis(250);
@@ -40,7 +40,7 @@ impl Checked {
 
 /// A skipped check, saying why; nothing when the check is off.
 pub(super) fn skip(ctx: &Ctx, why: &str) -> Option<VerifyFacts> {
-    if ctx.plan.verify.mode == Verify::Off {
+    if ctx.settings.verify.mode == Verify::Off {
         return None;
     }
     ctx.reporter.line(format!("live check skipped: {why}"));
@@ -61,17 +61,17 @@ pub(super) async fn live_check(
     (branch, site): (&ReadyBranch, Option<&Site>),
     expected: Option<Vec<u8>>,
 ) -> Checked {
-    let v = &ctx.plan.verify;
+    let v = &ctx.settings.verify;
     if v.mode == Verify::Off {
         return Checked::ok(None);
     }
-    if let (Source::Url { .. }, None) = (&ctx.plan.source, &v.expected) {
+    if let Source::Url { .. } = &ctx.source {
         return Checked::ok(skip(
             ctx,
             "nothing to compare: the site came from --source-url",
         ));
     }
-    let Some(expected) = expected.or_else(|| v.expected.clone()) else {
+    let Some(expected) = expected else {
         let name = root_document(&v.path);
         let why = format!("nothing to compare: the package has no {name}");
         return Checked::ok(skip(ctx, &why));
@@ -128,7 +128,7 @@ fn not_served(ctx: &Ctx, url: &str, took: Duration, what: String) -> Checked {
         "{url} does not serve the new content after {:.1}s: {what}",
         took.as_secs_f64()
     );
-    match ctx.plan.verify.mode {
+    match ctx.settings.verify.mode {
         Verify::Strict => Checked {
             facts,
             error: Some(
@@ -169,7 +169,7 @@ async fn fetch(
     let mut url = url::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
     for _ in 0..=MAX_REDIRECTS {
         let host = url.host_str().unwrap_or_default().to_owned();
-        let (target, rewritten) = route(&ctx.plan.verify.resolve, &url);
+        let (target, rewritten) = route(&ctx.settings.verify.resolve, &url);
         let mut req = ctx
             .http
             .get(target)

@@ -13,7 +13,7 @@ use super::{job_status, Ctx};
 /// Poll GetJob until the job ends, printing each status change. Transient
 /// errors (after the client's own retries) do not fail the deploy.
 pub(super) async fn wait_for_job(ctx: &Ctx, job_id: &str) -> Result<Job, RunError> {
-    let plan = &ctx.plan;
+    let plan = &ctx.settings;
     let mut last: Option<JobStatus> = None;
     let started = Instant::now();
     let shown = Arc::new(Mutex::new(String::from("PENDING")));

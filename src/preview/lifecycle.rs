@@ -13,7 +13,7 @@ use crate::error::RunError;
 use crate::github::client::{Api, GitHubError};
 use crate::github::comment::{self, CommentState};
 use crate::report::Reporter;
-use crate::settings::PruneSettings;
+use crate::settings::{AppId, BranchName, PruneSettings};
 
 use super::owner::{self, Ours, Ownership};
 
@@ -171,7 +171,7 @@ pub fn eviction_order(previews: &[Listed], now: i64, evict_open: bool) -> Vec<(&
 /// What removing previews needs: the app, and GitHub when reachable.
 pub struct Remover<'a> {
     pub client: &'a Client,
-    pub app_id: &'a str,
+    pub app_id: &'a AppId,
     pub region: &'a str,
     pub github: Option<&'a Api>,
     /// `--deployment-environment`: where the preview's deployments are.
@@ -192,8 +192,8 @@ impl Remover<'_> {
     ) -> Result<Removal, RunError> {
         let target = Target {
             client: self.client.clone(),
-            app_id: self.app_id.to_owned(),
-            branch: p.branch.clone(),
+            app_id: self.app_id.clone(),
+            branch: BranchName::parse(Some(&p.branch))?,
             region: self.region.to_owned(),
         };
         let removal = remove_branch(&target, true, self.reporter).await?;

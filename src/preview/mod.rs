@@ -28,7 +28,7 @@ use crate::github::comment::{self, CommentState, Upserted};
 use crate::github::event::PullRequest;
 use crate::outcome::{Outcome, RunStatus};
 use crate::report::Reporter;
-use crate::settings::{DeploySettings, GitHubSettings, Preview as PreviewSetting};
+use crate::settings::{AppId, DeploySettings, GitHubSettings, Preview as PreviewSetting};
 use status::CommitStatus;
 
 /// The key of this tool's part of a deployment's payload.
@@ -60,7 +60,7 @@ struct DeploymentPlan {
 /// The GitHub side of one `deploy` run.
 pub struct Integration {
     reporter: Reporter,
-    app_id: String,
+    app_id: AppId,
     preview: Option<Preview>,
     deployment: Option<DeploymentPlan>,
     commit_status: Option<CommitStatus>,
@@ -128,7 +128,7 @@ impl Integration {
         let preview = match &s.preview {
             PreviewSetting::Off => None,
             PreviewSetting::PullRequest { pr, given_branch } => {
-                let branch = s.branch.clone().unwrap_or_default();
+                let branch = s.branch.to_string();
                 Some(announce_preview(
                     pr,
                     branch,
@@ -138,7 +138,7 @@ impl Integration {
                 ))
             }
             PreviewSetting::NotPullRequest { why } => {
-                let branch = s.branch.as_deref().unwrap_or_default();
+                let branch = &s.branch;
                 let msg = format!("preview: {why}: deploying to branch {branch} as usual");
                 reporter.line(&msg);
                 reporter.github().notice("Preview", &msg);
@@ -150,7 +150,7 @@ impl Integration {
         let commit_status = plan_commit_status(s, pr, reporter);
         Integration {
             reporter: reporter.clone(),
-            app_id: s.app_id.clone().unwrap_or_default(),
+            app_id: s.app_id.clone(),
             preview,
             deployment,
             commit_status,
@@ -181,8 +181,7 @@ impl Integration {
             "preview: pull request #{} was closed: removing branch {}",
             p.pr.number, p.branch
         ));
-        let target =
-            Target::connect(s.app_id.as_deref(), Some(&p.branch), &s.aws, &self.reporter).await?;
+        let target = Target::connect(&s.app_id, &s.branch, &s.aws, &self.reporter).await?;
         if !self.is_ours(&target, s, p).await? {
             return Ok(());
         }
@@ -447,7 +446,7 @@ fn plan_commit_status(
         reporter.line("commit status: not posted, the fork's token is read-only");
         return None;
     }
-    let branch = s.branch.as_deref().filter(|b| !b.is_empty())?;
+    let branch = &s.branch;
     match (deploy_sha(s, pr), api(&s.github, reporter)) {
         (Some(sha), Ok(api)) => Some(CommitStatus::new(api, sha, branch)),
         (None, _) => {
@@ -531,7 +530,7 @@ fn plan_deployment(
             sha,
             environment: environment.to_owned(),
             transient: pr.is_some(),
-            payload: deployment_payload(s.branch.as_deref(), pr),
+            payload: deployment_payload(Some(&s.branch), pr),
             id: None,
         }),
         (None, _) => {

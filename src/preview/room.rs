@@ -12,7 +12,7 @@ use crate::amplify::{ApiError, Branch, Client};
 use crate::deploy::MadeBranch;
 use crate::error::RunError;
 use crate::explain::{explain, Scope};
-use crate::settings::{BasicAuth, DeploySettings, Preview as PreviewSetting};
+use crate::settings::{AppId, BasicAuth, DeploySettings, Preview as PreviewSetting};
 
 use super::lifecycle::{self, Remover, MAX_BRANCHES, WARN_BRANCHES};
 use super::{api, ours, owner, Integration};
@@ -21,7 +21,7 @@ use super::{api, ours, owner, Integration};
 struct Room<'a> {
     client: &'a Client,
     region: &'a str,
-    app_id: &'a str,
+    app_id: &'a AppId,
     branch: &'a str,
     pr: u64,
     s: &'a DeploySettings,

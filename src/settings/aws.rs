@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::{trimmed, Env};
 use crate::cli::AwsArgs;
+use crate::error::RunError;
 
 /// `--role-duration-seconds` default, as aws-actions/configure-aws-credentials'.
 pub const DEFAULT_ROLE_DURATION_SECONDS: u32 = 3600;
@@ -14,6 +15,22 @@ pub const DEFAULT_ROLE_DURATION_SECONDS: u32 = 3600;
 pub struct Endpoint {
     pub source: &'static str,
     pub url: String,
+}
+
+impl Endpoint {
+    /// The value as an http(s) URL with a host, or an error naming where it
+    /// came from (one rule for every endpoint parsed so).
+    pub fn http_url(&self) -> Result<url::Url, RunError> {
+        url::Url::parse(self.url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                RunError::input(format!(
+                    "{} {:?} must be an http(s) URL",
+                    self.source, self.url
+                ))
+            })
+    }
 }
 
 /// The variables a web identity token comes from (read when the role is

@@ -1,17 +1,20 @@
 //! `deploy`'s settings: what to deploy and how (packaging, waiting, the
 //! live check, the branch's settings), with the preview decided.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::auth::{BasicAuth, INHERIT};
 use super::github::{resolve_preview, CommitSettings, GitHubSettings, LifecycleSettings, Preview};
-use super::{names, trimmed, AwsSettings, Env};
-use crate::choices::{OnBusy, SourceUrlType, Stage, Verify};
+use super::names::{self, AppId, BranchName};
+use super::{trimmed, AwsSettings, Env};
+use crate::amplify::CustomRule;
+use crate::choices::{ArtifactUrl, OnBusy, SourceUrlType, Stage, Verify};
 use crate::cli::{DeployArgs, PackageFilterArgs};
 use crate::error::RunError;
 use crate::package::PackageOptions;
 use crate::rules::site::NotFoundPage;
+use crate::s3::ArtifactStore;
 
 /// How a folder is packaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,21 +75,66 @@ impl FilterSettings {
     }
 }
 
-/// `amplify-deploy deploy`, with every default and the preview decided.
-/// Names and the source are checked by the pipeline, before it touches
-/// the network.
+/// `deploy`'s settings, resolved and checked before anything runs: how it
+/// runs ([`DeployOptions`], which it derefs to), what it deploys
+/// ([`Source`]; `None` only for a closed pull request's run, which removes
+/// its preview), and the commit it is of.
 #[derive(Clone)]
 pub struct DeploySettings {
-    pub app_id: Option<String>,
+    pub options: DeployOptions,
+    pub source: Option<Source>,
+    /// What is deployed, for the branch's provenance and newest-wins.
+    pub commit: CommitSettings,
+}
+
+impl std::ops::Deref for DeploySettings {
+    type Target = DeployOptions;
+    fn deref(&self) -> &DeployOptions {
+        &self.options
+    }
+}
+
+/// What a deploy deploys.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A folder, packaged as these options say (the live check's page, the
+    /// files made from `_headers`, the rule files left out included).
+    Folder(PackageOptions),
+    /// A URL Amplify fetches itself (`--source-url`).
+    Url {
+        url: String,
+        kind: Option<SourceUrlType>,
+    },
+    /// A package in the artifact store (`rollback`, `promote`): the URL the
+    /// job starts from (`s3://…`, or a presigned GET: a secret), and the
+    /// page the live check expects, read from the artifact.
+    Stored { url: String, page: Option<Vec<u8>> },
+}
+
+/// `--sync-rules`: the app's rules to write, and where they come from.
+#[derive(Debug, Clone)]
+pub struct RulesSync {
+    pub rules: Vec<CustomRule>,
+    pub from: String,
+}
+
+/// `--artifact-store`: where the package is stored and how Amplify reads it.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub store: ArtifactStore,
+    pub url: ArtifactUrl,
+}
+
+/// How a deploy runs, whatever it deploys.
+#[derive(Clone)]
+pub struct DeployOptions {
+    pub app_id: AppId,
     /// The preview branch on a pull request event, else `--branch`.
-    pub branch: Option<String>,
-    pub path: Option<PathBuf>,
-    pub source_url: Option<String>,
-    pub source_url_type: Option<SourceUrlType>,
+    pub branch: BranchName,
     pub aws: AwsSettings,
-    pub filter: FilterSettings,
     pub wait: bool,
     pub dry_run: bool,
+    /// Longer than zero.
     pub timeout: Duration,
     pub quota_wait: Duration,
     pub keep_job_on_timeout: bool,
@@ -105,32 +153,23 @@ pub struct DeploySettings {
     pub temp_dir: PathBuf,
     pub preview: Preview,
     pub github: GitHubSettings,
-    /// What is deployed, for the branch's provenance and newest-wins.
-    pub commit: CommitSettings,
     pub verify: VerifySettings,
     /// `--max-previews`, `--evict-open`, `--preview-ttl`.
     pub lifecycle: LifecycleSettings,
     /// `--basic-auth inherit`: a new preview copies its base branch's
     /// basic auth (`verify.basic_auth` is then `None` until it is read).
     pub inherit_basic_auth: bool,
-    /// `--sync-rules` (or `--spa`, which implies it): the app's rules from
-    /// the folder's `_redirects` before deploying.
-    pub sync_rules: bool,
-    /// `--spa`: the SPA rewrite after those rules.
-    pub spa: bool,
-    /// `--not-found-page`: the last rule, missing paths to this page with
-    /// 404 (by default the folder's `404.html`, when it has one).
-    pub not_found_page: NotFoundPage,
-    /// `--artifact-store s3://bucket/prefix`, as given (checked by the plan).
-    pub artifact_store: Option<String>,
-    pub artifact_url: crate::choices::ArtifactUrl,
+    /// `--sync-rules` (or `--spa`, which implies it): the rules, translated.
+    pub rules: Option<RulesSync>,
+    /// `--artifact-store`, with a folder source.
+    pub store: Option<StoreSettings>,
     pub skip_unchanged: bool,
     /// `--override-lock`: deploy to a branch locked for an incident.
     pub override_lock: bool,
     /// Set by `rollback`: what it records on the branch before its job.
     pub undo: Option<Undo>,
-    /// `--skew-protection`: the branch's `enableSkewProtection` to set;
-    /// `None` leaves the branch as it is. Not applied by the pipeline yet.
+    /// `--skew-protection`: the branch's `enableSkewProtection` to have;
+    /// `None` leaves the branch as it is.
     pub skew_protection: Option<bool>,
 }
 
@@ -162,10 +201,6 @@ pub struct VerifySettings {
     pub basic_auth: Option<BasicAuth>,
     /// `--resolve`: (host, base URL); host `*` matches any.
     pub resolve: Vec<(String, url::Url)>,
-    /// The root document's bytes when the source is a URL whose package
-    /// is known (a rollback reads them from the artifact); `None`: a URL
-    /// source is not checked.
-    pub expected: Option<Vec<u8>>,
 }
 
 impl VerifySettings {
@@ -214,45 +249,103 @@ impl VerifySettings {
             path: path.to_owned(),
             basic_auth,
             resolve,
-            expected: None,
         })
     }
 }
 
+/// What a deploy's options are resolved for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose<'a> {
+    /// `deploy`: a folder or a URL, the preview decided by the event.
+    Deploy,
+    /// `rollback` and `promote`: a stored package to an existing branch
+    /// (no preview, no packaging, no store, no skipping), of this app and
+    /// in this region when given (`promote --to-app-id`, `--to-region`),
+    /// recording `undo` first (a rollback).
+    Redeploy {
+        branch: Option<&'a str>,
+        app_id: Option<&'a str>,
+        region: Option<&'a str>,
+        undo: Option<&'a Undo>,
+    },
+}
+
 impl DeploySettings {
+    /// `deploy`: its options, its source and its commit, checked.
     pub fn resolve(args: &DeployArgs, env: &Env) -> Result<DeploySettings, RunError> {
+        let mut options = DeployOptions::resolve(args, env, Purpose::Deploy)?;
+        let source = match &options.preview {
+            Preview::PullRequest { pr, .. } if pr.is_closed() => None,
+            _ => Some(source(args, env, &options)?),
+        };
+        if let Some(Source::Folder(_)) = &source {
+            options.store = store_settings(args)?;
+        }
+        if options.timeout.is_zero() {
+            return Err(RunError::input("timeout must be longer than 0s"));
+        }
+        Ok(DeploySettings {
+            options,
+            source,
+            commit: CommitSettings::resolve(args, env),
+        })
+    }
+}
+
+impl DeployOptions {
+    /// The options of `args` for `purpose`; the rules (`--sync-rules`) are
+    /// translated from the folder now, so a bad line stops the run before
+    /// anything is sent.
+    pub fn resolve(
+        args: &DeployArgs,
+        env: &Env,
+        purpose: Purpose<'_>,
+    ) -> Result<DeployOptions, RunError> {
         let inherit_basic_auth = args.basic_auth.as_deref().map(str::trim) == Some(INHERIT);
-        if inherit_basic_auth && args.preview != Some(true) {
+        let redeploy = matches!(purpose, Purpose::Redeploy { .. });
+        if inherit_basic_auth && (args.preview != Some(true) || redeploy) {
             return Err(RunError::input(
                 "basic-auth inherit copies a base branch's basic auth to a new preview: it needs --preview",
             )
             .hint("pass --basic-auth USER:PASSWORD to protect this branch"));
         }
-        let preview = match args.preview {
-            Some(true) => resolve_preview(args, env)?,
+        let preview = match (args.preview, purpose) {
+            (Some(true), Purpose::Deploy) => resolve_preview(args, env)?,
             _ => Preview::Off,
         };
-        let (branch, create_branch, stage) = match &preview {
-            Preview::PullRequest { pr, .. } => {
-                let branch = format!("{}{}", args.preview_prefix.trim(), pr.number);
-                let branch = names::validate_branch(Some(&branch))
-                    .map_err(|e| RunError::input(format!("preview-prefix: {}", e.message)))?;
-                (Some(branch), true, args.stage.unwrap_or(Stage::PullRequest))
-            }
-            _ => (
-                args.branch.clone(),
-                args.create_branch.unwrap_or(false),
-                args.stage.unwrap_or(Stage::Production),
-            ),
+        let (given, app, region, undo) = match purpose {
+            Purpose::Deploy => (args.branch.as_deref(), None, None, None),
+            Purpose::Redeploy {
+                branch,
+                app_id,
+                region,
+                undo,
+            } => (branch, app_id, region, undo),
         };
-        Ok(DeploySettings {
-            app_id: args.app_id.clone(),
+        // Checked in the order users have always met them: the preview's
+        // branch, the live check, the app, the branch, the rules.
+        let preview_branch = match &preview {
+            Preview::PullRequest { .. } => Some(branch_of(args, &preview, given, redeploy)?),
+            _ => None,
+        };
+        let verify = VerifySettings::resolve(args)?;
+        let app_id = AppId::parse(app.or(args.app_id.as_deref()))?;
+        let (branch, create_branch, stage) = match preview_branch {
+            Some(b) => b,
+            None => branch_of(args, &preview, given, redeploy)?,
+        };
+        let rules = match redeploy {
+            false => sync_rules(args, &preview)?,
+            true => None,
+        };
+        let mut aws = AwsSettings::resolve(&args.aws, env);
+        if let Some(region) = region {
+            aws.region = Some(region.to_owned());
+        }
+        Ok(DeployOptions {
+            app_id,
             branch,
-            path: args.path.clone(),
-            source_url: args.source_url.clone(),
-            source_url_type: args.source_url_type,
-            aws: AwsSettings::resolve(&args.aws, env),
-            filter: FilterSettings::resolve(&args.filter, env),
+            aws,
             wait: !args.no_wait && args.wait.unwrap_or(true),
             dry_run: args.dry_run.unwrap_or(false),
             timeout: args.timeout,
@@ -272,8 +365,7 @@ impl DeploySettings {
                 .unwrap_or_else(std::env::temp_dir),
             preview,
             github: GitHubSettings::resolve(args, env),
-            commit: CommitSettings::resolve(args, env),
-            verify: VerifySettings::resolve(args)?,
+            verify,
             lifecycle: LifecycleSettings {
                 prefix: args.preview_prefix.trim().to_owned(),
                 max_previews: args.max_previews as usize,
@@ -281,15 +373,158 @@ impl DeploySettings {
                 ttl: args.preview_ttl.filter(|t| !t.is_zero()),
             },
             inherit_basic_auth,
-            sync_rules: args.sync_rules.unwrap_or(false) || args.spa.unwrap_or(false),
-            spa: args.spa.unwrap_or(false),
-            not_found_page: NotFoundPage::parse(args.not_found_page.as_deref()),
-            artifact_store: trimmed(&args.artifact_store),
-            artifact_url: args.artifact_url.unwrap_or_default(),
-            skip_unchanged: args.skip_unchanged.unwrap_or(false),
+            rules,
+            store: None,
+            skip_unchanged: !redeploy && args.skip_unchanged.unwrap_or(false),
             override_lock: args.override_lock.unwrap_or(false),
-            undo: None,
+            undo: undo.cloned(),
             skew_protection: args.skew_protection,
         })
     }
+}
+
+/// The branch (a pull request's preview, else the one given), whether it
+/// may be created, and its stage.
+fn branch_of(
+    args: &DeployArgs,
+    preview: &Preview,
+    given: Option<&str>,
+    redeploy: bool,
+) -> Result<(BranchName, bool, Stage), RunError> {
+    match preview {
+        Preview::PullRequest { pr, .. } => {
+            let branch = format!("{}{}", args.preview_prefix.trim(), pr.number);
+            let branch = BranchName::parse(Some(&branch))
+                .map_err(|e| RunError::input(format!("preview-prefix: {}", e.message)))?;
+            Ok((branch, true, args.stage.unwrap_or(Stage::PullRequest)))
+        }
+        _ => Ok((
+            BranchName::parse(given)?,
+            !redeploy && args.create_branch.unwrap_or(false),
+            args.stage.unwrap_or(Stage::Production),
+        )),
+    }
+}
+
+/// `--sync-rules` (or `--spa`): the folder's `_redirects` (if it has one),
+/// then the SPA rewrite, then the not-found page. Refused on a preview:
+/// the rules are the app's, shared by every branch.
+fn sync_rules(args: &DeployArgs, preview: &Preview) -> Result<Option<RulesSync>, RunError> {
+    let spa = args.spa.unwrap_or(false);
+    if !(args.sync_rules.unwrap_or(false) || spa) {
+        return Ok(None);
+    }
+    if let Preview::PullRequest { pr, .. } = preview {
+        if pr.is_closed() {
+            return Ok(None); // the run removes the preview: nothing to sync
+        }
+        return Err(RunError::input(format!(
+            "sync-rules: pull request #{}'s preview cannot change the app's redirects and rewrites, which every branch shares: sync them from the production deploy (or `amplify-deploy rules sync`)",
+            pr.number
+        )));
+    }
+    let not_found = NotFoundPage::parse(args.not_found_page.as_deref());
+    let (rules, from) = crate::rules::site::deploy_rules(args.path.as_deref(), spa, &not_found)?;
+    Ok(Some(RulesSync { rules, from }))
+}
+
+/// What `deploy` deploys: `--path` (packaged as the options say) or
+/// `--source-url`, and with `--artifact-store` where the package is kept.
+fn source(args: &DeployArgs, env: &Env, options: &DeployOptions) -> Result<Source, RunError> {
+    match (&args.path, &args.source_url) {
+        (Some(path), None) => folder(args, env, options, path),
+        (None, Some(url)) => {
+            names::validate_source_url(url)?;
+            if args
+                .artifact_store
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty())
+            {
+                // Checked as before: the store's URL first, then its use.
+                store_settings(args)?;
+                return Err(RunError::input(
+                    "artifact-store keeps a package built from --path; it cannot be used with source-url",
+                ));
+            }
+            Ok(Source::Url {
+                url: url.clone(),
+                kind: args.source_url_type,
+            })
+        }
+        (None, None) => Err(RunError::input(
+            "path is required: pass --path DIR (the build folder) or --source-url URL",
+        )),
+        (Some(_), Some(_)) => Err(RunError::input(
+            "path and source-url cannot be used together",
+        )),
+    }
+}
+
+/// A folder source: it exists, its package options, the page the live
+/// check compares (which the rules being synced may rewrite).
+fn folder(
+    args: &DeployArgs,
+    env: &Env,
+    options: &DeployOptions,
+    path: &Path,
+) -> Result<Source, RunError> {
+    check_folder(path)?;
+    let filter = FilterSettings::resolve(&args.filter, env);
+    let mut opts = filter.package_options(path)?;
+    crate::rules::site::apply_to_package(&mut opts, filter.keep_rule_files)?;
+    opts.keep = (options.verify.mode != Verify::Off)
+        .then(|| live_document(&options.verify.path, path, options.rules.as_ref()));
+    Ok(Source::Folder(opts))
+}
+
+/// `--artifact-store s3://bucket/prefix`, parsed.
+pub(super) fn store_settings(args: &DeployArgs) -> Result<Option<StoreSettings>, RunError> {
+    let Some(value) = trimmed(&args.artifact_store) else {
+        return Ok(None);
+    };
+    let store = ArtifactStore::parse(&value)
+        .map_err(|e| RunError::input(format!("artifact-store: {e}")))?;
+    Ok(Some(StoreSettings {
+        store,
+        url: args.artifact_url.unwrap_or_default(),
+    }))
+}
+
+fn check_folder(path: &Path) -> Result<(), RunError> {
+    let shown = path.display();
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(RunError::input(format!("path {shown}: no such directory")))
+        }
+        Err(e) => Err(RunError::input(format!(
+            "path {shown}: cannot be read: {e}"
+        ))),
+        Ok(m) if !m.is_dir() => Err(RunError::input(format!(
+            "path {shown}: is a file, not a directory (pass the build folder, e.g. dist/)"
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The package entry a site path serves: `/` is `index.html`, `/docs/`
+/// is `docs/index.html`, `/a.html` is `a.html`.
+pub fn root_document(path: &str) -> String {
+    let name = path.trim_start_matches('/');
+    if name.is_empty() || name.ends_with('/') {
+        format!("{name}index.html")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The package entry the live check expects at `verify_path`: its own
+/// file, unless the rules being synced rewrite it (the SPA rule sends a
+/// route without a file to `index.html`).
+fn live_document(verify_path: &str, folder: &Path, rules: Option<&RulesSync>) -> String {
+    let own = root_document(verify_path);
+    let path = verify_path.split(['?', '#']).next().unwrap_or("/");
+    let has_file = folder.join(&own).is_file();
+    rules
+        .and_then(|r| crate::rules::rewrite_target(path, &r.rules, has_file))
+        .map_or(own, |target| root_document(&target))
 }

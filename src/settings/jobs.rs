@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use super::deploy::{FilterSettings, LockRequest};
 use super::github::{GitHubSettings, DEFAULT_GITHUB_API_URL};
+use super::names::{AppId, BranchName};
 use super::{trimmed, AwsSettings, Env};
 use crate::cli::{BranchTarget, InitArgs, JobArgs, PreviewsCommand};
+use crate::error::RunError;
 use crate::rules::site::NotFoundPage;
 
 /// `lock`: the branch, and why and by whom it is locked.
@@ -17,7 +19,7 @@ pub struct LockSettings {
 
 /// `amplify-deploy rules sync`.
 pub struct RulesSyncSettings {
-    pub app_id: Option<String>,
+    pub app_id: AppId,
     pub from: Option<PathBuf>,
     pub spa: bool,
     /// `--not-found-page`: `404.html` of the `--from` folder by default.
@@ -34,23 +36,23 @@ pub struct PackageSettings {
     pub filter: FilterSettings,
 }
 
-/// The Amplify branch a branch command works on (checked when it runs).
+/// The Amplify branch a branch command works on.
 pub struct BranchSettings {
-    pub app_id: Option<String>,
-    pub branch: Option<String>,
+    pub app_id: AppId,
+    pub branch: BranchName,
     pub aws: AwsSettings,
     /// `--timeout`: the whole command's bound.
     pub timeout: Duration,
 }
 
 impl BranchSettings {
-    pub(super) fn resolve(t: &BranchTarget, env: &Env) -> BranchSettings {
-        BranchSettings {
-            app_id: t.app_id.clone(),
-            branch: t.branch.clone(),
+    pub(super) fn resolve(t: &BranchTarget, env: &Env) -> Result<BranchSettings, RunError> {
+        Ok(BranchSettings {
+            app_id: AppId::parse(t.app_id.as_deref())?,
+            branch: BranchName::parse(t.branch.as_deref())?,
             aws: AwsSettings::resolve(&t.aws, env),
             timeout: t.timeout.timeout,
-        }
+        })
     }
 }
 
@@ -71,9 +73,9 @@ pub struct JobSettings {
 /// `init`: the app, and what to write for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitSettings {
-    pub app_id: Option<String>,
+    pub app_id: AppId,
     /// The production branch (`--branch`, else `main`).
-    pub branch: String,
+    pub branch: BranchName,
     /// The build folder the workflow deploys (`--path`, else `dist`).
     pub path: String,
     pub gitlab: bool,
@@ -98,7 +100,7 @@ pub struct InitSettings {
 }
 
 impl InitSettings {
-    pub(super) fn resolve(args: &InitArgs, env: &Env) -> InitSettings {
+    pub(super) fn resolve(args: &InitArgs, env: &Env) -> Result<InitSettings, RunError> {
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|v| !v.is_empty())
         }
@@ -106,9 +108,9 @@ impl InitSettings {
             .path
             .as_deref()
             .map(|p| p.to_string_lossy().into_owned());
-        InitSettings {
-            app_id: args.app_id.clone(),
-            branch: given(&args.branch).unwrap_or("main").to_owned(),
+        Ok(InitSettings {
+            app_id: AppId::parse(args.app_id.as_deref())?,
+            branch: BranchName::parse(Some(given(&args.branch).unwrap_or("main")))?,
             path: given(&path).unwrap_or("dist").to_owned(),
             gitlab: args.gitlab,
             no_environments: args.no_environments,
@@ -124,22 +126,22 @@ impl InitSettings {
             force: args.force,
             aws: AwsSettings::resolve(&args.aws, env),
             timeout: args.timeout.timeout,
-        }
+        })
     }
 }
 
 impl JobSettings {
-    pub(super) fn resolve(args: &JobArgs, env: &Env) -> JobSettings {
-        JobSettings {
-            target: BranchSettings::resolve(&args.target, env),
+    pub(super) fn resolve(args: &JobArgs, env: &Env) -> Result<JobSettings, RunError> {
+        Ok(JobSettings {
+            target: BranchSettings::resolve(&args.target, env)?,
             job_id: args.job_id.clone(),
-        }
+        })
     }
 }
 
 /// `previews list` and `previews prune`.
 pub struct PreviewsSettings {
-    pub app_id: Option<String>,
+    pub app_id: AppId,
     pub aws: AwsSettings,
     /// `--preview-prefix`, trimmed (the legacy ownership rule).
     pub prefix: String,
@@ -161,7 +163,10 @@ pub struct PruneSettings {
 }
 
 impl PreviewsSettings {
-    pub(super) fn resolve(command: &PreviewsCommand, env: &Env) -> PreviewsSettings {
+    pub(super) fn resolve(
+        command: &PreviewsCommand,
+        env: &Env,
+    ) -> Result<PreviewsSettings, RunError> {
         let (target, prune, environment) = match command {
             PreviewsCommand::List(a) => (&a.target, None, None),
             PreviewsCommand::Prune(a) => {
@@ -175,14 +180,14 @@ impl PreviewsSettings {
                 (&a.target, Some(prune), trimmed(&a.deployment_environment))
             }
         };
-        PreviewsSettings {
-            app_id: target.app_id.clone(),
+        Ok(PreviewsSettings {
+            app_id: AppId::parse(target.app_id.as_deref())?,
             aws: AwsSettings::resolve(&target.aws, env),
             prefix: target.preview_prefix.trim().to_owned(),
             github: GitHubSettings::from_parts(&target.github_token, environment, env),
             json: target.json,
             prune,
             timeout: target.timeout.timeout,
-        }
+        })
     }
 }

@@ -32,7 +32,10 @@ mod tests;
 
 pub use auth::BasicAuth;
 pub use aws::{AwsSettings, Endpoint, TokenEnv, DEFAULT_ROLE_DURATION_SECONDS};
-pub use deploy::{DeploySettings, FilterSettings, LockRequest, Undo, VerifySettings};
+pub use deploy::{
+    root_document, DeployOptions, DeploySettings, FilterSettings, LockRequest, Purpose, RulesSync,
+    Source, StoreSettings, Undo, VerifySettings,
+};
 pub use env::Env;
 pub use github::{
     CommitSettings, GitHubSettings, LifecycleSettings, Preview, DEFAULT_GITHUB_API_URL,
@@ -41,7 +44,7 @@ pub use jobs::{
     BranchSettings, DeleteJobSettings, InitSettings, JobSettings, LockSettings, PackageSettings,
     PreviewsSettings, PruneSettings, RulesSyncSettings,
 };
-pub use names::{validate_app_id, validate_branch, validate_source_url};
+pub use names::{validate_source_url, AppId, BranchName};
 pub use store::{HistorySettings, PromoteSettings, RollbackSettings, RollbackTarget};
 
 pub use crate::report::output::{OutputSettings, ProgressMode, PROGRESS_INTERVAL};
@@ -93,27 +96,27 @@ impl Settings {
                 filter: FilterSettings::resolve(&args.filter, env),
             }),
             Some(Command::DeleteBranch(args)) => Settings::DeleteBranch {
-                target: BranchSettings::resolve(&args.target, env),
+                target: BranchSettings::resolve(&args.target, env)?,
                 if_exists: args.if_exists,
             },
             Some(Command::DeleteJob(args)) => Settings::DeleteJob(DeleteJobSettings {
-                target: BranchSettings::resolve(&args.target, env),
+                target: BranchSettings::resolve(&args.target, env)?,
                 job_id: args.job_id.clone(),
                 dry_run: args.dry_run,
             }),
             Some(Command::Status(args)) => Settings::Status {
-                job: JobSettings::resolve(&args.job, env),
+                job: JobSettings::resolve(&args.job, env)?,
                 json: args.json,
             },
-            Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)),
+            Some(Command::Stop(args)) => Settings::Stop(JobSettings::resolve(args, env)?),
             Some(Command::Completions(args)) => Settings::Completions(args.shell),
-            Some(Command::Init(args)) => Settings::Init(InitSettings::resolve(args, env)),
+            Some(Command::Init(args)) => Settings::Init(InitSettings::resolve(args, env)?),
             Some(Command::Previews(args)) => {
-                Settings::Previews(PreviewsSettings::resolve(&args.command, env))
+                Settings::Previews(PreviewsSettings::resolve(&args.command, env)?)
             }
             Some(Command::Rules(args)) => match &args.command {
                 crate::cli::RulesCommand::Sync(a) => Settings::RulesSync(RulesSyncSettings {
-                    app_id: a.app_id.clone(),
+                    app_id: AppId::parse(a.app_id.as_deref())?,
                     from: a.from.clone(),
                     spa: a.spa,
                     not_found_page: NotFoundPage::parse(a.not_found_page.as_deref()),
@@ -123,7 +126,7 @@ impl Settings {
                 }),
             },
             Some(Command::History(args)) => Settings::History(HistorySettings {
-                target: BranchSettings::resolve(&args.target, env),
+                target: BranchSettings::resolve(&args.target, env)?,
                 limit: args.limit as usize,
                 json: args.json,
                 artifact_store: args
@@ -140,13 +143,13 @@ impl Settings {
                 Settings::Promote(Box::new(PromoteSettings::resolve(args, env)?))
             }
             Some(Command::Lock(args)) => Settings::Lock(LockSettings {
-                target: BranchSettings::resolve(&args.target, env),
+                target: BranchSettings::resolve(&args.target, env)?,
                 request: LockRequest {
                     reason: trimmed(&args.reason),
                     by: lock_by(env),
                 },
             }),
-            Some(Command::Unlock(args)) => Settings::Unlock(BranchSettings::resolve(args, env)),
+            Some(Command::Unlock(args)) => Settings::Unlock(BranchSettings::resolve(args, env)?),
         })
     }
 

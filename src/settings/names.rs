@@ -1,10 +1,71 @@
 //! Names the service defines (app ids, branch names) and the source URL,
-//! checked before anything runs.
+//! parsed once, when settings are resolved: an [`AppId`] or a
+//! [`BranchName`] can only hold a valid value, so nothing after resolution
+//! checks one again.
+
+use std::fmt;
+use std::ops::Deref;
 
 use crate::error::RunError;
 
+/// An Amplify app id: `d` then lower-case letters or digits, at most 20.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct AppId(String);
+
+impl AppId {
+    /// `app_id` (`--app-id`, `AMPLIFY_APP_ID`), checked.
+    pub fn parse(app_id: Option<&str>) -> Result<AppId, RunError> {
+        validate_app_id(app_id).map(AppId)
+    }
+}
+
+/// An Amplify branch name: 1–255 characters, none a control character.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct BranchName(String);
+
+impl BranchName {
+    /// `branch` (`--branch`, `AMPLIFY_BRANCH`, a preview's name), checked.
+    pub fn parse(branch: Option<&str>) -> Result<BranchName, RunError> {
+        validate_branch(branch).map(BranchName)
+    }
+}
+
+macro_rules! name_type {
+    ($name:ident) => {
+        impl Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(name: $name) -> String {
+                name.0
+            }
+        }
+    };
+}
+
+name_type!(AppId);
+name_type!(BranchName);
+
 /// `appId` matches `d[a-z0-9]+`, 1–20 characters.
-pub fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
+pub(super) fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
     let Some(app_id) = app_id.filter(|s| !s.is_empty()) else {
         return Err(RunError::input(
             "app-id is required: pass --app-id or set AMPLIFY_APP_ID (input app-id in GitHub Actions)",
@@ -25,7 +86,7 @@ pub fn validate_app_id(app_id: Option<&str>) -> Result<String, RunError> {
 }
 
 /// Branch names are 1–255 characters.
-pub fn validate_branch(branch: Option<&str>) -> Result<String, RunError> {
+pub(super) fn validate_branch(branch: Option<&str>) -> Result<String, RunError> {
     let Some(branch) = branch.filter(|s| !s.is_empty()) else {
         return Err(RunError::input(
             "branch is required: pass --branch or set AMPLIFY_BRANCH (input branch in GitHub Actions)",

@@ -1,6 +1,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
+use super::names::{validate_app_id, validate_branch};
 use super::*;
 use crate::choices::{OnBusy, Stage, Verbosity};
 
@@ -48,9 +49,32 @@ fn env(vars: &[(&str, &str)]) -> Env {
     )
 }
 
+/// The example site: a folder to deploy.
+const SITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/site");
+
 /// Parse `argv` (after the program name) with `vars` as the whole
-/// environment, and resolve the deploy settings.
+/// environment, and resolve the deploy settings; an app, a branch (unless
+/// a preview or an input decides it) and the example site are given when
+/// `argv` and `vars` do not.
 fn deploy(argv: &[&str], vars: &[(&str, &str)]) -> Result<DeploySettings, RunError> {
+    let has = |flag: &str, input: &str| {
+        argv.iter().any(|a| a.starts_with(flag)) || vars.iter().any(|(k, _)| *k == input)
+    };
+    let mut full: Vec<&str> = argv.to_vec();
+    if !has("--app-id", "INPUT_APP-ID") {
+        full.extend(["--app-id", "d1test"]);
+    }
+    if !has("--branch", "INPUT_BRANCH") && !has("--preview", "INPUT_PREVIEW") {
+        full.extend(["--branch", "main"]);
+    }
+    if !has("--source-url", "INPUT_SOURCE-URL") && !has("--path", "INPUT_PATH") {
+        full.extend(["--path", SITE]);
+    }
+    resolve_deploy(&full, vars)
+}
+
+/// [`deploy`] with exactly `argv`.
+fn resolve_deploy(argv: &[&str], vars: &[(&str, &str)]) -> Result<DeploySettings, RunError> {
     let env = env(vars);
     let argv = std::iter::once("amplify-deploy").chain(argv.iter().copied());
     let cli = crate::cli::try_parse_from(argv, |k| env.var_os(k)).unwrap();
@@ -75,14 +99,22 @@ fn pull_request_event(action: &str) -> tempfile::NamedTempFile {
 fn flag_beats_github_input_beats_default() {
     let inputs = [("INPUT_BRANCH", "from-input"), ("INPUT_TIMEOUT", "5m")];
     let s = deploy(&["--branch", "from-flag"], &inputs).unwrap();
-    assert_eq!(s.branch.as_deref(), Some("from-flag"));
+    assert_eq!(&*s.branch, "from-flag");
     assert_eq!(s.timeout, Duration::from_secs(300));
+    let err = resolve_deploy(&["--app-id", "d1"], &[]).err().unwrap();
+    assert!(
+        err.message.starts_with("branch is required"),
+        "{}",
+        err.message
+    );
     let s = deploy(&[], &[]).unwrap();
-    assert_eq!(s.branch, None);
     assert_eq!(s.timeout, Duration::from_secs(30 * 60));
     // A list input is one pattern a line, as AMPLIFY_EXCLUDE.
     let s = deploy(&[], &[("INPUT_EXCLUDE", "*.map\n\n.git/")]).unwrap();
-    assert_eq!(s.filter.excludes, ["*.map", ".git/"]);
+    let Some(Source::Folder(opts)) = &s.source else {
+        panic!("a folder")
+    };
+    assert_eq!(opts.excludes, ["*.map", ".git/"]);
 }
 
 #[test]
@@ -130,7 +162,14 @@ fn skew_protection_is_left_alone_unless_given() {
 
 #[test]
 fn not_found_page_is_the_default_none_or_a_page() {
-    let page = |argv: &[&str], vars: &[(&str, &str)]| deploy(argv, vars).unwrap().not_found_page;
+    let page = |argv: &[&str], vars: &[(&str, &str)]| {
+        let args = crate::cli::try_parse_from(
+            std::iter::once("amplify-deploy").chain(argv.iter().copied()),
+            |k| env(vars).var_os(k),
+        )
+        .unwrap();
+        NotFoundPage::parse(args.deploy.not_found_page.as_deref())
+    };
     assert_eq!(page(&[], &[]), NotFoundPage::Default);
     assert_eq!(page(&["--not-found-page", "none"], &[]), NotFoundPage::Off);
     let input = [("INPUT_NOT-FOUND-PAGE", "/e/404.html")];
@@ -148,7 +187,7 @@ fn aws_conventions_follow_the_flags() {
     ];
     let s = deploy(&[], &vars).unwrap();
     assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
-    let endpoint = s.aws.endpoint.unwrap();
+    let endpoint = s.aws.endpoint.clone().unwrap();
     assert_eq!(
         (endpoint.source, endpoint.url.as_str()),
         ("AWS_ENDPOINT_URL_AMPLIFY", "http://amplify")
@@ -160,7 +199,7 @@ fn aws_conventions_follow_the_flags() {
     )
     .unwrap();
     assert_eq!(s.aws.region.as_deref(), Some("ap-south-1"));
-    assert_eq!(s.aws.endpoint.unwrap().source, "endpoint-url");
+    assert_eq!(s.aws.endpoint.clone().unwrap().source, "endpoint-url");
     let s = deploy(
         &[],
         &[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-2")],
@@ -174,12 +213,17 @@ fn s3_endpoint_is_its_own_then_the_generic_one() {
         ("AWS_ENDPOINT_URL", "http://generic"),
         ("AWS_ENDPOINT_URL_S3", "http://s3"),
     ];
-    let s3 = deploy(&[], &vars).unwrap().aws.s3_endpoint.unwrap();
+    let s3 = deploy(&[], &vars).unwrap().aws.s3_endpoint.clone().unwrap();
     assert_eq!(
         (s3.source, s3.url.as_str()),
         ("AWS_ENDPOINT_URL_S3", "http://s3")
     );
-    let s3 = deploy(&[], &vars[..1]).unwrap().aws.s3_endpoint.unwrap();
+    let s3 = deploy(&[], &vars[..1])
+        .unwrap()
+        .aws
+        .s3_endpoint
+        .clone()
+        .unwrap();
     assert_eq!(s3.source, "AWS_ENDPOINT_URL");
     let amplify_only = [("AWS_ENDPOINT_URL_AMPLIFY", "http://amplify")];
     assert_eq!(deploy(&[], &amplify_only).unwrap().aws.s3_endpoint, None);
@@ -205,7 +249,7 @@ fn a_pull_request_decides_branch_create_and_stage() {
         ("GITHUB_EVENT_PATH", path),
     ];
     let s = deploy(&["--preview", "--branch", "main"], &vars).unwrap();
-    assert_eq!(s.branch.as_deref(), Some("pr-42"));
+    assert_eq!(&*s.branch, "pr-42");
     assert!(s.create_branch);
     assert_eq!(s.stage, Stage::PullRequest);
     let Preview::PullRequest { pr, given_branch } = &s.preview else {
@@ -226,7 +270,7 @@ fn a_pull_request_decides_branch_create_and_stage() {
 fn preview_on_other_events_needs_a_branch() {
     let push = [("GITHUB_EVENT_NAME", "push")];
     let s = deploy(&["--preview", "--branch", "main"], &push).unwrap();
-    assert_eq!(s.branch.as_deref(), Some("main"));
+    assert_eq!(&*s.branch, "main");
     assert_eq!(s.stage, Stage::Production);
     assert!(matches!(&s.preview, Preview::NotPullRequest { why } if why.contains("push")));
     let err = deploy(&["--preview"], &push).err().unwrap();
@@ -250,10 +294,13 @@ fn runner_temp_and_source_date_epoch() {
     let s = deploy(&[], &[("RUNNER_TEMP", "/no/such/dir")]).unwrap();
     assert_eq!(s.temp_dir, std::env::temp_dir());
     let s = deploy(&[], &[("SOURCE_DATE_EPOCH", "1700000000")]).unwrap();
-    let opts = s.filter.package_options(dir.path()).unwrap();
+    let Some(Source::Folder(opts)) = &s.source else {
+        panic!("a folder")
+    };
     assert_eq!(opts.source_date_epoch, Some(1_700_000_000));
-    let s = deploy(&[], &[("SOURCE_DATE_EPOCH", "yesterday")]).unwrap();
-    let err = s.filter.package_options(dir.path()).unwrap_err();
+    let err = deploy(&[], &[("SOURCE_DATE_EPOCH", "yesterday")])
+        .err()
+        .unwrap();
     assert!(err.message.contains("SOURCE_DATE_EPOCH"), "{}", err.message);
 }
 

@@ -29,8 +29,8 @@ fn settings(flags: &[&str]) -> DeploySettings {
     DeploySettings::resolve(&args, &Env::from_map(BTreeMap::new())).unwrap()
 }
 
-fn plan(flags: &[&str]) -> Plan {
-    Plan::from_settings(&settings(flags)).unwrap()
+fn plan(flags: &[&str]) -> DeploySettings {
+    settings(flags)
 }
 
 fn job(id: &str, status: JobStatus) -> JobSummary {
@@ -104,13 +104,13 @@ fn a_lock_holds_every_deploy_but_an_override_or_a_rollback() {
     let d = decided(decide(&plan(&["--override-lock"]), &f, ZIP_A));
     assert!(matches!(d, Decision::Deploy { .. }), "{d:?}");
     let mut s = settings(&[]);
-    s.undo = Some(Undo {
+    s.options.undo = Some(Undo {
         lock: Some(LockRequest {
             reason: None,
             by: "me".into(),
         }),
     });
-    let d = decided(decide(&Plan::from_settings(&s).unwrap(), &f, ZIP_A));
+    let d = decided(decide(&s, &f, ZIP_A));
     assert!(matches!(d, Decision::Deploy { .. }), "{d:?}");
 }
 
@@ -119,7 +119,7 @@ fn an_older_commit_is_superseded_before_anything_else_is_weighed() {
     // Our commit (from CI_COMMIT_TIMESTAMP) is older than the live one.
     let mut s = settings(&["--on-busy", "fail", "--skip-unchanged"]);
     s.commit.time = crate::provenance::parse_time("2025-06-01T00:00:00Z");
-    let p = Plan::from_settings(&s).unwrap();
+    let p = s.clone();
     let mut f = facts(OLD, BTreeMap::new());
     f.jobs.insert(0, job("5", JobStatus::Running));
     let d = decided(decide(&p, &f, ZIP_A));
@@ -132,7 +132,7 @@ fn an_older_commit_is_superseded_before_anything_else_is_weighed() {
     );
     // --force deploys it anyway (here: busy, and --on-busy fail).
     s.commit.force = true;
-    let d = decided(decide(&Plan::from_settings(&s).unwrap(), &f, ZIP_A));
+    let d = decided(decide(&s, &f, ZIP_A));
     assert_eq!(
         d,
         Decision::Busy {
@@ -143,7 +143,7 @@ fn an_older_commit_is_superseded_before_anything_else_is_weighed() {
     // A newer commit of ours deploys.
     s.commit.force = false;
     s.commit.time = crate::provenance::parse_time("2026-06-01T00:00:00Z");
-    let d = decided(decide(&Plan::from_settings(&s).unwrap(), &f, ZIP_A));
+    let d = decided(decide(&s, &f, ZIP_A));
     assert!(matches!(d, Decision::Busy { .. }), "{d:?}");
 }
 
@@ -260,7 +260,7 @@ fn the_tree_digest_decides_before_any_zip_and_anything_unsure_deploys() {
 fn after_a_wait_a_lock_or_a_newer_commit_still_stops_the_run() {
     let mut s = settings(&[]);
     s.commit.time = crate::provenance::parse_time("2025-06-01T00:00:00Z");
-    let p = Plan::from_settings(&s).unwrap();
+    let p = s.clone();
     assert!(matches!(
         recheck(&p, &facts(OLD, BTreeMap::new())),
         Some(Decision::Superseded(_))
