@@ -650,43 +650,53 @@ impl EntryWriter<'_> {
         let mut archive = ZipWriter::new(sink, self.time);
         let mut bytes_in = 0u64;
         let summary = loop {
-            let mut piece = match pieces.next()? {
+            let piece = match pieces.next()? {
                 Next::Piece(piece) => piece,
                 Next::End(summary) => break summary,
             };
-            let Some(name) = piece.name.take() else {
-                return Err(self.internal("pieces arrived out of order"));
-            };
-            archive
-                .start(&name, piece.method)
-                .map_err(|err| self.entry_error(&name, err))?;
-            let mut crc = crc32fast::Hasher::new();
-            let mut raw_len = 0u64;
-            loop {
-                archive
-                    .write_data(pieces.bytes(&piece))
-                    .map_err(|err| self.zip_error(&name, err))?;
-                crc.combine(&piece.crc);
-                raw_len += piece.raw_len;
-                self.control.packed_bytes(piece.raw_len);
-                if piece.last {
-                    break;
-                }
-                piece = match pieces.next()? {
-                    Next::Piece(next) if next.name.is_none() => next,
-                    _ => return Err(self.internal("pieces arrived out of order")),
-                };
-            }
-            archive
-                .finish_entry(crc.finalize(), raw_len)
-                .map_err(|err| self.zip_error(&name, err))?;
-            bytes_in += raw_len;
-            self.control.packed_file();
+            bytes_in += self.write_entry(&mut archive, &mut pieces, piece)?;
         };
         let sink = archive
             .finish()
             .map_err(|err| self.zip_error("the central directory", err))?;
         Ok((sink, bytes_in, summary))
+    }
+
+    /// Write one entry, from its first piece to its last; returns its size.
+    fn write_entry(
+        &self,
+        archive: &mut ZipWriter<Sink>,
+        pieces: &mut Pieces<'_>,
+        mut piece: Piece,
+    ) -> Result<u64, PackageError> {
+        let Some(name) = piece.name.take() else {
+            return Err(self.internal("pieces arrived out of order"));
+        };
+        archive
+            .start(&name, piece.method)
+            .map_err(|err| self.entry_error(&name, err))?;
+        let mut crc = crc32fast::Hasher::new();
+        let mut raw_len = 0u64;
+        loop {
+            archive
+                .write_data(pieces.bytes(&piece))
+                .map_err(|err| self.zip_error(&name, err))?;
+            crc.combine(&piece.crc);
+            raw_len += piece.raw_len;
+            self.control.packed_bytes(piece.raw_len);
+            if piece.last {
+                break;
+            }
+            piece = match pieces.next()? {
+                Next::Piece(next) if next.name.is_none() => next,
+                _ => return Err(self.internal("pieces arrived out of order")),
+            };
+        }
+        archive
+            .finish_entry(crc.finalize(), raw_len)
+            .map_err(|err| self.zip_error(&name, err))?;
+        self.control.packed_file();
+        Ok(raw_len)
     }
 
     fn entry_error(&self, name: &str, err: ZipError) -> PackageError {
