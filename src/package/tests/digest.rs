@@ -3,7 +3,7 @@
 //! the zip changes it, and it refuses what packaging refuses.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::*;
 use crate::package::digest::{digest_listing, tree_digest_with};
@@ -622,4 +622,70 @@ fn a_control_follows_the_digest_and_can_stop_it() {
         let err = tree_digest_with(&opts, &tiny_tuning(), &control).unwrap_err();
         assert!(matches!(err, PackageError::Cancelled), "{err:?}");
     }
+}
+
+/// CPU seconds this process has used (user and system), where Linux
+/// says: on a machine shared with other work, steadier than wall time.
+fn cpu_seconds() -> Option<f64> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (in parentheses): utime and stime are
+    // the 12th and 13th, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Times the walk alone, the digest and packaging of the Rust
+/// documentation (or `BENCH_DOCS=DIR`), `BENCH_RUNS` times each (default
+/// 3): wall and CPU seconds per run; checks that the digests agree. Run on
+/// a release build:
+/// `cargo test --release --lib package::tests::digest::rust_docs -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn rust_docs_digest_and_packaging_times() {
+    let docs = std::env::var_os("BENCH_DOCS").map_or_else(
+        || {
+            let out = Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .output()
+                .unwrap();
+            let sysroot = String::from_utf8(out.stdout).unwrap();
+            Path::new(sysroot.trim()).join("share/doc/rust/html")
+        },
+        Into::into,
+    );
+    let runs: usize = std::env::var("BENCH_RUNS").map_or(3, |r| r.parse().unwrap());
+    let opts = PackageOptions::new(&docs);
+    let out = tempfile::tempdir().unwrap();
+    let zip = out.path().join("docs.zip");
+    let time = |label: &str, f: &mut dyn FnMut() -> String| {
+        let mut result = String::new();
+        let mut runs_seen = Vec::new();
+        for _ in 0..runs {
+            let (started, cpu) = (Instant::now(), cpu_seconds());
+            result = f();
+            let wall = started.elapsed().as_secs_f64();
+            let cpu = cpu_seconds().zip(cpu).map(|(b, a)| b - a);
+            runs_seen.push(format!(
+                "{wall:.3} s ({:.2} s CPU)",
+                cpu.unwrap_or(f64::NAN)
+            ));
+        }
+        println!("{label}: {}", runs_seen.join(", "));
+        result
+    };
+    println!("{}:", docs.display());
+    time("walk alone", &mut || {
+        let files = walk::Walk::new(&opts, None).unwrap().count();
+        files.to_string()
+    });
+    let digest = time("tree_digest", &mut || {
+        tree_digest(&opts, &Control::default()).unwrap().digest
+    });
+    let packaged = time("package_to_file", &mut || {
+        package_to_file(&opts, &zip).unwrap().tree_digest
+    });
+    assert_eq!(digest, packaged);
+    println!("digest {digest}");
 }
