@@ -57,7 +57,7 @@ const MADE_BY_UNIX: u16 = 3 << 8;
 const FLAGS: u16 = 1 << 3 | 1 << 11;
 
 /// Every entry is a plain `rw-r--r--` file, whatever the disk says.
-const FILE_MODE: u32 = 0o100_644;
+pub(super) const FILE_MODE: u32 = 0o100_644;
 
 const EXTENDED_TIMESTAMP: u16 = 0x5455;
 const ZIP64_EXTRA: u16 = 0x0001;

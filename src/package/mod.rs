@@ -14,6 +14,10 @@
 //! - [`write`] runs the compression jobs in parallel with bounded memory and
 //!   writes their results into the zip in a fixed order, framed by [`container`].
 //!
+//! Beside them, [`digest`] names what a zip holds without building it (the
+//! tree digest, [`tree_digest`]), which packaging also reports, so that a
+//! deploy can tell an unchanged folder before it compresses anything.
+//!
 //! Entry names are the files' paths relative to the folder, byte for byte
 //! as UTF-8: never normalised, so `:`, every script, and both the composed
 //! and decomposed forms of an accented letter reach the service as they are
@@ -21,6 +25,7 @@
 
 mod compress;
 mod container;
+mod digest;
 pub mod entry;
 mod walk;
 mod write;
@@ -29,6 +34,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub use digest::{tree_digest, TreeDigest, TREE_DIGEST_FORMAT};
 
 /// Amplify's limit for a manual-deploy zip (Amplify user guide: 5 GB).
 pub const MAX_ARCHIVE_BYTES: u64 = 5_000_000_000;
@@ -96,6 +103,9 @@ pub struct PackageReport {
     pub bytes_out: u64,
     /// Lower-case hex SHA-256 of the archive.
     pub sha256: String,
+    /// The [`tree_digest`] of what the archive holds (64 lower-case hex
+    /// digits), taken while packaging.
+    pub tree_digest: String,
     pub elapsed: Duration,
     /// Things the user should know but that did not stop packaging, e.g. a
     /// symlink leaving the folder that was skipped. One line each.
@@ -260,6 +270,7 @@ fn package_with(
         bytes_in: written.bytes_in,
         bytes_out: written.bytes_out,
         sha256: written.sha256,
+        tree_digest: written.tree_digest,
         elapsed: started.elapsed(),
         warnings: written.warnings,
         kept: written.kept,

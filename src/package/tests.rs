@@ -1269,3 +1269,5 @@ fn a_generated_file_the_folder_also_has_is_a_duplicate() {
         "{err:?}"
     );
 }
+
+mod digest;

@@ -19,8 +19,14 @@
 //! streams it (data descriptors, zip64 when sizes or offsets need it), so a
 //! large file is never held whole in memory.
 //!
+//! On the way, each file's content is hashed for the tree digest
+//! ([`digest`]): a whole file by the job that read it, a file cut into
+//! chunks by the writer, chunk by chunk in order (a deflated chunk's job
+//! sends its input along for that), so no file is read twice.
+//!
 //! [`walk`]: super::walk
 //! [`container`]: super::container
+//! [`digest`]: super::digest
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -37,6 +43,7 @@ use tempfile::NamedTempFile;
 
 use super::compress::{self, Method};
 use super::container::{EntryTime, ZipError, ZipWriter};
+use super::digest::DigestBuilder;
 use super::walk::{Listing, SourceFile};
 use super::{Control, PackageError, PackageOptions};
 
@@ -81,6 +88,7 @@ pub(super) struct Written {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub sha256: String,
+    pub tree_digest: String,
     pub warnings: Vec<String>,
     pub kept: Option<Vec<u8>>,
 }
@@ -143,15 +151,16 @@ pub(super) fn write_archive(
     });
     let mut jobs = Jobs::new(listing, tuning.clone(), Arc::clone(&buffers));
     jobs.keep = keep.clone();
+    let mut digest = DigestBuilder::new(opts.source_date_epoch);
     let (sink, bytes_in, summary) = if opts.threads == Some(1) {
-        writer.write_all(sink, Source::Inline(Box::new(jobs)))
+        writer.write_all(sink, Source::Inline(Box::new(jobs)), &mut digest)
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads.unwrap_or(0))
             .thread_name(|i| format!("package-{i}"))
             .build()
             .map_err(|err| out_err(io::Error::other(err)))?;
-        write_in_parallel(&writer, sink, jobs, &pool, &budget)
+        write_in_parallel(&writer, sink, jobs, &pool, &budget, &mut digest)
     }?;
     if summary.files == 0 {
         return Err(PackageError::Empty {
@@ -171,6 +180,7 @@ pub(super) fn write_archive(
         bytes_in,
         bytes_out,
         sha256,
+        tree_digest: digest.finish(),
         warnings: summary.warnings,
         kept: keep.and_then(|k| k.bytes.lock().ok()?.take()),
     })
@@ -190,13 +200,14 @@ fn write_in_parallel(
     jobs: Jobs,
     pool: &rayon::ThreadPool,
     budget: &Budget,
+    digest: &mut DigestBuilder,
 ) -> Result<(Sink, u64, Summary), PackageError> {
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|scope| {
         let cancel_flag = &cancel;
         scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
-        let result = writer.write_all(sink, Source::Pool(rx));
+        let result = writer.write_all(sink, Source::Pool(rx), digest);
         if result.is_err() {
             cancel.store(true, Ordering::Relaxed);
             budget.cancel();
@@ -220,10 +231,14 @@ fn put_in_place(tmp: NamedTempFile, out: &Path) -> io::Result<()> {
 /// Timestamp of every entry: `SOURCE_DATE_EPOCH` clamped to what a DOS
 /// date can hold, or the zip epoch.
 fn entry_time(source_date_epoch: Option<u64>) -> EntryTime {
-    let secs = source_date_epoch
+    EntryTime::from_unix(entry_seconds(source_date_epoch))
+}
+
+/// The seconds since the epoch that [`entry_time`] stamps.
+pub(super) fn entry_seconds(source_date_epoch: Option<u64>) -> u64 {
+    source_date_epoch
         .unwrap_or(DOS_EPOCH)
-        .clamp(DOS_EPOCH, DOS_END);
-    EntryTime::from_unix(secs)
+        .clamp(DOS_EPOCH, DOS_END)
 }
 
 /// One job's result: the entry data of a batch of whole files, or one
@@ -266,6 +281,22 @@ struct Piece {
     raw_len: u64,
     /// Where its bytes are in [`Output::data`].
     range: Range<usize>,
+    /// What the tree digest needs: a whole file's content hash, or a
+    /// chunk's uncompressed bytes for the writer to hash in order.
+    content: Content,
+}
+
+/// How a piece's uncompressed bytes reach the tree digest
+/// ([`super::digest`]): a file's SHA-256 is one stream, so a file cut into
+/// chunks compressed in parallel is hashed by the writer, chunk by chunk.
+enum Content {
+    /// A whole file, hashed by its job.
+    Hashed([u8; 32]),
+    /// A stored chunk: its entry data is its bytes.
+    Stored,
+    /// A deflated chunk: its bytes, after the entry data in
+    /// [`Output::data`] (the budget counts a job's input and output).
+    Raw(Range<usize>),
 }
 
 /// What the walk found, sent after the last job.
@@ -283,9 +314,10 @@ enum Msg {
 type Sent = (u64, Msg);
 
 /// Budget cost of a job reading `len` bytes: its input plus its output.
-/// (Input is now read into a per-thread buffer, so this overcounts; a
-/// one-times count measured no faster and doubled the synthetic tree's
-/// peak memory.)
+/// (Whole files and stored chunks are read into a per-thread buffer or
+/// straight into the output, so this overcounts them; a one-times count
+/// measured no faster and doubled the synthetic tree's peak memory. A
+/// deflated chunk carries its input to the writer, for the tree digest.)
 fn cost_of(len: u64) -> u64 {
     len.saturating_mul(2).saturating_add(4096)
 }
@@ -469,7 +501,7 @@ fn dispatch(
     let _ = tx.send((seq, Msg::End(jobs.summary())));
 }
 
-fn unreadable_at(path: &Path, source: io::Error) -> PackageError {
+pub(super) fn unreadable_at(path: &Path, source: io::Error) -> PackageError {
     PackageError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -536,6 +568,7 @@ fn whole_piece(file: SourceFile, buf: &mut Vec<u8>, out: &mut Output) -> Result<
         crc,
         raw_len: file.size,
         range: start..out.data.len(),
+        content: Content::Hashed(Sha256::digest(&buf[..]).into()),
     });
     Ok(())
 }
@@ -561,11 +594,12 @@ fn chunk_piece(
     let (start, end) = (range.start, range.end);
     let at = out.data.len();
     let mut crc = crc32fast::Hasher::new();
-    match method {
+    let content = match method {
         Method::Stored => {
             // Straight into the output: stored data needs no other copy.
             read_append(path, size, start..end, &mut out.data)?;
             crc.update(out.data.get(at..).unwrap_or_default());
+            Content::Stored
         }
         Method::Deflate => {
             // The window before the chunk comes along as its dictionary.
@@ -577,15 +611,23 @@ fn chunk_piece(
             crc.update(data);
             compress::deflate_chunk(dict, data, last, &mut out.data)
                 .map_err(|source| unreadable_at(path, source))?;
+            let raw_at = out.data.len();
+            out.data.extend_from_slice(data);
+            Content::Raw(raw_at..out.data.len())
         }
-    }
+    };
+    let range_end = match &content {
+        Content::Raw(raw) => raw.start,
+        _ => out.data.len(),
+    };
     out.pieces.push(Piece {
         name,
         last,
         method,
         crc,
         raw_len: end - start,
-        range: at..out.data.len(),
+        range: at..range_end,
+        content,
     });
     Ok(())
 }
@@ -635,8 +677,13 @@ struct EntryWriter<'a> {
 
 impl EntryWriter<'_> {
     /// Returns the sink (to read its size and hash), the bytes read and
-    /// what the walk found.
-    fn write_all(&self, sink: Sink, source: Source) -> Result<(Sink, u64, Summary), PackageError> {
+    /// what the walk found; `digest` gets every entry.
+    fn write_all(
+        &self,
+        sink: Sink,
+        source: Source,
+        digest: &mut DigestBuilder,
+    ) -> Result<(Sink, u64, Summary), PackageError> {
         let mut pieces = Pieces {
             order: InOrder {
                 source,
@@ -650,43 +697,58 @@ impl EntryWriter<'_> {
         let mut archive = ZipWriter::new(sink, self.time);
         let mut bytes_in = 0u64;
         let summary = loop {
-            let mut piece = match pieces.next()? {
+            let piece = match pieces.next()? {
                 Next::Piece(piece) => piece,
                 Next::End(summary) => break summary,
             };
-            let Some(name) = piece.name.take() else {
-                return Err(self.internal("pieces arrived out of order"));
-            };
-            archive
-                .start(&name, piece.method)
-                .map_err(|err| self.entry_error(&name, err))?;
-            let mut crc = crc32fast::Hasher::new();
-            let mut raw_len = 0u64;
-            loop {
-                archive
-                    .write_data(pieces.bytes(&piece))
-                    .map_err(|err| self.zip_error(&name, err))?;
-                crc.combine(&piece.crc);
-                raw_len += piece.raw_len;
-                self.control.packed_bytes(piece.raw_len);
-                if piece.last {
-                    break;
-                }
-                piece = match pieces.next()? {
-                    Next::Piece(next) if next.name.is_none() => next,
-                    _ => return Err(self.internal("pieces arrived out of order")),
-                };
-            }
-            archive
-                .finish_entry(crc.finalize(), raw_len)
-                .map_err(|err| self.zip_error(&name, err))?;
-            bytes_in += raw_len;
-            self.control.packed_file();
+            bytes_in += self.write_entry(&mut archive, &mut pieces, piece, digest)?;
         };
         let sink = archive
             .finish()
             .map_err(|err| self.zip_error("the central directory", err))?;
         Ok((sink, bytes_in, summary))
+    }
+
+    /// Write one entry, from its first piece to its last, and add it to
+    /// `digest`; returns its size.
+    fn write_entry(
+        &self,
+        archive: &mut ZipWriter<Sink>,
+        pieces: &mut Pieces<'_>,
+        mut piece: Piece,
+        digest: &mut DigestBuilder,
+    ) -> Result<u64, PackageError> {
+        let Some(name) = piece.name.take() else {
+            return Err(self.internal("pieces arrived out of order"));
+        };
+        archive
+            .start(&name, piece.method)
+            .map_err(|err| self.entry_error(&name, err))?;
+        let mut crc = crc32fast::Hasher::new();
+        let mut content = FileHash::default();
+        let mut raw_len = 0u64;
+        loop {
+            archive
+                .write_data(pieces.bytes(&piece))
+                .map_err(|err| self.zip_error(&name, err))?;
+            crc.combine(&piece.crc);
+            content.add(&piece, pieces.raw(&piece));
+            raw_len += piece.raw_len;
+            self.control.packed_bytes(piece.raw_len);
+            if piece.last {
+                break;
+            }
+            piece = match pieces.next()? {
+                Next::Piece(next) if next.name.is_none() => next,
+                _ => return Err(self.internal("pieces arrived out of order")),
+            };
+        }
+        archive
+            .finish_entry(crc.finalize(), raw_len)
+            .map_err(|err| self.zip_error(&name, err))?;
+        digest.add(&name, raw_len, &content.finish())?;
+        self.control.packed_file();
+        Ok(raw_len)
     }
 
     fn entry_error(&self, name: &str, err: ZipError) -> PackageError {
@@ -725,6 +787,30 @@ impl EntryWriter<'_> {
 enum Next {
     Piece(Piece),
     End(Summary),
+}
+
+/// One file's SHA-256, from its pieces in order.
+#[derive(Default)]
+struct FileHash {
+    /// Hashed by the job that read the whole file.
+    whole: Option<[u8; 32]>,
+    /// Fed here, chunk by chunk.
+    chunks: Sha256,
+}
+
+impl FileHash {
+    /// Take in `piece`, whose uncompressed bytes are `raw` unless its job
+    /// hashed them.
+    fn add(&mut self, piece: &Piece, raw: &[u8]) {
+        match piece.content {
+            Content::Hashed(sha) => self.whole = Some(sha),
+            Content::Stored | Content::Raw(_) => self.chunks.update(raw),
+        }
+    }
+
+    fn finish(self) -> [u8; 32] {
+        self.whole.unwrap_or_else(|| self.chunks.finalize().into())
+    }
 }
 
 /// The pieces of the job outputs, one at a time, in archive order. An
@@ -768,6 +854,20 @@ impl Pieces<'_> {
         self.current
             .as_ref()
             .and_then(|out| out.data.get(piece.range.clone()))
+            .unwrap_or_default()
+    }
+
+    /// A chunk's uncompressed bytes (nothing for a whole file's piece,
+    /// which comes hashed).
+    fn raw(&self, piece: &Piece) -> &[u8] {
+        let range = match &piece.content {
+            Content::Hashed(_) => return &[],
+            Content::Stored => piece.range.clone(),
+            Content::Raw(raw) => raw.clone(),
+        };
+        self.current
+            .as_ref()
+            .and_then(|out| out.data.get(range))
             .unwrap_or_default()
     }
 }
@@ -866,7 +966,7 @@ impl Write for Sink {
 }
 
 /// Bytes allowed in flight between dispatch and write.
-struct Budget {
+pub(super) struct Budget {
     capacity: u64,
     state: Mutex<BudgetState>,
     changed: Condvar,
@@ -878,7 +978,7 @@ struct BudgetState {
 }
 
 impl Budget {
-    fn new(capacity: u64) -> Self {
+    pub(super) fn new(capacity: u64) -> Self {
         Budget {
             capacity,
             state: Mutex::new(BudgetState {
@@ -891,7 +991,7 @@ impl Budget {
 
     /// Wait until `cost` fits (a job larger than the whole budget runs
     /// alone); false once the writer gave up.
-    fn acquire(&self, cost: u64) -> bool {
+    pub(super) fn acquire(&self, cost: u64) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while !state.cancelled && state.used > 0 && state.used + cost > self.capacity {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -903,13 +1003,13 @@ impl Budget {
         true
     }
 
-    fn release(&self, cost: u64) {
+    pub(super) fn release(&self, cost: u64) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.used = state.used.saturating_sub(cost);
         self.changed.notify_all();
     }
 
-    fn cancel(&self) {
+    pub(super) fn cancel(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.cancelled = true;
         self.changed.notify_all();
