@@ -17,6 +17,7 @@ const MESSAGE: &str = "message";
 const RUN_URL: &str = "run-url";
 const VERSION: &str = "version";
 const TREE: &str = "tree";
+const BYTES: &str = "package-bytes";
 
 /// AWS's longest tag value.
 const MAX_VALUE_CHARS: usize = 256;
@@ -37,6 +38,8 @@ pub struct Provenance {
     /// contents, packaging options): `--skip-unchanged` compares it before
     /// compressing anything.
     pub tree: Option<String>,
+    /// The zip's size, so that a run skipped by the tree reports it.
+    pub bytes: Option<String>,
 }
 
 impl Provenance {
@@ -53,6 +56,7 @@ impl Provenance {
             (RUN_URL, self.run_url.as_ref()),
             (VERSION, self.version.as_ref()),
             (TREE, self.tree.as_ref()),
+            (BYTES, self.bytes.as_ref()),
         ];
         fields
             .into_iter()
@@ -79,6 +83,7 @@ impl Provenance {
             run_url: get(RUN_URL),
             version: get(VERSION),
             tree: get(TREE),
+            bytes: get(BYTES),
         })
     }
 
@@ -92,7 +97,7 @@ impl Provenance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
     /// The tags are of the live job.
-    Trusted(Provenance),
+    Trusted(Box<Provenance>),
     /// No tags of this tool, or tags of another job than the live one.
     None,
     /// ListJobs and `activeJobId` name different live jobs: trust neither.
@@ -124,7 +129,7 @@ pub fn judge(tags: &HashMap<String, String>, live: &LiveJob) -> Trust {
         return Trust::Unknown;
     };
     match Provenance::from_tags(tags) {
-        Some(p) if live.as_deref() == Some(p.job_id.as_str()) => Trust::Trusted(p),
+        Some(p) if live.as_deref() == Some(p.job_id.as_str()) => Trust::Trusted(Box::new(p)),
         _ => Trust::None,
     }
 }
@@ -279,7 +284,7 @@ mod tests {
         let tags: HashMap<_, _> = p.to_tags().into_iter().collect();
         assert_eq!(
             judge(&tags, &live_job(Some("3"), Some("3"))),
-            Trust::Trusted(p)
+            Trust::Trusted(Box::new(p))
         );
         assert_eq!(judge(&tags, &live_job(Some("4"), None)), Trust::None);
         assert_eq!(

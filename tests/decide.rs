@@ -195,3 +195,49 @@ async fn a_dry_run_says_what_it_would_decide_and_changes_nothing() {
     assert!(r.stderr.contains("+ /old -> /stale 301"), "{r:?}");
     assert_eq!(count(&emu, "UpdateApp"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unchanged_tree_skips_before_anything_is_compressed() {
+    let emu = emulator().await;
+    let site = site_redirecting("/same");
+    let out = tempfile::tempdir().unwrap();
+    let r = run(deploy_cmd(&emu, site.path())
+        .arg("--json")
+        .arg(out.path().join("first.json")))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let first: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("first.json")).unwrap()).unwrap();
+
+    // The same tree: the digest decides; the packaging step never runs.
+    let r = run(deploy_cmd(&emu, site.path())
+        .arg("--skip-unchanged")
+        .arg("--json")
+        .arg(out.path().join("second.json")))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("(tree "), "{r:?}");
+    assert!(!r.stderr.contains("packaged "), "{r:?}");
+    assert!(
+        r.stderr.contains("unchanged: live job 1 already serves"),
+        "{r:?}"
+    );
+    let second: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("second.json")).unwrap()).unwrap();
+    assert_eq!(second["status"], "SKIPPED");
+    // The package reported is the live one, as packaging would have said.
+    assert_eq!(second["package"], first["package"], "{second}");
+    assert_eq!(count(&emu, "CreateDeployment"), 1);
+
+    // One byte changed: another tree, packaged and deployed.
+    write(site.path(), "index.html", b"<p>/same!</p>");
+    let r = run(deploy_cmd(&emu, site.path()).arg("--skip-unchanged")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("skip-unchanged: live job 1 serves another package: deploying"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("packaged "), "{r:?}");
+    assert_eq!(count(&emu, "CreateDeployment"), 2);
+}

@@ -86,13 +86,12 @@ async fn tags_record_what_a_push_deployed() {
     .map(|(k, v)| (tag(k), v.to_owned()))
     .collect();
     let mut tags = emu.tags(APP, "main");
-    // The tree digest (skip-unchanged's) is checked on its own.
+    // The tree digest (skip-unchanged's) and the zip's size on their own.
     let tree = tags.remove(&tag("tree")).expect("a tree tag");
+    let bytes = tags.remove(&tag("package-bytes")).expect("a size tag");
     assert_eq!(tags, expected, "{r:?}");
-    assert!(
-        tree.is_empty() || amplify_deploy::history::is_sha256(&tree),
-        "{tree}"
-    );
+    assert!(amplify_deploy::history::is_sha256(&tree), "{tree}");
+    assert_eq!(bytes, out["package"]["bytes"].to_string());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -180,7 +180,12 @@ fn skip_or_deploy(facts: &Facts, ours: Ours<'_>, changes: Changes) -> Verdict {
         return deploy(changes, Some("the branch's live job is not known".into()));
     };
     let recorded = facts.provenance();
-    let live_tree = recorded.as_ref().and_then(|p| p.tree.as_deref());
+    // A tree counts only with the zip's size recorded beside it (what a
+    // skip reports).
+    let live_tree = recorded
+        .as_ref()
+        .filter(|p| p.bytes.is_some())
+        .and_then(|p| p.tree.as_deref());
     let live_sha = facts.live_sha256();
     let skipped = |sha256: String, changes: Changes| {
         Verdict::Decided(Decision::Skipped {
@@ -201,7 +206,7 @@ fn skip_or_deploy(facts: &Facts, ours: Ours<'_>, changes: Changes) -> Verdict {
         ),
         (Some(tree), Some(theirs), None, _) if tree != theirs => deploy(
             changes,
-            Some(format!("live job {live_id} serves another tree")),
+            Some(format!("live job {live_id} serves another package")),
         ),
         (_, _, _, None) => deploy(
             changes,

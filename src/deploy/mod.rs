@@ -43,6 +43,7 @@ use crate::error::{ErrorClass, RunError};
 use crate::explain::{explain, Scope};
 use crate::http::{RetryConfig, RetryObserver};
 use crate::outcome::{console_url, Outcome, RunStatus};
+use crate::package::TreeDigest;
 use crate::report::Reporter;
 use crate::settings::{BasicAuth, DeploySettings, Source};
 
@@ -295,6 +296,12 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
             Ok(())
         }
         Decision::DryRun(would) => {
+            // A dry run packages, as it always has (a skip may have
+            // decided on the tree's digest alone).
+            if let (None, Source::Folder(opts)) = (&zip, &ctx.source) {
+                let packaged = packaging::package(&ctx, opts.clone()).await?;
+                record_package(&ctx, &packaged);
+            }
             if let Some(r) = &ctx.settings.rules {
                 rules::sync(&ctx, &r.rules, &r.from, true).await?;
             }
@@ -307,10 +314,17 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
     }
 }
 
-/// Read (packaging a folder alongside) and decide; wait for a busy branch
-/// and decide again, or package first when only the zip can tell.
+/// Read (packaging a folder alongside; with `--skip-unchanged`, only the
+/// tree's digest) and decide; wait for a busy branch and decide again, or
+/// package first when only the zip can tell.
 async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>), RunError> {
+    let mut digest = None;
     let (mut facts, mut zip) = match &ctx.source {
+        Source::Folder(opts) if ctx.settings.skip_unchanged => {
+            let (tree, facts) = packaging::digest_and_read(ctx, opts.clone()).await?;
+            digest = Some(tree);
+            (facts, None)
+        }
         Source::Folder(opts) => {
             let (zip, facts) = packaging::package_and_read(ctx, opts.clone()).await?;
             record_package(ctx, &zip);
@@ -322,9 +336,13 @@ async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>
     loop {
         let ours = Ours {
             sha256: zip.as_ref().map(|z| z.sha256.as_str()),
-            tree: None,
+            tree: digest.as_ref().map(|d| d.digest.as_str()),
         };
         match decide::decide(&ctx.settings, &facts, ours) {
+            Verdict::Decided(d @ Decision::Skipped { .. }) if zip.is_none() => {
+                record_skipped_tree(ctx, &facts, digest.as_ref());
+                return Ok((d, facts, zip));
+            }
             Verdict::Decided(d) => return Ok((d, facts, zip)),
             Verdict::WaitForBusy => {
                 busy::clear_branch(ctx).await?;
@@ -339,6 +357,26 @@ async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>
                 zip = Some(packaged);
             }
         }
+    }
+}
+
+/// A run skipped by the tree's digest, never packaged: the package the
+/// live job serves, as its provenance records it.
+fn record_skipped_tree(ctx: &Ctx, facts: &Facts, digest: Option<&TreeDigest>) {
+    let recorded = facts.provenance();
+    let bytes = recorded
+        .as_ref()
+        .and_then(|p| p.bytes.as_deref()?.parse().ok());
+    let sha256 = recorded.and_then(|p| p.sha256);
+    if let (Some(d), Some(bytes), Some(sha256)) = (digest, bytes, sha256) {
+        ctx.record(|o| {
+            o.package = Some(crate::outcome::PackageFacts {
+                file_count: d.file_count,
+                bytes,
+                sha256,
+            });
+            o.phases.push(("package".into(), d.elapsed));
+        });
     }
 }
 
@@ -416,6 +454,15 @@ async fn deploy_steps(
         started,
     } = steps;
     let plan = &ctx.settings;
+    // Decided on the tree's digest alone: compress now.
+    let zip = match (zip, &ctx.source) {
+        (None, Source::Folder(opts)) => {
+            let packaged = packaging::package(ctx, opts.clone()).await?;
+            record_package(ctx, &packaged);
+            Some(packaged)
+        }
+        (zip, _) => zip,
+    };
     undo::record(ctx, facts).await?;
     // Stored first: a refused PutObject leaves the service untouched.
     let stored = match (&plan.store, &zip) {
@@ -467,8 +514,7 @@ async fn deploy_steps(
         let when = ": this first deployment is not protected (Amplify enables skew protection once the app has one); the next ones are";
         branch::set_skew_protection(ctx, true, when).await;
     }
-    let sha256 = zip.as_ref().map(|z| z.sha256.as_str());
-    stamp::stamp(ctx, &job_id, branch.arn.as_deref(), sha256).await;
+    stamp::stamp(ctx, &job_id, branch.arn.as_deref(), zip.as_ref()).await;
     let expected = match &ctx.source {
         Source::Stored { page, .. } => page.clone(),
         _ => zip.and_then(|z| z.kept),

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::RunError;
 use crate::http::{RetryEvent, RetryObserver};
 use crate::outcome::PackageFacts;
-use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport};
+use crate::package::{self, human_bytes, Control, PackageOptions, PackageReport, TreeDigest};
 use crate::progress::packaging_ticker;
 
 use super::read::{self, Facts};
@@ -30,25 +30,61 @@ pub(super) struct Packaged {
     pub(super) sha256: String,
     /// The bytes of the page the live check compares, when packaged whole.
     pub(super) kept: Option<Vec<u8>>,
+    /// The digest of the folder it was made from (see `package::digest`).
+    pub(super) tree: String,
     /// What the reports say of it.
     pub(super) facts: PackageFacts,
     pub(super) took: std::time::Duration,
 }
 
 /// Package the folder and read the app and branch alongside.
-///
-/// A failed read is reported over a packaging error (which it causes, by
-/// stopping the packaging); otherwise a packaging error wins.
 pub(super) async fn package_and_read(
     ctx: &Ctx,
     opts: PackageOptions,
 ) -> Result<(Packaged, Facts), RunError> {
+    let work = |control| package_folder(ctx, opts, control);
+    let show = |(_, report): &(PathBuf, PackageReport)| show_packaged(ctx, report);
+    let ((path, report), facts) = with_read(ctx, "Packaging", work, show).await?;
+    Ok((packaged_from(path, report), facts))
+}
+
+/// The tree's digest (`--skip-unchanged`: nothing is compressed), with
+/// the read alongside.
+pub(super) async fn digest_and_read(
+    ctx: &Ctx,
+    opts: PackageOptions,
+) -> Result<(TreeDigest, Facts), RunError> {
+    let work = |control: Control| async move {
+        tokio::task::spawn_blocking(move || package::tree_digest(&opts, &control))
+            .await
+            .map_err(|e| RunError::input(format!("reading the folder stopped: {e}")))?
+            .map_err(RunError::from)
+    };
+    let show = |d: &TreeDigest| show_digest(ctx, d);
+    with_read(ctx, "Reading the folder", work, show).await
+}
+
+/// Local work on the folder (`work`, given the control that stops it),
+/// and the read alongside once the folder is listed; `show` prints what
+/// the work found, inside its group.
+///
+/// A failed read is reported over an error of the work (which it causes,
+/// by stopping the work); otherwise the work's error wins.
+async fn with_read<T, F>(
+    ctx: &Ctx,
+    title: &str,
+    work: impl FnOnce(Control) -> F,
+    show: impl FnOnce(&T),
+) -> Result<(T, Facts), RunError>
+where
+    F: std::future::Future<Output = Result<T, RunError>>,
+{
     let (listed_tx, mut listed) = tokio::sync::watch::channel(false);
     let was_listed = listed.clone();
     let control = Control::on_listed(move || {
         listed_tx.send_replace(true);
     });
-    // Dropped with the run (a signal, the timeout): stop packaging too.
+    // Dropped with the run (a signal, the timeout): stop the work too.
     let _stop = StopOnDrop(control.clone());
     let held = Arc::new(Mutex::new(Vec::<RetryEvent>::new()));
     let client = ctx.client.with_observer(holding(&held));
@@ -60,20 +96,19 @@ pub(super) async fn package_and_read(
         }
         r
     };
-
-    let group = ctx.reporter.open_group("Packaging");
+    let group = ctx.reporter.open_group(title);
     let ticker = packaging_ticker(&ctx.reporter, &control);
-    let packaging = package_folder(ctx, opts, control.clone());
-    tokio::pin!(check, packaging);
+    let working = work(control.clone());
+    tokio::pin!(check, working);
     let mut checked = None;
-    let packaged = loop {
+    let done = loop {
         tokio::select! {
             r = &mut check, if checked.is_none() => checked = Some(r),
-            r = &mut packaging => break r,
+            r = &mut working => break r,
         }
     };
     drop(ticker);
-    // The preflight ran when the folder was listed: its answer decides.
+    // The read ran when the folder was listed: its answer decides.
     let checked = match (checked, *was_listed.borrow()) {
         (Some(r), _) => Some(r),
         (None, true) => Some(check.await),
@@ -84,8 +119,8 @@ pub(super) async fn package_and_read(
         show_checking(ctx, &held);
         return Err(e);
     }
-    let (path, report) = packaged?;
-    show_packaged(ctx, &report);
+    let done = done?;
+    show(&done);
     drop(group);
     show_checking(ctx, &held);
     // With no error, the folder was listed and the read ran.
@@ -93,7 +128,21 @@ pub(super) async fn package_and_read(
         Some(r) => r?,
         None => read::read(ctx, &ctx.client).await?,
     };
-    Ok((packaged_from(path, report), facts))
+    Ok((done, facts))
+}
+
+/// The digest's line: what was read, and in how long.
+fn show_digest(ctx: &Ctx, d: &TreeDigest) {
+    for w in &d.warnings {
+        ctx.reporter.warning(w);
+    }
+    ctx.reporter.line(format!(
+        "read {} files, {}, in {:.1}s (tree {})",
+        d.file_count,
+        human_bytes(d.bytes),
+        d.elapsed.as_secs_f64(),
+        d.digest
+    ));
 }
 
 /// Package the folder, the read done already.
@@ -119,6 +168,7 @@ fn packaged_from(path: PathBuf, report: PackageReport) -> Packaged {
             sha256: report.sha256.clone(),
         },
         sha256: report.sha256,
+        tree: report.tree_digest,
         kept: report.kept,
         took: report.elapsed,
     }

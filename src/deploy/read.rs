@@ -60,7 +60,7 @@ impl Facts {
     /// The provenance of the live job, when the tags are of that job.
     pub(super) fn provenance(&self) -> Option<Provenance> {
         match provenance::judge(&self.tags(), &self.live()) {
-            Trust::Trusted(p) => Some(p),
+            Trust::Trusted(p) => Some(*p),
             _ => None,
         }
     }

@@ -6,11 +6,12 @@
 use crate::error::one_line;
 use crate::provenance::{format_time, Provenance};
 
+use super::packaging::Packaged;
 use super::Ctx;
 
 /// Tag the branch with what is now live: job `job_id`, our package, commit,
 /// message, run and version. A failure is one warning.
-pub(super) async fn stamp(ctx: &Ctx, job_id: &str, arn: Option<&str>, sha256: Option<&str>) {
+pub(super) async fn stamp(ctx: &Ctx, job_id: &str, arn: Option<&str>, zip: Option<&Packaged>) {
     let branch = &ctx.settings.branch;
     let arn = match arn.map(str::to_owned) {
         Some(arn) => Some(arn),
@@ -32,13 +33,14 @@ pub(super) async fn stamp(ctx: &Ctx, job_id: &str, arn: Option<&str>, sha256: Op
     let commit = &ctx.settings.commit;
     let p = Provenance {
         job_id: job_id.to_owned(),
-        sha256: sha256.map(str::to_owned),
+        sha256: zip.map(|z| z.sha256.clone()),
         commit: commit.sha.clone(),
         commit_time: commit.time.and_then(format_time),
         message: commit.message.clone(),
         run_url: commit.run_url.clone(),
         version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-        tree: None,
+        tree: zip.map(|z| z.tree.clone()),
+        bytes: zip.map(|z| z.facts.bytes.to_string()),
     };
     match ctx.client.tag_resource(&arn, &p.to_tags()).await {
         Ok(()) => ctx.reporter.line(format!(

@@ -142,6 +142,7 @@ async fn upload(
         run_url: commit.run_url.clone(),
         version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         tree: None,
+        bytes: None,
     });
     let t = Instant::now();
     let sent = Arc::new(AtomicU64::new(0));

@@ -50,6 +50,7 @@ fn facts(commit_time: &str, extra: BTreeMap<String, String>) -> Facts {
         commit: Some("c3".into()),
         commit_time: Some(commit_time.into()),
         tree: Some("tree-a".into()),
+        bytes: Some("156".into()),
         ..Provenance::default()
     }
     .to_tags()
@@ -235,7 +236,7 @@ fn the_tree_digest_decides_before_any_zip_and_anything_unsure_deploys() {
     };
     let d = decided(decide(&skip, &f, other_tree));
     assert!(
-        matches!(&d, Decision::Deploy { note: Some(n), .. } if n == "live job 3 serves another tree"),
+        matches!(&d, Decision::Deploy { note: Some(n), .. } if n == "live job 3 serves another package"),
         "{d:?}"
     );
     // The live job records no tree: only the zip can tell.
