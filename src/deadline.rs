@@ -1,44 +1,14 @@
 //! `--timeout` for every command that calls a service, and what it names
-//! when it runs out: the call that was on the wire. Each remote call marks
-//! itself ([`calling`]) in a slot the enclosing [`naming_calls`] scope
-//! owns, so a service that accepts and never answers is named in the error
-//! ("no answer from S3 HeadObject at 127.0.0.1:9000") instead of being
-//! taken for bad input.
+//! when it runs out: the call that was on the wire (`crate::http::wire`),
+//! so a service that accepts and never answers is named in the error ("no
+//! answer from S3 HeadObject at 127.0.0.1:9000") instead of being taken for
+//! bad input.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{ErrorClass, RunError};
-
-type Slot = Arc<Mutex<Option<String>>>;
-
-tokio::task_local! {
-    static ON_THE_WIRE: Slot;
-}
-
-/// Run `fut` with its calls named (see [`on_the_wire`]).
-pub async fn naming_calls<F: Future>(fut: F) -> F::Output {
-    if ON_THE_WIRE.try_with(|_| ()).is_ok() {
-        return fut.await;
-    }
-    ON_THE_WIRE.scope(Slot::default(), fut).await
-}
-
-/// Note the call now sent, e.g. "Amplify ListJobs at amplify.us-east-1.amazonaws.com".
-pub fn calling(what: impl FnOnce() -> String) {
-    let _ = ON_THE_WIRE.try_with(|slot| {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(what());
-    });
-}
-
-/// The call most recently sent in this scope.
-pub fn on_the_wire() -> Option<String> {
-    ON_THE_WIRE
-        .try_with(|slot| slot.lock().unwrap_or_else(|p| p.into_inner()).clone())
-        .ok()
-        .flatten()
-}
+use crate::http::wire::{self, Slot};
 
 /// Run a command's `fut` until `deadline`; past it, a timeout error (exit
 /// 4) naming the call that got no answer. `timeout` is what the user set.
@@ -48,7 +18,7 @@ pub async fn within<T>(
     fut: impl Future<Output = Result<T, RunError>>,
 ) -> Result<T, RunError> {
     let slot = Slot::default();
-    let scoped = ON_THE_WIRE.scope(Arc::clone(&slot), fut);
+    let scoped = wire::naming_calls_in(slot.clone(), fut);
     match tokio::time::timeout_at(deadline.into(), scoped).await {
         Ok(result) => result,
         Err(_) => {
@@ -81,8 +51,8 @@ mod tests {
             Duration::from_millis(50),
             Instant::now() + Duration::from_millis(50),
             async {
-                calling(|| "Amplify GetApp at a.example".to_owned());
-                calling(|| "S3 HeadObject at 127.0.0.1:9".to_owned());
+                wire::calling(|| "Amplify GetApp at a.example".to_owned());
+                wire::calling(|| "S3 HeadObject at 127.0.0.1:9".to_owned());
                 std::future::pending::<Result<(), RunError>>().await
             },
         )
@@ -95,7 +65,7 @@ mod tests {
             ["no answer from S3 HeadObject at 127.0.0.1:9 in time"]
         );
         // Outside a scope, calls are not recorded and nothing breaks.
-        calling(|| unreachable!("not evaluated outside a scope"));
-        assert_eq!(on_the_wire(), None);
+        wire::calling(|| unreachable!("not evaluated outside a scope"));
+        assert_eq!(wire::on_the_wire(), None);
     }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::package::{human_bytes, Control};
+use crate::report::output::ProgressMode;
 use crate::report::Reporter;
-use crate::settings::ProgressMode;
 
 /// How often the live line is redrawn.
 const REDRAW: Duration = Duration::from_millis(100);

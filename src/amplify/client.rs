@@ -541,7 +541,7 @@ impl Client {
         E: DeserializeOwned,
     {
         let operation = call.operation;
-        crate::deadline::calling(|| {
+        crate::http::wire::calling(|| {
             let host = self.cfg.endpoint.host_str().unwrap_or_default();
             format!("Amplify {operation} at {host}")
         });

@@ -44,16 +44,7 @@ pub fn sign_request(
 ) -> Result<(), ApiError> {
     let signing = |message: String| ApiError::Signing { message };
     let instructions = {
-        let headers: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| {
-                value
-                    .to_str()
-                    .ok()
-                    .map(|v| (name.as_str().to_string(), v.to_string()))
-            })
-            .collect();
+        let headers = crate::http::header_pairs(request.headers());
         let body: &[u8] = match request.body() {
             None => &[],
             Some(body) => body

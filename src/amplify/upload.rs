@@ -47,7 +47,7 @@ pub async fn upload_zip_counting(
     observer: &RetryObserver,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), UploadError> {
-    crate::deadline::calling(|| format!("the zip upload to {}", crate::http::redact_url(url)));
+    crate::http::wire::calling(|| format!("the zip upload to {}", crate::http::redact_url(url)));
     upload_file_counting(client, &S3_ZIP, url, path, cfg, observer, sent).await
 }
 

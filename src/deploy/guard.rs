@@ -69,7 +69,7 @@ async fn stop_by(ctx: &Ctx, job_id: &str, deadline: Instant) -> String {
 /// `--timeout` ran out: stop our job, unless it started and
 /// `--keep-job-on-timeout` keeps it.
 pub(super) async fn on_timeout(ctx: &Ctx, timeout: Duration) -> RunError {
-    let last_call = crate::deadline::on_the_wire();
+    let last_call = crate::http::wire::on_the_wire();
     let deadline = Instant::now() + CLEANUP_BUDGET;
     settle(ctx, SETTLE_BUDGET).await;
     let job = lock(&ctx.state).job.clone();

@@ -192,7 +192,7 @@ pub async fn deploy(
     let timeout = ctx.settings.timeout;
     // The guards run in the scope that names the calls: a timeout says
     // which call got no answer.
-    let error = crate::deadline::naming_calls(async {
+    let error = crate::http::wire::naming_calls(async {
         tokio::select! {
             r = run(ctx.clone(), hooks) => r.err(),
             _ = tokio::time::sleep_until(deadline.into()) => Some(guard::on_timeout(&ctx, timeout).await),

@@ -465,7 +465,7 @@ impl Api {
         body: Option<&Value>,
     ) -> Result<(Value, HeaderMap), GitHubError> {
         let transport = |source| GitHubError::Transport { operation, source };
-        crate::deadline::calling(|| {
+        crate::http::wire::calling(|| {
             format!(
                 "GitHub {operation} at {}",
                 url.host_str().unwrap_or_default()

@@ -15,6 +15,7 @@ pub mod sdk;
 pub(crate) mod test_server;
 pub mod trace;
 mod upload;
+pub mod wire;
 
 use std::time::Duration;
 
@@ -242,6 +243,20 @@ pub fn xml_element(text: &str, name: &str) -> Option<String> {
         .replace("&apos;", "'")
         .replace("&amp;", "&");
     Some(unescaped.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// A request's headers as (name, value) pairs, as SigV4 signing takes
+/// them; a value that is not visible ASCII is left out (none is signed).
+pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.as_str().to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

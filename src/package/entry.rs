@@ -104,7 +104,7 @@ fn find(directory: &[u8], name: &str) -> Result<Option<Found>, String> {
 
 async fn get(http: &reqwest::Client, url: &str, range: &str) -> Result<Vec<u8>, String> {
     let shown = crate::http::redact_url(url);
-    crate::deadline::calling(|| format!("GET {shown} ({range})"));
+    crate::http::wire::calling(|| format!("GET {shown} ({range})"));
     let response = http
         .get(url)
         .header(reqwest::header::RANGE, range)

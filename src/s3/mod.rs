@@ -238,7 +238,7 @@ impl Client {
             tracer: self.cfg.tracer.as_ref().map(|t| ("PutObject", t)),
         };
         let cfg = &self.cfg;
-        crate::deadline::calling(|| format!("S3 PutObject of {target}"));
+        crate::http::wire::calling(|| format!("S3 PutObject of {target}"));
         crate::http::upload_to(
             &cfg.upload_http,
             &S3_ZIP,
@@ -321,7 +321,7 @@ impl Client {
             &self.cfg.observer,
             classify,
             || async {
-                crate::deadline::calling(|| format!("S3 {operation} of {target}"));
+                crate::http::wire::calling(|| format!("S3 {operation} of {target}"));
                 let mut request = self
                     .cfg
                     .http

@@ -22,6 +22,7 @@ mod error;
 mod fault;
 mod headers;
 mod operation;
+mod presign;
 mod record;
 mod request;
 mod rules;

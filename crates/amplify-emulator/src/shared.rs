@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{Config, Credential};
+use crate::presign::{UrlSigner, UNRESERVED};
 use crate::state::{display_name, State};
-use crate::upload::presign::{UrlSigner, UNRESERVED};
 
 /// What every connection task shares.
 pub(crate) struct Shared {

@@ -156,7 +156,7 @@ fn requested_deployment(parts: &hyper::http::request::Parts) -> Option<String> {
     };
     let from_header = header("x-amplify-dpl").into_iter().next();
     let from_query = || {
-        crate::upload::presign::query_pairs(parts.uri.query().unwrap_or_default())
+        crate::presign::query_pairs(parts.uri.query().unwrap_or_default())
             .into_iter()
             .find(|(name, _)| name == "dpl")
             .map(|(_, value)| value)

@@ -10,9 +10,10 @@ use super::deploy::finish_cancel_later;
 use super::render;
 use super::route::ApiCall;
 use crate::error::ApiError;
+use crate::presign::query_pairs;
 use crate::shared::Shared;
 use crate::state::MAX_LIST_RESULTS;
-use crate::upload::{self, presign::query_pairs};
+use crate::upload;
 
 /// GetJob: the job and its DEPLOY step, whose `logUrl` is presigned.
 pub(super) fn get(shared: &Shared, call: &ApiCall) -> Result<Value, ApiError> {

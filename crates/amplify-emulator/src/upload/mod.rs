@@ -4,8 +4,6 @@
 //! zip is kept for StartDeployment. Signing lives in [`presign`]; the step
 //! log is served by `site`, which checks its URL with the same signer.
 
-pub(crate) mod presign;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{self, S3Error};
 use crate::fault::FaultAction;
 use crate::operation::Operation;
+use crate::presign;
 use crate::request::{early_fault, read_body, Answer, BodyError, Dropped, Recorder};
 use crate::shared::Shared;
 use crate::site;
