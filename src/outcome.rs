@@ -262,6 +262,14 @@ pub fn console_job_url(region: &str, app_id: &str, branch: &str, job_id: &str) -
     format!("{}/{job}", console_url(region, app_id, branch))
 }
 
+/// A service timestamp (epoch seconds, as Amplify answers them) as RFC
+/// 3339 in UTC, whole seconds; `None` when absent or not a time.
+pub fn rfc3339(epoch: Option<f64>) -> Option<String> {
+    let secs = epoch.filter(|s| s.is_finite() && *s >= 0.0)?;
+    let t = std::time::UNIX_EPOCH.checked_add(Duration::from_secs_f64(secs))?;
+    Some(humantime::format_rfc3339_seconds(t).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,13 +3,13 @@
 //! exactly as `deploy` does.
 
 use std::fmt::Write as _;
-use std::time::{Duration, UNIX_EPOCH};
 
 use crate::amplify::{ApiError, Job, JobStatus};
 use crate::branch::{remove_branch, Target};
 use crate::error::{one_line, RunError};
 use crate::http;
 use crate::incident::Lock;
+use crate::outcome::rfc3339;
 use crate::provenance::{self, BranchState, LiveJob, Trust};
 use crate::report::Reporter;
 use crate::settings::{BranchSettings, JobSettings};
@@ -104,12 +104,6 @@ pub async fn stop(job: &JobSettings, reporter: &Reporter) -> Result<(), RunError
     }
 }
 
-fn time(epoch: Option<f64>) -> Option<String> {
-    let secs = epoch.filter(|s| s.is_finite() && *s >= 0.0)?;
-    let t = UNIX_EPOCH.checked_add(Duration::from_secs_f64(secs))?;
-    Some(humantime::format_rfc3339_seconds(t).to_string())
-}
-
 fn job_text(t: &Target, id: &str, job: &Job) -> String {
     let s = job.summary.clone().unwrap_or_default();
     let mut out = String::new();
@@ -123,10 +117,10 @@ fn job_text(t: &Target, id: &str, job: &Job) -> String {
     if let Some(kind) = &s.job_type {
         let _ = writeln!(out, "  type     {kind}");
     }
-    if let Some(start) = time(s.start_time) {
+    if let Some(start) = rfc3339(s.start_time) {
         let _ = writeln!(out, "  started  {start}");
     }
-    if let Some(end) = time(s.end_time) {
+    if let Some(end) = rfc3339(s.end_time) {
         let _ = writeln!(out, "  ended    {end}");
     }
     for step in &job.steps {
@@ -223,8 +217,8 @@ fn job_json(t: &Target, id: &str, job: &Job) -> serde_json::Value {
                 "stepName": step.step_name,
                 "status": step.status,
                 "statusReason": step.status_reason,
-                "startTime": time(step.start_time),
-                "endTime": time(step.end_time),
+                "startTime": rfc3339(step.start_time),
+                "endTime": rfc3339(step.end_time),
                 "logUrl": step.log_url.as_deref().map(http::redact_url),
             })
         })
@@ -237,8 +231,8 @@ fn job_json(t: &Target, id: &str, job: &Job) -> serde_json::Value {
         "jobArn": s.job_arn,
         "status": s.status,
         "jobType": s.job_type,
-        "startTime": time(s.start_time),
-        "endTime": time(s.end_time),
+        "startTime": rfc3339(s.start_time),
+        "endTime": rfc3339(s.end_time),
         "steps": steps,
     })
 }

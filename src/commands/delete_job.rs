@@ -8,6 +8,7 @@
 use crate::amplify::{JobStatus, JobSummary};
 use crate::branch::Target;
 use crate::error::RunError;
+use crate::outcome::rfc3339;
 use crate::provenance::{self, LiveJob};
 use crate::report::Reporter;
 use crate::s3::Artifact;
@@ -140,7 +141,7 @@ fn refusal(
 /// `job 3 (SUCCEED, ended …) of d1/main`.
 fn describe(t: &Target, id: &str, job: &JobSummary) -> String {
     let status = job.status.as_ref().map_or("UNKNOWN", JobStatus::as_str);
-    let ended = super::history::time(job.end_time)
+    let ended = rfc3339(job.end_time)
         .map(|e| format!(", ended {e}"))
         .unwrap_or_default();
     format!("job {id} ({status}{ended}) of {}/{}", t.app_id, t.branch)

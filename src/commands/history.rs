@@ -3,7 +3,6 @@
 //! rollback can return to (see `crate::history`).
 
 use std::fmt::Write as _;
-use std::time::{Duration, UNIX_EPOCH};
 
 use crate::amplify::JobStatus;
 use crate::branch::Target;
@@ -11,6 +10,7 @@ use crate::ci::escape::log_line;
 use crate::error::RunError;
 use crate::history::{Entry, Stored};
 use crate::incident::{Lock, RolledBack};
+use crate::outcome::rfc3339;
 use crate::report::Reporter;
 use crate::settings::HistorySettings;
 
@@ -86,12 +86,6 @@ fn marks(entries: &[Entry], rolled: &RolledBack) -> Vec<Mark> {
         .collect()
 }
 
-pub(super) fn time(epoch: Option<f64>) -> Option<String> {
-    let secs = epoch.filter(|s| s.is_finite() && *s >= 0.0)?;
-    let t = UNIX_EPOCH.checked_add(Duration::from_secs_f64(secs))?;
-    Some(humantime::format_rfc3339_seconds(t).to_string())
-}
-
 /// What the store says of an entry, in a word.
 fn stored_word(e: &Entry) -> &'static str {
     match e.stored {
@@ -144,8 +138,8 @@ fn history_text(t: &Target, h: &History) -> String {
             "{:<6} {:<10} {:<20} {:<20} {:<12} {:<8} {}",
             e.job_id,
             status,
-            time(e.summary.start_time).unwrap_or_else(|| "-".into()),
-            time(e.summary.end_time).unwrap_or_else(|| "-".into()),
+            rfc3339(e.summary.start_time).unwrap_or_else(|| "-".into()),
+            rfc3339(e.summary.end_time).unwrap_or_else(|| "-".into()),
             sha,
             stored_word(e),
             mark_word(*mark)
@@ -195,8 +189,8 @@ fn history_json(t: &Target, h: &History) -> serde_json::Value {
             serde_json::json!({
                 "jobId": e.job_id,
                 "status": e.summary.status,
-                "startTime": time(e.summary.start_time),
-                "endTime": time(e.summary.end_time),
+                "startTime": rfc3339(e.summary.start_time),
+                "endTime": rfc3339(e.summary.end_time),
                 "sha256": e.sha256,
                 "artifact": e.artifact.as_ref().map(|a| a.s3_url()),
                 "artifactStatus": stored_json(e),

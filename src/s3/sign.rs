@@ -54,7 +54,7 @@ pub fn sign_headers(
     region: &str,
     time: SystemTime,
 ) -> Result<(), String> {
-    let headers = header_pairs(request.headers());
+    let headers = crate::http::header_pairs(request.headers());
     let instructions = instructions(
         request.method().as_str(),
         request.url().as_str(),
@@ -145,18 +145,6 @@ fn instructions(
         .map_err(|e| e.to_string())?
         .into_parts();
     Ok(instructions)
-}
-
-fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|v| (name.as_str().to_string(), v.to_string()))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -29,28 +29,9 @@ impl BasicAuth {
     }
 }
 
-/// Standard base64 (padding optional); `None` on any other character.
+/// Standard base64 (RFC 4648), decoded; `None` when it is not that.
 pub(super) fn unbase64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.trim_end_matches('=').bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    aws_smithy_types::base64::decode(text).ok()
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -61,30 +42,12 @@ impl std::fmt::Debug for BasicAuth {
 
 /// Standard base64 with padding (RFC 4648 section 4).
 pub(super) fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    aws_smithy_types::base64::encode(data)
 }
 
 /// `--basic-auth inherit`.
 pub(super) const INHERIT: &str = "inherit";
 
-#[cfg(test)]
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
