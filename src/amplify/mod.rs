@@ -8,7 +8,7 @@ mod client;
 mod error;
 mod sign;
 mod types;
-mod upload;
+mod zip_upload;
 
 pub use client::{Client, ClientConfig};
 pub use error::{limit_kind, ApiError, Limit};
@@ -17,5 +17,5 @@ pub use types::{
     App, Branch, BranchUpdate, CreateDeploymentOutput, CustomRule, Job, JobStatus, JobSummary,
     ListBranchesOutput, ListJobsOutput, NewBranch, Secret, StartDeploymentInput, Step,
 };
-pub(crate) use upload::S3_ZIP;
-pub use upload::{upload_zip, upload_zip_counting};
+pub(crate) use zip_upload::S3_ZIP;
+pub use zip_upload::{upload_zip, upload_zip_counting};

@@ -14,12 +14,12 @@ use crate::outcome::rfc3339;
 use crate::report::Reporter;
 use crate::settings::HistorySettings;
 
-use super::store;
+use super::artifacts;
 
 /// `amplify-deploy history`.
 pub async fn history(s: &HistorySettings, reporter: &Reporter) -> Result<(), RunError> {
-    let (t, s3) = store::connect(&s.target, reporter).await?;
-    let (entries, tags) = store::entries(&t, &s3, s.artifact_store.as_ref(), s.limit).await?;
+    let (t, s3) = artifacts::connect(&s.target, reporter).await?;
+    let (entries, tags) = artifacts::entries(&t, &s3, s.artifact_store.as_ref(), s.limit).await?;
     let h = History {
         marks: marks(&entries, &RolledBack::from_tags(&tags)),
         entries,

@@ -14,8 +14,8 @@ mod package;
 mod previews;
 mod promote;
 mod rollback;
-mod rules;
-mod store;
+mod rules_sync;
+mod artifacts;
 
 use std::time::Instant;
 
@@ -48,7 +48,7 @@ async fn dispatch(settings: &Settings, reporter: &Reporter) -> Result<(), RunErr
         Settings::Completions(shell) => completions::completions(*shell),
         Settings::Init(s) => init::init(s, reporter).await,
         Settings::Previews(s) => previews::previews(s, reporter).await,
-        Settings::RulesSync(s) => rules::sync(s, reporter).await,
+        Settings::RulesSync(s) => rules_sync::sync(s, reporter).await,
         Settings::History(s) => history::history(s, reporter).await,
         Settings::Rollback(s) => rollback::rollback(s, reporter).await,
         Settings::Promote(s) => promote::promote(s, reporter).await,

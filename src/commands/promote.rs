@@ -14,7 +14,7 @@ use crate::history::{Stored, Walk};
 use crate::report::Reporter;
 use crate::settings::{CommitSettings, DeploySettings, PromoteSettings, Source};
 
-use super::store;
+use super::artifacts;
 
 pub async fn promote(s: &PromoteSettings, reporter: &Reporter) -> Result<(), RunError> {
     let timeout = s.deploy.timeout;
@@ -24,8 +24,8 @@ pub async fn promote(s: &PromoteSettings, reporter: &Reporter) -> Result<(), Run
 }
 
 async fn prepare(s: &PromoteSettings, reporter: &Reporter) -> Result<DeploySettings, RunError> {
-    let (t, s3) = store::connect(&s.from, reporter).await?;
-    let tags = store::branch_tags(&t).await?;
+    let (t, s3) = artifacts::connect(&s.from, reporter).await?;
+    let tags = artifacts::branch_tags(&t).await?;
     let mut walk = Walk::new(&t.client, (&t.app_id, &t.branch), &tags, &s3, None);
     let from = &t.branch;
     let mut live = loop {
@@ -67,12 +67,12 @@ async fn prepare(s: &PromoteSettings, reporter: &Reporter) -> Result<DeploySetti
         .source_url
         .as_deref()
         .is_some_and(|u| !u.starts_with("s3://"));
-    let url = store::source_url(&s3, &artifact, s.presigned || was_presigned, reporter).await?;
+    let url = artifacts::source_url(&s3, &artifact, s.presigned || was_presigned, reporter).await?;
     reporter.line(format!(
         "promoting {}/{from} job {id} (package sha256 {}) to {}/{}",
         t.app_id, artifact.sha256, s.deploy.app_id, s.deploy.branch,
     ));
-    let page = store::expected_page(&s3, &artifact, &s.deploy.verify, reporter).await;
+    let page = artifacts::expected_page(&s3, &artifact, &s.deploy.verify, reporter).await;
     let p = live.provenance.clone().unwrap_or_default();
     // The target's provenance is the source's, and where it came from;
     // never superseded (the target may serve a newer commit on purpose).

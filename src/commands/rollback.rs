@@ -24,7 +24,7 @@ use crate::settings::{
     BranchSettings, CommitSettings, DeploySettings, RollbackSettings, RollbackTarget, Source,
 };
 
-use super::store::{self, store_error};
+use super::artifacts::{self, store_error};
 
 /// `amplify-deploy rollback`.
 pub async fn rollback(s: &RollbackSettings, reporter: &Reporter) -> Result<(), RunError> {
@@ -48,8 +48,8 @@ async fn prepare(s: &RollbackSettings, reporter: &Reporter) -> Result<DeploySett
         aws: s.deploy.aws.clone(),
         timeout: s.deploy.timeout,
     };
-    let (t, s3) = store::connect(&b, reporter).await?;
-    let tags = store::branch_tags(&t).await?;
+    let (t, s3) = artifacts::connect(&b, reporter).await?;
+    let tags = artifacts::branch_tags(&t).await?;
     let rolled = RolledBack::from_tags(&tags);
     let mut walk = Walk::new(
         &t.client,
@@ -70,7 +70,7 @@ async fn prepare(s: &RollbackSettings, reporter: &Reporter) -> Result<DeploySett
             .as_deref()
             .is_some_and(|u| !u.starts_with("s3://"))
     }) || s.presigned;
-    let url = store::source_url(&s3, &target.artifact, presign, reporter).await?;
+    let url = artifacts::source_url(&s3, &target.artifact, presign, reporter).await?;
     let what = match &target.job {
         Some(e) => format!("job {}", e.job_id),
         None => format!("artifact {}", target.artifact.s3_url()),
@@ -79,7 +79,7 @@ async fn prepare(s: &RollbackSettings, reporter: &Reporter) -> Result<DeploySett
         "rolling back {}/{} to {what} (package sha256 {}): {}",
         t.app_id, t.branch, target.artifact.sha256, target.why
     ));
-    let page = store::expected_page(&s3, &target.artifact, &s.deploy.verify, reporter).await;
+    let page = artifacts::expected_page(&s3, &target.artifact, &s.deploy.verify, reporter).await;
     // The target's commit when its provenance says, else the CI run's;
     // never superseded (returning to an older commit is the point).
     let mut commit = CommitSettings {

@@ -21,7 +21,7 @@ mod failure;
 mod guard;
 mod packaging;
 mod read;
-mod rules;
+mod sync_rules;
 mod skip;
 mod stamp;
 mod start;
@@ -303,7 +303,7 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
                 record_package(&ctx, &packaged);
             }
             if let Some(r) = &ctx.settings.rules {
-                rules::sync(&ctx, &r.rules, &r.from, true).await?;
+                sync_rules::sync(&ctx, &r.rules, &r.from, true).await?;
             }
             ctx.record(|o| o.status = Some(RunStatus::DryRun));
             let outcome = lock(&ctx.state).outcome.clone();
@@ -476,7 +476,7 @@ async fn deploy_steps(
         });
     }
     if let Some(r) = &plan.rules {
-        rules::sync(ctx, &r.rules, &r.from, false).await?;
+        sync_rules::sync(ctx, &r.rules, &r.from, false).await?;
     }
     let branch = branch::ready(ctx, hooks, facts, changes).await?;
     record_site(ctx, facts, Some(&branch));

@@ -14,7 +14,7 @@ pub mod sdk;
 #[cfg(test)]
 pub(crate) mod test_server;
 pub mod trace;
-mod upload;
+mod file_put;
 pub mod wire;
 
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub use retry::{
     RetryEvent, RetryObserver,
 };
 pub use trace::{CallTrace, CallTracer};
-pub use upload::{upload_file, upload_file_counting, upload_to, Store, Target, UploadError};
+pub use file_put::{upload_file, upload_file_counting, upload_to, Store, Target, UploadError};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("amplify-deploy/", env!("CARGO_PKG_VERSION"));

@@ -1,6 +1,6 @@
 //! PUT a file to a presigned URL. What the store behind the URL expects
 //! (its `Content-Type`) and how it words a refusal come from the caller, as
-//! a [`Store`]: `crate::amplify::upload` describes S3.
+//! a [`Store`]: `crate::amplify::zip_upload` describes S3.
 //!
 //! Presigned URLs are fragile: the signature covers the query string as
 //! issued, so the URL goes on the wire exactly as given; and a store such
