@@ -11,6 +11,7 @@ mod incident;
 mod init;
 mod inputs;
 mod jobs;
+mod layout;
 mod live;
 mod network;
 mod oidc;

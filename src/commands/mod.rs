@@ -3,6 +3,7 @@
 //! below (the deploy pipeline, previews, packaging, the Amplify client);
 //! nothing below imports this.
 
+mod artifacts;
 mod branch;
 mod completions;
 mod delete_job;
@@ -15,7 +16,6 @@ mod previews;
 mod promote;
 mod rollback;
 mod rules_sync;
-mod artifacts;
 
 use std::time::Instant;
 

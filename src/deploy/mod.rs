@@ -1,17 +1,26 @@
-//! The deploy pipeline, as `run` reads it: **read** what the decision
-//! needs ([`read`], with [`packaging`] alongside: packaging changes
-//! nothing), **decide** ([`decide`]: deploy, superseded, skipped, busy,
-//! locked, dry run), then **act**, and only on a decision to deploy change
-//! anything: [`undo`] (a rollback's record and lock), [`store`] (the
-//! package to S3), [`rules`] (the app's redirects), [`branch`] (created,
-//! or its settings applied; the hooks' preview branch), the hooks'
-//! GitHub deployment, [`start`] (our job, with lost-answer recovery and
-//! [`busy`] branches), [`upload`], [`wait`], [`failure`] (the verdict, and
-//! the failed step's log via [`steplog`]), [`stamp`] (provenance on the
-//! branch), [`verify`] (the live check). A skip applies only the branch
-//! settings the run asks for ([`skip`]). [`plan`] checks the input before
-//! anything touches the network; [`guard`] cuts the run short on timeout
-//! or signal, so that no run leaves behind a job that blocks the branch.
+//! The deploy pipeline, as `run` reads it. Its input is `DeploySettings`,
+//! checked when settings were resolved.
+//!
+//! 1. **Read** what the decision needs, changing nothing: [`read`] (the
+//!    app, the branch and its tags, its newest jobs), with [`packaging`]
+//!    alongside (the zip; with `--skip-unchanged`, the tree's digest
+//!    first).
+//! 2. **Decide** ([`decide`]): deploy, superseded, skipped, busy, locked,
+//!    or a dry run ([`dry_run`] prints it); a busy branch is waited for
+//!    ([`busy`]) and the decision made again.
+//! 3. **Act**, and only on a decision to deploy change anything, in order:
+//!    [`undo`] (a rollback's record and lock), [`store`] (the package to
+//!    S3), [`sync_rules`] (the app's redirects and rewrites), [`branch`]
+//!    (created, or its settings applied; a preview's through the hooks),
+//!    the hooks' GitHub deployment, [`start`] (our job, with lost-answer
+//!    recovery), [`upload`] (the zip, then StartDeployment), [`wait`],
+//!    [`failure`] (the verdict, and the failed step's log via
+//!    [`steplog`]), [`stamp`] (provenance on the branch), [`verify`] (the
+//!    live check). A skip applies only the branch settings the run asks
+//!    for ([`skip`]).
+//!
+//! [`guard`] cuts the run short on timeout or signal, so that no run leaves
+//! behind a job that blocks the branch.
 
 mod branch;
 mod busy;
@@ -21,12 +30,12 @@ mod failure;
 mod guard;
 mod packaging;
 mod read;
-mod sync_rules;
 mod skip;
 mod stamp;
 mod start;
 mod steplog;
 mod store;
+mod sync_rules;
 mod undo;
 mod upload;
 mod verify;

@@ -8,24 +8,24 @@
 //! same split between `src/client/` and `src/aws/`).
 
 mod backoff;
+mod file_put;
 pub mod proxy;
 mod retry;
 pub mod sdk;
 #[cfg(test)]
 pub(crate) mod test_server;
 pub mod trace;
-mod file_put;
 pub mod wire;
 
 use std::time::Duration;
 
 pub use backoff::{Backoff, BackoffConfig};
+pub use file_put::{upload_file, upload_file_counting, upload_to, Store, Target, UploadError};
 pub use retry::{
     parse_retry_after, retry, retry_with_backoff, silent_observer, RetryConfig, RetryDecision,
     RetryEvent, RetryObserver,
 };
 pub use trace::{CallTrace, CallTracer};
-pub use file_put::{upload_file, upload_file_counting, upload_to, Store, Target, UploadError};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("amplify-deploy/", env!("CARGO_PKG_VERSION"));
