@@ -303,20 +303,27 @@ bench_store() {
   local full="$base deploy $target --path '$dir'"
   local skip="$base deploy $target --path '$dir' $store --skip-unchanged"
   local rollback="$base rollback $target"
-  # Two stored packages of the tree (one leaves a file out), so that each
-  # rollback has an earlier deploy to return to (they alternate); the
-  # second is live.
+  # Two stored packages of the tree (one leaves a file out), so that the
+  # rollback has an earlier release to return to; the second is live.
   local one_file
   one_file=$(cd "$dir" && find . -type f -name '*.html' | sed -n 2p)
   bash -c "$base deploy $target --path '$dir' $store --exclude '${one_file#./}'" >/dev/null 2>"$work/store.err" &&
-    bash -c "$base deploy $target --path '$dir' $store" >/dev/null 2>>"$work/store.err" || {
+    bash -c "$base deploy $target --path '$dir' $store --json '$work/second.json'" >/dev/null 2>>"$work/store.err" || {
     cat "$work/store.err" >&2
     exit 1
   }
+  # Before each rollback, the second package is made live again from the
+  # store (rollback walks back and never returns to a release it left:
+  # without this, the second rollback would have nowhere to go).
+  local second
+  second=$(jq -r .package.sha256 "$work/second.json")
+  local relive="$base deploy $target --source-url s3://bench/site/$second.zip --source-url-type ZIP"
 
   hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$work/store.json" \
     -n "full deploy (package, upload, job)" "$full" \
-    -n "unchanged redeploy, --skip-unchanged" "$skip" \
+    -n "unchanged redeploy, --skip-unchanged" "$skip" >&2
+  hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$work/rollback.json" \
+    --prepare "$relive" \
     -n "rollback (stored artifact, new job)" "$rollback" >&2
   # The skip must have skipped, and every rollback succeeded.
   bash -c "$skip --json '$work/skip.json'" >/dev/null 2>&1
@@ -334,7 +341,7 @@ bench_store() {
   echo
   echo "| run | wall time (s) | min … max (s) | CPU (s) |"
   echo "| --- | --- | --- | --- |"
-  jq -r '.results[] | "\(.command)\t\(.mean)\t\(.stddev)\t\(.min)\t\(.max)\t\(.user + .system)"' "$work/store.json" |
+  jq -r '.results[] | "\(.command)\t\(.mean)\t\(.stddev)\t\(.min)\t\(.max)\t\(.user + .system)"' "$work/store.json" "$work/rollback.json" |
     awk -F'\t' '{ printf "| %s | %.2f ± %.2f | %.2f … %.2f | %.2f |\n", $1, $2, $3, $4, $5, $6 }'
 }
 
