@@ -25,24 +25,7 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
         reporter.github().mask(t);
     }
     let Connection { client, region, .. } = connection::connect(&s.aws, reporter).await?;
-    let scope = Scope {
-        app_id,
-        branch: "",
-        region: &region,
-    };
-    let ours = Ours {
-        repository: s.github.repository.as_deref(),
-        prefix: &s.prefix,
-    };
-    let mut inventory = lifecycle::inventory(&client, app_id, &ours)
-        .await
-        .map_err(|e| explain(&e, &scope))?;
-    if inventory.branches >= WARN_BRANCHES {
-        reporter.warning(&format!(
-            "app {app_id} has {} of Amplify's {MAX_BRANCHES} branches (whoever made them): new previews will soon fail",
-            inventory.branches
-        ));
-    }
+    let mut inventory = read_inventory(s, &client, &region, reporter).await?;
     let github = crate::preview::github_api(&s.github, reporter);
     let wants_states = s.prune.as_ref().is_none_or(|p| p.closed);
     let unknown = match wants_states {
@@ -56,45 +39,75 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
         app_id,
         region: &region,
     };
-    match &s.prune {
-        None => {
-            if let Some(why) = &unknown {
-                let msg = format!("whether the pull requests are open is not known: {why}");
-                reporter.line(format!("notice: {msg}"));
-                reporter.github().notice("Previews", &msg);
-            }
-            list(&place, &inventory, s.json);
-            Ok(())
-        }
-        Some(sel) => {
-            let mut sel = sel.clone();
-            if let (true, Some(why)) = (sel.closed, &unknown) {
-                let msg = format!(
-                    "--closed skipped: whether the pull requests are closed is not known ({why}); the other selectors still apply"
-                );
-                reporter.line(format!("notice: {msg}"));
-                reporter.github().notice("Previews", &msg);
-                sel.closed = false;
-            }
-            let remover = Remover {
-                client: &client,
-                app_id,
-                region: &region,
-                github: github.as_ref().ok(),
-                environment: s.github.deployment_environment.as_deref(),
+    let Some(sel) = &s.prune else {
+        if let Some(why) = &unknown {
+            notice(
                 reporter,
-            };
-            prune(
-                &place,
-                &remover,
-                &inventory,
-                &sel,
-                unknown.is_some(),
-                s.json,
-            )
-            .await
+                &format!("whether the pull requests are open is not known: {why}"),
+            );
         }
+        list(&place, &inventory, s.json);
+        return Ok(());
+    };
+    let mut sel = sel.clone();
+    if let (true, Some(why)) = (sel.closed, &unknown) {
+        notice(reporter, &format!(
+            "--closed skipped: whether the pull requests are closed is not known ({why}); the other selectors still apply"
+        ));
+        sel.closed = false;
     }
+    let remover = Remover {
+        client: &client,
+        app_id,
+        region: &region,
+        github: github.as_ref().ok(),
+        environment: s.github.deployment_environment.as_deref(),
+        reporter,
+    };
+    prune(
+        &place,
+        &remover,
+        &inventory,
+        &sel,
+        unknown.is_some(),
+        s.json,
+    )
+    .await
+}
+
+/// The app's previews (this repository's, by the ownership rule), with a
+/// warning when the app nears Amplify's branch limit.
+async fn read_inventory(
+    s: &PreviewsSettings,
+    client: &crate::amplify::Client,
+    region: &str,
+    reporter: &Reporter,
+) -> Result<Inventory, RunError> {
+    let app_id = &s.app_id;
+    let scope = Scope {
+        app_id,
+        branch: "",
+        region,
+    };
+    let ours = Ours {
+        repository: s.github.repository.as_deref(),
+        prefix: &s.prefix,
+    };
+    let inventory = lifecycle::inventory(client, app_id, &ours)
+        .await
+        .map_err(|e| explain(&e, &scope))?;
+    if inventory.branches >= WARN_BRANCHES {
+        reporter.warning(&format!(
+            "app {app_id} has {} of Amplify's {MAX_BRANCHES} branches (whoever made them): new previews will soon fail",
+            inventory.branches
+        ));
+    }
+    Ok(inventory)
+}
+
+fn notice(reporter: &Reporter, msg: &str) {
+    reporter.line(format!("notice: {msg}"));
+    reporter.github().notice("Previews", msg);
 }
 
 struct Place<'a> {

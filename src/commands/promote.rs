@@ -8,10 +8,12 @@
 
 use std::time::Instant;
 
+use crate::branch::Target;
 use crate::deadline;
 use crate::error::RunError;
-use crate::history::{Stored, Walk};
+use crate::history::{Entry, Stored, Walk};
 use crate::report::Reporter;
+use crate::s3::Artifact;
 use crate::settings::{CommitSettings, DeploySettings, PromoteSettings, Source};
 
 use super::artifacts;
@@ -27,41 +29,9 @@ async fn prepare(s: &PromoteSettings, reporter: &Reporter) -> Result<DeploySetti
     let (t, s3) = artifacts::connect(&s.from, reporter).await?;
     let tags = artifacts::branch_tags(&t).await?;
     let mut walk = Walk::new(&t.client, (&t.app_id, &t.branch), &tags, &s3, None);
-    let from = &t.branch;
-    let mut live = loop {
-        match walk.next().await.map_err(|e| t.explain(&e))? {
-            Some(e) if e.live => break e,
-            Some(_) => {}
-            None => {
-                return Err(RunError::input(format!(
-                    "branch {from} has no live job (no job succeeded): nothing to promote"
-                )))
-            }
-        }
-    };
-    walk.check(&mut live).await;
-    let id = &live.job_id;
-    let artifact = match (&live.artifact, &live.stored) {
-        (Some(a), Stored::Present) => a.clone(),
-        (Some(a), Stored::Expired) => {
-            return Err(RunError::input(format!(
-                "branch {from}'s live job {id} deployed {}, which is gone from the store (expired): nothing to promote",
-                a.s3_url()
-            )))
-        }
-        (Some(a), Stored::Unknown(why)) => {
-            return Err(RunError::aws(format!(
-                "branch {from}'s live job {id} deployed {}, which cannot be checked: {why}",
-                a.s3_url()
-            )))
-        }
-        _ => {
-            return Err(RunError::input(format!(
-                "branch {from}'s live job {id} has no stored artifact (it was not deployed with --artifact-store): nothing to promote"
-            ))
-            .hint("deploy the source branch with --artifact-store, then promote it"))
-        }
-    };
+    let live = live_job(&mut walk, &t).await?;
+    let artifact = live_artifact(&live, &t.branch)?;
+    let (from, id) = (&t.branch, &live.job_id);
     let was_presigned = live
         .summary
         .source_url
@@ -91,4 +61,43 @@ async fn prepare(s: &PromoteSettings, reporter: &Reporter) -> Result<DeploySetti
         source: Some(Source::Stored { url, page }),
         commit,
     })
+}
+
+/// The source branch's live job, its artifact checked in the store.
+async fn live_job(walk: &mut Walk<'_>, t: &Target) -> Result<Entry, RunError> {
+    loop {
+        match walk.next().await.map_err(|e| t.explain(&e))? {
+            Some(mut e) if e.live => {
+                walk.check(&mut e).await;
+                return Ok(e);
+            }
+            Some(_) => {}
+            None => {
+                return Err(RunError::input(format!(
+                    "branch {} has no live job (no job succeeded): nothing to promote",
+                    t.branch
+                )))
+            }
+        }
+    }
+}
+
+/// The live job's stored artifact, or why there is none to promote.
+fn live_artifact(live: &Entry, from: &str) -> Result<Artifact, RunError> {
+    let id = &live.job_id;
+    match (&live.artifact, &live.stored) {
+        (Some(a), Stored::Present) => Ok(a.clone()),
+        (Some(a), Stored::Expired) => Err(RunError::input(format!(
+            "branch {from}'s live job {id} deployed {}, which is gone from the store (expired): nothing to promote",
+            a.s3_url()
+        ))),
+        (Some(a), Stored::Unknown(why)) => Err(RunError::aws(format!(
+            "branch {from}'s live job {id} deployed {}, which cannot be checked: {why}",
+            a.s3_url()
+        ))),
+        _ => Err(RunError::input(format!(
+            "branch {from}'s live job {id} has no stored artifact (it was not deployed with --artifact-store): nothing to promote"
+        ))
+        .hint("deploy the source branch with --artifact-store, then promote it")),
+    }
 }

@@ -462,7 +462,6 @@ async fn deploy_steps(
         zip,
         started,
     } = steps;
-    let plan = &ctx.settings;
     // Decided on the tree's digest alone: compress now.
     let zip = match (zip, &ctx.source) {
         (None, Source::Folder(opts)) => {
@@ -472,9 +471,38 @@ async fn deploy_steps(
         }
         (zip, _) => zip,
     };
+    let (branch, stored) = make_changes(ctx, hooks, facts, changes, zip.as_ref()).await?;
+    let source = stored.as_ref().map(|s| s.source_url.as_str());
+    let Some(job_id) = start_step(ctx, zip.as_ref(), source).await? else {
+        return Ok(()); // decided again after a wait: not deploying
+    };
+    if !ctx.settings.wait {
+        ctx.reporter.line("not waiting for the job (--no-wait)");
+        let verify = verify::skip(ctx, "the run does not wait for the job (--no-wait)");
+        ctx.record(|o| {
+            o.status = Some(RunStatus::Started);
+            o.verify = verify;
+        });
+        return Ok(());
+    }
+    wait_and_judge(ctx, &job_id, started).await?;
+    after_success(ctx, facts, &branch, &job_id, zip).await
+}
+
+/// The changes a decision to deploy makes before our job, in order: the
+/// rollback's record, the store, the app's rules, the branch, and (the
+/// hooks) the GitHub deployment. Returns the branch and the stored package.
+async fn make_changes(
+    ctx: &Arc<Ctx>,
+    hooks: &mut dyn Hooks,
+    facts: &Facts,
+    changes: &Changes,
+    zip: Option<&Packaged>,
+) -> Result<(ReadyBranch, Option<store::Stored>), RunError> {
+    let plan = &ctx.settings;
     undo::record(ctx, facts).await?;
     // Stored first: a refused PutObject leaves the service untouched.
-    let stored = match (&plan.store, &zip) {
+    let stored = match (&plan.store, zip) {
         (Some(store), Some(zip)) => Some(store::put(ctx, store, zip).await?),
         _ => None,
     };
@@ -490,46 +518,50 @@ async fn deploy_steps(
     let branch = branch::ready(ctx, hooks, facts, changes).await?;
     record_site(ctx, facts, Some(&branch));
     hooks.deploying().await;
-    let source = stored.as_ref().map(|s| s.source_url.as_str());
-    let Some(job_id) = start_step(ctx, zip.as_ref(), source).await? else {
-        return Ok(()); // decided again after a wait: not deploying
-    };
-    if !plan.wait {
-        ctx.reporter.line("not waiting for the job (--no-wait)");
-        let verify = verify::skip(ctx, "the run does not wait for the job (--no-wait)");
-        ctx.record(|o| {
-            o.status = Some(RunStatus::Started);
-            o.verify = verify;
-        });
-        return Ok(());
-    }
+    Ok((branch, stored))
+}
+
+/// Wait for our job and record its verdict; an error unless it succeeded.
+async fn wait_and_judge(ctx: &Arc<Ctx>, job_id: &str, started: Instant) -> Result<(), RunError> {
     let group = ctx
         .reporter
         .open_group(&format!("Waiting for job {job_id}"));
     let wait_started = Instant::now();
-    let job = wait::wait_for_job(ctx, &job_id).await;
+    let job = wait::wait_for_job(ctx, job_id).await;
     drop(group);
-    let judged = failure::judge(ctx, &job?, &job_id, started).await;
+    let judged = failure::judge(ctx, &job?, job_id, started).await;
     ctx.record(|o| {
         o.status = Some(judged.status.clone().into());
         o.phases.push(("wait".into(), wait_started.elapsed()));
         o.phases.push(("total".into(), started.elapsed()));
         o.failures = judged.failures.clone();
     });
-    if let Some(e) = judged.error {
-        return Err(e);
-    }
+    judged.error.map_or(Ok(()), Err)
+}
+
+/// Our job succeeded: skew protection for a new app's branch, provenance,
+/// and the live check.
+async fn after_success(
+    ctx: &Arc<Ctx>,
+    facts: &Facts,
+    branch: &ReadyBranch,
+    job_id: &str,
+    zip: Option<Packaged>,
+) -> Result<(), RunError> {
     if branch.protect_after_deploy {
         let when = ": this first deployment is not protected (Amplify enables skew protection once the app has one); the next ones are";
         branch::set_skew_protection(ctx, true, when).await;
     }
-    stamp::stamp(ctx, &job_id, branch.arn.as_deref(), zip.as_ref()).await;
+    stamp::stamp(ctx, job_id, branch.arn.as_deref(), zip.as_ref()).await;
     let expected = match &ctx.source {
         Source::Stored { page, .. } => page.clone(),
         _ => zip.and_then(|z| z.kept),
     };
-    let site = branch.site.clone().or_else(|| facts.site(&plan.branch));
-    let checked = verify::live_check(ctx, ctx.deadline, (&branch, site.as_ref()), expected).await;
+    let site = branch
+        .site
+        .clone()
+        .or_else(|| facts.site(&ctx.settings.branch));
+    let checked = verify::live_check(ctx, ctx.deadline, (branch, site.as_ref()), expected).await;
     ctx.record(|o| o.verify = checked.facts);
     checked.error.map_or(Ok(()), Err)
 }

@@ -301,42 +301,16 @@ impl DeployOptions {
         env: &Env,
         purpose: Purpose<'_>,
     ) -> Result<DeployOptions, RunError> {
-        let inherit_basic_auth = args.basic_auth.as_deref().map(str::trim) == Some(INHERIT);
-        let redeploy = matches!(purpose, Purpose::Redeploy { .. });
-        if inherit_basic_auth && (args.preview != Some(true) || redeploy) {
-            return Err(RunError::input(
-                "basic-auth inherit copies a base branch's basic auth to a new preview: it needs --preview",
-            )
-            .hint("pass --basic-auth USER:PASSWORD to protect this branch"));
-        }
-        let preview = match (args.preview, purpose) {
-            (Some(true), Purpose::Deploy) => resolve_preview(args, env)?,
-            _ => Preview::Off,
-        };
-        let (given, app, region, undo) = match purpose {
-            Purpose::Deploy => (args.branch.as_deref(), None, None, None),
-            Purpose::Redeploy {
-                branch,
-                app_id,
-                region,
-                undo,
-            } => (branch, app_id, region, undo),
-        };
-        // Checked in the order users have always met them: the preview's
-        // branch, the live check, the app, the branch, the rules.
-        let preview_branch = match &preview {
-            Preview::PullRequest { .. } => Some(branch_of(args, &preview, given, redeploy)?),
-            _ => None,
-        };
-        let verify = VerifySettings::resolve(args)?;
-        let app_id = AppId::parse(app.or(args.app_id.as_deref()))?;
-        let (branch, create_branch, stage) = match preview_branch {
-            Some(b) => b,
-            None => branch_of(args, &preview, given, redeploy)?,
-        };
-        let rules = match redeploy {
-            false => sync_rules(args, &preview)?,
-            true => None,
+        let Target {
+            preview,
+            verify,
+            app_id,
+            branch: (branch, create_branch, stage),
+            rules,
+        } = Target::resolve(args, env, purpose)?;
+        let (region, undo, redeploy) = match purpose {
+            Purpose::Deploy => (None, None, false),
+            Purpose::Redeploy { region, undo, .. } => (region, undo, true),
         };
         let mut aws = AwsSettings::resolve(&args.aws, env);
         if let Some(region) = region {
@@ -358,21 +332,12 @@ impl DeployOptions {
             pending_grace: args.pending_grace,
             json: args.json.clone(),
             dotenv: args.dotenv.clone(),
-            temp_dir: env
-                .var_os("RUNNER_TEMP")
-                .map(PathBuf::from)
-                .filter(|p| p.is_dir())
-                .unwrap_or_else(std::env::temp_dir),
+            temp_dir: temp_dir(env),
             preview,
             github: GitHubSettings::resolve(args, env),
             verify,
-            lifecycle: LifecycleSettings {
-                prefix: args.preview_prefix.trim().to_owned(),
-                max_previews: args.max_previews as usize,
-                evict_open: args.evict_open.unwrap_or(false),
-                ttl: args.preview_ttl.filter(|t| !t.is_zero()),
-            },
-            inherit_basic_auth,
+            lifecycle: LifecycleSettings::resolve(args),
+            inherit_basic_auth: inherits_basic_auth(args),
             rules,
             store: None,
             skip_unchanged: !redeploy && args.skip_unchanged.unwrap_or(false),
@@ -380,6 +345,87 @@ impl DeployOptions {
             undo: undo.cloned(),
             skew_protection: args.skew_protection,
         })
+    }
+}
+
+/// What a deploy goes to and what it checks first: the preview the event
+/// decides, the live check, the app, the branch (with whether it may be
+/// created, and its stage), the rules to sync.
+struct Target {
+    preview: Preview,
+    verify: VerifySettings,
+    app_id: AppId,
+    branch: (BranchName, bool, Stage),
+    rules: Option<RulesSync>,
+}
+
+impl Target {
+    /// Checked in the order users have always met them: basic-auth
+    /// inherit, the preview, the preview's branch, the live check, the
+    /// app, the branch, the rules.
+    fn resolve(args: &DeployArgs, env: &Env, purpose: Purpose<'_>) -> Result<Target, RunError> {
+        let redeploy = matches!(purpose, Purpose::Redeploy { .. });
+        if inherits_basic_auth(args) && (args.preview != Some(true) || redeploy) {
+            return Err(RunError::input(
+                "basic-auth inherit copies a base branch's basic auth to a new preview: it needs --preview",
+            )
+            .hint("pass --basic-auth USER:PASSWORD to protect this branch"));
+        }
+        let preview = match (args.preview, purpose) {
+            (Some(true), Purpose::Deploy) => resolve_preview(args, env)?,
+            _ => Preview::Off,
+        };
+        let (given, app) = match purpose {
+            Purpose::Deploy => (args.branch.as_deref(), None),
+            Purpose::Redeploy { branch, app_id, .. } => (branch, app_id),
+        };
+        let preview_branch = match &preview {
+            Preview::PullRequest { .. } => Some(branch_of(args, &preview, given, redeploy)?),
+            _ => None,
+        };
+        let verify = VerifySettings::resolve(args)?;
+        let app_id = AppId::parse(app.or(args.app_id.as_deref()))?;
+        let branch = match preview_branch {
+            Some(b) => b,
+            None => branch_of(args, &preview, given, redeploy)?,
+        };
+        let rules = match redeploy {
+            false => sync_rules(args, &preview)?,
+            true => None,
+        };
+        Ok(Target {
+            preview,
+            verify,
+            app_id,
+            branch,
+            rules,
+        })
+    }
+}
+
+/// `--basic-auth inherit`.
+fn inherits_basic_auth(args: &DeployArgs) -> bool {
+    args.basic_auth.as_deref().map(str::trim) == Some(INHERIT)
+}
+
+/// Where the archive is written: `RUNNER_TEMP` when it is a folder, else
+/// the system's.
+fn temp_dir(env: &Env) -> PathBuf {
+    env.var_os("RUNNER_TEMP")
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+impl LifecycleSettings {
+    /// `--preview-prefix`, `--max-previews`, `--evict-open`, `--preview-ttl`.
+    fn resolve(args: &DeployArgs) -> LifecycleSettings {
+        LifecycleSettings {
+            prefix: args.preview_prefix.trim().to_owned(),
+            max_previews: args.max_previews as usize,
+            evict_open: args.evict_open.unwrap_or(false),
+            ttl: args.preview_ttl.filter(|t| !t.is_zero()),
+        }
     }
 }
 
