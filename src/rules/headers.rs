@@ -7,6 +7,84 @@
 
 use super::{significant_lines, Refusal, Refused, CUSTOM_HTTP_FILE, HEADERS_FILE};
 
+/// Why one `_headers` line cannot be translated: a header line (its
+/// removal, name or value), a path pattern, or a repeated cookie. The
+/// message is the refusal's `why`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum HeadersLineError {
+    #[error("`! {0}` removes a header, which customHttp.yml cannot express")]
+    HeaderRemoval(String),
+    #[error("a header line before any path pattern")]
+    HeaderWithoutPattern,
+    #[error("`{0}` is not `Name: value`")]
+    HeaderNotNameValue(String),
+    #[error("`{0}` is not a header name")]
+    HeaderName(String),
+    #[error("the value of `{0}` has a control character")]
+    HeaderControl(String),
+    #[error("`{0}`: customHttp.yml patterns are paths, not hosts")]
+    PatternHost(String),
+    #[error("`{0}` is not a path pattern (`/…`)")]
+    PatternNotAPath(String),
+    #[error("`{0}` has a space or a quote")]
+    PatternSpaceOrQuote(String),
+    /// `pattern` as the file writes it; `first`: the line of the first.
+    #[error("a second `Set-Cookie` for `{pattern}` (the first is on line {first}): customHttp.yml would join them into one header, which browsers read as one cookie; set one cookie per path")]
+    SecondCookie { pattern: String, first: usize },
+}
+
+/// Why one line of a `customHttp.yml` is not the `customHeaders` schema:
+/// the top key, an entry, a header, the end of the file, or a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum CustomHttpError {
+    #[error("`applications:` (monorepo) is not supported: a manual deploy has one app root")]
+    TopApplications,
+    #[error("expected `customHeaders:`, found `{0}`")]
+    TopUnexpected(String),
+    #[error("`{0}` is not `key: value`")]
+    NotKeyValue(String),
+    #[error("unexpected `{0}`: an entry is `pattern` and `headers`, a header `key` and `value`")]
+    UnexpectedKey(String),
+    #[error("`headers` before any `- pattern`")]
+    EntryHeadersFirst,
+    #[error("write `- pattern:` first, then `headers:`")]
+    EntryHeadersItem,
+    #[error("a second `pattern` in one entry")]
+    EntrySecondPattern,
+    #[error("an empty `pattern`")]
+    EntryEmptyPattern,
+    #[error("`{0}` outside a `- key:` item")]
+    HeaderOutsideItem(String),
+    #[error("a second `{0}` in one header")]
+    HeaderSecondMember(String),
+    #[error("the header before this line lacks its `key` or `value`")]
+    HeaderIncomplete,
+    #[error("no `customHeaders:`")]
+    EndNoCustomHeaders,
+    #[error("an entry without a `pattern`")]
+    EndNoPattern,
+    /// The pattern, quoted as YAML.
+    #[error("pattern {0} has no headers")]
+    EndNoHeaders(String),
+    #[error(transparent)]
+    Value(#[from] ScalarError),
+}
+
+/// Why a YAML scalar of the block subset cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ScalarError {
+    #[error("unterminated quote in `{0}`")]
+    Unterminated(String),
+    #[error("a lone `'` inside `{0}` (write `''`)")]
+    LoneQuote(String),
+    #[error("unsupported escape `\\{escape}` in `{raw}`")]
+    Escape { escape: char, raw: String },
+    #[error("an unescaped `\"` inside `{0}`")]
+    UnescapedQuote(String),
+    #[error("`{0}`: quote this value (flow, anchor, tag or block syntax is not read)")]
+    NotPlain(String),
+}
+
 /// One `customHeaders` entry: a pattern and its headers, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderRule {
@@ -42,7 +120,10 @@ fn parse_headers(text: &str) -> Result<Vec<HeaderRule>, Refused> {
             })
         };
         match (outcome, rules.last()) {
-            (Err(why), _) => refused.push(Refusal { line, why }),
+            (Err(why), _) => refused.push(Refusal {
+                line,
+                why: why.to_string(),
+            }),
             (Ok(()), Some(rule)) if indented && sets_cookie(code) => cookies.push(CookieLine {
                 pattern: rule.pattern.clone(),
                 written: written.to_owned(),
@@ -89,12 +170,13 @@ fn repeated_cookies(cookies: &[CookieLine]) -> Vec<Refusal> {
         .enumerate()
         .filter_map(|(i, cookie)| {
             let first = cookies[..i].iter().find(|c| c.pattern == cookie.pattern)?;
+            let why = HeadersLineError::SecondCookie {
+                pattern: cookie.written.clone(),
+                first: first.line,
+            };
             Some(Refusal {
                 line: cookie.line,
-                why: format!(
-                    "a second `Set-Cookie` for `{}` (the first is on line {}): customHttp.yml would join them into one header, which browsers read as one cookie; set one cookie per path",
-                    cookie.written, first.line
-                ),
+                why: why.to_string(),
             })
         })
         .collect()
@@ -103,23 +185,20 @@ fn repeated_cookies(cookies: &[CookieLine]) -> Vec<Refusal> {
 /// An indented `Name: value` line, added to the current pattern's headers
 /// (a repeated name joins its values with `, `, as Netlify and Cloudflare
 /// Pages do; a repeated `Set-Cookie` is refused by [`repeated_cookies`]).
-fn header_line(code: &str, current: Option<&mut HeaderRule>) -> Result<(), String> {
+fn header_line(code: &str, current: Option<&mut HeaderRule>) -> Result<(), HeadersLineError> {
     if let Some(name) = code.strip_prefix('!') {
-        return Err(format!(
-            "`! {}` removes a header, which customHttp.yml cannot express",
-            name.trim()
-        ));
+        return Err(HeadersLineError::HeaderRemoval(name.trim().to_owned()));
     }
-    let rule = current.ok_or("a header line before any path pattern")?;
+    let rule = current.ok_or(HeadersLineError::HeaderWithoutPattern)?;
     let (name, value) = code
         .split_once(':')
-        .ok_or_else(|| format!("`{code}` is not `Name: value`"))?;
+        .ok_or_else(|| HeadersLineError::HeaderNotNameValue(code.to_owned()))?;
     let (name, value) = (name.trim(), value.trim());
     if name.is_empty() || !name.bytes().all(is_token_byte) {
-        return Err(format!("`{name}` is not a header name"));
+        return Err(HeadersLineError::HeaderName(name.to_owned()));
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!("the value of `{name}` has a control character"));
+        return Err(HeadersLineError::HeaderControl(name.to_owned()));
     }
     match rule
         .headers
@@ -144,17 +223,15 @@ fn is_token_byte(b: u8) -> bool {
 /// across `/`, so a `*` that starts a segment is `**/*`; a placeholder
 /// segment (`:name`) is one segment, `*`; the site-wide `/**/…` is written
 /// `**/…` as Amplify's docs do.
-fn amplify_pattern(pattern: &str) -> Result<String, String> {
+fn amplify_pattern(pattern: &str) -> Result<String, HeadersLineError> {
     if pattern.starts_with("http://") || pattern.starts_with("https://") {
-        return Err(format!(
-            "`{pattern}`: customHttp.yml patterns are paths, not hosts"
-        ));
+        return Err(HeadersLineError::PatternHost(pattern.to_owned()));
     }
     if !pattern.starts_with('/') {
-        return Err(format!("`{pattern}` is not a path pattern (`/…`)"));
+        return Err(HeadersLineError::PatternNotAPath(pattern.to_owned()));
     }
     if pattern.contains(char::is_whitespace) || pattern.contains('\'') {
-        return Err(format!("`{pattern}` has a space or a quote"));
+        return Err(HeadersLineError::PatternSpaceOrQuote(pattern.to_owned()));
     }
     let segments: Vec<String> = pattern
         .split('/')
@@ -211,12 +288,18 @@ pub fn validate_custom_http(text: &str) -> Result<Vec<HeaderRule>, Refused> {
     let mut refused = Vec::new();
     for (line, code) in significant_lines(text) {
         if let Err(why) = parser.line(code.trim()) {
-            refused.push(Refusal { line, why });
+            refused.push(Refusal {
+                line,
+                why: why.to_string(),
+            });
         }
     }
     if refused.is_empty() {
         if let Err((line, why)) = parser.finish() {
-            refused.push(Refusal { line, why });
+            refused.push(Refusal {
+                line,
+                why: why.to_string(),
+            });
         }
     }
     if refused.is_empty() {
@@ -244,7 +327,7 @@ struct Parser {
 }
 
 impl Parser {
-    fn line(&mut self, code: &str) -> Result<(), String> {
+    fn line(&mut self, code: &str) -> Result<(), CustomHttpError> {
         self.lines += 1;
         if !self.started {
             return match code {
@@ -252,11 +335,8 @@ impl Parser {
                     self.started = true;
                     Ok(())
                 }
-                "applications:" => Err(
-                    "`applications:` (monorepo) is not supported: a manual deploy has one app root"
-                        .into(),
-                ),
-                _ => Err(format!("expected `customHeaders:`, found `{code}`")),
+                "applications:" => Err(CustomHttpError::TopApplications),
+                _ => Err(CustomHttpError::TopUnexpected(code.to_owned())),
             };
         }
         let (item, body) = match code.strip_prefix("- ") {
@@ -265,7 +345,7 @@ impl Parser {
         };
         let (key, value) = body
             .split_once(':')
-            .ok_or_else(|| format!("`{code}` is not `key: value`"))?;
+            .ok_or_else(|| CustomHttpError::NotKeyValue(code.to_owned()))?;
         let value = value.trim();
         match (key.trim(), item) {
             ("pattern", _) | ("headers", true) => self.entry(item, key.trim(), value),
@@ -276,40 +356,38 @@ impl Parser {
                 Ok(())
             }
             ("key" | "value", _) if self.in_headers => self.header_member(item, key.trim(), value),
-            (other, _) => Err(format!(
-                "unexpected `{other}`: an entry is `pattern` and `headers`, a header `key` and `value`"
-            )),
+            (other, _) => Err(CustomHttpError::UnexpectedKey(other.to_owned())),
         }
     }
 
-    fn current(&mut self) -> Result<&mut HeaderRule, String> {
+    fn current(&mut self) -> Result<&mut HeaderRule, CustomHttpError> {
         self.rules
             .last_mut()
-            .ok_or_else(|| "`headers` before any `- pattern`".to_owned())
+            .ok_or(CustomHttpError::EntryHeadersFirst)
     }
 
-    fn entry(&mut self, item: bool, key: &str, value: &str) -> Result<(), String> {
+    fn entry(&mut self, item: bool, key: &str, value: &str) -> Result<(), CustomHttpError> {
         self.flush_header()?;
         if item {
             self.rules.push(HeaderRule::default());
             self.in_headers = false;
         }
         if key == "headers" {
-            return Err("write `- pattern:` first, then `headers:`".into());
+            return Err(CustomHttpError::EntryHeadersItem);
         }
         let pattern = scalar(value)?;
         let rule = self.current()?;
         if !rule.pattern.is_empty() {
-            return Err("a second `pattern` in one entry".into());
+            return Err(CustomHttpError::EntrySecondPattern);
         }
         if pattern.is_empty() {
-            return Err("an empty `pattern`".into());
+            return Err(CustomHttpError::EntryEmptyPattern);
         }
         rule.pattern = pattern;
         Ok(())
     }
 
-    fn header_member(&mut self, item: bool, key: &str, value: &str) -> Result<(), String> {
+    fn header_member(&mut self, item: bool, key: &str, value: &str) -> Result<(), CustomHttpError> {
         if item {
             self.flush_header()?;
             self.header = Some((None, None));
@@ -318,34 +396,34 @@ impl Parser {
         let header = self
             .header
             .as_mut()
-            .ok_or_else(|| format!("`{key}` outside a `- key:` item"))?;
+            .ok_or_else(|| CustomHttpError::HeaderOutsideItem(key.to_owned()))?;
         let slot = if key == "key" {
             &mut header.0
         } else {
             &mut header.1
         };
         if slot.replace(value).is_some() {
-            return Err(format!("a second `{key}` in one header"));
+            return Err(CustomHttpError::HeaderSecondMember(key.to_owned()));
         }
         Ok(())
     }
 
     /// Move a complete header into the current entry.
-    fn flush_header(&mut self) -> Result<(), String> {
+    fn flush_header(&mut self) -> Result<(), CustomHttpError> {
         match self.header.take() {
             None => Ok(()),
             Some((Some(key), Some(value))) if !key.is_empty() => {
                 self.current()?.headers.push((key, value));
                 Ok(())
             }
-            Some(_) => Err("the header before this line lacks its `key` or `value`".into()),
+            Some(_) => Err(CustomHttpError::HeaderIncomplete),
         }
     }
 
-    fn finish(&mut self) -> Result<(), (usize, String)> {
+    fn finish(&mut self) -> Result<(), (usize, CustomHttpError)> {
         let end = self.lines;
         if !self.started {
-            return Err((1, "no `customHeaders:`".into()));
+            return Err((1, CustomHttpError::EndNoCustomHeaders));
         }
         self.flush_header().map_err(|why| (end, why))?;
         match self
@@ -353,8 +431,8 @@ impl Parser {
             .iter()
             .find(|r| r.pattern.is_empty() || r.headers.is_empty())
         {
-            Some(r) if r.pattern.is_empty() => Err((end, "an entry without a `pattern`".into())),
-            Some(r) => Err((end, format!("pattern {} has no headers", quote(&r.pattern)))),
+            Some(r) if r.pattern.is_empty() => Err((end, CustomHttpError::EndNoPattern)),
+            Some(r) => Err((end, CustomHttpError::EndNoHeaders(quote(&r.pattern)))),
             None => Ok(()),
         }
     }
@@ -362,20 +440,20 @@ impl Parser {
 
 /// A YAML scalar of the block subset: `'single'` (`''` is a quote),
 /// `"double"` (`\"` and `\\` escapes) or plain (up to a ` #` comment).
-fn scalar(raw: &str) -> Result<String, String> {
+fn scalar(raw: &str) -> Result<String, ScalarError> {
     if let Some(inner) = raw.strip_prefix('\'') {
         let inner = inner
             .strip_suffix('\'')
-            .ok_or_else(|| format!("unterminated quote in `{raw}`"))?;
+            .ok_or_else(|| ScalarError::Unterminated(raw.to_owned()))?;
         if inner.replace("''", "").contains('\'') {
-            return Err(format!("a lone `'` inside `{raw}` (write `''`)"));
+            return Err(ScalarError::LoneQuote(raw.to_owned()));
         }
         return Ok(inner.replace("''", "'"));
     }
     if let Some(inner) = raw.strip_prefix('"') {
         let inner = inner
             .strip_suffix('"')
-            .ok_or_else(|| format!("unterminated quote in `{raw}`"))?;
+            .ok_or_else(|| ScalarError::Unterminated(raw.to_owned()))?;
         let mut out = String::new();
         let mut chars = inner.chars();
         while let Some(c) = chars.next() {
@@ -384,13 +462,13 @@ fn scalar(raw: &str) -> Result<String, String> {
                     Some(e @ ('"' | '\\' | '/')) => out.push(e),
                     Some('t') => out.push('\t'),
                     other => {
-                        return Err(format!(
-                            "unsupported escape `\\{}` in `{raw}`",
-                            other.unwrap_or(' ')
-                        ))
+                        return Err(ScalarError::Escape {
+                            escape: other.unwrap_or(' '),
+                            raw: raw.to_owned(),
+                        })
                     }
                 },
-                ('"', false) => return Err(format!("an unescaped `\"` inside `{raw}`")),
+                ('"', false) => return Err(ScalarError::UnescapedQuote(raw.to_owned())),
                 (c, false) => out.push(c),
             }
         }
@@ -401,9 +479,7 @@ fn scalar(raw: &str) -> Result<String, String> {
         None => raw,
     };
     if plain.starts_with(['[', '{', '&', '*', '!', '|', '>', '%', '@', '`']) {
-        return Err(format!(
-            "`{raw}`: quote this value (flow, anchor, tag or block syntax is not read)"
-        ));
+        return Err(ScalarError::NotPlain(raw.to_owned()));
     }
     Ok(plain.to_owned())
 }

@@ -14,6 +14,59 @@
 use super::{significant_lines, Refusal, Refused, REDIRECTS_FILE};
 use crate::amplify::CustomRule;
 
+/// Why one `_redirects` line cannot be translated, by the part of the line
+/// that is read: the tokens, the status, the conditions, the source, the
+/// target. The message is the refusal's `why`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum LineError {
+    #[error("empty rule")]
+    Empty,
+    /// Query parameters after the source, or a `?` in it.
+    #[error("query-string matching (`{0}`): Amplify rules match the path only")]
+    QueryMatching(String),
+    #[error("no target: a rule is `from to [status]`")]
+    NoTarget,
+    #[error("`404!`: Amplify's 404 rules only apply where no file matches; drop the `!`")]
+    StatusForced404,
+    #[error("status {0}: Amplify redirects are 301 or 302; use 301 (permanent) or 302")]
+    StatusRedirect(String),
+    #[error("status {0}: Amplify rules answer 200 (rewrite), 301, 302 or 404")]
+    StatusUnknown(String),
+    #[error("unexpected `{0}` after the status")]
+    ConditionNotKeyValue(String),
+    #[error("`{0}` is not a two-letter country code")]
+    ConditionCountry(String),
+    #[error("`{0}`: Amplify conditions are countries only, not languages")]
+    ConditionLanguage(String),
+    #[error("`{0}`: Amplify rules have no role or cookie conditions")]
+    ConditionRoleOrCookie(String),
+    #[error("unknown condition `{0}`")]
+    ConditionUnknown(String),
+    /// `what` is `source` or `target`.
+    #[error("{what} `{value}` has `<` or `>`, which Amplify reads as a placeholder")]
+    AngleBrackets { what: &'static str, value: String },
+    #[error("source `{0}` is neither a path (`/…`) nor a URL (`https://…`)")]
+    SourceNotAPath(String),
+    #[error("source `{0}`: placeholders in the host cannot be expressed in Amplify")]
+    SourceHostPlaceholder(String),
+    #[error("source `{0}` has more than one `*`")]
+    SourceSplats(String),
+    #[error("`:splat` in the source: write `*` there (`:splat` is its value in the target)")]
+    SourceSplatName,
+    #[error("source `{from}` names `:{name}` twice")]
+    SourceNamedTwice { from: String, name: String },
+    #[error("target `{0}` is neither a path (`/…`) nor a URL (`https://…`)")]
+    TargetNotAPath(String),
+    #[error("target `{0}`: Netlify functions and services do not exist on Amplify")]
+    TargetNetlify(String),
+    #[error("target `{0}` uses `:splat` but the source has no `*`")]
+    TargetSplatWithoutStar(String),
+    #[error("target `{to}` uses `:{name}`, which the source does not name")]
+    TargetUnnamed { to: String, name: String },
+    #[error("target query `{query}` uses `:{name}`, which the source does not name")]
+    TargetQueryUnnamed { query: String, name: String },
+}
+
 /// Amplify's documented single-page-app rewrite: every path without a file
 /// extension (or with one no site serves as a file) to `/index.html`.
 pub fn spa_rule() -> CustomRule {
@@ -33,7 +86,10 @@ pub fn redirects_to_rules(text: &str, file: &str) -> Result<Vec<CustomRule>, Ref
     for (line, code) in significant_lines(text) {
         match line_rules(code) {
             Ok(mut r) => rules.append(&mut r),
-            Err(why) => refused.push(Refusal { line, why }),
+            Err(why) => refused.push(Refusal {
+                line,
+                why: why.to_string(),
+            }),
         }
     }
     if refused.is_empty() {
@@ -52,26 +108,21 @@ pub fn redirects_to_rules(text: &str, file: &str) -> Result<Vec<CustomRule>, Ref
 }
 
 /// The rules one line becomes (several with several countries).
-fn line_rules(code: &str) -> Result<Vec<CustomRule>, String> {
+fn line_rules(code: &str) -> Result<Vec<CustomRule>, LineError> {
     let tokens: Vec<&str> = code
         .split_whitespace()
         .take_while(|t| !t.starts_with('#'))
         .collect();
-    let (from, rest) = tokens.split_first().ok_or("empty rule")?;
+    let (from, rest) = tokens.split_first().ok_or(LineError::Empty)?;
     let query: Vec<&str> = rest
         .iter()
         .take_while(|t| t.contains('=') && !is_url_or_path(t))
         .copied()
         .collect();
     if !query.is_empty() {
-        return Err(format!(
-            "query-string matching (`{}`): Amplify rules match the path only",
-            query.join(" ")
-        ));
+        return Err(LineError::QueryMatching(query.join(" ")));
     }
-    let (to, rest) = rest
-        .split_first()
-        .ok_or("no target: a rule is `from to [status]`")?;
+    let (to, rest) = rest.split_first().ok_or(LineError::NoTarget)?;
     let (status, rest) = match rest.split_first() {
         Some((s, rest)) if s.trim_end_matches('!').bytes().all(|b| b.is_ascii_digit()) => {
             (*s, rest)
@@ -103,7 +154,7 @@ fn is_url_or_path(s: &str) -> bool {
 }
 
 /// The Amplify status of a `_redirects` status (`200`, `301!`, …).
-fn amplify_status(status: &str, absolute_target: bool) -> Result<&'static str, String> {
+fn amplify_status(status: &str, absolute_target: bool) -> Result<&'static str, LineError> {
     let (code, forced) = match status.strip_suffix('!') {
         Some(code) => (code, true),
         None => (status, false),
@@ -113,63 +164,50 @@ fn amplify_status(status: &str, absolute_target: bool) -> Result<&'static str, S
         "200" => Ok("404-200"),
         "301" => Ok("301"),
         "302" => Ok("302"),
-        "404" if forced => {
-            Err("`404!`: Amplify's 404 rules only apply where no file matches; drop the `!`".into())
-        }
+        "404" if forced => Err(LineError::StatusForced404),
         "404" => Ok("404"),
-        "303" | "307" | "308" => Err(format!(
-            "status {code}: Amplify redirects are 301 or 302; use 301 (permanent) or 302"
-        )),
-        _ => Err(format!(
-            "status {code}: Amplify rules answer 200 (rewrite), 301, 302 or 404"
-        )),
+        "303" | "307" | "308" => Err(LineError::StatusRedirect(code.to_owned())),
+        _ => Err(LineError::StatusUnknown(code.to_owned())),
     }
 }
 
 /// `Country=us,ca` as Amplify conditions (`<US>`, `<CA>`), one per rule;
 /// any other condition is refused.
-fn conditions(tokens: &[&str]) -> Result<Option<Vec<String>>, String> {
+fn conditions(tokens: &[&str]) -> Result<Option<Vec<String>>, LineError> {
     let mut countries = None;
     for t in tokens {
         let (key, value) = t
             .split_once('=')
-            .ok_or_else(|| format!("unexpected `{t}` after the status"))?;
+            .ok_or_else(|| LineError::ConditionNotKeyValue(t.to_string()))?;
         match key.to_ascii_lowercase().as_str() {
             "country" => {
-                let codes: Result<Vec<String>, String> = value
+                let codes: Result<Vec<String>, LineError> = value
                     .split(',')
                     .map(|c| {
                         if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
                             Ok(format!("<{}>", c.to_ascii_uppercase()))
                         } else {
-                            Err(format!("`{c}` is not a two-letter country code"))
+                            Err(LineError::ConditionCountry(c.to_owned()))
                         }
                     })
                     .collect();
                 countries = Some(codes?);
             }
-            "language" => {
-                return Err(format!(
-                    "`{t}`: Amplify conditions are countries only, not languages"
-                ))
-            }
-            "role" | "cookie" => {
-                return Err(format!(
-                    "`{t}`: Amplify rules have no role or cookie conditions"
-                ))
-            }
-            _ => return Err(format!("unknown condition `{t}`")),
+            "language" => return Err(LineError::ConditionLanguage(t.to_string())),
+            "role" | "cookie" => return Err(LineError::ConditionRoleOrCookie(t.to_string())),
+            _ => return Err(LineError::ConditionUnknown(t.to_string())),
         }
     }
     Ok(countries)
 }
 
 /// Marks Amplify reads as placeholders, refused in literal paths.
-fn check_literal(what: &str, s: &str) -> Result<(), String> {
+fn check_literal(what: &'static str, s: &str) -> Result<(), LineError> {
     if s.contains(['<', '>']) {
-        return Err(format!(
-            "{what} `{s}` has `<` or `>`, which Amplify reads as a placeholder"
-        ));
+        return Err(LineError::AngleBrackets {
+            what,
+            value: s.to_owned(),
+        });
     }
     Ok(())
 }
@@ -199,40 +237,32 @@ fn placeholder(segment: &str) -> Option<&str> {
 
 /// The Amplify source of a `from`, its placeholder names, and whether it
 /// has a splat.
-fn source(from: &str) -> Result<(String, Vec<String>, bool), String> {
+fn source(from: &str) -> Result<(String, Vec<String>, bool), LineError> {
     check_literal("source", from)?;
     if from.contains('?') {
-        return Err(format!(
-            "query-string matching (`{from}`): Amplify rules match the path only"
-        ));
+        return Err(LineError::QueryMatching(from.to_owned()));
     }
     let (origin, path) = split_origin(from);
     if origin.is_empty() && !from.starts_with('/') {
-        return Err(format!(
-            "source `{from}` is neither a path (`/…`) nor a URL (`https://…`)"
-        ));
+        return Err(LineError::SourceNotAPath(from.to_owned()));
     }
     let host = origin.split_once("://").map_or("", |(_, h)| h);
     if host.contains('*') || host.split('.').any(|label| placeholder(label).is_some()) {
-        return Err(format!(
-            "source `{from}`: placeholders in the host cannot be expressed in Amplify"
-        ));
+        return Err(LineError::SourceHostPlaceholder(from.to_owned()));
     }
     if path.matches('*').count() > 1 {
-        return Err(format!("source `{from}` has more than one `*`"));
+        return Err(LineError::SourceSplats(from.to_owned()));
     }
     let mut names = Vec::new();
     let mut segments = Vec::new();
     for segment in path.split('/') {
         match placeholder(segment) {
-            Some("splat") => {
-                return Err(
-                    "`:splat` in the source: write `*` there (`:splat` is its value in the target)"
-                        .into(),
-                )
-            }
+            Some("splat") => return Err(LineError::SourceSplatName),
             Some(name) if names.iter().any(|n| n == name) => {
-                return Err(format!("source `{from}` names `:{name}` twice"))
+                return Err(LineError::SourceNamedTwice {
+                    from: from.to_owned(),
+                    name: name.to_owned(),
+                })
             }
             Some(name) => {
                 names.push(name.to_owned());
@@ -247,23 +277,17 @@ fn source(from: &str) -> Result<(String, Vec<String>, bool), String> {
 }
 
 /// The Amplify target of a `to`, with the source's placeholders.
-fn target(to: &str, names: &[String], splat: bool) -> Result<String, String> {
+fn target(to: &str, names: &[String], splat: bool) -> Result<String, LineError> {
     check_literal("target", to)?;
     let (origin, path) = split_origin(to);
     if origin.is_empty() && !to.starts_with('/') {
-        return Err(format!(
-            "target `{to}` is neither a path (`/…`) nor a URL (`https://…`)"
-        ));
+        return Err(LineError::TargetNotAPath(to.to_owned()));
     }
     if to.starts_with("/.netlify/") {
-        return Err(format!(
-            "target `{to}`: Netlify functions and services do not exist on Amplify"
-        ));
+        return Err(LineError::TargetNetlify(to.to_owned()));
     }
     if to.contains(":splat") && !splat {
-        return Err(format!(
-            "target `{to}` uses `:splat` but the source has no `*`"
-        ));
+        return Err(LineError::TargetSplatWithoutStar(to.to_owned()));
     }
     let path = path.replace(":splat", "<*>");
     let mut segments = Vec::new();
@@ -275,9 +299,10 @@ fn target(to: &str, names: &[String], splat: bool) -> Result<String, String> {
         let head = match placeholder(head) {
             Some(name) if names.iter().any(|n| n == name) => format!("<{name}>"),
             Some(name) => {
-                return Err(format!(
-                    "target `{to}` uses `:{name}`, which the source does not name"
-                ))
+                return Err(LineError::TargetUnnamed {
+                    to: to.to_owned(),
+                    name: name.to_owned(),
+                })
             }
             None => head.to_owned(),
         };
@@ -309,15 +334,16 @@ fn encode_non_ascii(path: &str) -> String {
 }
 
 /// `a=:id&b=1` with the source's placeholders as `<id>`.
-fn query_placeholders(query: &str, names: &[String]) -> Result<String, String> {
-    let pairs: Result<Vec<String>, String> = query
+fn query_placeholders(query: &str, names: &[String]) -> Result<String, LineError> {
+    let pairs: Result<Vec<String>, LineError> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((k, v)) => match placeholder(v) {
                 Some(name) if names.iter().any(|n| n == name) => Ok(format!("{k}=<{name}>")),
-                Some(name) => Err(format!(
-                    "target query `{query}` uses `:{name}`, which the source does not name"
-                )),
+                Some(name) => Err(LineError::TargetQueryUnnamed {
+                    query: query.to_owned(),
+                    name: name.to_owned(),
+                }),
                 None => Ok(pair.to_owned()),
             },
             None => Ok(pair.to_owned()),

@@ -386,6 +386,117 @@ fn a_bad_custom_http_yml_names_the_line() {
     }
 }
 
+/// (file text, the refusal of its one bad line): the refusals the tables
+/// above leave out, pinned word for word.
+const MORE_REDIRECTS: &[(&str, &str)] = &[
+    ("/a /b 302 Foo=bar", "unknown condition `Foo=bar`"),
+    (
+        "/a/:splat /b",
+        "`:splat` in the source: write `*` there (`:splat` is its value in the target)",
+    ),
+    ("/a/:id/:id /b", "source `/a/:id/:id` names `:id` twice"),
+    (
+        "/a b",
+        "target `b` is neither a path (`/…`) nor a URL (`https://…`)",
+    ),
+    (
+        "/a/:id /b?x=:slug",
+        "target query `x=:slug` uses `:slug`, which the source does not name",
+    ),
+    (
+        "/a /b>",
+        "target `/b>` has `<` or `>`, which Amplify reads as a placeholder",
+    ),
+    (
+        "/a /b 303",
+        "status 303: Amplify redirects are 301 or 302; use 301 (permanent) or 302",
+    ),
+];
+
+const MORE_HEADERS: &[(&str, &str)] = &[
+    ("/a b\n", "line 1: `/a b` has a space or a quote"),
+    (
+        "/a\n  X: a\u{1}b\n",
+        "line 2: the value of `X` has a control character",
+    ),
+];
+
+const MORE_CUSTOM_HTTP: &[(&str, &str)] = &[
+    (
+        "customHeaders:\n  headers:\n",
+        "line 2: `headers` before any `- pattern`",
+    ),
+    (
+        "customHeaders:\n  - headers: x\n",
+        "line 2: write `- pattern:` first, then `headers:`",
+    ),
+    (
+        "customHeaders:\n  - pattern: a\n    pattern: b\n",
+        "line 3: a second `pattern` in one entry",
+    ),
+    (
+        "customHeaders:\n  - pattern: ''\n",
+        "line 2: an empty `pattern`",
+    ),
+    (
+        "customHeaders:\n  - pattern: a\n    headers:\n      key: x\n",
+        "line 4: `key` outside a `- key:` item",
+    ),
+    (
+        "customHeaders:\n  - pattern: a\n    headers:\n      - key: x\n        key: y\n",
+        "line 5: a second `key` in one header",
+    ),
+    (
+        "customHeaders:\n  - pattern: a\n    headers:\n      - key: x\n",
+        "line 4: the header before this line lacks its `key` or `value`",
+    ),
+    (
+        "customHeaders:\n  - pattern: a\n    y: 1\n",
+        "line 3: unexpected `y`: an entry is `pattern` and `headers`, a header `key` and `value`",
+    ),
+    (
+        "customHeaders:\n  - pattern\n",
+        "line 2: `- pattern` is not `key: value`",
+    ),
+    ("# nothing\n", "line 1: no `customHeaders:`"),
+    (
+        "customHeaders:\n  - pattern: 'a'b'\n",
+        "line 2: a lone `'` inside `'a'b'` (write `''`)",
+    ),
+    (
+        "customHeaders:\n  - pattern: \"a\\xb\"\n",
+        "line 2: unsupported escape `\\x` in `\"a\\xb\"`",
+    ),
+    (
+        "customHeaders:\n  - pattern: \"a\\\"\n",
+        "line 2: unsupported escape `\\ ` in `\"a\\\"`",
+    ),
+    (
+        "customHeaders:\n  - pattern: \"a\"b\"\n",
+        "line 2: an unescaped `\"` inside `\"a\"b\"`",
+    ),
+    (
+        "customHeaders:\n  - pattern: \"ab\n",
+        "line 2: unterminated quote in `\"ab`",
+    ),
+];
+
+#[test]
+fn every_refusal_reads_as_before() {
+    for (text, want) in MORE_REDIRECTS {
+        let err = redirects_to_rules(text, "_redirects").expect_err(text);
+        assert_eq!(err.causes(), [format!("line 1: {want}")], "{text:?}");
+    }
+    for (text, want) in MORE_HEADERS {
+        let err = headers_to_custom_http(text).expect_err(text);
+        assert_eq!(err.causes(), [*want], "{text:?}");
+    }
+    for (text, want) in MORE_CUSTOM_HTTP {
+        let err = validate_custom_http(text).expect_err(text);
+        assert_eq!(err.causes(), [*want], "{text:?}");
+    }
+}
+
 #[test]
 fn the_diff_shows_removed_and_added_rules_in_order() {
     let old = vec![
