@@ -150,7 +150,8 @@ pub struct Walk<'a> {
     token: Option<String>,
     exhausted: bool,
     live_seen: bool,
-    buckets: HashMap<String, Result<s3::Bucket, String>>,
+    /// Each bucket's HeadBucket, asked once: the bucket, or why not.
+    buckets: HashMap<String, Result<s3::Bucket, s3::S3Error>>,
 }
 
 impl<'a> Walk<'a> {
@@ -209,15 +210,11 @@ impl<'a> Walk<'a> {
             return;
         };
         if !self.buckets.contains_key(&artifact.bucket) {
-            let found = self
-                .s3
-                .bucket(&artifact.bucket)
-                .await
-                .map_err(|e| e.to_string());
+            let found = self.s3.bucket(&artifact.bucket).await;
             self.buckets.insert(artifact.bucket.clone(), found);
         }
         entry.stored = match &self.buckets[&artifact.bucket] {
-            Err(why) => Stored::Unknown(why.clone()),
+            Err(why) => Stored::Unknown(why.to_string()),
             Ok(bucket) => match self.s3.head_object(bucket, &artifact.key).await {
                 Ok(ObjectState::Present { .. }) => Stored::Present,
                 Ok(ObjectState::Absent) => Stored::Expired,

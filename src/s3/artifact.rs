@@ -17,6 +17,20 @@ pub struct ArtifactStore {
     pub prefix: String,
 }
 
+/// An `--artifact-store` value that is not `s3://bucket[/prefix]`, by
+/// the part that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreUrlError {
+    #[error("{0:?} is not an s3://bucket/prefix URL")]
+    NotS3(String),
+    #[error("bucket {0:?} is not an S3 bucket name (3-63 characters: a-z, 0-9, `.`, `-`)")]
+    Bucket(String),
+    #[error(
+        "prefix {0:?} must not hold empty, `.` or `..` segments, control characters, `?` or `#`"
+    )]
+    Prefix(String),
+}
+
 /// One stored package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
@@ -28,11 +42,11 @@ pub struct Artifact {
 
 impl ArtifactStore {
     /// Parse `s3://bucket[/prefix]`; the error says what is wrong.
-    pub fn parse(value: &str) -> Result<ArtifactStore, String> {
+    pub fn parse(value: &str) -> Result<ArtifactStore, StoreUrlError> {
         let rest = value
             .trim()
             .strip_prefix("s3://")
-            .ok_or_else(|| format!("{value:?} is not an s3://bucket/prefix URL"))?;
+            .ok_or_else(|| StoreUrlError::NotS3(value.to_owned()))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         check_bucket(bucket)?;
         let prefix = prefix.trim_matches('/');
@@ -42,9 +56,7 @@ impl ArtifactStore {
                 .chars()
                 .any(|c| c.is_control() || c == '?' || c == '#')
         {
-            return Err(format!(
-                "prefix {prefix:?} must not hold empty, `.` or `..` segments, control characters, `?` or `#`"
-            ));
+            return Err(StoreUrlError::Prefix(prefix.to_owned()));
         }
         Ok(ArtifactStore {
             bucket: bucket.to_owned(),
@@ -135,7 +147,7 @@ fn virtual_host_bucket(host: &str) -> Option<&str> {
 
 /// S3's bucket naming rules (3-63 of `a-z 0-9 . -`, starting and ending
 /// with a letter or digit).
-fn check_bucket(bucket: &str) -> Result<(), String> {
+fn check_bucket(bucket: &str) -> Result<(), StoreUrlError> {
     let ok = (3..=63).contains(&bucket.len())
         && bucket
             .bytes()
@@ -145,9 +157,7 @@ fn check_bucket(bucket: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "bucket {bucket:?} is not an S3 bucket name (3-63 characters: a-z, 0-9, `.`, `-`)"
-        ))
+        Err(StoreUrlError::Bucket(bucket.to_owned()))
     }
 }
 
@@ -219,6 +229,27 @@ mod tests {
             "s3://b-ok/a?b",
         ] {
             assert!(ArtifactStore::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bad_store_says_which_part_is_wrong() {
+        for (bad, want) in [
+            (
+                "my-bucket/x",
+                r#""my-bucket/x" is not an s3://bucket/prefix URL"#,
+            ),
+            (
+                "s3://ab/x",
+                r#"bucket "ab" is not an S3 bucket name (3-63 characters: a-z, 0-9, `.`, `-`)"#,
+            ),
+            (
+                "s3://b-ok/a//b",
+                r#"prefix "a//b" must not hold empty, `.` or `..` segments, control characters, `?` or `#`"#,
+            ),
+        ] {
+            let e = ArtifactStore::parse(bad).unwrap_err();
+            assert_eq!(e.to_string(), want, "{bad}");
         }
     }
 

@@ -28,7 +28,7 @@ use crate::http::{
     RetryObserver, UploadError, MAX_ERROR_BYTES,
 };
 
-pub use artifact::{Artifact, ArtifactStore};
+pub use artifact::{Artifact, ArtifactStore, StoreUrlError};
 
 /// How to reach S3.
 #[derive(Clone)]
@@ -71,7 +71,10 @@ pub enum S3Error {
         source: aws_credential_types::provider::error::CredentialsError,
     },
     #[error("cannot sign the S3 request: {0}")]
-    Signing(String),
+    Signing(#[from] sign::SignError),
+    /// The HEAD request could not be built.
+    #[error("cannot sign the S3 request: {source}")]
+    Request { source: reqwest::Error },
     #[error("PutObject of {target} failed: {source}")]
     Upload {
         target: String,
@@ -302,62 +305,58 @@ impl Client {
         url: url::Url,
         region: &str,
     ) -> Result<Head, S3Error> {
-        let classify = |e: &S3Error| match e {
-            S3Error::Transport { message, .. } => RetryDecision::Retry {
-                reason: message.clone(),
-                after: None,
-            },
-            S3Error::Service { status, .. } if *status >= 500 || *status == 429 => {
-                RetryDecision::Retry {
-                    reason: format!("HTTP {status}"),
-                    after: None,
-                }
-            }
-            _ => RetryDecision::Fail,
-        };
         retry(
             &self.cfg.retry,
             operation,
             &self.cfg.observer,
-            classify,
-            || async {
-                crate::http::wire::calling(|| format!("S3 {operation} of {target}"));
-                let mut request = self
-                    .cfg
-                    .http
-                    .request(Method::HEAD, url.clone())
-                    .timeout(self.cfg.retry.request_timeout)
-                    .build()
-                    .map_err(|e| S3Error::Signing(e.to_string()))?;
-                let credentials = self.credentials().await?;
-                sign::sign_headers(&mut request, &credentials, region, SystemTime::now())
-                    .map_err(S3Error::Signing)?;
-                let shown = self.cfg.tracer.as_ref().map(|_| trace::sent(&request));
-                let started = std::time::Instant::now();
-                let answer = self.cfg.http.execute(request).await;
-                if let (Some(tracer), Some(shown)) = (&self.cfg.tracer, shown) {
-                    trace::answered(tracer, operation, shown, started, &answer);
-                }
-                let response = answer.map_err(|e| S3Error::Transport {
-                    operation,
-                    target: target.to_owned(),
-                    message: describe_reqwest_error(&e),
-                })?;
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let _ = read_capped(response, MAX_ERROR_BYTES).await;
-                if status >= 500 || status == 429 {
-                    return Err(S3Error::Service {
-                        operation,
-                        target: target.to_owned(),
-                        status,
-                        code: None,
-                    });
-                }
-                Ok(Head { status, headers })
-            },
+            retry_decision,
+            || self.head_once(operation, target, &url, region),
         )
         .await
+    }
+
+    /// One attempt of [`Client::head`]: signed now, traced with `-v`; a
+    /// 5xx or 429 is an error (to retry), any other status an answer.
+    async fn head_once(
+        &self,
+        operation: &'static str,
+        target: &str,
+        url: &url::Url,
+        region: &str,
+    ) -> Result<Head, S3Error> {
+        crate::http::wire::calling(|| format!("S3 {operation} of {target}"));
+        let mut request = self
+            .cfg
+            .http
+            .request(Method::HEAD, url.clone())
+            .timeout(self.cfg.retry.request_timeout)
+            .build()
+            .map_err(|source| S3Error::Request { source })?;
+        let credentials = self.credentials().await?;
+        sign::sign_headers(&mut request, &credentials, region, SystemTime::now())?;
+        let shown = self.cfg.tracer.as_ref().map(|_| trace::sent(&request));
+        let started = std::time::Instant::now();
+        let answer = self.cfg.http.execute(request).await;
+        if let (Some(tracer), Some(shown)) = (&self.cfg.tracer, shown) {
+            trace::answered(tracer, operation, shown, started, &answer);
+        }
+        let response = answer.map_err(|e| S3Error::Transport {
+            operation,
+            target: target.to_owned(),
+            message: describe_reqwest_error(&e),
+        })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let _ = read_capped(response, MAX_ERROR_BYTES).await;
+        if status >= 500 || status == 429 {
+            return Err(S3Error::Service {
+                operation,
+                target: target.to_owned(),
+                status,
+                code: None,
+            });
+        }
+        Ok(Head { status, headers })
     }
 
     /// The URL of a bucket (`key` `None`) or an object.
@@ -376,6 +375,23 @@ impl Client {
         url::Url::parse(&text).unwrap_or_else(|_| {
             url::Url::parse("https://s3.amazonaws.com/").expect("a constant URL parses")
         })
+    }
+}
+
+/// Which failed HEADs are tried again: connection errors, 5xx and 429.
+fn retry_decision(e: &S3Error) -> RetryDecision {
+    match e {
+        S3Error::Transport { message, .. } => RetryDecision::Retry {
+            reason: message.clone(),
+            after: None,
+        },
+        S3Error::Service { status, .. } if *status >= 500 || *status == 429 => {
+            RetryDecision::Retry {
+                reason: format!("HTTP {status}"),
+                after: None,
+            }
+        }
+        _ => RetryDecision::Fail,
     }
 }
 

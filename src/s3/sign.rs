@@ -9,11 +9,31 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningInstructions, SigningSettings, UriPathNormalizationMode,
+    SignatureLocation, SigningError, SigningInstructions, SigningSettings,
+    UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue, InvalidHeaderName, InvalidHeaderValue};
+
+/// A request that cannot be signed, by step: reading it, the signing
+/// parameters, the signature, the headers the signature adds. Each says
+/// what its source says.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{source}")]
+    Request { source: SigningError },
+    #[error("{source}")]
+    Params {
+        source: v4::signing_params::BuildError,
+    },
+    #[error("{source}")]
+    Sign { source: SigningError },
+    #[error("{source}")]
+    HeaderName { source: InvalidHeaderName },
+    #[error("{source}")]
+    HeaderValue { source: InvalidHeaderValue },
+}
 
 /// The signing name of S3.
 pub const SIGNING_NAME: &str = "s3";
@@ -53,7 +73,7 @@ pub fn sign_headers(
     credentials: &Credentials,
     region: &str,
     time: SystemTime,
-) -> Result<(), String> {
+) -> Result<(), SignError> {
     let headers = crate::http::header_pairs(request.headers());
     let instructions = instructions(
         request.method().as_str(),
@@ -67,8 +87,10 @@ pub fn sign_headers(
     )?;
     let (headers, _) = instructions.into_parts();
     for header in headers {
-        let name = HeaderName::from_bytes(header.name().as_bytes()).map_err(|e| e.to_string())?;
-        let mut value = HeaderValue::from_str(header.value()).map_err(|e| e.to_string())?;
+        let name = HeaderName::from_bytes(header.name().as_bytes())
+            .map_err(|source| SignError::HeaderName { source })?;
+        let mut value = HeaderValue::from_str(header.value())
+            .map_err(|source| SignError::HeaderValue { source })?;
         value.set_sensitive(header.sensitive() || name == "authorization");
         request.headers_mut().insert(name, value);
     }
@@ -85,7 +107,7 @@ pub fn presign(
     region: &str,
     time: SystemTime,
     expires_in: Duration,
-) -> Result<url::Url, String> {
+) -> Result<url::Url, SignError> {
     let instructions = instructions(
         method,
         url.as_str(),
@@ -123,14 +145,14 @@ fn instructions(
     region: &str,
     time: SystemTime,
     settings: SigningSettings,
-) -> Result<SigningInstructions, String> {
+) -> Result<SigningInstructions, SignError> {
     let signable = SignableRequest::new(
         method,
         url,
         headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
         body,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|source| SignError::Request { source })?;
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -139,10 +161,10 @@ fn instructions(
         .time(time)
         .settings(settings)
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(|source| SignError::Params { source })?
         .into();
     let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
+        .map_err(|source| SignError::Sign { source })?
         .into_parts();
     Ok(instructions)
 }
