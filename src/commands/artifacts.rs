@@ -103,17 +103,15 @@ pub(super) async fn expected_page(
         return None;
     }
     let name = crate::settings::root_document(&verify.path);
+    // An S3 error or an entry error; only its text is shown.
     let read = async {
-        let bucket = s3
-            .bucket(&artifact.bucket)
-            .await
-            .map_err(|e| e.to_string())?;
+        let bucket = s3.bucket(&artifact.bucket).await?;
         let url = s3
             .presigned_get(&bucket, &artifact.key, Duration::from_secs(900))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let http = crate::http::build_client();
-        crate::package::entry::read_entry(&http, &url, &name).await
+        let found = crate::package::entry::read_entry(&http, &url, &name).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(found)
     };
     match read.await {
         Ok(found) => found,

@@ -37,6 +37,13 @@ pub(crate) enum Action {
     },
     /// Read the request, then close the connection without answering.
     Drop,
+    /// Answer with a `Content-Length` of `declared` but send only `body`,
+    /// then close: a body cut short.
+    Cut {
+        status: u16,
+        declared: usize,
+        body: Vec<u8>,
+    },
     /// Wait, then do the inner action.
     Delay(Duration, Box<Action>),
 }
@@ -139,6 +146,20 @@ impl TestServer {
                                 action = *inner;
                             }
                             Action::Drop => return,
+                            Action::Cut {
+                                status,
+                                declared,
+                                body,
+                            } => {
+                                let head = format!(
+                                    "HTTP/1.1 {status} Scripted\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+                                );
+                                let stream = stream.get_mut();
+                                let _ = stream.write_all(head.as_bytes()).await;
+                                let _ = stream.write_all(&body).await;
+                                let _ = stream.shutdown().await;
+                                return;
+                            }
                             Action::Respond {
                                 status,
                                 headers,
