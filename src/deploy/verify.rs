@@ -103,7 +103,7 @@ pub(super) async fn live_check(
     };
     let what = match last {
         Ok(_) => "it serves other content".to_owned(),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     };
     not_served(ctx, &url, started.elapsed(), what)
 }
@@ -148,6 +148,26 @@ fn not_served(ctx: &Ctx, url: &str, took: Duration, what: String) -> Checked {
     }
 }
 
+/// Why one GET of the check got no page, by step; the text is the
+/// check's reason.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("bad URL: {source}")]
+    Url { source: url::ParseError },
+    #[error("{}", crate::http::describe_reqwest_error(.source))]
+    Send { source: reqwest::Error },
+    #[error("{}", crate::http::describe_reqwest_error(.source))]
+    Body { source: reqwest::Error },
+    #[error("no answer in time")]
+    Timeout,
+    #[error("bad redirect: {source}")]
+    Redirect { source: url::ParseError },
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    Redirects,
+}
+
 fn seconds(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
 }
@@ -165,8 +185,8 @@ async fn fetch(
     branch: &ReadyBranch,
     expected_len: usize,
     until: Instant,
-) -> Result<Vec<u8>, String> {
-    let mut url = url::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
+) -> Result<Vec<u8>, FetchError> {
+    let mut url = url::Url::parse(url).map_err(|source| FetchError::Url { source })?;
     for _ in 0..=MAX_REDIRECTS {
         let host = url.host_str().unwrap_or_default().to_owned();
         let (target, rewritten) = route(&ctx.settings.verify.resolve, &url);
@@ -187,10 +207,9 @@ async fn fetch(
             }
         }
         let answer = tokio::time::timeout_at(until.into(), async {
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| crate::http::describe_reqwest_error(&e))?;
+            let resp = req.send().await.map_err(|e| FetchError::Send {
+                source: e.without_url(),
+            })?;
             let status = resp.status();
             let location = resp
                 .headers()
@@ -199,22 +218,24 @@ async fn fetch(
                 .map(str::to_owned);
             let body = crate::http::read_capped(resp, expected_len + 1)
                 .await
-                .map_err(|e| crate::http::describe_reqwest_error(&e))?;
-            Ok::<_, String>((status, location, body.bytes))
+                .map_err(|e| FetchError::Body {
+                    source: e.without_url(),
+                })?;
+            Ok((status, location, body.bytes))
         })
         .await
-        .map_err(|_| "no answer in time".to_owned())??;
+        .map_err(|_| FetchError::Timeout)??;
         match answer {
             (status, Some(location), _) if status.is_redirection() => {
                 url = url
                     .join(&location)
-                    .map_err(|e| format!("bad redirect: {e}"))?;
+                    .map_err(|source| FetchError::Redirect { source })?;
             }
             (status, _, body) if status.is_success() => return Ok(body),
-            (status, _, _) => return Err(format!("HTTP {}", status.as_u16())),
+            (status, _, _) => return Err(FetchError::Status(status.as_u16())),
         }
     }
-    Err(format!("more than {MAX_REDIRECTS} redirects"))
+    Err(FetchError::Redirects)
 }
 
 /// `url` sent where `--resolve` says, and whether it was rewritten.
