@@ -909,7 +909,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.class.code(), 3);
         assert!(e.message.contains("arn:aws:iam::123456789012:role/deploy"));
-        let causes = e.causes.join("\n");
+        let causes = e.causes().join("\n");
         assert!(
             causes.contains("HTTP 403 AccessDenied: Not authorized"),
             "{causes}"

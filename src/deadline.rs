@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(err.class, ErrorClass::Timeout);
         assert_eq!(err.message, "timed out after 50ms");
         assert_eq!(
-            err.causes,
+            err.causes(),
             ["no answer from S3 HeadObject at 127.0.0.1:9 in time"]
         );
         // Outside a scope, calls are not recorded and nothing breaks.

@@ -63,7 +63,7 @@ pub(super) async fn branch_tags(t: &Target) -> Result<HashMap<String, String>, R
 
 /// An S3 failure of the artifact store, with its causes.
 pub(super) fn store_error(e: s3::S3Error) -> RunError {
-    RunError::aws(e.to_string()).caused_by(&e)
+    RunError::aws(e.to_string()).source(e)
 }
 
 /// How long a re-signed GET of an artifact stays valid: the job fetches it

@@ -98,8 +98,8 @@ pub(super) async fn start(
 }
 
 fn about_access(e: &RunError) -> bool {
-    let text = std::iter::once(&e.message)
-        .chain(&e.causes)
+    let text = std::iter::once(e.message.clone())
+        .chain(e.causes())
         .map(|s| s.to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join(" ");

@@ -300,9 +300,9 @@ impl Reporter {
 /// line is made safe by [`GitHub::error`]).
 fn annotation(e: &RunError) -> String {
     let mut s = e.message.clone();
-    for c in &e.causes {
+    for c in e.causes() {
         s.push('\n');
-        s.push_str(c);
+        s.push_str(&c);
     }
     if let Some(h) = &e.hint {
         s.push_str("\nhint: ");
