@@ -904,7 +904,9 @@ fn input_flags(argv: &[OsString], inputs: &[(String, OsString)]) -> Vec<OsString
     flags
 }
 
-/// Parse a duration such as `20m`, `90s` or `1h 30m`.
+/// Parse a duration such as `20m`, `90s` or `1h 30m`. The error stays a
+/// `String` on purpose: this is a clap value parser, and clap prints the
+/// text after the flag's name; no caller matches on it.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim()).map_err(|e| format!("{e} (expected e.g. 20m, 90s, 1h30m)"))
 }
