@@ -132,35 +132,7 @@ fn history_text(t: &Target, h: &History) -> String {
         "JOB", "STATUS", "STARTED", "ENDED", "SHA-256", "ARTIFACT"
     );
     for (e, mark) in entries.iter().zip(&h.marks) {
-        let status = e.summary.status.as_ref().map_or("?", JobStatus::as_str);
-        let sha = e.sha256.as_deref().map_or("-", |s| &s[..12.min(s.len())]);
-        let row = format!(
-            "{:<6} {:<10} {:<20} {:<20} {:<12} {:<8} {}",
-            e.job_id,
-            status,
-            rfc3339(e.summary.start_time).unwrap_or_else(|| "-".into()),
-            rfc3339(e.summary.end_time).unwrap_or_else(|| "-".into()),
-            sha,
-            stored_word(e),
-            mark_word(*mark)
-        );
-        let _ = writeln!(out, "{}", row.trim_end());
-        if let Some(p) = &e.provenance {
-            let known: Vec<String> = [
-                p.commit.as_deref().map(|c| format!("commit {c}")),
-                p.message.clone(),
-                p.run_url.as_deref().map(|r| format!("run {r}")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if !known.is_empty() {
-                let _ = writeln!(out, "       {}", known.join(", "));
-            }
-        }
-        if let Stored::Unknown(why) = &e.stored {
-            let _ = writeln!(out, "       artifact unknown: {why}");
-        }
+        entry_text(&mut out, e, *mark);
     }
     if entries.iter().any(|e| e.stored == Stored::Expired) {
         let _ = writeln!(
@@ -169,6 +141,40 @@ fn history_text(t: &Target, h: &History) -> String {
         );
     }
     out
+}
+
+/// One job's row of the table, then its provenance and why its artifact
+/// is unknown, indented under it.
+fn entry_text(out: &mut String, e: &Entry, mark: Mark) {
+    let status = e.summary.status.as_ref().map_or("?", JobStatus::as_str);
+    let sha = e.sha256.as_deref().map_or("-", |s| &s[..12.min(s.len())]);
+    let row = format!(
+        "{:<6} {:<10} {:<20} {:<20} {:<12} {:<8} {}",
+        e.job_id,
+        status,
+        rfc3339(e.summary.start_time).unwrap_or_else(|| "-".into()),
+        rfc3339(e.summary.end_time).unwrap_or_else(|| "-".into()),
+        sha,
+        stored_word(e),
+        mark_word(mark)
+    );
+    let _ = writeln!(out, "{}", row.trim_end());
+    if let Some(p) = &e.provenance {
+        let known: Vec<String> = [
+            p.commit.as_deref().map(|c| format!("commit {c}")),
+            p.message.clone(),
+            p.run_url.as_deref().map(|r| format!("run {r}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !known.is_empty() {
+            let _ = writeln!(out, "       {}", known.join(", "));
+        }
+    }
+    if let Stored::Unknown(why) = &e.stored {
+        let _ = writeln!(out, "       artifact unknown: {why}");
+    }
 }
 
 fn stored_json(e: &Entry) -> &'static str {

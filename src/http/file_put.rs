@@ -204,6 +204,7 @@ pub async fn upload_to(
     })
 }
 
+/// One PUT of the file: built, sent (traced with `-v`), its answer read.
 async fn put_once(
     client: &reqwest::Client,
     store: &Store,
@@ -211,6 +212,26 @@ async fn put_once(
     timeout: Duration,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), AttemptError> {
+    let request = put_request(client, store, (target, to), timeout, sent).await?;
+    let shown = to.tracer.map(|_| trace::sent(&request));
+    let started = Instant::now();
+    let answer = client.execute(request).await;
+    if let (Some((operation, tracer)), Some(shown)) = (to.tracer, shown) {
+        trace::answered(tracer, operation, shown, started, &answer);
+    }
+    let response = answer.map_err(AttemptError::Http)?;
+    put_answer(store, response).await
+}
+
+/// The PUT request: the file opened again (its bytes counted into `sent`
+/// as they are read), the signed headers, an explicit length.
+async fn put_request(
+    client: &reqwest::Client,
+    store: &Store,
+    (target, to): (reqwest::Url, &Target<'_>),
+    timeout: Duration,
+    sent: &Arc<AtomicU64>,
+) -> Result<reqwest::Request, AttemptError> {
     let file = tokio::fs::File::open(to.path)
         .await
         .map_err(AttemptError::Read)?;
@@ -230,19 +251,17 @@ async fn put_once(
     for (name, value) in to.headers {
         request = request.header(name.as_str(), value.as_str());
     }
-    let request = request
+    request
         .header(CONTENT_LENGTH, len)
         .timeout(timeout)
         .body(body)
         .build()
-        .map_err(AttemptError::Http)?;
-    let shown = to.tracer.map(|_| trace::sent(&request));
-    let started = Instant::now();
-    let answer = client.execute(request).await;
-    if let (Some((operation, tracer)), Some(shown)) = (to.tracer, shown) {
-        trace::answered(tracer, operation, shown, started, &answer);
-    }
-    let response = answer.map_err(AttemptError::Http)?;
+        .map_err(AttemptError::Http)
+}
+
+/// What the store's answer to a PUT means: stored, or the store's error
+/// (code and message from its error document; a redirect, never followed).
+async fn put_answer(store: &Store, response: reqwest::Response) -> Result<(), AttemptError> {
     let status = response.status();
     let retry_after = response
         .headers()

@@ -128,60 +128,7 @@ impl TestServer {
             while let Ok((stream, _)) = listener.accept().await {
                 let recorded = recorded.clone();
                 let script = script.clone();
-                tokio::spawn(async move {
-                    let mut stream = BufReader::new(stream);
-                    let Some(request) = read_request(&mut stream).await else {
-                        return;
-                    };
-                    recorded.lock().expect("lock").push(request);
-                    let mut action = script
-                        .lock()
-                        .expect("lock")
-                        .pop_front()
-                        .unwrap_or_else(|| Action::status(599));
-                    loop {
-                        match action {
-                            Action::Delay(wait, inner) => {
-                                tokio::time::sleep(wait).await;
-                                action = *inner;
-                            }
-                            Action::Drop => return,
-                            Action::Cut {
-                                status,
-                                declared,
-                                body,
-                            } => {
-                                let head = format!(
-                                    "HTTP/1.1 {status} Scripted\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
-                                );
-                                let stream = stream.get_mut();
-                                let _ = stream.write_all(head.as_bytes()).await;
-                                let _ = stream.write_all(&body).await;
-                                let _ = stream.shutdown().await;
-                                return;
-                            }
-                            Action::Respond {
-                                status,
-                                headers,
-                                body,
-                            } => {
-                                let mut out = format!("HTTP/1.1 {status} Scripted\r\n");
-                                for (n, v) in &headers {
-                                    out.push_str(&format!("{n}: {v}\r\n"));
-                                }
-                                out.push_str(&format!(
-                                    "Content-Length: {}\r\nConnection: close\r\n\r\n",
-                                    body.len()
-                                ));
-                                let stream = stream.get_mut();
-                                let _ = stream.write_all(out.as_bytes()).await;
-                                let _ = stream.write_all(&body).await;
-                                let _ = stream.shutdown().await;
-                                return;
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(serve(stream, recorded, script));
             }
         });
         TestServer { addr, requests }
@@ -193,6 +140,56 @@ impl TestServer {
 
     pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().expect("lock").clone()
+    }
+}
+
+/// One connection: its request recorded, the script's next action done.
+async fn serve(
+    stream: tokio::net::TcpStream,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+    script: Arc<Mutex<VecDeque<Action>>>,
+) {
+    let mut stream = BufReader::new(stream);
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    recorded.lock().expect("lock").push(request);
+    let mut action = script
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or_else(|| Action::status(599));
+    let stream = stream.get_mut();
+    loop {
+        let (status, headers, declared, body) = match action {
+            Action::Delay(wait, inner) => {
+                tokio::time::sleep(wait).await;
+                action = *inner;
+                continue;
+            }
+            Action::Drop => return,
+            Action::Respond {
+                status,
+                headers,
+                body,
+            } => (status, headers, body.len(), body),
+            Action::Cut {
+                status,
+                declared,
+                body,
+            } => (status, Vec::new(), declared, body),
+        };
+        let mut out = format!("HTTP/1.1 {status} Scripted\r\n");
+        for (n, v) in &headers {
+            out.push_str(&format!("{n}: {v}\r\n"));
+        }
+        out.push_str(&format!(
+            "Content-Length: {declared}\r\nConnection: close\r\n\r\n"
+        ));
+        let _ = stream.write_all(out.as_bytes()).await;
+        let _ = stream.write_all(&body).await;
+        let _ = stream.shutdown().await;
+        return;
     }
 }
 

@@ -62,17 +62,7 @@ pub async fn read_entry(
     name: &str,
 ) -> Result<Option<Vec<u8>>, EntryError> {
     let tail = get(http, url, &format!("bytes=-{TAIL}")).await?;
-    let at = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| u32_at(&tail, i) == Some(END))
-        .ok_or(EntryError::EndMissing)?;
-    let size = u32_at(&tail, at + 12).ok_or(EntryError::EndShort)?;
-    let offset = u32_at(&tail, at + 16).ok_or(EntryError::EndShort)?;
-    if size == u32::MAX || offset == u32::MAX {
-        return Err(EntryError::EndZip64);
-    }
-    let range = format!("bytes={offset}-{}", u64::from(offset) + u64::from(size) - 1);
-    let directory = get(http, url, &range).await?;
+    let directory = get(http, url, &directory_range(&tail)?).await?;
     let Some(found) = find(&directory, name)? else {
         return Ok(None);
     };
@@ -115,6 +105,24 @@ pub async fn read_entry(
             method,
         }),
     }
+}
+
+/// The byte range of the central directory, from the end record in
+/// `tail` (the archive's last bytes).
+fn directory_range(tail: &[u8]) -> Result<String, EntryError> {
+    let at = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| u32_at(tail, i) == Some(END))
+        .ok_or(EntryError::EndMissing)?;
+    let size = u32_at(tail, at + 12).ok_or(EntryError::EndShort)?;
+    let offset = u32_at(tail, at + 16).ok_or(EntryError::EndShort)?;
+    if size == u32::MAX || offset == u32::MAX {
+        return Err(EntryError::EndZip64);
+    }
+    Ok(format!(
+        "bytes={offset}-{}",
+        u64::from(offset) + u64::from(size) - 1
+    ))
 }
 
 struct Found {

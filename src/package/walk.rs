@@ -123,34 +123,8 @@ impl Walk {
     fn check(&mut self, entry: &DirEntry) -> Result<Option<SourceFile>, PackageError> {
         let path = entry.path();
         let is_dir = entry.file_type().is_dir();
-        if entry.depth() == 1 && !is_dir {
-            let name = entry.file_name();
-            if name == IGNORE_FILE || self.leave_out.iter().any(|l| name == l.as_str()) {
-                return Ok(None);
-            }
-        }
-        if self.matcher.matched(path, is_dir).is_ignore() {
-            if is_dir {
-                self.it.skip_current_dir();
-            }
+        if self.left_out(entry, is_dir)? {
             return Ok(None);
-        }
-        if entry.path_is_symlink() {
-            match fs::canonicalize(path) {
-                Ok(target) if target.starts_with(&self.root) => {}
-                Ok(target) => {
-                    self.warnings.push(format!(
-                        "skipped symlink {} -> {}: it points outside the folder",
-                        display_rel(path, &self.root),
-                        target.display()
-                    ));
-                    if is_dir {
-                        self.it.skip_current_dir();
-                    }
-                    return Ok(None);
-                }
-                Err(source) => return Err(symlink_error(path, source)),
-            }
         }
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
         let name = entry_name(rel)?;
@@ -182,6 +156,43 @@ impl Walk {
             path: path.to_path_buf(),
             size,
         }))
+    }
+
+    /// Whether `entry` is left out before it is named: the ignore file and
+    /// the files left out at the root, an ignored path (a folder with all
+    /// it holds), a symlink that points outside the folder (with a warning).
+    fn left_out(&mut self, entry: &DirEntry, is_dir: bool) -> Result<bool, PackageError> {
+        let path = entry.path();
+        if entry.depth() == 1 && !is_dir {
+            let name = entry.file_name();
+            if name == IGNORE_FILE || self.leave_out.iter().any(|l| name == l.as_str()) {
+                return Ok(true);
+            }
+        }
+        if self.matcher.matched(path, is_dir).is_ignore() {
+            if is_dir {
+                self.it.skip_current_dir();
+            }
+            return Ok(true);
+        }
+        if entry.path_is_symlink() {
+            match fs::canonicalize(path) {
+                Ok(target) if target.starts_with(&self.root) => {}
+                Ok(target) => {
+                    self.warnings.push(format!(
+                        "skipped symlink {} -> {}: it points outside the folder",
+                        display_rel(path, &self.root),
+                        target.display()
+                    ));
+                    if is_dir {
+                        self.it.skip_current_dir();
+                    }
+                    return Ok(true);
+                }
+                Err(source) => return Err(symlink_error(path, source)),
+            }
+        }
+        Ok(false)
     }
 }
 

@@ -152,29 +152,14 @@ pub(super) fn write_archive(
     let mut jobs = Jobs::new(listing, tuning.clone(), Arc::clone(&buffers));
     jobs.keep = keep.clone();
     let mut digest = DigestBuilder::new(opts.source_date_epoch);
-    let (sink, bytes_in, summary) = if opts.threads == Some(1) {
-        writer.write_all(sink, Source::Inline(Box::new(jobs)), &mut digest)
-    } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads.unwrap_or(0))
-            .thread_name(|i| format!("package-{i}"))
-            .build()
-            .map_err(|err| out_err(io::Error::other(err)))?;
-        write_in_parallel(&writer, sink, jobs, &pool, &budget, &mut digest)
-    }?;
+    let (sink, bytes_in, summary) =
+        write_entries(opts.threads, &writer, sink, jobs, &budget, &mut digest)?;
     if summary.files == 0 {
         return Err(PackageError::Empty {
             path: opts.root.clone(),
         });
     }
-    let bytes_out = sink.count;
-    let sha256 = hex::encode(sink.hasher.finalize());
-    let file = sink
-        .out
-        .into_inner()
-        .map_err(|err| out_err(err.into_error()))?;
-    drop(file);
-    put_in_place(tmp, out).map_err(out_err)?;
+    let (bytes_out, sha256) = finish_file(sink, tmp, out).map_err(out_err)?;
     Ok(Written {
         file_count: summary.files,
         bytes_in,
@@ -184,6 +169,40 @@ pub(super) fn write_archive(
         warnings: summary.warnings,
         kept: keep.and_then(|k| k.bytes.lock().ok()?.take()),
     })
+}
+
+/// The entries written in order: compressed on this thread with
+/// `--threads 1`, else on a pool of `threads` (`None`: one per core).
+fn write_entries(
+    threads: Option<usize>,
+    writer: &EntryWriter<'_>,
+    sink: Sink,
+    jobs: Jobs,
+    budget: &Budget,
+    digest: &mut DigestBuilder,
+) -> Result<(Sink, u64, Summary), PackageError> {
+    if threads == Some(1) {
+        return writer.write_all(sink, Source::Inline(Box::new(jobs)), digest);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .thread_name(|i| format!("package-{i}"))
+        .build()
+        .map_err(|err| PackageError::Output {
+            path: writer.out.to_path_buf(),
+            source: io::Error::other(err),
+        })?;
+    write_in_parallel(writer, sink, jobs, &pool, budget, digest)
+}
+
+/// The zip's size and SHA-256 (hex), its file flushed and moved to `out`.
+fn finish_file(sink: Sink, tmp: NamedTempFile, out: &Path) -> io::Result<(u64, String)> {
+    let bytes_out = sink.count;
+    let sha256 = hex::encode(sink.hasher.finalize());
+    let file = sink.out.into_inner().map_err(|err| err.into_error())?;
+    drop(file);
+    put_in_place(tmp, out)?;
+    Ok((bytes_out, sha256))
 }
 
 /// The entry whose bytes packaging keeps, and them once read.
