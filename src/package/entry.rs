@@ -62,7 +62,10 @@ pub async fn read_entry(
     name: &str,
 ) -> Result<Option<Vec<u8>>, EntryError> {
     let tail = get(http, url, &format!("bytes=-{TAIL}")).await?;
-    let directory = get(http, url, &directory_range(&tail)?).await?;
+    let Some(range) = directory_range(&tail)? else {
+        return Ok(None); // an empty directory: no entries at all
+    };
+    let directory = get(http, url, &range).await?;
     let Some(found) = find(&directory, name)? else {
         return Ok(None);
     };
@@ -72,7 +75,7 @@ pub async fn read_entry(
     let head = get(
         http,
         url,
-        &format!("bytes={}-{}", found.offset, found.offset + 29),
+        &format!("bytes={}-{}", found.offset, u64::from(found.offset) + 29),
     )
     .await?;
     if u32_at(&head, 0) != Some(LOCAL) {
@@ -109,7 +112,9 @@ pub async fn read_entry(
 
 /// The byte range of the central directory, from the end record in
 /// `tail` (the archive's last bytes).
-fn directory_range(tail: &[u8]) -> Result<String, EntryError> {
+/// The central directory's byte range, from the end record in `tail`;
+/// `None` for an empty directory (an archive of no entries).
+fn directory_range(tail: &[u8]) -> Result<Option<String>, EntryError> {
     let at = (0..tail.len().saturating_sub(21))
         .rev()
         .find(|&i| u32_at(tail, i) == Some(END))
@@ -119,10 +124,13 @@ fn directory_range(tail: &[u8]) -> Result<String, EntryError> {
     if size == u32::MAX || offset == u32::MAX {
         return Err(EntryError::EndZip64);
     }
-    Ok(format!(
+    if size == 0 {
+        return Ok(None);
+    }
+    Ok(Some(format!(
         "bytes={offset}-{}",
         u64::from(offset) + u64::from(size) - 1
-    ))
+    )))
 }
 
 struct Found {
@@ -195,6 +203,28 @@ fn u32_at(data: &[u8], at: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An end record: signature, then size (at 12) and offset (at 16).
+    fn end_record(size: u32, offset: u32) -> Vec<u8> {
+        let mut r = vec![0u8; 22];
+        r[..4].copy_from_slice(&END.to_le_bytes());
+        r[12..16].copy_from_slice(&size.to_le_bytes());
+        r[16..20].copy_from_slice(&offset.to_le_bytes());
+        r
+    }
+
+    #[test]
+    fn an_empty_directory_has_no_range_and_no_underflow() {
+        assert_eq!(directory_range(&end_record(0, 0)).unwrap(), None);
+        assert_eq!(
+            directory_range(&end_record(46, 100)).unwrap().as_deref(),
+            Some("bytes=100-145")
+        );
+        assert!(matches!(
+            directory_range(&end_record(u32::MAX, 0)),
+            Err(EntryError::EndZip64)
+        ));
+    }
     use crate::http::test_server::{Action, TestServer};
 
     /// The query of a presigned GET is a secret (its signature, the
