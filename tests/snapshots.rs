@@ -499,6 +499,44 @@ async fn a_skipped_deploy() {
 
 /// A pull request preview: the deploy's output and comment, then the
 /// comment once the pull request is closed.
+/// The incident lock: `lock`, a push that ends LOCKED (its stderr, JSON,
+/// dotenv and job summary), `status` with the lock, `unlock`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_branch() {
+    let emu = slow_emulator().await;
+    let site = tiny_site();
+    assert_eq!(run(&mut deploy(&emu, site.path())).await.code, 0);
+    let lock = |c: &mut Command| {
+        c.args(["--app-id", APP, "--branch", "main"])
+            .env("CI_JOB_URL", "https://gitlab.example/g/p/-/jobs/77");
+    };
+    let mut c = cmd(&emu);
+    c.args(["lock", "--reason", "v2 serves a private page; see INC-12"]);
+    lock(&mut c);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("lock_stderr", &r.stderr, &[]);
+    let out = tempfile::tempdir().unwrap();
+    let dotenv = out.path().join("deploy.env");
+    let mut pushed = deploy(&emu, site.path());
+    in_actions(&mut pushed, out.path());
+    let r = run(pushed.arg("--json").arg("--dotenv").arg(&dotenv)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let paths = [(site.path(), "[SITE]"), (out.path(), "[OUT]")];
+    assert_output("locked_stderr", &r.stderr, &paths);
+    assert_output("locked_json", &r.stdout, &paths);
+    assert_output("locked_dotenv", &read(&dotenv), &paths);
+    assert_output("locked_summary", &read(&out.path().join("summary")), &paths);
+    let r = run(&mut status_cmd(&emu, false)).await;
+    assert_output("locked_status_stdout", &r.stdout, &[]);
+    let mut c = cmd(&emu);
+    c.arg("unlock");
+    lock(&mut c);
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_output("unlock_stderr", &r.stderr, &[]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pull_request_preview() {
     let pr = Pr::start().await;

@@ -21,6 +21,7 @@ pub fn summary_markdown(o: &Outcome) -> String {
         Some(RunStatus::Job(JobStatus::Failed | JobStatus::Cancelled)) | None => "❌",
         Some(RunStatus::DryRun) => "📝",
         Some(RunStatus::Superseded | RunStatus::Skipped) => "⏭️",
+        Some(RunStatus::Locked) => "🔒",
         _ => "⏳",
     };
     let mut md = String::new();
