@@ -22,6 +22,7 @@
 mod compress;
 mod container;
 pub mod entry;
+pub mod unpack;
 mod walk;
 mod write;
 
