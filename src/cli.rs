@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use crate::choices::{
-    ArtifactUrl, ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify,
+    ArtifactUrl, ColorChoice, ForkPreviews, OnBusy, SourceUrlType, Stage, Verbosity, Verify,
 };
 
 #[derive(Debug, Parser)]
@@ -347,6 +347,54 @@ pub struct DeployArgs {
     )]
     pub preview_prefix: String,
 
+    /// Which pull requests from forks the trusted run (workflow_run,
+    /// pull_request_target) deploys a preview of: approved (the label
+    /// --preview-label, or an author who is an owner, member or
+    /// collaborator), all, or off
+    #[arg(
+        long,
+        env = "AMPLIFY_FORK_PREVIEWS",
+        value_enum,
+        value_name = "WHICH",
+        default_value = "approved"
+    )]
+    pub fork_previews: ForkPreviews,
+
+    /// The label that approves a fork's pull request for a preview
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_LABEL",
+        value_name = "LABEL",
+        default_value = "preview"
+    )]
+    pub preview_label: String,
+
+    /// The artifact a pull request's build uploads, which the trusted run
+    /// of a fork's preview deploys
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_ARTIFACT",
+        value_name = "NAME",
+        default_value = "amplify-preview"
+    )]
+    pub preview_artifact: String,
+
+    /// Most files and folders a fork's artifact may hold (tests set it low)
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_ARTIFACT_MAX_ENTRIES",
+        value_name = "N",
+        default_value_t = 100_000,
+        hide = true
+    )]
+    pub preview_artifact_max_entries: u64,
+
+    /// Most bytes a fork's artifact may hold, zipped and unpacked (tests set
+    /// it low) [default: 5 GB, Amplify's limit on a deployment]
+    #[arg(long, env = "AMPLIFY_PREVIEW_ARTIFACT_MAX_BYTES", value_name = "BYTES",
+          default_value_t = crate::package::MAX_ARCHIVE_BYTES, hide = true)]
+    pub preview_artifact_max_bytes: u64,
+
     /// Report the deploy as a GitHub deployment to this environment
     #[arg(long, env = "AMPLIFY_DEPLOYMENT_ENVIRONMENT", value_name = "NAME")]
     pub deployment_environment: Option<String>,
@@ -622,7 +670,7 @@ pub struct HistoryArgs {
 /// Deploy options that `rollback` and `promote`, which deploy a stored
 /// artifact, do not use: accepted (a job's environment may set them) but
 /// kept out of their --help.
-const PACKAGE_OPTIONS: [&str; 15] = [
+const PACKAGE_OPTIONS: [&str; 18] = [
     "path",
     "source_url",
     "source_url_type",
@@ -631,6 +679,9 @@ const PACKAGE_OPTIONS: [&str; 15] = [
     "keep_rule_files",
     "preview",
     "preview_prefix",
+    "fork_previews",
+    "preview_label",
+    "preview_artifact",
     "max_previews",
     "evict_open",
     "preview_ttl",

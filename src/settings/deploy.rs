@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::auth::{BasicAuth, INHERIT};
-use super::github::{resolve_preview, CommitSettings, GitHubSettings, LifecycleSettings, Preview};
+use super::github::{
+    resolve_preview, CommitSettings, ForkSettings, GitHubSettings, LifecycleSettings, Preview,
+};
 use super::{names, trimmed, AwsSettings, Env};
 use crate::choices::{OnBusy, SourceUrlType, Stage, Verify};
 use crate::cli::{DeployArgs, PackageFilterArgs};
@@ -132,6 +134,9 @@ pub struct DeploySettings {
     /// `--skew-protection`: the branch's `enableSkewProtection` to set;
     /// `None` leaves the branch as it is. Not applied by the pipeline yet.
     pub skew_protection: Option<bool>,
+    /// `--fork-previews`, `--preview-label`, `--preview-artifact`, and the
+    /// trusted run of a fork's preview this run may be.
+    pub fork: ForkSettings,
 }
 
 /// What a rollback writes on the branch before it starts its job (failing
@@ -232,6 +237,7 @@ impl DeploySettings {
             Some(true) => resolve_preview(args, env)?,
             _ => Preview::Off,
         };
+        let fork = ForkSettings::resolve(args, env, &preview)?;
         let (branch, create_branch, stage) = match &preview {
             Preview::PullRequest { pr, .. } => {
                 let branch = format!("{}{}", args.preview_prefix.trim(), pr.number);
@@ -290,6 +296,7 @@ impl DeploySettings {
             override_lock: args.override_lock.unwrap_or(false),
             undo: None,
             skew_protection: args.skew_protection,
+            fork,
         })
     }
 }

@@ -35,7 +35,8 @@ pub use aws::{AwsSettings, Endpoint, TokenEnv, DEFAULT_ROLE_DURATION_SECONDS};
 pub use deploy::{DeploySettings, FilterSettings, LockRequest, Undo, VerifySettings};
 pub use env::Env;
 pub use github::{
-    CommitSettings, GitHubSettings, LifecycleSettings, Preview, DEFAULT_GITHUB_API_URL,
+    CommitSettings, ForkSettings, GitHubSettings, LifecycleSettings, Preview, TrustedEvent,
+    DEFAULT_GITHUB_API_URL,
 };
 pub use jobs::{
     BranchSettings, DeleteJobSettings, InitSettings, JobSettings, LockSettings, PackageSettings,
