@@ -110,10 +110,13 @@ impl Ended {
     /// The job summary: the status and the reason.
     pub fn summary(&self) -> String {
         let status = self.status.as_ref().map_or("", RunStatus::as_str);
+        let mut why = self.why.chars();
+        let first = why.next().map(|c| c.to_uppercase().to_string());
+        let why = first.unwrap_or_default() + why.as_str();
         format!(
             "### ⏭️ Amplify deploy: {}\n\n{}\n\n",
             markdown(status),
-            markdown(&self.why)
+            markdown(&why)
         )
     }
 
