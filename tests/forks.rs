@@ -15,12 +15,12 @@ use serde_json::json;
 use crate::support::github::*;
 use crate::support::*;
 
-const FORK: &str = "stranger/site";
-const SHA1: &str = "1111111111111111111111111111111111111111";
+pub(crate) const FORK: &str = "stranger/site";
+pub(crate) const SHA1: &str = "1111111111111111111111111111111111111111";
 const SHA2: &str = "2222222222222222222222222222222222222222";
 const ROLE: &str = "arn:aws:iam::123456789012:role/amplify-deploy-preview";
 /// The build run of [`SHA1`].
-const RUN: u64 = 9001;
+pub(crate) const RUN: u64 = 9001;
 
 /// Names a fork's build can put in its artifact, every one deployed as it is.
 const NAMES: [&str; 7] = [
@@ -35,14 +35,14 @@ const NAMES: [&str; 7] = [
 
 /// An emulator that takes only the fake STS's credentials, a fake GitHub
 /// (and its blob store), and folders for the event and `RUNNER_TEMP`.
-struct Lab {
-    emu: Emulator,
-    gh: FakeGitHub,
+pub(crate) struct Lab {
+    pub(crate) emu: Emulator,
+    pub(crate) gh: FakeGitHub,
     dir: tempfile::TempDir,
 }
 
 impl Lab {
-    async fn start() -> Lab {
+    pub(crate) async fn start() -> Lab {
         let emu = emulator_with(Config {
             credentials: vec![Credential {
                 access_key_id: STS_ACCESS_KEY.into(),
@@ -65,13 +65,13 @@ impl Lab {
         self.dir.path().join("tmp")
     }
 
-    fn read(&self, file: &str) -> String {
+    pub(crate) fn read(&self, file: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(file)).unwrap_or_default()
     }
 
     /// A fork's pull request 7 at `sha`, and a successful build run `id`
     /// of `sha` whose artifact `amplify-preview` is `zip`.
-    fn fork_pr(&self, id: u64, sha: &str, zip: Vec<u8>) {
+    pub(crate) fn fork_pr(&self, id: u64, sha: &str, zip: Vec<u8>) {
         self.gh.add_pull(FakePull::new(7, sha, FORK));
         self.build(id, sha, FORK, zip);
     }
@@ -122,7 +122,13 @@ impl Lab {
     }
 
     /// `workflow_run: completed` for build run `id` of `sha` from `head_repo`.
-    fn workflow_run(&self, id: u64, sha: &str, head_repo: &str, conclusion: &str) -> Command {
+    pub(crate) fn workflow_run(
+        &self,
+        id: u64,
+        sha: &str,
+        head_repo: &str,
+        conclusion: &str,
+    ) -> Command {
         let (owner, name) = head_repo.split_once('/').unwrap();
         let payload = event_payload(
             "workflow_run",
@@ -207,7 +213,7 @@ fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     artifact(&borrowed)
 }
 
-fn simple_zip(body: &str) -> Vec<u8> {
+pub(crate) fn simple_zip(body: &str) -> Vec<u8> {
     artifact(&[("index.html", body.as_bytes())])
 }
 
@@ -548,5 +554,44 @@ async fn a_busy_blob_store_is_retried() {
     assert_eq!(
         lab.emu.deployed_files(APP, "pr-7").unwrap()["index.html"],
         b"retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_removes_a_forks_preview_from_the_trusted_run_only() {
+    let lab = Lab::start().await;
+    lab.fork_pr(RUN, SHA1, simple_zip("x"));
+    lab.gh.edit_pull(7, |p| p.labels = vec!["preview".into()]);
+    let r = run(&mut lab.workflow_run(RUN, SHA1, FORK, "success")).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(lab.emu.branches(APP).contains(&"pr-7".to_owned()));
+
+    // The fork's own close run has no rights: deferred, the branch stays.
+    let aws = lab.emu.requests().len();
+    let payload = pull_request_payload("pull_request", "closed", 7, SHA1, FORK);
+    let r = run(lab
+        .trusted("pull_request", payload)
+        .env("AMPLIFY_GITHUB_TOKEN", READ_TOKEN))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("pull_request_target closed job removes it"),
+        "{r:?}"
+    );
+    assert_eq!(lab.emu.requests().len(), aws);
+    assert!(lab.emu.branches(APP).contains(&"pr-7".to_owned()));
+
+    // The trusted close job removes it and says so in the comment.
+    let payload = pull_request_payload("pull_request_target", "closed", 7, SHA1, FORK);
+    let r = run(&mut lab.trusted("pull_request_target", payload)).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!lab.emu.branches(APP).contains(&"pr-7".to_owned()));
+    let comments = lab.gh.comments(7);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains("preview was removed"),
+        "{}",
+        comments[0].body
     );
 }

@@ -150,14 +150,25 @@ pub fn pull_request_payload(
     sha: &str,
     head_repo: &str,
 ) -> Value {
+    pull_request_payload_with(event, action, number, sha, head_repo, json!({}))
+}
+
+/// [`pull_request_payload`] with `extra` top-level fields (a `labeled`
+/// event's `label`, see [`label_json`]).
+pub fn pull_request_payload_with(
+    event: &str,
+    action: &str,
+    number: u64,
+    sha: &str,
+    head_repo: &str,
+    extra: Value,
+) -> Value {
     let repo = |full_name: &str| {
         let (owner, name) = full_name.split_once('/').expect("owner/name");
         json!({"full_name": full_name, "name": name, "owner": {"login": owner}})
     };
     let head_owner = head_repo.split('/').next().unwrap_or_default();
-    event_payload(
-        event,
-        action,
+    let overrides = merged(
         json!({
             "number": number,
             "pull_request": {
@@ -168,7 +179,22 @@ pub fn pull_request_payload(
             },
             "repository": repo(REPO),
         }),
-    )
+        extra,
+    );
+    event_payload(event, action, overrides)
+}
+
+/// A label as webhooks and the REST API carry it.
+pub fn label_json(name: &str) -> Value {
+    json!({
+        "id": 208045946,
+        "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=",
+        "url": format!("https://api.github.com/repos/{REPO}/labels/{name}"),
+        "name": name,
+        "description": null,
+        "color": "0e8a16",
+        "default": false,
+    })
 }
 
 /// What the fake STS issued on its `n`th call (from 1) once
