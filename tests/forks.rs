@@ -595,3 +595,44 @@ async fn closing_removes_a_forks_preview_from_the_trusted_run_only() {
         comments[0].body
     );
 }
+
+/// A rollback (its settings have no preview) in a job whose event and
+/// variables would make a deploy the trusted run: it rolls back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_under_workflow_run_is_a_rollback() {
+    let (emu, bucket) = crate::rollback::setup().await;
+    let v1 = crate::rollback::store(&emu, &bucket, "one").await;
+    let v2 = crate::rollback::store(&emu, &bucket, "two").await;
+    assert_eq!(
+        crate::rollback::deploy_stored(&emu, &bucket, &v1)
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        crate::rollback::deploy_stored(&emu, &bucket, &v2)
+            .await
+            .code,
+        0
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    let payload = event_payload(
+        "workflow_run",
+        "completed",
+        json!({"workflow_run": {"event": "pull_request", "conclusion": "success",
+            "head_sha": SHA1, "head_repository": {"full_name": FORK}}}),
+    );
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let r = run(crate::rollback::rollback(&emu, &[])
+        .env("GITHUB_EVENT_NAME", "workflow_run")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("AMPLIFY_PREVIEW", "true"))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("rolling back d1test/main to job 1"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("preview:"), "{r:?}");
+}

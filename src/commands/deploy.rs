@@ -27,9 +27,16 @@ pub async fn deploy_by(
     deadline: Instant,
 ) -> Result<(), RunError> {
     // A fork's preview: decided (and its artifact fetched) before AWS.
-    let cx = fork_context(s);
-    let deciding = fork::route(&cx, reporter);
-    let found = match crate::deadline::within(s.timeout, deadline, interruptible(deciding)).await? {
+    // Without a preview (no --preview; rollback and promote) there is none.
+    let route = match s.preview {
+        Preview::Off => Route::AsUsual,
+        _ => {
+            let cx = fork_context(s);
+            let deciding = interruptible(fork::route(&cx, reporter));
+            crate::deadline::within(s.timeout, deadline, deciding).await?
+        }
+    };
+    let found = match route {
         Route::AsUsual => None,
         Route::Ended(ended) => return end_without_deploying(s, &ended, reporter),
         Route::Deploy(found) => Some(found),
