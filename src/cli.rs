@@ -332,8 +332,11 @@ pub struct DeployArgs {
 
     /// On a pull_request event, deploy to branch {preview-prefix}{number}
     /// (created with stage PULL_REQUEST), comment its URL on the pull
-    /// request, and delete it when the pull request is closed. On other
-    /// events, deploy to --branch as usual.
+    /// request, and delete it when the pull request is closed; a fork's own
+    /// run deploys nothing (DEFERRED). Without --path, on workflow_run or
+    /// pull_request_target labeled: deploy a fork's build artifact, once
+    /// approved (see --fork-previews). On other events, deploy to --branch
+    /// as usual.
     #[arg(long, env = "AMPLIFY_PREVIEW", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub preview: Option<bool>,
