@@ -215,8 +215,14 @@ async fn workflow_run(
             &format!("the fork {head}'s branch {branch}"),
         ));
     }
+    let owner = run.head_repo.as_deref().and_then(|r| r.split('/').next());
+    let Some(owner) = owner.filter(|_| !branch.is_empty()) else {
+        return Ok(nothing(format!(
+            "build run {} names no head repository or branch (a deleted fork?): no pull request to find; nothing to do",
+            run.id
+        )));
+    };
     let api = precheck(cx, reporter)?;
-    let owner = head.split('/').next().unwrap_or_default();
     let pulls = api
         .open_pulls_from(owner, branch)
         .await

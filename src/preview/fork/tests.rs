@@ -137,3 +137,69 @@ fn the_summary_is_markdown_safe() {
     );
     assert!(!md.contains("<img") && !md.contains("[a]("), "{md}");
 }
+
+fn reporter() -> Reporter {
+    Reporter::new(crate::ci::github::GitHub::new(
+        false,
+        None,
+        None,
+        Box::new(std::io::sink()),
+    ))
+}
+
+/// What the run decides before it asks GitHub anything: here the API's
+/// URL is unusable, so any call would be an error.
+#[tokio::test]
+async fn what_is_decided_from_the_event_alone() {
+    let run = |conclusion: &str, head: Option<&str>, branch: Option<&str>| WorkflowRun {
+        id: 42,
+        name: None,
+        event: "pull_request".into(),
+        conclusion: Some(conclusion.into()),
+        head_sha: BUILT.into(),
+        head_branch: branch.map(str::to_owned),
+        head_repo: head.map(str::to_owned),
+        repo: Some("octo/site".into()),
+    };
+    let cases = [
+        (
+            run("failure", Some("stranger/site"), Some("f")),
+            None,
+            "ended failure",
+        ),
+        (
+            run("success", Some("octo/site"), Some("f")),
+            None,
+            "of this repository",
+        ),
+        (run("success", None, Some("f")), None, "a deleted fork"),
+        (
+            run("success", Some("stranger/site"), None),
+            None,
+            "a deleted fork",
+        ),
+    ];
+    for (event, status, why) in cases {
+        let mut fork = settings(ForkPreviews::Approved);
+        fork.trusted = Some(TrustedEvent::WorkflowRun(event));
+        let mut cx = context(&fork);
+        cx.api_url = "not a url";
+        let Route::Ended(ended) = route(&cx, &reporter()).await.unwrap() else {
+            panic!("{why}: not ended");
+        };
+        assert_eq!(ended.status, status, "{why}");
+        assert!(ended.why.contains(why), "{why}: {}", ended.why);
+    }
+    let mut fork = settings(ForkPreviews::Off);
+    fork.trusted = Some(TrustedEvent::WorkflowRun(run(
+        "success",
+        Some("x/site"),
+        Some("f"),
+    )));
+    let mut cx = context(&fork);
+    cx.api_url = "not a url";
+    let Route::Ended(ended) = route(&cx, &reporter()).await.unwrap() else {
+        panic!("not ended");
+    };
+    assert_eq!(ended.status, Some(RunStatus::Disabled));
+}
