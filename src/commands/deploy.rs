@@ -26,29 +26,16 @@ pub async fn deploy_by(
     reporter: &Reporter,
     deadline: Instant,
 ) -> Result<(), RunError> {
-    // A fork's preview: decided (and its artifact fetched) before AWS.
-    // Without a preview (no --preview; rollback and promote) there is none.
-    let route = match s.preview {
-        Preview::Off => Route::AsUsual,
-        _ => {
-            let cx = fork_context(s);
-            let deciding = interruptible(fork::route(&cx, reporter));
-            crate::deadline::within(s.timeout, deadline, deciding).await?
-        }
-    };
-    let found = match route {
+    let found = match fork_route(s, reporter, deadline).await? {
         Route::AsUsual => None,
         Route::Ended(ended) => return end_without_deploying(s, &ended, reporter),
         Route::Deploy(found) => Some(found),
     };
-    let fork_preview = match &found {
-        Some(f) => Some(s.for_fork_preview(
-            f.pr.clone(),
-            f.title.clone(),
-            f.folder.path().to_path_buf(),
-        )?),
-        None => None,
-    };
+    // Held until the run ends: the folder is the artifact, unpacked.
+    let fork_preview = found
+        .as_ref()
+        .map(|f| s.for_fork_preview(f.pr.clone(), f.title.clone(), f.folder.path().into()))
+        .transpose()?;
     let s = fork_preview.as_ref().unwrap_or(s);
     let mut gh = preview::Integration::prepare(s, reporter);
     if gh.closes_preview() {
@@ -85,6 +72,22 @@ pub async fn deploy_by(
     }
     print_summary(&outcome, reporter);
     report_error
+}
+
+/// A fork's preview, decided (and its artifact fetched) before AWS, within
+/// `--timeout`. Without a preview (no `--preview`; rollback and promote)
+/// there is none.
+async fn fork_route(
+    s: &DeploySettings,
+    reporter: &Reporter,
+    deadline: Instant,
+) -> Result<Route, RunError> {
+    if let Preview::Off = s.preview {
+        return Ok(Route::AsUsual);
+    }
+    let cx = fork_context(s);
+    let deciding = interruptible(fork::route(&cx, reporter));
+    crate::deadline::within(s.timeout, deadline, deciding).await
 }
 
 /// What a fork's preview needs of the settings.

@@ -463,24 +463,7 @@ fn write_entry(
     if start.saturating_add(e.compressed) > directory {
         return Err(corrupt("its data runs into the central directory"));
     }
-    let write_err = |source| UnpackError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(write_err)?;
-    }
-    let out = match OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(f) => f,
-        // Another entry's name that this disk takes for the same (case,
-        // Unicode normalisation).
-        Err(e2) if e2.kind() == io::ErrorKind::AlreadyExists => {
-            return Err(UnpackError::Duplicate {
-                name: e.name.clone(),
-            })
-        }
-        Err(source) => return Err(write_err(source)),
-    };
+    let out = create_new(e, path)?;
     file.seek(SeekFrom::Start(start))
         .map_err(|_| corrupt("its data cannot be read"))?;
     let raw = BufReader::new((&*file).take(e.compressed));
@@ -494,25 +477,20 @@ fn write_entry(
         written: 0,
         limit: e.size,
     };
-    match io::copy(&mut data, &mut out) {
-        Ok(_) => {}
-        Err(err) if err.kind() == io::ErrorKind::FileTooLarge => {
-            return Err(corrupt("it holds more bytes than its header says"))
-        }
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-            ) =>
-        {
-            return Err(corrupt("its compressed data is invalid"))
-        }
-        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
-            return Err(corrupt("its compressed data ends early"))
-        }
-        Err(source) => return Err(write_err(source)),
+    let copied = io::copy(&mut data, &mut out).and_then(|_| out.out.flush());
+    if let Err(err) = copied {
+        return Err(match err.kind() {
+            io::ErrorKind::FileTooLarge => corrupt("it holds more bytes than its header says"),
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+                corrupt("its compressed data is invalid")
+            }
+            io::ErrorKind::UnexpectedEof => corrupt("its compressed data ends early"),
+            _ => UnpackError::Write {
+                path: path.to_path_buf(),
+                source: err,
+            },
+        });
     }
-    out.out.flush().map_err(write_err)?;
     if out.written != e.size {
         return Err(corrupt("it holds fewer bytes than its header says"));
     }
@@ -520,6 +498,26 @@ fn write_entry(
         return Err(corrupt("its CRC-32 does not match"));
     }
     Ok(out.written)
+}
+
+/// A new file at `path` (and its folders); one already there is another
+/// entry's name that this disk takes for the same (case, Unicode
+/// normalisation): a duplicate, never overwritten.
+fn create_new(e: &Entry, path: &Path) -> Result<File, UnpackError> {
+    let write_err = |source| UnpackError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(write_err)?;
+    }
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(f) => Ok(f),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(UnpackError::Duplicate {
+            name: e.name.clone(),
+        }),
+        Err(source) => Err(write_err(source)),
+    }
 }
 
 /// Where an entry's data starts, after its local header; `None` when the

@@ -223,6 +223,29 @@ async fn workflow_run(
         )));
     };
     let api = precheck(cx, reporter)?;
+    let Some(pr) = find_pull(&api, owner, head, branch, reporter).await? else {
+        return Ok(nothing(format!(
+            "no open pull request has the head {head}:{branch} that build run {} built; nothing to do",
+            run.id
+        )));
+    };
+    reporter.line(format!(
+        "preview: build run {} built {} of the fork {head}'s branch {branch}: pull request #{}",
+        run.id, run.head_sha, pr.number
+    ));
+    deliver(cx, &api, pr, run.id, &run.head_sha, reporter).await
+}
+
+/// The open pull request whose head is branch `branch` of repository
+/// `head` (owned by `owner`): GitHub matches the owner and branch, the
+/// repository is checked here. Several: the newest, and the log says so.
+async fn find_pull(
+    api: &Api,
+    owner: &str,
+    head: &str,
+    branch: &str,
+    reporter: &Reporter,
+) -> Result<Option<PullInfo>, RunError> {
     let pulls = api
         .open_pulls_from(owner, branch)
         .await
@@ -233,23 +256,16 @@ async fn workflow_run(
                 .as_deref()
                 .is_some_and(|r| r.eq_ignore_ascii_case(head))
     });
-    let Some(pr) = ours.next() else {
-        return Ok(nothing(format!(
-            "no open pull request has the head {head}:{branch} that build run {} built; nothing to do",
-            run.id
-        )));
-    };
-    for other in ours {
-        reporter.line(format!(
-            "preview: pull request #{} also has that head; only #{} is deployed",
-            other.number, pr.number
-        ));
+    let first = ours.next();
+    if let Some(pr) = &first {
+        for other in ours {
+            reporter.line(format!(
+                "preview: pull request #{} also has that head; only #{} is deployed",
+                other.number, pr.number
+            ));
+        }
     }
-    reporter.line(format!(
-        "preview: build run {} built {} of the fork {head}'s branch {branch}: pull request #{}",
-        run.id, run.head_sha, pr.number
-    ));
-    deliver(cx, &api, pr, run.id, &run.head_sha, reporter).await
+    Ok(first)
 }
 
 /// The approval label was added to a pull request: deploy the newest
