@@ -382,22 +382,6 @@ pub struct DeployArgs {
     )]
     pub preview_artifact: String,
 
-    /// Most files and folders a fork's artifact may hold (tests set it low)
-    #[arg(
-        long,
-        env = "AMPLIFY_PREVIEW_ARTIFACT_MAX_ENTRIES",
-        value_name = "N",
-        default_value_t = 100_000,
-        hide = true
-    )]
-    pub preview_artifact_max_entries: u64,
-
-    /// Most bytes a fork's artifact may hold, zipped and unpacked (tests set
-    /// it low) [default: 5 GB, Amplify's limit on a deployment]
-    #[arg(long, env = "AMPLIFY_PREVIEW_ARTIFACT_MAX_BYTES", value_name = "BYTES",
-          default_value_t = crate::package::MAX_ARCHIVE_BYTES, hide = true)]
-    pub preview_artifact_max_bytes: u64,
-
     /// Report the deploy as a GitHub deployment to this environment
     #[arg(long, env = "AMPLIFY_DEPLOYMENT_ENVIRONMENT", value_name = "NAME")]
     pub deployment_environment: Option<String>,

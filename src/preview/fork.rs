@@ -561,9 +561,9 @@ async fn fetch(
         })?;
     let into = folder.path().to_path_buf();
     let zip_path = zip.path().to_path_buf();
-    let unpacked = tokio::task::spawn_blocking(move || unpack::unpack(&zip_path, &into, &caps))
-        .await
-        .map_err(|e| RunError::input(format!("unpacking the artifact stopped: {e}")))?;
+    // On this thread: nothing else runs meanwhile (a task of its own
+    // would cost the binary a task type for nothing).
+    let unpacked = tokio::task::block_in_place(|| unpack::unpack(&zip_path, &into, &caps));
     let unpacked = unpacked.map_err(|e| {
         let err = RunError::input(format!("artifact {} of build run {run}: {e}", artifact.name));
         with_sources(err, &e).hint(format!(

@@ -283,14 +283,29 @@ impl ForkSettings {
             mode: args.fork_previews,
             label: named(&args.preview_label, "preview-label")?,
             artifact: named(&args.preview_artifact, "preview-artifact")?,
-            caps: Caps {
-                max_entries: args.preview_artifact_max_entries,
-                max_bytes: args.preview_artifact_max_bytes,
-            },
+            caps: artifact_caps(env)?,
             trusted,
             stage: args.stage,
         })
     }
+}
+
+/// What a fork's artifact may hold: [`Caps::default`], or lower for tests
+/// through `AMPLIFY_PREVIEW_ARTIFACT_MAX_ENTRIES` and
+/// `AMPLIFY_PREVIEW_ARTIFACT_MAX_BYTES` (not options: read here only).
+fn artifact_caps(env: &Env) -> Result<Caps, RunError> {
+    let number = |name: &str, default: u64| match env.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| RunError::input(format!("{name} {v:?} is not a whole number"))),
+    };
+    let default = Caps::default();
+    Ok(Caps {
+        max_entries: number("AMPLIFY_PREVIEW_ARTIFACT_MAX_ENTRIES", default.max_entries)?,
+        max_bytes: number("AMPLIFY_PREVIEW_ARTIFACT_MAX_BYTES", default.max_bytes)?,
+    })
 }
 
 fn read_workflow_run(env: &Env) -> Result<WorkflowRun, RunError> {
