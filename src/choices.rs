@@ -29,6 +29,19 @@ pub enum Verify {
     Strict,
 }
 
+/// Which pull requests from forks get a preview (`--fork-previews`), in
+/// the trusted run that deploys them (docs/previews.md#forks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForkPreviews {
+    /// Those with the label `--preview-label`, or whose author is an
+    /// owner, member or collaborator of the repository.
+    Approved,
+    /// Every one.
+    All,
+    /// None.
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Stage {

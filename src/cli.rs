@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use crate::choices::{
-    ArtifactUrl, ColorChoice, OnBusy, SourceUrlType, Stage, Verbosity, Verify,
+    ArtifactUrl, ColorChoice, ForkPreviews, OnBusy, SourceUrlType, Stage, Verbosity, Verify,
 };
 
 #[derive(Debug, Parser)]
@@ -332,8 +332,11 @@ pub struct DeployArgs {
 
     /// On a pull_request event, deploy to branch {preview-prefix}{number}
     /// (created with stage PULL_REQUEST), comment its URL on the pull
-    /// request, and delete it when the pull request is closed. On other
-    /// events, deploy to --branch as usual.
+    /// request, and delete it when the pull request is closed; a fork's own
+    /// run deploys nothing (DEFERRED). Without --path, on workflow_run or
+    /// pull_request_target labeled: deploy a fork's build artifact, once
+    /// approved (see --fork-previews). On other events, deploy to --branch
+    /// as usual.
     #[arg(long, env = "AMPLIFY_PREVIEW", value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub preview: Option<bool>,
@@ -346,6 +349,38 @@ pub struct DeployArgs {
         default_value = "pr-"
     )]
     pub preview_prefix: String,
+
+    /// Which pull requests from forks the trusted run (workflow_run,
+    /// pull_request_target) deploys a preview of: approved (the label
+    /// --preview-label, or an author who is an owner, member or
+    /// collaborator), all, or off
+    #[arg(
+        long,
+        env = "AMPLIFY_FORK_PREVIEWS",
+        value_enum,
+        value_name = "WHICH",
+        default_value = "approved"
+    )]
+    pub fork_previews: ForkPreviews,
+
+    /// The label that approves a fork's pull request for a preview
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_LABEL",
+        value_name = "LABEL",
+        default_value = "preview"
+    )]
+    pub preview_label: String,
+
+    /// The artifact a pull request's build uploads, which the trusted run
+    /// of a fork's preview deploys
+    #[arg(
+        long,
+        env = "AMPLIFY_PREVIEW_ARTIFACT",
+        value_name = "NAME",
+        default_value = "amplify-preview"
+    )]
+    pub preview_artifact: String,
 
     /// Report the deploy as a GitHub deployment to this environment
     #[arg(long, env = "AMPLIFY_DEPLOYMENT_ENVIRONMENT", value_name = "NAME")]
@@ -622,7 +657,7 @@ pub struct HistoryArgs {
 /// Deploy options that `rollback` and `promote`, which deploy a stored
 /// artifact, do not use: accepted (a job's environment may set them) but
 /// kept out of their --help.
-const PACKAGE_OPTIONS: [&str; 15] = [
+const PACKAGE_OPTIONS: [&str; 18] = [
     "path",
     "source_url",
     "source_url_type",
@@ -631,6 +666,9 @@ const PACKAGE_OPTIONS: [&str; 15] = [
     "keep_rule_files",
     "preview",
     "preview_prefix",
+    "fork_previews",
+    "preview_label",
+    "preview_artifact",
     "max_previews",
     "evict_open",
     "preview_ttl",

@@ -18,7 +18,8 @@ pub struct Outcome {
     pub job_arn: Option<String>,
     /// Amplify's job status (`SUCCEED`, `FAILED`, `CANCELLED`, …), or
     /// the run's own state: `STARTED` when it did not wait, `DRY_RUN`,
-    /// `SUPERSEDED`, `SKIPPED`, `LOCKED`.
+    /// `SUPERSEDED`, `SKIPPED`, `LOCKED`; for a fork's preview `DEFERRED`,
+    /// `AWAITING_APPROVAL`, `DISABLED`.
     pub status: Option<RunStatus>,
     /// The branch's first custom domain (`https://{entry}`), else
     /// `https://{branch displayName}.{app defaultDomain}`.
@@ -100,6 +101,15 @@ pub enum RunStatus {
     Skipped,
     /// The branch is locked for an incident: nothing was deployed.
     Locked,
+    /// A fork's own pull request run: it has no rights to deploy, and the
+    /// trusted workflow deploys the preview (docs/previews.md#forks).
+    Deferred,
+    /// A fork's pull request is not approved for a preview (the label,
+    /// or an author who is an owner, member or collaborator): nothing
+    /// deployed.
+    AwaitingApproval,
+    /// `--fork-previews off`: a fork's pull request gets no preview.
+    Disabled,
 }
 
 impl RunStatus {
@@ -111,6 +121,9 @@ impl RunStatus {
             RunStatus::Superseded => "SUPERSEDED",
             RunStatus::Skipped => "SKIPPED",
             RunStatus::Locked => "LOCKED",
+            RunStatus::Deferred => "DEFERRED",
+            RunStatus::AwaitingApproval => "AWAITING_APPROVAL",
+            RunStatus::Disabled => "DISABLED",
         }
     }
 
@@ -139,6 +152,9 @@ impl From<&str> for RunStatus {
             "SUPERSEDED" => RunStatus::Superseded,
             "SKIPPED" => RunStatus::Skipped,
             "LOCKED" => RunStatus::Locked,
+            "DEFERRED" => RunStatus::Deferred,
+            "AWAITING_APPROVAL" => RunStatus::AwaitingApproval,
+            "DISABLED" => RunStatus::Disabled,
             job => RunStatus::Job(JobStatus::from(job)),
         }
     }
@@ -326,6 +342,9 @@ mod tests {
             "SUPERSEDED",
             "SKIPPED",
             "LOCKED",
+            "DEFERRED",
+            "AWAITING_APPROVAL",
+            "DISABLED",
             "SUCCEED",
             "CANCELLED",
             "SOMETHING_NEW",
@@ -342,6 +361,11 @@ mod tests {
         assert!(RunStatus::from("SUCCEED").succeeded());
         assert!(!RunStatus::Started.succeeded());
         assert!(RunStatus::Skipped.succeeded());
+        assert_eq!(
+            RunStatus::from("AWAITING_APPROVAL"),
+            RunStatus::AwaitingApproval
+        );
+        assert!(!RunStatus::Deferred.succeeded() && !RunStatus::AwaitingApproval.succeeded());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod concurrency;
 mod decide;
 mod deploy;
 mod faults;
+mod forks;
 mod incident;
 mod init;
 mod inputs;

@@ -270,17 +270,17 @@ async fn a_read_only_token_is_a_warning_not_a_failed_deploy() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fork_deploys_without_commenting_and_says_why() {
+async fn a_forks_own_run_deploys_nothing_and_says_who_does() {
     let pr = Pr::start().await;
     let (emu, gh) = (&pr.emu, &pr.gh);
     let mut c = pr.cmd("opened", SHA1, "stranger/site", READ_TOKEN);
     c.args(["--deployment-environment", "preview"]);
     let r = run(&mut c).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(job_statuses(emu, "pr-7"), ["SUCCEED"]);
+    assert!(emu.requests().is_empty(), "{:?}", operations(emu));
+    assert!(!emu.branches(APP).contains(&"pr-7".to_owned()));
     assert!(r.stderr.contains("fork stranger/site"), "{r:?}");
-    assert!(r.stderr.contains("read-only"), "{r:?}");
-    assert!(r.stderr.contains("::notice"), "{r:?}");
+    assert!(r.stderr.contains("::notice title=Deferred::"), "{r:?}");
     assert!(gh.requests().is_empty(), "{:?}", gh.requests());
 }
 

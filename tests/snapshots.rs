@@ -560,6 +560,45 @@ async fn a_pull_request_preview() {
     assert_output("preview_closed_comment", &comments[0].body, &paths);
 }
 
+/// A fork's pull request: its own run defers to the trusted workflow; the
+/// trusted run finds it unapproved. The log, `$GITHUB_OUTPUT` and the job
+/// summary of each.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forks_preview_deferred_then_awaiting_approval() {
+    let pr = Pr::start().await;
+    let out = tempfile::tempdir().unwrap();
+    let mut c = pr.cmd("opened", SHA1, crate::forks::FORK, READ_TOKEN);
+    in_actions(&mut c, out.path());
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = format!(
+        "{}--- $GITHUB_OUTPUT\n{}--- $GITHUB_STEP_SUMMARY\n{}",
+        r.stderr,
+        read(&out.path().join("output")),
+        read(&out.path().join("summary"))
+    );
+    assert_output("fork_deferred", &text, &[]);
+
+    let lab = crate::forks::Lab::start().await;
+    let zip = crate::forks::simple_zip("<h1>fork</h1>");
+    lab.fork_pr(crate::forks::RUN, crate::forks::SHA1, zip);
+    let mut c = lab.workflow_run(
+        crate::forks::RUN,
+        crate::forks::SHA1,
+        crate::forks::FORK,
+        "success",
+    );
+    let r = run(&mut c).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = format!(
+        "{}--- $GITHUB_OUTPUT\n{}--- $GITHUB_STEP_SUMMARY\n{}",
+        r.stderr,
+        lab.read("output"),
+        lab.read("summary")
+    );
+    assert_output("fork_awaiting_approval", &text, &[]);
+}
+
 /// `text` with what varies from tick to tick made fixed (sizes, rates,
 /// percentages, seconds left, milliseconds), then runs of equal lines as
 /// one: how many progress lines or polls a run makes depends on timing;

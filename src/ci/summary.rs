@@ -20,7 +20,13 @@ pub fn summary_markdown(o: &Outcome) -> String {
         Some(RunStatus::Job(JobStatus::Succeed)) => "✅",
         Some(RunStatus::Job(JobStatus::Failed | JobStatus::Cancelled)) | None => "❌",
         Some(RunStatus::DryRun) => "📝",
-        Some(RunStatus::Superseded | RunStatus::Skipped) => "⏭️",
+        Some(
+            RunStatus::Superseded
+            | RunStatus::Skipped
+            | RunStatus::Deferred
+            | RunStatus::AwaitingApproval
+            | RunStatus::Disabled,
+        ) => "⏭️",
         Some(RunStatus::Locked) => "🔒",
         _ => "⏳",
     };

@@ -1,6 +1,8 @@
 //! A small client for the GitHub REST API: issue comments (with
-//! pagination) and deployments. Calls go through `crate::http`'s retry loop;
-//! the token is sent only to the API's own origin.
+//! pagination) and deployments; a fork's preview adds pull requests,
+//! workflow runs and artifacts ([`actions`]) and the artifact download
+//! ([`download`]). Calls go through `crate::http`'s retry loop; the token
+//! is sent only to the API's own origin.
 //!
 //! Reference: <https://docs.github.com/rest>.
 
@@ -12,6 +14,12 @@ use serde_json::Value;
 
 use crate::http::{self, RetryConfig, RetryDecision, RetryObserver};
 use crate::report::Reporter;
+
+mod actions;
+mod download;
+
+pub use actions::{ArtifactInfo, PullInfo, RunInfo};
+pub use download::DownloadError;
 
 /// The REST API version we speak.
 const API_VERSION: &str = "2022-11-28";

@@ -1,12 +1,17 @@
-//! The pull request a workflow runs for: `GITHUB_EVENT_NAME` and the
-//! webhook payload at `GITHUB_EVENT_PATH`.
+//! The pull request a workflow runs for, or the build run a trusted
+//! workflow follows: `GITHUB_EVENT_NAME` and the webhook payload at
+//! `GITHUB_EVENT_PATH`.
 //!
-//! Payload: <https://docs.github.com/webhooks/webhook-events-and-payloads#pull_request>.
+//! Payloads: <https://docs.github.com/webhooks/webhook-events-and-payloads#pull_request>,
+//! <https://docs.github.com/webhooks/webhook-events-and-payloads#workflow_run>.
 
 use serde_json::Value;
 
 /// The events whose payload is a pull request.
 pub const PULL_REQUEST_EVENTS: [&str; 2] = ["pull_request", "pull_request_target"];
+
+/// The event of a workflow that runs when another workflow's run ends.
+pub const WORKFLOW_RUN_EVENT: &str = "workflow_run";
 
 /// What a preview needs to know about the pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +29,8 @@ pub struct PullRequest {
     pub base_repo: Option<String>,
     /// `pull_request.base.ref`: the branch the pull request merges into.
     pub base_ref: Option<String>,
+    /// `label.name`: the label a `labeled` (or `unlabeled`) event is about.
+    pub label: Option<String>,
 }
 
 impl PullRequest {
@@ -50,6 +57,7 @@ impl PullRequest {
             head_repo: text(pr.pointer("/head/repo/full_name")),
             base_repo: text(pr.pointer("/base/repo/full_name")),
             base_ref: text(pr.pointer("/base/ref")).filter(|s| !s.is_empty()),
+            label: text(v.pointer("/label/name")),
         })
     }
 
@@ -70,6 +78,77 @@ impl PullRequest {
     /// `pull_request_target` run (base repository's context) does not.
     pub fn token_is_read_only(&self) -> bool {
         self.event == "pull_request" && self.is_fork()
+    }
+}
+
+/// The run a `workflow_run` event reports: a build that ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowRun {
+    /// `workflow_run.id`: the run whose artifacts to read.
+    pub id: u64,
+    /// `workflow_run.name`, for the log.
+    pub name: Option<String>,
+    /// `workflow_run.event`: what started it (`pull_request`, `push`, …).
+    pub event: String,
+    /// `workflow_run.conclusion` (`success`, `failure`, …); `None` before
+    /// it ended.
+    pub conclusion: Option<String>,
+    /// `workflow_run.head_sha`: the commit it built.
+    pub head_sha: String,
+    /// `workflow_run.head_branch`: the branch it built, in the head
+    /// repository (a fork's branch for a fork's pull request).
+    pub head_branch: Option<String>,
+    /// `workflow_run.head_repository.full_name` (`None` when deleted).
+    pub head_repo: Option<String>,
+    /// `workflow_run.repository.full_name`: the repository it ran in.
+    pub repo: Option<String>,
+}
+
+impl WorkflowRun {
+    /// Parse the payload of a `workflow_run` event.
+    pub fn parse(payload: &str) -> Result<WorkflowRun, String> {
+        let v: Value = serde_json::from_str(payload)
+            .map_err(|e| format!("the event payload is not JSON: {e}"))?;
+        let run = v
+            .get("workflow_run")
+            .filter(|r| r.is_object())
+            .ok_or("the event payload has no workflow_run object")?;
+        let text = |p: &str| {
+            run.pointer(p)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(WorkflowRun {
+            id: run
+                .get("id")
+                .and_then(Value::as_u64)
+                .filter(|n| *n > 0)
+                .ok_or("the event payload has no workflow run id")?,
+            name: text("/name"),
+            event: text("/event").unwrap_or_default(),
+            conclusion: text("/conclusion"),
+            head_sha: text("/head_sha")
+                .filter(|s| crate::github::client::is_full_sha(s))
+                .ok_or("the event payload has no head_sha of 40 hex digits")?,
+            head_branch: text("/head_branch"),
+            head_repo: text("/head_repository/full_name"),
+            repo: text("/repository/full_name"),
+        })
+    }
+
+    /// It built a pull request's code (`event: pull_request`) and succeeded.
+    pub fn built_a_pull_request(&self) -> bool {
+        self.event == "pull_request" && self.conclusion.as_deref() == Some("success")
+    }
+
+    /// Its head repository is not the repository it ran in (or was deleted).
+    pub fn is_fork(&self) -> bool {
+        match (&self.head_repo, &self.repo) {
+            (Some(head), Some(repo)) => !head.eq_ignore_ascii_case(repo),
+            (None, _) => true,
+            (Some(_), None) => false,
+        }
     }
 }
 
@@ -109,6 +188,38 @@ mod tests {
         )
         .unwrap();
         assert!(target.is_fork() && !target.token_is_read_only());
+    }
+
+    #[test]
+    fn reads_the_label_of_a_labeled_event() {
+        let mut v: Value = serde_json::from_str(&payload("labeled", "x/r", "o/r")).unwrap();
+        v["label"] = serde_json::json!({"name": "preview"});
+        let pr = PullRequest::parse("pull_request_target", &v.to_string()).unwrap();
+        assert_eq!(pr.label.as_deref(), Some("preview"));
+        let pr = PullRequest::parse("pull_request", &payload("opened", "o/r", "o/r")).unwrap();
+        assert_eq!(pr.label, None);
+    }
+
+    #[test]
+    fn parses_a_workflow_run() {
+        let run = |conclusion: &str, event: &str, head: &str| {
+            serde_json::json!({"workflow_run": {
+                "id": 42, "event": event, "conclusion": conclusion,
+                "head_sha": "a".repeat(40), "head_branch": "feature",
+                "head_repository": {"full_name": head},
+                "repository": {"full_name": "o/r"},
+            }})
+            .to_string()
+        };
+        let r = WorkflowRun::parse(&run("success", "pull_request", "x/r")).unwrap();
+        assert_eq!((r.id, r.head_branch.as_deref()), (42, Some("feature")));
+        assert!(r.built_a_pull_request() && r.is_fork());
+        let r = WorkflowRun::parse(&run("failure", "pull_request", "O/R")).unwrap();
+        assert!(!r.built_a_pull_request() && !r.is_fork());
+        let r = WorkflowRun::parse(&run("success", "push", "o/r")).unwrap();
+        assert!(!r.built_a_pull_request());
+        assert!(WorkflowRun::parse("{}").is_err());
+        assert!(WorkflowRun::parse(r#"{"workflow_run": {"id": 1, "head_sha": "abc"}}"#).is_err());
     }
 
     #[test]

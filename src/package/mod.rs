@@ -27,6 +27,7 @@ mod compress;
 mod container;
 mod digest;
 pub mod entry;
+pub mod unpack;
 mod walk;
 mod write;
 

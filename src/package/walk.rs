@@ -494,8 +494,9 @@ fn entry_name(rel: &Path) -> Result<String, PackageError> {
 }
 
 /// Why one component of a path cannot be part of an entry name, if it
-/// cannot.
-fn unservable(part: &str) -> Option<&'static str> {
+/// cannot. Also the rule for the names of an artifact being unpacked
+/// (`super::unpack`).
+pub(super) fn unservable(part: &str) -> Option<&'static str> {
     if part.contains('\\') {
         return Some("a backslash, which servers take for a path separator");
     }

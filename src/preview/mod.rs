@@ -14,6 +14,7 @@
 //!   created for that pull request: their payload names it) are marked
 //!   `inactive`; no other deployment is touched.
 
+pub mod fork;
 pub mod lifecycle;
 pub mod owner;
 mod room;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::auth::{BasicAuth, INHERIT};
-use super::github::{resolve_preview, CommitSettings, GitHubSettings, LifecycleSettings, Preview};
+use super::github::{
+    resolve_preview, CommitSettings, ForkSettings, GitHubSettings, LifecycleSettings, Preview,
+};
 use super::names::{self, AppId, BranchName};
 use super::{trimmed, AwsSettings, Env};
 use crate::amplify::CustomRule;
@@ -171,6 +173,9 @@ pub struct DeployOptions {
     /// `--skew-protection`: the branch's `enableSkewProtection` to have;
     /// `None` leaves the branch as it is.
     pub skew_protection: Option<bool>,
+    /// `--fork-previews`, `--preview-label`, `--preview-artifact`, and the
+    /// trusted run of a fork's preview this run may be.
+    pub fork: ForkSettings,
 }
 
 /// What a rollback writes on the branch before it starts its job (failing
@@ -274,8 +279,13 @@ impl DeploySettings {
     /// `deploy`: its options, its source and its commit, checked.
     pub fn resolve(args: &DeployArgs, env: &Env) -> Result<DeploySettings, RunError> {
         let mut options = DeployOptions::resolve(args, env, Purpose::Deploy)?;
+        // None: a closed pull request's run (it removes the preview); a
+        // fork's own pull_request run (it deploys nothing, whatever its
+        // folder holds); the trusted run of a fork's preview (its artifact
+        // is the folder, found once the run has found the pull request).
         let source = match &options.preview {
-            Preview::PullRequest { pr, .. } if pr.is_closed() => None,
+            Preview::PullRequest { pr, .. } if pr.is_closed() || pr.token_is_read_only() => None,
+            _ if options.fork.trusted.is_some() => None,
             _ => Some(source(args, env, &options)?),
         };
         if let Some(Source::Folder(_)) = &source {
@@ -303,6 +313,7 @@ impl DeployOptions {
     ) -> Result<DeployOptions, RunError> {
         let Target {
             preview,
+            fork,
             verify,
             app_id,
             branch: (branch, create_branch, stage),
@@ -344,6 +355,7 @@ impl DeployOptions {
             override_lock: args.override_lock.unwrap_or(false),
             undo: undo.cloned(),
             skew_protection: args.skew_protection,
+            fork,
         })
     }
 }
@@ -353,6 +365,7 @@ impl DeployOptions {
 /// created, and its stage), the rules to sync.
 struct Target {
     preview: Preview,
+    fork: ForkSettings,
     verify: VerifySettings,
     app_id: AppId,
     branch: (BranchName, bool, Stage),
@@ -375,6 +388,7 @@ impl Target {
             (Some(true), Purpose::Deploy) => resolve_preview(args, env)?,
             _ => Preview::Off,
         };
+        let fork = ForkSettings::resolve(args, env, &preview, redeploy)?;
         let (given, app) = match purpose {
             Purpose::Deploy => (args.branch.as_deref(), None),
             Purpose::Redeploy { branch, app_id, .. } => (branch, app_id),
@@ -385,9 +399,16 @@ impl Target {
         };
         let verify = VerifySettings::resolve(args)?;
         let app_id = AppId::parse(app.or(args.app_id.as_deref()))?;
-        let branch = match preview_branch {
-            Some(b) => b,
-            None => branch_of(args, &preview, given, redeploy)?,
+        let branch = match (preview_branch, &fork.trusted) {
+            (Some(b), _) => b,
+            // The trusted run of a fork's preview finds its branch with the
+            // pull request; this name is never sent.
+            (None, Some(_)) if given.is_none_or(|g| g.trim().is_empty()) => (
+                BranchName::parse(Some(FORK_PENDING))?,
+                false,
+                Stage::PullRequest,
+            ),
+            (None, _) => branch_of(args, &preview, given, redeploy)?,
         };
         let rules = match redeploy {
             false => sync_rules(args, &preview)?,
@@ -395,6 +416,7 @@ impl Target {
         };
         Ok(Target {
             preview,
+            fork,
             verify,
             app_id,
             branch,
@@ -402,6 +424,10 @@ impl Target {
         })
     }
 }
+
+/// The branch of a fork's trusted run until it has found the pull request
+/// (and with it the preview's branch): a placeholder, never sent.
+pub(super) const FORK_PENDING: &str = "fork-preview-pending";
 
 /// `--basic-auth inherit`.
 fn inherits_basic_auth(args: &DeployArgs) -> bool {
@@ -514,8 +540,17 @@ fn folder(
     options: &DeployOptions,
     path: &Path,
 ) -> Result<Source, RunError> {
+    folder_source(&FilterSettings::resolve(&args.filter, env), options, path)
+}
+
+/// A folder source of `filter`'s packaging options, for `options`' live
+/// check and rules (a deploy's `--path`; a fork's artifact, unpacked).
+pub(super) fn folder_source(
+    filter: &FilterSettings,
+    options: &DeployOptions,
+    path: &Path,
+) -> Result<Source, RunError> {
     check_folder(path)?;
-    let filter = FilterSettings::resolve(&args.filter, env);
     let mut opts = filter.package_options(path)?;
     crate::rules::site::apply_to_package(&mut opts, filter.keep_rule_files)?;
     opts.keep = (options.verify.mode != Verify::Off)

@@ -4,10 +4,15 @@
 
 use std::time::Duration;
 
-use super::{trimmed, Env};
+use std::path::PathBuf;
+
+use super::names::BranchName;
+use super::{trimmed, DeployOptions, DeploySettings, Env, FilterSettings};
+use crate::choices::{ForkPreviews, Stage};
 use crate::cli::DeployArgs;
 use crate::error::RunError;
-use crate::github::event::{PullRequest, PULL_REQUEST_EVENTS};
+use crate::github::event::{PullRequest, WorkflowRun, PULL_REQUEST_EVENTS, WORKFLOW_RUN_EVENT};
+use crate::package::unpack::Caps;
 
 /// The public GitHub API; `GITHUB_API_URL` overrides it (GitHub Enterprise Server).
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
@@ -173,8 +178,10 @@ pub(super) fn read_event(env: &Env) -> Option<serde_json::Value> {
     serde_json::from_str(&text).ok()
 }
 
-/// `--preview`: on a pull request event, read the pull request; on any
-/// other, deploy to `--branch`, which must then be given.
+/// `--preview`: on a pull request event, read the pull request; on
+/// `workflow_run` with no folder or URL to deploy, the trusted run of a
+/// fork's preview ([`ForkSettings::trusted`]) finds its pull request later;
+/// on any other, deploy to `--branch`, which must then be given.
 pub(super) fn resolve_preview(args: &DeployArgs, env: &Env) -> Result<Preview, RunError> {
     let event = env.get("GITHUB_EVENT_NAME");
     let what = match event.as_deref() {
@@ -182,6 +189,11 @@ pub(super) fn resolve_preview(args: &DeployArgs, env: &Env) -> Result<Preview, R
             return Ok(Preview::PullRequest {
                 pr: read_pull_request(name, env)?,
                 given_branch: args.branch.clone(),
+            });
+        }
+        Some(WORKFLOW_RUN_EVENT) if deploys_an_artifact(args) => {
+            return Ok(Preview::NotPullRequest {
+                why: "the workflow_run event deploys the build run's artifact".to_owned(),
             });
         }
         Some(name) => format!("the {name} event is not a pull request event"),
@@ -209,4 +221,156 @@ pub(super) fn read_pull_request(event: &str, env: &Env) -> Result<PullRequest, R
     })?;
     PullRequest::parse(event, &payload)
         .map_err(|e| RunError::input(format!("preview: {path}: {e}")))
+}
+
+/// A fork's preview: which forks get one, the label that approves one,
+/// the artifact its build uploads, and, in the trusted run that deploys
+/// it, the event that run is for.
+#[derive(Debug, Clone)]
+pub struct ForkSettings {
+    /// `--fork-previews`.
+    pub mode: ForkPreviews,
+    /// `--preview-label`, trimmed.
+    pub label: String,
+    /// `--preview-artifact`, trimmed.
+    pub artifact: String,
+    /// What the artifact may hold (hidden options, for tests).
+    pub caps: Caps,
+    /// This run deploys a pull request's build artifact: `--preview` with
+    /// neither `--path` nor `--source-url`, on `workflow_run` or
+    /// `pull_request_target`.
+    pub trusted: Option<TrustedEvent>,
+    /// `--stage` as given: a fork's preview branch is created with it,
+    /// else `PULL_REQUEST`.
+    pub stage: Option<Stage>,
+    /// How the artifact, once unpacked, is packaged (`--exclude`, …).
+    pub filter: FilterSettings,
+}
+
+/// The event of a trusted run that deploys a pull request's artifact.
+#[derive(Debug, Clone)]
+pub enum TrustedEvent {
+    /// A build run ended.
+    WorkflowRun(WorkflowRun),
+    /// A pull request event in the base repository's context (`labeled`:
+    /// perhaps the approval label).
+    PullRequestTarget(PullRequest),
+}
+
+/// `--preview` with nothing given to deploy: the build run's artifact is.
+fn deploys_an_artifact(args: &DeployArgs) -> bool {
+    args.preview == Some(true) && args.path.is_none() && args.source_url.is_none()
+}
+
+impl ForkSettings {
+    /// `redeploy`: rollback and promote, which never take a fork's path.
+    pub(super) fn resolve(
+        args: &DeployArgs,
+        env: &Env,
+        preview: &Preview,
+        redeploy: bool,
+    ) -> Result<ForkSettings, RunError> {
+        let named = |value: &str, input: &str| match value.trim() {
+            "" => Err(RunError::input(format!("{input} must not be empty"))),
+            v => Ok(v.to_owned()),
+        };
+        let trusted = match (env.get("GITHUB_EVENT_NAME").as_deref(), preview) {
+            _ if redeploy || !deploys_an_artifact(args) => None,
+            (Some(WORKFLOW_RUN_EVENT), _) => {
+                Some(TrustedEvent::WorkflowRun(read_workflow_run(env)?))
+            }
+            (Some("pull_request_target"), Preview::PullRequest { pr, .. }) => {
+                Some(TrustedEvent::PullRequestTarget(pr.clone()))
+            }
+            _ => None,
+        };
+        Ok(ForkSettings {
+            mode: args.fork_previews,
+            label: named(&args.preview_label, "preview-label")?,
+            artifact: named(&args.preview_artifact, "preview-artifact")?,
+            caps: artifact_caps(env)?,
+            trusted,
+            stage: args.stage,
+            filter: FilterSettings::resolve(&args.filter, env),
+        })
+    }
+}
+
+/// What a fork's artifact may hold: [`Caps::default`], or lower for tests
+/// through `AMPLIFY_PREVIEW_ARTIFACT_MAX_ENTRIES` and
+/// `AMPLIFY_PREVIEW_ARTIFACT_MAX_BYTES` (not options: read here only).
+fn artifact_caps(env: &Env) -> Result<Caps, RunError> {
+    let number = |name: &str, default: u64| match env.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| RunError::input(format!("{name} {v:?} is not a whole number"))),
+    };
+    let default = Caps::default();
+    Ok(Caps {
+        max_entries: number("AMPLIFY_PREVIEW_ARTIFACT_MAX_ENTRIES", default.max_entries)?,
+        max_bytes: number("AMPLIFY_PREVIEW_ARTIFACT_MAX_BYTES", default.max_bytes)?,
+    })
+}
+
+fn read_workflow_run(env: &Env) -> Result<WorkflowRun, RunError> {
+    let Some(path) = env.get("GITHUB_EVENT_PATH") else {
+        return Err(RunError::input(
+            "preview: GITHUB_EVENT_NAME is workflow_run, but GITHUB_EVENT_PATH (the event payload) is not set",
+        ));
+    };
+    let payload = std::fs::read_to_string(&path).map_err(|e| {
+        RunError::input(format!(
+            "preview: cannot read the event payload {path}: {e}"
+        ))
+    })?;
+    WorkflowRun::parse(&payload).map_err(|e| RunError::input(format!("preview: {path}: {e}")))
+}
+
+impl DeploySettings {
+    /// What the trusted run of a fork's preview deploys once it has found
+    /// the pull request and its artifact: `folder` (the artifact,
+    /// unpacked) to `{preview-prefix}{number}` as `pr`'s preview, as a
+    /// pull request of the repository deploys its own (comment, GitHub
+    /// deployment and commit status on `pr`'s head commit). `title` is
+    /// the deploy message unless `--message` gave one.
+    pub fn for_fork_preview(
+        &self,
+        pr: PullRequest,
+        title: Option<String>,
+        folder: PathBuf,
+    ) -> Result<DeploySettings, RunError> {
+        let branch = format!("{}{}", self.lifecycle.prefix, pr.number);
+        let branch = BranchName::parse(Some(&branch))
+            .map_err(|e| RunError::input(format!("preview-prefix: {}", e.message)))?;
+        let given_branch = match &self.preview {
+            Preview::PullRequest { given_branch, .. } => given_branch.clone(),
+            _ => Some(self.branch.to_string()).filter(|b| b != super::deploy::FORK_PENDING),
+        };
+        let options = DeployOptions {
+            branch,
+            create_branch: true,
+            stage: self.fork.stage.unwrap_or(Stage::PullRequest),
+            preview: Preview::PullRequest {
+                pr: pr.clone(),
+                given_branch,
+            },
+            fork: ForkSettings {
+                trusted: None,
+                ..self.fork.clone()
+            },
+            ..self.options.clone()
+        };
+        let source = super::deploy::folder_source(&self.fork.filter, &options, &folder)?;
+        Ok(DeploySettings {
+            options,
+            source: Some(source),
+            commit: CommitSettings {
+                sha: pr.head_sha.clone(),
+                message: self.commit.message.clone().or(title),
+                ..self.commit.clone()
+            },
+        })
+    }
 }

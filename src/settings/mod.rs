@@ -38,7 +38,8 @@ pub use deploy::{
 };
 pub use env::Env;
 pub use github::{
-    CommitSettings, GitHubSettings, LifecycleSettings, Preview, DEFAULT_GITHUB_API_URL,
+    CommitSettings, ForkSettings, GitHubSettings, LifecycleSettings, Preview, TrustedEvent,
+    DEFAULT_GITHUB_API_URL,
 };
 pub use jobs::{
     BranchSettings, DeleteJobSettings, InitSettings, JobSettings, LockSettings, PackageSettings,

@@ -286,6 +286,91 @@ fn preview_on_other_events_needs_a_branch() {
 }
 
 #[test]
+fn a_forks_preview_settings() {
+    let s = deploy(&[], &[]).unwrap();
+    assert_eq!(s.fork.mode, crate::choices::ForkPreviews::Approved);
+    assert_eq!(
+        (&*s.fork.label, &*s.fork.artifact),
+        ("preview", "amplify-preview")
+    );
+    assert!(s.fork.trusted.is_none());
+    let inputs = [
+        ("INPUT_FORK-PREVIEWS", "off"),
+        ("INPUT_PREVIEW-LABEL", " ok to preview "),
+        ("INPUT_PREVIEW-ARTIFACT", "site"),
+    ];
+    let s = deploy(&[], &inputs).unwrap();
+    assert_eq!(s.fork.mode, crate::choices::ForkPreviews::Off);
+    assert_eq!(
+        (&*s.fork.label, &*s.fork.artifact),
+        ("ok to preview", "site")
+    );
+    let err = deploy(&["--preview-label", " "], &[]).err().unwrap();
+    assert!(err.message.contains("preview-label"), "{}", err.message);
+    let argv = ["amplify-deploy", "--fork-previews", "some"];
+    assert!(crate::cli::try_parse_from(argv, |_| None).is_err());
+
+    // workflow_run: the build's artifact, no branch needed; with a path,
+    // as any other event.
+    let event = tempfile::NamedTempFile::new().unwrap();
+    let run = serde_json::json!({"workflow_run": {"id": 9, "event": "pull_request",
+        "conclusion": "success", "head_sha": "a".repeat(40), "head_branch": "f",
+        "head_repository": {"full_name": "x/r"}, "repository": {"full_name": "o/r"}}});
+    std::fs::write(event.path(), run.to_string()).unwrap();
+    let vars = [
+        ("GITHUB_EVENT_NAME", "workflow_run"),
+        ("GITHUB_EVENT_PATH", event.path().to_str().unwrap()),
+    ];
+    let s = resolve_deploy(&["--app-id", "d1test", "--preview"], &vars).unwrap();
+    let Some(TrustedEvent::WorkflowRun(found)) = &s.fork.trusted else {
+        panic!("{:?}", s.fork.trusted);
+    };
+    assert_eq!((found.id, found.head_branch.as_deref()), (9, Some("f")));
+    assert!(resolve_deploy(&["--app-id", "d1", "--preview", "--path", SITE], &vars).is_err());
+    let s = deploy(&["--preview", "--path", SITE, "--branch", "main"], &vars).unwrap();
+    assert!(s.fork.trusted.is_none());
+
+    // pull_request_target without a path; then the found preview's settings.
+    let event = pull_request_event("labeled");
+    let vars = [
+        ("GITHUB_EVENT_NAME", "pull_request_target"),
+        ("GITHUB_EVENT_PATH", event.path().to_str().unwrap()),
+    ];
+    let argv = [
+        "--app-id",
+        "d1",
+        "--preview",
+        "--branch",
+        "main",
+        "--message",
+        "m",
+    ];
+    let s = resolve_deploy(&argv, &vars).unwrap();
+    let Some(TrustedEvent::PullRequestTarget(pr)) = &s.fork.trusted else {
+        panic!("{:?}", s.fork.trusted);
+    };
+    let mut pr = pr.clone();
+    pr.number = 7;
+    pr.head_sha = Some("b".repeat(40));
+    let found = s
+        .for_fork_preview(pr, Some("Title".into()), SITE.into())
+        .unwrap();
+    assert_eq!(&*found.branch, "pr-7");
+    let Some(Source::Folder(opts)) = &found.source else {
+        panic!("a folder")
+    };
+    assert_eq!(opts.root, std::path::Path::new(SITE));
+    assert_eq!(found.commit.sha, Some("b".repeat(40)));
+    assert_eq!(found.commit.message.as_deref(), Some("m"));
+    assert!(found.create_branch && found.stage == Stage::PullRequest);
+    assert!(found.fork.trusted.is_none());
+    assert!(matches!(&found.preview,
+        Preview::PullRequest { pr, given_branch } if pr.number == 7 && given_branch.as_deref() == Some("main")));
+    let s = deploy(&["--preview", "--path", SITE], &vars).unwrap();
+    assert!(s.fork.trusted.is_none());
+}
+
+#[test]
 fn runner_temp_and_source_date_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let here = dir.path().to_str().unwrap();

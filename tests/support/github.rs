@@ -27,6 +27,10 @@ use amplify_emulator::{Credential, SessionCredentials};
 
 use super::contract;
 
+mod forks;
+
+pub use forks::{BlobRequest, FakeArtifact, FakePull, FakeRun, BLOB_SIGNATURE};
+
 /// A token with write access (`pull-requests: write`, `deployments: write`).
 pub const WRITE_TOKEN: &str = "ghs_writeTOKENforTESTS0123456789";
 /// A token that may read but answers 403 on writes (a fork's token).
@@ -114,6 +118,19 @@ pub struct State {
     /// Git refs and tag objects by `owner/name`: `refs/tags/NAME` or a tag
     /// object's sha -> (sha, type) of what it names.
     pub git_objects: BTreeMap<(String, String), (String, String)>,
+    /// Pull requests with heads, labels and authors (`GET pulls`); those
+    /// not here answer from `pull_states`.
+    pub pulls: Vec<FakePull>,
+    /// Workflow runs and their artifacts, oldest first.
+    pub runs: Vec<FakeRun>,
+    /// Every request the blob store received.
+    pub blob_requests: Vec<BlobRequest>,
+    /// The blob store's address (artifact downloads redirect there).
+    blob_addr: Option<SocketAddr>,
+    /// The blob store answers 503 this many times first.
+    pub blob_failures: u32,
+    /// The token may not read Actions data (no `actions: read`): 403.
+    pub actions_forbidden: bool,
 }
 
 pub use super::contract::event_payload;
@@ -133,14 +150,25 @@ pub fn pull_request_payload(
     sha: &str,
     head_repo: &str,
 ) -> Value {
+    pull_request_payload_with(event, action, number, sha, head_repo, json!({}))
+}
+
+/// [`pull_request_payload`] with `extra` top-level fields (a `labeled`
+/// event's `label`, see [`label_json`]).
+pub fn pull_request_payload_with(
+    event: &str,
+    action: &str,
+    number: u64,
+    sha: &str,
+    head_repo: &str,
+    extra: Value,
+) -> Value {
     let repo = |full_name: &str| {
         let (owner, name) = full_name.split_once('/').expect("owner/name");
         json!({"full_name": full_name, "name": name, "owner": {"login": owner}})
     };
     let head_owner = head_repo.split('/').next().unwrap_or_default();
-    event_payload(
-        event,
-        action,
+    let overrides = merged(
         json!({
             "number": number,
             "pull_request": {
@@ -151,7 +179,22 @@ pub fn pull_request_payload(
             },
             "repository": repo(REPO),
         }),
-    )
+        extra,
+    );
+    event_payload(event, action, overrides)
+}
+
+/// A label as webhooks and the REST API carry it.
+pub fn label_json(name: &str) -> Value {
+    json!({
+        "id": 208045946,
+        "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=",
+        "url": format!("https://api.github.com/repos/{REPO}/labels/{name}"),
+        "name": name,
+        "description": null,
+        "color": "0e8a16",
+        "default": false,
+    })
 }
 
 /// What the fake STS issued on its `n`th call (from 1) once
@@ -184,6 +227,8 @@ impl FakeGitHub {
             base: base.trim_end_matches('/').to_owned(),
             ..State::default()
         }));
+        let blob = forks::start_blob_store(state.clone()).await;
+        state.lock().expect("state").blob_addr = Some(blob);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = state.clone();
         tokio::spawn(async move {
@@ -309,6 +354,29 @@ impl FakeGitHub {
             statuses: Vec::new(),
         });
         id
+    }
+
+    /// A pull request as `GET pulls` and `GET pulls/{number}` answer it.
+    pub fn add_pull(&self, pull: FakePull) {
+        let mut s = self.state();
+        s.pulls.retain(|p| p.number != pull.number);
+        s.pulls.push(pull);
+    }
+
+    /// Change pull request `number` (added with [`FakeGitHub::add_pull`]).
+    pub fn edit_pull(&self, number: u64, edit: impl FnOnce(&mut FakePull)) {
+        let mut s = self.state();
+        let pull = s.pulls.iter_mut().find(|p| p.number == number);
+        edit(pull.expect("a pull request added with add_pull"));
+    }
+
+    /// A workflow run (newer than those before it).
+    pub fn add_run(&self, run: FakeRun) {
+        self.state().runs.push(run);
+    }
+
+    pub fn blob_requests(&self) -> Vec<BlobRequest> {
+        self.state().blob_requests.clone()
     }
 
     /// What `GET /repos/{REPO}/pulls/{number}` answers as its `state`.
@@ -582,6 +650,9 @@ fn route(
         r.headers_mut()
             .insert("content-type", "application/json".parse().unwrap());
         return r;
+    }
+    if let Some(answer) = forks::route(s, method, &segments, query) {
+        return answer;
     }
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["user"]) => {

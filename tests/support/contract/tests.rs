@@ -483,7 +483,7 @@ fn githubs_descriptions_are_read() {
 /// sends it.
 #[test]
 fn event_payloads_follow_githubs_schemas() {
-    use amplify_deploy::github::event::PullRequest;
+    use amplify_deploy::github::event::{PullRequest, WorkflowRun};
     for (event, action) in [
         ("pull_request", "opened"),
         ("pull_request", "synchronize"),
@@ -500,8 +500,40 @@ fn event_payloads_follow_githubs_schemas() {
             assert_eq!(pr.action, action);
             assert_eq!(Some(pr.number), payload["number"].as_u64());
             assert!(pr.head_sha.is_some() && pr.base_repo.is_some(), "{pr:?}");
+            assert_eq!(pr.label.as_deref(), payload["label"]["name"].as_str());
         }
     }
+    let labeled = super::event_payload(
+        "pull_request_target",
+        "labeled",
+        json!({"label": crate::support::github::label_json("preview")}),
+    );
+    let pr = PullRequest::parse("pull_request_target", &labeled.to_string()).unwrap();
+    assert_eq!(pr.label.as_deref(), Some("preview"));
+    // A fork's build, as the trusted run reads it.
+    let fork = super::event_payload(
+        "workflow_run",
+        "completed",
+        json!({"workflow_run": {
+            "event": "pull_request",
+            "conclusion": "success",
+            "head_sha": "1".repeat(40),
+            "head_repository": {"full_name": "stranger/site"},
+            "repository": {"full_name": "octo/site"},
+        }}),
+    );
+    let run = WorkflowRun::parse(&fork.to_string()).unwrap();
+    assert!(run.built_a_pull_request() && run.is_fork(), "{run:?}");
+    let w = &fork["workflow_run"];
+    assert_eq!(Some(run.id), w["id"].as_u64());
+    assert_eq!(run.head_branch.as_deref(), w["head_branch"].as_str());
+    // A head that is not a full commit SHA is refused, not guessed at.
+    let short = super::event_payload(
+        "workflow_run",
+        "completed",
+        json!({"workflow_run": {"head_sha": "abc"}}),
+    );
+    assert!(WorkflowRun::parse(&short.to_string()).is_err());
     let wrong = std::panic::catch_unwind(|| {
         super::event_payload(
             "pull_request",
