@@ -88,7 +88,7 @@ async fn pin_to_tag_commit(action: &mut ActionRef, s: &InitSettings, reporter: &
     let api = match github::Api::new(&s.github_api_url, &action.repository, token, reporter) {
         Ok(api) => api.quick(),
         Err(e) => {
-            action.unresolved = Some(e);
+            action.unresolved = Some(e.to_string());
             return;
         }
     };

@@ -29,10 +29,7 @@ pub async fn previews(s: &PreviewsSettings, reporter: &Reporter) -> Result<(), R
     let github = crate::preview::github_api(&s.github, reporter);
     let wants_states = s.prune.as_ref().is_none_or(|p| p.closed);
     let unknown = match wants_states {
-        true => {
-            let api = github.as_ref().map_err(Clone::clone);
-            lifecycle::read_pr_states(api, &mut inventory.previews).await
-        }
+        true => lifecycle::read_pr_states(github.as_ref(), &mut inventory.previews).await,
         false => None,
     };
     let place = Place {

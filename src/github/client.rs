@@ -54,6 +54,26 @@ pub enum GitHubError {
     },
 }
 
+/// Why there is no REST client for the workflow's repository.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SetupError {
+    #[error("GITHUB_API_URL {given:?} is not a URL: {source}")]
+    BaseNotUrl {
+        given: String,
+        source: url::ParseError,
+    },
+    #[error("GITHUB_API_URL {0} must be an http(s) URL")]
+    BaseNotHttp(String),
+    #[error("GITHUB_REPOSITORY {0:?} is not owner/name")]
+    Repository(String),
+    #[error(
+        "no GitHub token: set github-token (the action's default is github.token) or GITHUB_TOKEN"
+    )]
+    NoToken,
+    #[error("GITHUB_REPOSITORY is not set")]
+    NoRepository,
+}
+
 impl GitHubError {
     /// 401, 403 or 404: the token may not do this (GitHub answers 404 for
     /// resources a token cannot see).
@@ -138,7 +158,12 @@ impl Api {
     /// `base` is `GITHUB_API_URL` (`https://api.github.com`, or
     /// `https://HOST/api/v3` on GitHub Enterprise Server); `repo` is
     /// `owner/name`.
-    pub fn new(base: &str, repo: &str, token: &str, reporter: &Reporter) -> Result<Api, String> {
+    pub fn new(
+        base: &str,
+        repo: &str,
+        token: &str,
+        reporter: &Reporter,
+    ) -> Result<Api, SetupError> {
         let retry = RetryConfig {
             max_retries: 3,
             retry_timeout: Duration::from_secs(30),
@@ -146,10 +171,12 @@ impl Api {
             ..RetryConfig::default()
         };
         let observer = reporter.retry_observer(retry.max_retries + 1);
-        let mut base = url::Url::parse(base.trim())
-            .map_err(|e| format!("GITHUB_API_URL {base:?} is not a URL: {e}"))?;
+        let mut base = url::Url::parse(base.trim()).map_err(|source| SetupError::BaseNotUrl {
+            given: base.to_owned(),
+            source,
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(format!("GITHUB_API_URL {base} must be an http(s) URL"));
+            return Err(SetupError::BaseNotHttp(base.to_string()));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -164,7 +191,7 @@ impl Api {
         };
         match repo.split_once('/') {
             Some((owner, name)) if valid_part(owner) && valid_part(name) => {}
-            _ => return Err(format!("GITHUB_REPOSITORY {repo:?} is not owner/name")),
+            _ => return Err(SetupError::Repository(repo.to_owned())),
         }
         Ok(Api {
             base,

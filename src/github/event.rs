@@ -33,22 +33,30 @@ pub struct PullRequest {
     pub label: Option<String>,
 }
 
+/// Why an event payload cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("the event payload is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the event payload has no {0}")]
+    Missing(&'static str),
+}
+
 impl PullRequest {
     /// Parse the payload of a `pull_request` or `pull_request_target` event.
-    pub fn parse(event: &str, payload: &str) -> Result<PullRequest, String> {
-        let v: Value = serde_json::from_str(payload)
-            .map_err(|e| format!("the event payload is not JSON: {e}"))?;
+    pub fn parse(event: &str, payload: &str) -> Result<PullRequest, EventError> {
+        let v: Value = serde_json::from_str(payload).map_err(EventError::NotJson)?;
         let pr = v
             .get("pull_request")
             .filter(|p| p.is_object())
-            .ok_or("the event payload has no pull_request object")?;
+            .ok_or(EventError::Missing("a pull_request object"))?;
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         let number = v
             .get("number")
             .and_then(Value::as_u64)
             .or_else(|| pr.get("number").and_then(Value::as_u64))
             .filter(|n| *n > 0)
-            .ok_or("the event payload has no pull request number")?;
+            .ok_or(EventError::Missing("a pull request number"))?;
         Ok(PullRequest {
             event: event.to_owned(),
             action: text(v.get("action")).unwrap_or_default(),
@@ -106,13 +114,12 @@ pub struct WorkflowRun {
 
 impl WorkflowRun {
     /// Parse the payload of a `workflow_run` event.
-    pub fn parse(payload: &str) -> Result<WorkflowRun, String> {
-        let v: Value = serde_json::from_str(payload)
-            .map_err(|e| format!("the event payload is not JSON: {e}"))?;
+    pub fn parse(payload: &str) -> Result<WorkflowRun, EventError> {
+        let v: Value = serde_json::from_str(payload).map_err(EventError::NotJson)?;
         let run = v
             .get("workflow_run")
             .filter(|r| r.is_object())
-            .ok_or("the event payload has no workflow_run object")?;
+            .ok_or(EventError::Missing("a workflow_run object"))?;
         let text = |p: &str| {
             run.pointer(p)
                 .and_then(Value::as_str)
@@ -124,13 +131,13 @@ impl WorkflowRun {
                 .get("id")
                 .and_then(Value::as_u64)
                 .filter(|n| *n > 0)
-                .ok_or("the event payload has no workflow run id")?,
+                .ok_or(EventError::Missing("a workflow run id"))?,
             name: text("/name"),
             event: text("/event").unwrap_or_default(),
             conclusion: text("/conclusion"),
             head_sha: text("/head_sha")
                 .filter(|s| crate::github::client::is_full_sha(s))
-                .ok_or("the event payload has no head_sha of 40 hex digits")?,
+                .ok_or(EventError::Missing("a head_sha of 40 hex digits"))?,
             head_branch: text("/head_branch"),
             head_repo: text("/head_repository/full_name"),
             repo: text("/repository/full_name"),

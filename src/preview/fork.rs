@@ -529,7 +529,7 @@ fn precheck(cx: &Context<'_>, reporter: &Reporter) -> Result<Api, RunError> {
     let repo = cx.repository.ok_or_else(|| {
         RunError::input("a fork's preview needs GITHUB_REPOSITORY (the base repository)")
     })?;
-    Api::new(cx.api_url, repo, token, reporter).map_err(RunError::input)
+    Api::new(cx.api_url, repo, token, reporter).map_err(|e| RunError::input(e.to_string()))
 }
 
 /// Download the artifact into `temp_dir` and unpack it into a new folder

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::amplify::{ApiError, Client};
 use crate::branch::{remove_branch, Removal, Target};
 use crate::error::RunError;
-use crate::github::client::{Api, GitHubError};
+use crate::github::client::{Api, GitHubError, SetupError};
 use crate::github::comment::{self, CommentState};
 use crate::report::Reporter;
 use crate::settings::{AppId, BranchName, PruneSettings};
@@ -102,10 +102,13 @@ pub async fn inventory(
 /// Ask GitHub whether each preview's pull request is open. Returns why
 /// that is not known (no token, GitHub unreachable, …); the previews
 /// asked before the failure keep their answer.
-pub async fn read_pr_states(api: Result<&Api, String>, previews: &mut [Listed]) -> Option<String> {
+pub async fn read_pr_states(
+    api: Result<&Api, &SetupError>,
+    previews: &mut [Listed],
+) -> Option<String> {
     let api = match api {
         Ok(api) => api,
-        Err(why) => return Some(why),
+        Err(why) => return Some(why.to_string()),
     };
     for p in previews.iter_mut() {
         match api.pull_request_is_open(p.pr).await {

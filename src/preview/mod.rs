@@ -24,7 +24,7 @@ use std::time::SystemTime;
 
 use crate::branch::{remove_branch, Target};
 use crate::error::RunError;
-use crate::github::client::{self, Api};
+use crate::github::client::{self, Api, SetupError};
 use crate::github::comment::{self, CommentState, Upserted};
 use crate::github::event::PullRequest;
 use crate::outcome::{Outcome, RunStatus};
@@ -95,7 +95,7 @@ impl crate::deploy::Hooks for Integration {
 }
 
 /// The REST client for the workflow's repository, or why there is none.
-pub fn github_api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, String> {
+pub fn github_api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, SetupError> {
     api(gh, reporter)
 }
 
@@ -108,14 +108,9 @@ fn ours(s: &DeploySettings) -> owner::Ours<'_> {
     }
 }
 
-fn api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, String> {
-    let token = gh.token.as_deref().ok_or(
-        "no GitHub token: set github-token (the action's default is github.token) or GITHUB_TOKEN",
-    )?;
-    let repo = gh
-        .repository
-        .as_deref()
-        .ok_or("GITHUB_REPOSITORY is not set")?;
+fn api(gh: &GitHubSettings, reporter: &Reporter) -> Result<Api, SetupError> {
+    let token = gh.token.as_deref().ok_or(SetupError::NoToken)?;
+    let repo = gh.repository.as_deref().ok_or(SetupError::NoRepository)?;
     Api::new(&gh.api_url, repo, token, reporter)
 }
 

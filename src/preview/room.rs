@@ -291,9 +291,7 @@ impl Integration {
     ) -> Result<usize, RunError> {
         let s = room.s;
         let github = api(&s.github, &self.reporter);
-        if let Some(why) =
-            lifecycle::read_pr_states(github.as_ref().map_err(Clone::clone), previews).await
-        {
+        if let Some(why) = lifecycle::read_pr_states(github.as_ref(), previews).await {
             self.reporter.warning(&format!(
                 "which pull requests are closed is not known ({why}): only expired previews{} can be evicted",
                 if s.lifecycle.evict_open { " and, with --evict-open, any" } else { "" }
