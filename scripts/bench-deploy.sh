@@ -322,16 +322,17 @@ bench_store() {
   hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$work/store.json" \
     -n "full deploy (package, upload, job)" "$full" \
     -n "unchanged redeploy, --skip-unchanged" "$skip" >&2
-  hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$work/rollback.json" \
-    --prepare "$relive" \
-    -n "rollback (stored artifact, new job)" "$rollback" >&2
-  # The skip must have skipped, and every rollback succeeded.
+  # The skip must have skipped (checked before the rollbacks change what
+  # is live), and every rollback succeeded.
   bash -c "$skip --json '$work/skip.json'" >/dev/null 2>&1
   [ "$(jq -r .status "$work/skip.json")" = SKIPPED ] || {
     echo "the unchanged redeploy did not skip:" >&2
     cat "$work/skip.json" >&2
     exit 1
   }
+  hyperfine --style basic --warmup "$warmup" --runs "$runs" --export-json "$work/rollback.json" \
+    --prepare "$relive" \
+    -n "rollback (stored artifact, new job)" "$rollback" >&2
   local failed
   failed=$(curl -fsS "$amplify/__emulator/state" | jq '[.apps[].branches[].jobs[] | select(.status != "SUCCEED")] | length')
   [ "$failed" -eq 0 ] || { echo "$failed jobs did not succeed" >&2; exit 1; }
