@@ -519,42 +519,51 @@ impl Api {
             req = req.json(body);
         }
         let response = req.send().await.map_err(transport)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let limit = if status.is_success() {
-            http::MAX_ANSWER_BYTES
-        } else {
-            http::MAX_ERROR_BYTES
-        };
-        let body = http::read_capped(response, limit)
-            .await
-            .map_err(transport)?;
-        if body.truncated && status.is_success() {
-            return Err(GitHubError::Decode {
-                operation,
-                message: format!(
-                    "the answer is larger than {}",
-                    http::format_limit(http::MAX_ANSWER_BYTES)
-                ),
-            });
-        }
-        let bytes = body.bytes;
-        if !status.is_success() {
-            return Err(GitHubError::Status {
-                operation,
-                status: status.as_u16(),
-                message: error_message(&bytes),
-            });
-        }
-        if status == StatusCode::NO_CONTENT || bytes.is_empty() {
-            return Ok((Value::Null, headers));
-        }
-        let value = serde_json::from_slice(&bytes).map_err(|e| GitHubError::Decode {
-            operation,
-            message: e.to_string(),
-        })?;
-        Ok((value, headers))
+        decode_answer(operation, response).await
     }
+}
+
+/// The answer's JSON body (null for 204 or an empty body) and headers;
+/// a non-2xx status becomes [`GitHubError::Status`] with GitHub's message.
+async fn decode_answer(
+    operation: &'static str,
+    response: reqwest::Response,
+) -> Result<(Value, HeaderMap), GitHubError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let limit = if status.is_success() {
+        http::MAX_ANSWER_BYTES
+    } else {
+        http::MAX_ERROR_BYTES
+    };
+    let body = http::read_capped(response, limit)
+        .await
+        .map_err(|source| GitHubError::Transport { operation, source })?;
+    if body.truncated && status.is_success() {
+        return Err(GitHubError::Decode {
+            operation,
+            message: format!(
+                "the answer is larger than {}",
+                http::format_limit(http::MAX_ANSWER_BYTES)
+            ),
+        });
+    }
+    let bytes = body.bytes;
+    if !status.is_success() {
+        return Err(GitHubError::Status {
+            operation,
+            status: status.as_u16(),
+            message: error_message(&bytes),
+        });
+    }
+    if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+        return Ok((Value::Null, headers));
+    }
+    let value = serde_json::from_slice(&bytes).map_err(|e| GitHubError::Decode {
+        operation,
+        message: e.to_string(),
+    })?;
+    Ok((value, headers))
 }
 
 /// 40 hex digits.
