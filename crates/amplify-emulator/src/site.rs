@@ -200,19 +200,7 @@ fn answer(
         exists: found.is_some(),
     };
     match rules::apply(rules, &request) {
-        Some(Outcome::Redirect { location, status }) => {
-            let location = if location.starts_with('/') && !location.starts_with("//") {
-                format!("{base}{location}")
-            } else {
-                location
-            };
-            let location = utf8_percent_encode(&location, LOCATION_ESCAPES).to_string();
-            Response::builder()
-                .status(status)
-                .header("location", location)
-                .body(Full::new(Bytes::new()))
-                .unwrap_or_else(|_| plain(500, "internal error"))
-        }
+        Some(Outcome::Redirect { location, status }) => redirect(base, &location, status),
         Some(Outcome::Serve {
             path: target,
             status,
@@ -238,6 +226,21 @@ fn answer(
             None => plain(404, &format!("{path} is not part of the deployed site\n")),
         },
     }
+}
+
+/// A redirect; a site path keeps the prefix the request came under.
+fn redirect(base: &str, location: &str, status: u16) -> HttpResponse {
+    let location = if location.starts_with('/') && !location.starts_with("//") {
+        format!("{base}{location}")
+    } else {
+        location.to_owned()
+    };
+    let location = utf8_percent_encode(&location, LOCATION_ESCAPES).to_string();
+    Response::builder()
+        .status(status)
+        .header("location", location)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| plain(500, "internal error"))
 }
 
 /// What a `Location` cannot carry raw: controls, spaces, non-ASCII.
