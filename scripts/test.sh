@@ -36,6 +36,14 @@ cargo fmt --all --check
 log "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
+log "windows: the Windows code paths compile lint-clean (x86_64-pc-windows-gnu)"
+# The TLS crates build C code: Debian's MinGW cross-compiler provides it.
+if apt_install gcc-mingw-w64-x86-64 && rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1; then
+  cargo clippy --locked --target x86_64-pc-windows-gnu -p amplify-deploy --all-targets -- -D warnings
+else
+  echo "warning: the x86_64-pc-windows-gnu target or its C compiler could not be installed here: Windows clippy skipped" >&2
+fi
+
 log "moto (the S3 server the artifact store's tests run against)"
 if ! command -v moto_server >/dev/null; then
   python3 -m pip install --quiet "moto[server]==5.2.1"
@@ -70,14 +78,6 @@ if rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
   bash tests/image/run.sh "$static_bin"
 else
   echo "warning: the x86_64-unknown-linux-musl target could not be installed here: static build skipped" >&2
-fi
-
-log "windows: the Windows code paths compile lint-clean (x86_64-pc-windows-gnu)"
-# The TLS crates build C code: Debian's MinGW cross-compiler provides it.
-if apt_install gcc-mingw-w64-x86-64 && rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1; then
-  cargo clippy --locked --target x86_64-pc-windows-gnu -p amplify-deploy --all-targets -- -D warnings
-else
-  echo "warning: the x86_64-pc-windows-gnu target or its C compiler could not be installed here: Windows clippy skipped" >&2
 fi
 
 log "entry names as unzip and Python's zipfile read them"
