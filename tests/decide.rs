@@ -241,3 +241,76 @@ async fn an_unchanged_tree_skips_before_anything_is_compressed() {
     assert!(r.stderr.contains("packaged "), "{r:?}");
     assert_eq!(count(&emu, "CreateDeployment"), 2);
 }
+
+/// The branch was free when the run read it, so it decided to deploy and
+/// opened its GitHub deployment; then another run's job (a newer commit)
+/// took the branch before ours was created. Decided again after the wait,
+/// the run is superseded: its deployment ends inactive, not in progress,
+/// and its commit status does not stay pending.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_superseded_after_it_opened_its_deployment_leaves_nothing_in_progress() {
+    let emu = emulator().await;
+    let gh = FakeGitHub::start().await;
+    let site = tiny_site();
+    // The read's ListJobs sees the free branch, and answers late.
+    emu.push_fault(fault("ListJobs", 1, FaultAction::DelayAfter { ms: 1500 }));
+    let mut c = deploy_at(&emu, site.path(), "c1", OLDER);
+    c.args(["--deployment-environment", "production", "--commit-status"])
+        .args(["--json", "--timeout", "60s"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_API_URL", gh.url())
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_SHA", "c1")
+        .env("GITHUB_TOKEN", WRITE_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    let until = |n: usize| {
+        let emu = &emu;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while count(emu, "ListJobs") < n {
+                assert!(std::time::Instant::now() < deadline, "no ListJobs #{n}");
+                sleep_ms(20).await;
+            }
+        }
+    };
+    until(1).await;
+    // Another run's job, of a newer commit, while our read is on the wire.
+    let job = emu.insert_job(APP, "main", "RUNNING");
+    // Ours waits for it (ListJobs again), then it succeeds with its provenance.
+    until(3).await;
+    let tags = [
+        ("job-id", job.as_str()),
+        ("commit", "c2"),
+        ("commit-time", NEWER),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("amplify-deploy:{k}"), v.to_owned()))
+    .collect();
+    emu.tag_branch(APP, "main", tags);
+    emu.end_job(APP, "main", &job, "SUCCEED");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("superseded:"), "{r:?}");
+    assert!(r.stdout.contains("\"SUPERSEDED\""), "{r:?}");
+    assert_eq!(count(&emu, "CreateDeployment"), 0);
+    // The deployment was opened (the run had decided to deploy) and closed.
+    let deployments = gh.deployments();
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    let states: Vec<&str> = deployments[0]
+        .statuses
+        .iter()
+        .map(|s| s["state"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(states.last(), Some(&"inactive"), "{states:?}");
+    let last_status = gh.commit_statuses().into_iter().last().expect("a status");
+    assert_eq!(last_status.body["state"], "success", "{last_status:?}");
+}

@@ -307,13 +307,7 @@ impl Integration {
             api, id: Some(id), ..
         }) = &self.deployment
         {
-            let succeeded =
-                outcome.is_some_and(|o| o.status.as_ref().is_some_and(RunStatus::succeeded));
-            let (state, description) = match (error, succeeded) {
-                (None, true) => ("success", "Deployed to Amplify".to_owned()),
-                (None, _) => ("in_progress", "Amplify deployment started".to_owned()),
-                (Some(e), _) => ("failure", e.message.chars().take(MAX_DESCRIPTION).collect()),
-            };
+            let (state, description) = deployment_ending(outcome, error);
             let env_url = outcome
                 .and_then(|o| o.url.as_deref())
                 .filter(|_| state != "failure");
@@ -549,5 +543,53 @@ fn deployment_warning(e: &client::GitHubError, what: &str) -> String {
         format!("could not {what}: {e}; give the job `permissions: deployments: write` (the deploy itself is not affected)")
     } else {
         format!("could not {what}: {e} (the deploy itself is not affected)")
+    }
+}
+
+/// The GitHub deployment's last state and description. A run that opened
+/// it and then, deciding again after a wait, deployed nothing (superseded,
+/// locked) leaves it `inactive`, never `in_progress`.
+fn deployment_ending(
+    outcome: Option<&Outcome>,
+    error: Option<&RunError>,
+) -> (&'static str, String) {
+    if let Some(e) = error {
+        return ("failure", e.message.chars().take(MAX_DESCRIPTION).collect());
+    }
+    match outcome.and_then(|o| o.status.as_ref()) {
+        Some(s) if s.succeeded() => ("success", "Deployed to Amplify".to_owned()),
+        Some(RunStatus::Superseded) => (
+            "inactive",
+            "Not deployed: the branch serves a newer commit".to_owned(),
+        ),
+        Some(RunStatus::Locked) => ("inactive", "Not deployed: the branch is locked".to_owned()),
+        _ => ("in_progress", "Amplify deployment started".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amplify::JobStatus;
+
+    fn ending(status: Option<RunStatus>, error: Option<&RunError>) -> &'static str {
+        let outcome = Outcome {
+            status,
+            ..Outcome::default()
+        };
+        deployment_ending(Some(&outcome), error).0
+    }
+
+    #[test]
+    fn a_deployment_ends_by_how_the_run_ended() {
+        let succeeded = Some(RunStatus::Job(JobStatus::Succeed));
+        assert_eq!(ending(succeeded, None), "success");
+        assert_eq!(ending(Some(RunStatus::Started), None), "in_progress");
+        assert_eq!(ending(Some(RunStatus::Superseded), None), "inactive");
+        assert_eq!(ending(Some(RunStatus::Locked), None), "inactive");
+        let failed = Some(RunStatus::Job(JobStatus::Failed));
+        let error = RunError::aws("job 3 FAILED");
+        assert_eq!(ending(failed, Some(&error)), "failure");
+        assert_eq!(deployment_ending(None, Some(&error)).1, "job 3 FAILED");
     }
 }
