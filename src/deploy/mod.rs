@@ -307,10 +307,7 @@ async fn run(ctx: Arc<Ctx>, hooks: &mut dyn Hooks) -> Result<(), RunError> {
         Decision::DryRun(would) => {
             // A dry run packages, as it always has (a skip may have
             // decided on the tree's digest alone).
-            if let (None, Source::Folder(opts)) = (&zip, &ctx.source) {
-                let packaged = packaging::package(&ctx, opts.clone()).await?;
-                record_package(&ctx, &packaged);
-            }
+            package_if_needed(&ctx, zip).await?;
             if let Some(r) = &ctx.settings.rules {
                 sync_rules::sync(&ctx, &r.rules, &r.from, true).await?;
             }
@@ -358,12 +355,10 @@ async fn read_and_decide(ctx: &Ctx) -> Result<(Decision, Facts, Option<Packaged>
                 facts = read::read(ctx, &ctx.client).await?;
             }
             Verdict::NeedZip => {
-                let Source::Folder(opts) = &ctx.source else {
+                zip = package_if_needed(ctx, zip.take()).await?;
+                if zip.is_none() {
                     return Err(RunError::aws("no package to compare"));
-                };
-                let packaged = packaging::package(ctx, opts.clone()).await?;
-                record_package(ctx, &packaged);
-                zip = Some(packaged);
+                }
             }
         }
     }
@@ -386,6 +381,20 @@ fn record_skipped_tree(ctx: &Ctx, facts: &Facts, digest: Option<&TreeDigest>) {
             });
             o.phases.push(("package".into(), d.elapsed));
         });
+    }
+}
+
+/// The folder's zip: `zip` when it was packaged already, else packaged
+/// now (a decision made on the tree's digest alone); `None` for a URL or
+/// stored source.
+async fn package_if_needed(ctx: &Ctx, zip: Option<Packaged>) -> Result<Option<Packaged>, RunError> {
+    match (zip, &ctx.source) {
+        (None, Source::Folder(opts)) => {
+            let packaged = packaging::package(ctx, opts.clone()).await?;
+            record_package(ctx, &packaged);
+            Ok(Some(packaged))
+        }
+        (zip, _) => Ok(zip),
     }
 }
 
@@ -463,14 +472,7 @@ async fn deploy_steps(
         started,
     } = steps;
     // Decided on the tree's digest alone: compress now.
-    let zip = match (zip, &ctx.source) {
-        (None, Source::Folder(opts)) => {
-            let packaged = packaging::package(ctx, opts.clone()).await?;
-            record_package(ctx, &packaged);
-            Some(packaged)
-        }
-        (zip, _) => zip,
-    };
+    let zip = package_if_needed(ctx, zip).await?;
     let (branch, stored) = make_changes(ctx, hooks, facts, changes, zip.as_ref()).await?;
     let source = stored.as_ref().map(|s| s.source_url.as_str());
     let Some(job_id) = start_step(ctx, zip.as_ref(), source).await? else {
