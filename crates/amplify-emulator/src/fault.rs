@@ -173,23 +173,19 @@ impl FaultQueue {
 
     /// Takes one use of the first fault that applies to `operation`.
     pub fn take(&mut self, operation: Operation) -> Option<FaultAction> {
-        let index = self.faults.iter().position(|f| f.applies_to(operation))?;
-        let fault = &mut self.faults[index];
-        fault.times -= 1;
-        let action = fault.action.clone();
-        if fault.times == 0 {
-            self.faults.remove(index);
-        }
-        Some(action)
+        self.take_first(|f| f.applies_to(operation))
     }
 
     /// Takes one use of the first `refuse_skew_protection` fault for
     /// `operation`, for a request that turns skew protection on.
     pub fn take_skew_refusal(&mut self, operation: Operation) -> Option<FaultAction> {
-        let index = self
-            .faults
-            .iter()
-            .position(|f| f.refuses_skew_protection(operation))?;
+        self.take_first(|f| f.refuses_skew_protection(operation))
+    }
+
+    /// Takes one use of the first fault `wanted` picks; a fault whose uses
+    /// are spent is removed.
+    fn take_first(&mut self, wanted: impl Fn(&Fault) -> bool) -> Option<FaultAction> {
+        let index = self.faults.iter().position(wanted)?;
         let fault = &mut self.faults[index];
         fault.times -= 1;
         let action = fault.action.clone();
