@@ -38,17 +38,15 @@
 //! never reports [`PackageError::TooLarge`].
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::ordered::{self, Budget, InOrder, Msg};
 use super::walk::{self, Listing, SourceFile};
-use super::write::{self, Budget, Tuning};
+use super::write::{self, Tuning};
 use super::{container, Control, PackageError, PackageOptions};
 
 /// Version of the digest's definition, hashed into it: a digest from
@@ -178,26 +176,21 @@ pub(super) fn digest_listing(
     control: &Control,
 ) -> Result<TreeDigest, PackageError> {
     let started = Instant::now();
-    let batches = Batches::new(listing, tuning);
-    let mut builder = DigestBuilder::new(opts.source_date_epoch);
-    let warnings = if opts.threads == Some(1) {
-        collect(
-            &mut builder,
-            control,
-            Source::Inline(Box::new(batches)),
-            None,
-        )?
-    } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads.unwrap_or(0))
-            .thread_name(|i| format!("digest-{i}"))
-            .build()
-            .map_err(|err| PackageError::Output {
-                path: Default::default(),
-                source: io::Error::other(err),
-            })?;
-        in_parallel(&mut builder, control, batches, &pool)?
+    let hashing = Hashing {
+        block: block_size(tuning),
+        batches: Batches::new(listing, tuning),
+        control: control.clone(),
     };
+    let mut builder = DigestBuilder::new(opts.source_date_epoch);
+    let pool = ordered::pool(opts.threads, "digest").map_err(|source| PackageError::Output {
+        path: Default::default(),
+        source,
+    })?;
+    // Batches waiting or being hashed: bounds what the walk holds ahead.
+    let budget = Budget::new(IN_FLIGHT_BATCHES);
+    let warnings = ordered::run(hashing, pool.as_ref(), &budget, |order| {
+        collect(&mut builder, control, order, &budget)
+    })?;
     Ok(TreeDigest {
         file_count: builder.count(),
         bytes: builder.bytes(),
@@ -288,72 +281,30 @@ impl Iterator for Batches {
     }
 }
 
-/// Where [`collect`] gets the hashed batches from.
-enum Source {
-    /// Batches hashed on a pool, arriving tagged with their position.
-    Pool(mpsc::Receiver<(u64, Msg)>),
-    /// One thread: each batch hashed when its turn comes.
-    Inline(Box<Batches>),
-}
-
-enum Msg {
-    Hashed(Hashed),
-    /// After the last batch: the listing's warnings.
-    End(Vec<String>),
-}
-
-/// Hash the batches on `pool` while the walk goes on, collecting them in
-/// order on this thread; whichever side fails stops the other.
-fn in_parallel(
-    builder: &mut DigestBuilder,
-    control: &Control,
-    batches: Batches,
-    pool: &rayon::ThreadPool,
-) -> Result<Vec<String>, PackageError> {
-    // Batches waiting or being hashed: bounds what the walk holds ahead.
-    let budget = Budget::new(IN_FLIGHT_BATCHES);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|scope| {
-        let (budget, cancel_flag) = (&budget, &cancel);
-        scope.spawn(move || dispatch(batches, pool, budget, cancel_flag, control, tx));
-        let result = collect(builder, control, Source::Pool(rx), Some(budget));
-        if result.is_err() {
-            cancel.store(true, Ordering::Relaxed);
-            budget.cancel();
-        }
-        result
-    })
-}
-
 /// Batches in flight at most (each up to `batch_files` names).
 const IN_FLIGHT_BATCHES: u64 = 64;
 
-fn dispatch(
-    mut batches: Batches,
-    pool: &rayon::ThreadPool,
-    budget: &Budget,
-    cancel: &Arc<AtomicBool>,
-    control: &Control,
-    tx: mpsc::Sender<(u64, Msg)>,
-) {
-    let block = block_size(&batches.tuning);
-    let mut seq = 0u64;
-    for batch in batches.by_ref() {
-        if !budget.acquire(1) {
-            return;
-        }
-        let (tx, cancel, control) = (tx.clone(), Arc::clone(cancel), control.clone());
-        pool.spawn(move || {
-            if cancel.load(Ordering::Relaxed) {
-                return;
-            }
-            // The receiver is gone only when the collector already failed.
-            let _ = tx.send((seq, Msg::Hashed(hash_batch(batch, block, &control))));
-        });
-        seq += 1;
+/// The batches as jobs, each hashing its files; a batch costs 1 in the
+/// budget.
+struct Hashing {
+    batches: Batches,
+    block: usize,
+    control: Control,
+}
+
+impl ordered::Jobs for Hashing {
+    type Output = Hashed;
+    type End = Vec<String>;
+
+    fn next_job(&mut self) -> Option<(u64, ordered::Job<Hashed>)> {
+        let batch = self.batches.next()?;
+        let (block, control) = (self.block, self.control.clone());
+        Some((1, Box::new(move || hash_batch(batch, block, &control))))
     }
-    let _ = tx.send((seq, Msg::End(batches.warnings())));
+
+    fn end(&mut self) -> Vec<String> {
+        self.batches.warnings()
+    }
 }
 
 /// Feed the batches' entries to `builder` in archive order, giving each
@@ -362,35 +313,17 @@ fn dispatch(
 fn collect(
     builder: &mut DigestBuilder,
     control: &Control,
-    mut source: Source,
-    budget: Option<&Budget>,
+    mut order: InOrder<Hashing>,
+    budget: &Budget,
 ) -> Result<Vec<String>, PackageError> {
-    let mut pending = BTreeMap::new();
-    let mut seq = 0u64;
     loop {
-        let msg = match &mut source {
-            Source::Inline(batches) => match batches.next() {
-                Some(batch) => Msg::Hashed(hash_batch(batch, block_size(&batches.tuning), control)),
-                None => Msg::End(batches.warnings()),
-            },
-            Source::Pool(rx) => loop {
-                if let Some(msg) = pending.remove(&seq) {
-                    break msg;
-                }
-                let (at, msg) = rx.recv().map_err(|_| no_result())?;
-                pending.insert(at, msg);
-            },
-        };
-        seq += 1;
-        let hashed = match msg {
+        let hashed = match order.next().ok_or_else(no_result)? {
             // As packaging, which is stopped until its last write.
             Msg::End(_) if control.is_cancelled() => return Err(PackageError::Cancelled),
             Msg::End(warnings) => return Ok(warnings),
-            Msg::Hashed(hashed) => hashed,
+            Msg::Output(hashed) => hashed,
         };
-        if let Some(budget) = budget {
-            budget.release(1);
-        }
+        budget.release(1);
         for (name, size, content) in &hashed.entries {
             builder.add(name, *size, content)?;
             control.packed_bytes(*size);

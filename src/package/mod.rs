@@ -27,6 +27,7 @@ mod compress;
 mod container;
 mod digest;
 pub mod entry;
+mod ordered;
 pub mod unpack;
 mod walk;
 mod write;

@@ -8,7 +8,8 @@
 //! depend on which job finished first. Before dispatching a job the
 //! dispatcher takes its size from a byte budget that the writer gives back
 //! once the job's output is written, which caps the data in flight whatever
-//! the file sizes are.
+//! the file sizes are. That pipeline is [`ordered`], which the tree digest
+//! runs on too.
 //!
 //! Batching is what lets two threads beat one by more than a little: a
 //! static site is mostly files of a few kB, and a job per file spends about
@@ -25,18 +26,18 @@
 //! sends its input along for that), so no file is read twice.
 //!
 //! [`walk`]: super::walk
+//! [`ordered`]: super::ordered
 //! [`container`]: super::container
 //! [`digest`]: super::digest
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
@@ -44,6 +45,7 @@ use tempfile::NamedTempFile;
 use super::compress::{self, Method};
 use super::container::{EntryTime, ZipError, ZipWriter};
 use super::digest::DigestBuilder;
+use super::ordered::{self, Budget, InOrder, Msg};
 use super::walk::{Listing, SourceFile};
 use super::{Control, PackageError, PackageOptions};
 
@@ -181,18 +183,13 @@ fn write_entries(
     budget: &Budget,
     digest: &mut DigestBuilder,
 ) -> Result<(Sink, u64, Summary), PackageError> {
-    if threads == Some(1) {
-        return writer.write_all(sink, Source::Inline(Box::new(jobs)), digest);
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .thread_name(|i| format!("package-{i}"))
-        .build()
-        .map_err(|err| PackageError::Output {
-            path: writer.out.to_path_buf(),
-            source: io::Error::other(err),
-        })?;
-    write_in_parallel(writer, sink, jobs, &pool, budget, digest)
+    let pool = ordered::pool(threads, "package").map_err(|source| PackageError::Output {
+        path: writer.out.to_path_buf(),
+        source,
+    })?;
+    ordered::run(jobs, pool.as_ref(), budget, |order| {
+        writer.write_all(sink, order, digest)
+    })
 }
 
 /// The zip's size and SHA-256 (hex), its file flushed and moved to `out`.
@@ -209,30 +206,6 @@ fn finish_file(sink: Sink, tmp: NamedTempFile, out: &Path) -> io::Result<(u64, S
 struct Keep {
     name: String,
     bytes: std::sync::Mutex<Option<Vec<u8>>>,
-}
-
-/// The jobs compressed on `pool`, their results written in order on this
-/// thread; whichever side fails stops the other.
-fn write_in_parallel(
-    writer: &EntryWriter<'_>,
-    sink: Sink,
-    jobs: Jobs,
-    pool: &rayon::ThreadPool,
-    budget: &Budget,
-    digest: &mut DigestBuilder,
-) -> Result<(Sink, u64, Summary), PackageError> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|scope| {
-        let cancel_flag = &cancel;
-        scope.spawn(move || dispatch(jobs, pool, budget, cancel_flag, tx));
-        let result = writer.write_all(sink, Source::Pool(rx), digest);
-        if result.is_err() {
-            cancel.store(true, Ordering::Relaxed);
-            budget.cancel();
-        }
-        result
-    })
 }
 
 /// The finished archive, readable by all (as a build output is), renamed
@@ -325,13 +298,6 @@ struct Summary {
     warnings: Vec<String>,
 }
 
-enum Msg {
-    Output(Output),
-    End(Summary),
-}
-
-type Sent = (u64, Msg);
-
 /// Budget cost of a job reading `len` bytes: its input plus its output.
 /// (Whole files and stored chunks are read into a per-thread buffer or
 /// straight into the output, so this overcounts them; a one-times count
@@ -342,7 +308,7 @@ fn cost_of(len: u64) -> u64 {
 }
 
 /// A unit of work: read and compress some whole files or one chunk.
-type Job = Box<dyn FnOnce() -> Output + Send>;
+type Job = ordered::Job<Output>;
 
 /// The jobs for the files of a walk, in archive order, each with its
 /// budget cost, made as the walk goes.
@@ -372,6 +338,29 @@ impl Jobs {
             keep: None,
         }
     }
+
+    /// The files batched so far as one job, if there are any.
+    fn take_batch(&mut self) -> Option<(u64, Job)> {
+        if self.batch.is_empty() {
+            return None;
+        }
+        let files = std::mem::take(&mut self.batch);
+        let bytes = std::mem::take(&mut self.batch_bytes);
+        let cost = files.iter().map(|f| cost_of(f.size)).sum();
+        let buffers = Arc::clone(&self.buffers);
+        // Compressed data is never larger than the input (it is stored
+        // otherwise), so this much room is never outgrown; and room for a
+        // full batch makes the buffer fit any later batch too.
+        let room = bytes.max(self.tuning.batch_bytes);
+        let keep = self.keep.clone();
+        let job = move || whole_files(files, room, cost, &buffers, keep.as_deref());
+        Some((cost, Box::new(job)))
+    }
+}
+
+impl ordered::Jobs for Jobs {
+    type Output = Output;
+    type End = Summary;
 
     /// The next job, or `None` when the walk is over.
     fn next_job(&mut self) -> Option<(u64, Job)> {
@@ -415,25 +404,7 @@ impl Jobs {
         }
     }
 
-    /// The files batched so far as one job, if there are any.
-    fn take_batch(&mut self) -> Option<(u64, Job)> {
-        if self.batch.is_empty() {
-            return None;
-        }
-        let files = std::mem::take(&mut self.batch);
-        let bytes = std::mem::take(&mut self.batch_bytes);
-        let cost = files.iter().map(|f| cost_of(f.size)).sum();
-        let buffers = Arc::clone(&self.buffers);
-        // Compressed data is never larger than the input (it is stored
-        // otherwise), so this much room is never outgrown; and room for a
-        // full batch makes the buffer fit any later batch too.
-        let room = bytes.max(self.tuning.batch_bytes);
-        let keep = self.keep.clone();
-        let job = move || whole_files(files, room, cost, &buffers, keep.as_deref());
-        Some((cost, Box::new(job)))
-    }
-
-    fn summary(&mut self) -> Summary {
+    fn end(&mut self) -> Summary {
         Summary {
             files: self.files,
             warnings: self.listing.take_warnings(),
@@ -491,33 +462,6 @@ fn chunk_jobs(file: SourceFile, tuning: &Tuning, buffers: &Arc<Buffers>) -> Vec<
             (cost, Box::new(job) as Job)
         })
         .collect()
-}
-
-/// Run the jobs on the pool, in order, within the budget; results go to
-/// `tx` tagged with their position, then the walk's summary.
-fn dispatch(
-    mut jobs: Jobs,
-    pool: &rayon::ThreadPool,
-    budget: &Budget,
-    cancel: &Arc<AtomicBool>,
-    tx: mpsc::Sender<Sent>,
-) {
-    let mut seq = 0u64;
-    while let Some((cost, job)) = jobs.next_job() {
-        if !budget.acquire(cost) {
-            return;
-        }
-        let (tx, cancel) = (tx.clone(), Arc::clone(cancel));
-        pool.spawn(move || {
-            if cancel.load(Ordering::Relaxed) {
-                return;
-            }
-            // The receiver is gone only when the writer already failed.
-            let _ = tx.send((seq, Msg::Output(job())));
-        });
-        seq += 1;
-    }
-    let _ = tx.send((seq, Msg::End(jobs.summary())));
 }
 
 pub(super) fn unreadable_at(path: &Path, source: io::Error) -> PackageError {
@@ -700,15 +644,11 @@ impl EntryWriter<'_> {
     fn write_all(
         &self,
         sink: Sink,
-        source: Source,
+        order: InOrder<Jobs>,
         digest: &mut DigestBuilder,
     ) -> Result<(Sink, u64, Summary), PackageError> {
         let mut pieces = Pieces {
-            order: InOrder {
-                source,
-                pending: BTreeMap::new(),
-                next: 0,
-            },
+            order,
             current: None,
             budget: self.budget,
             buffers: self.buffers,
@@ -835,7 +775,7 @@ impl FileHash {
 /// The pieces of the job outputs, one at a time, in archive order. An
 /// output's budget is given back once all its pieces have been taken.
 struct Pieces<'a> {
-    order: InOrder,
+    order: InOrder<Jobs>,
     /// The output being taken apart, its pieces reversed to pop in order.
     current: Option<Output>,
     budget: &'a Budget,
@@ -855,7 +795,7 @@ impl Pieces<'_> {
                 self.budget.release(out.cost);
                 self.buffers.give(std::mem::take(&mut out.data));
             }
-            match self.order.next()? {
+            match self.order.next().ok_or_else(no_result)? {
                 Msg::Output(mut out) => {
                     out.pieces.reverse();
                     self.current = Some(out);
@@ -888,48 +828,6 @@ impl Pieces<'_> {
             .as_ref()
             .and_then(|out| out.data.get(range))
             .unwrap_or_default()
-    }
-}
-
-/// Where the writer gets job results from.
-enum Source {
-    /// Jobs running on the pool, results arriving in any order.
-    Pool(mpsc::Receiver<Sent>),
-    /// `--threads 1`: each job runs on the writing thread when its turn
-    /// comes, so one thread does all the work.
-    Inline(Box<Jobs>),
-}
-
-/// Reorders job results into dispatch order.
-struct InOrder {
-    source: Source,
-    pending: BTreeMap<u64, Msg>,
-    next: u64,
-}
-
-impl InOrder {
-    fn next(&mut self) -> Result<Msg, PackageError> {
-        let rx = match &mut self.source {
-            Source::Pool(rx) => rx,
-            Source::Inline(jobs) => {
-                return Ok(match jobs.next_job() {
-                    Some((_, job)) => Msg::Output(job()),
-                    None => Msg::End(jobs.summary()),
-                })
-            }
-        };
-        loop {
-            if let Some(msg) = self.pending.remove(&self.next) {
-                self.next += 1;
-                return Ok(msg);
-            }
-            match rx.recv() {
-                Ok((seq, msg)) => {
-                    self.pending.insert(seq, msg);
-                }
-                Err(_) => return Err(no_result()),
-            }
-        }
     }
 }
 
@@ -981,57 +879,6 @@ impl Write for Sink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
-    }
-}
-
-/// Bytes allowed in flight between dispatch and write.
-pub(super) struct Budget {
-    capacity: u64,
-    state: Mutex<BudgetState>,
-    changed: Condvar,
-}
-
-struct BudgetState {
-    used: u64,
-    cancelled: bool,
-}
-
-impl Budget {
-    pub(super) fn new(capacity: u64) -> Self {
-        Budget {
-            capacity,
-            state: Mutex::new(BudgetState {
-                used: 0,
-                cancelled: false,
-            }),
-            changed: Condvar::new(),
-        }
-    }
-
-    /// Wait until `cost` fits (a job larger than the whole budget runs
-    /// alone); false once the writer gave up.
-    pub(super) fn acquire(&self, cost: u64) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while !state.cancelled && state.used > 0 && state.used + cost > self.capacity {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-        if state.cancelled {
-            return false;
-        }
-        state.used += cost;
-        true
-    }
-
-    pub(super) fn release(&self, cost: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.used = state.used.saturating_sub(cost);
-        self.changed.notify_all();
-    }
-
-    pub(super) fn cancel(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.cancelled = true;
-        self.changed.notify_all();
     }
 }
 
