@@ -39,6 +39,16 @@ impl Lock {
         [LOCK, LOCK_TIME, LOCK_BY].map(|k| format!("{PREFIX}{k}"))
     }
 
+    /// A lock taken now by `by` (a CI run's URL, else `user@host`).
+    pub fn taken_now(reason: String, by: &str) -> Lock {
+        let now = std::time::SystemTime::now();
+        Lock {
+            reason,
+            time: Some(humantime::format_rfc3339_seconds(now).to_string()),
+            by: Some(by.to_owned()),
+        }
+    }
+
     /// The lock the tags hold, if any.
     pub fn from_tags(tags: &HashMap<String, String>) -> Option<Lock> {
         let get = |key: &str| {

@@ -5,12 +5,9 @@
 //! provenance, which only warns, a lock that cannot be written or removed
 //! is a failure (exit 3): an incident tool must not pretend.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::branch::Target;
 use crate::error::RunError;
 use crate::incident::Lock;
-use crate::provenance::format_time;
 use crate::report::Reporter;
 use crate::settings::{BranchSettings, LockSettings};
 
@@ -18,18 +15,11 @@ use crate::settings::{BranchSettings, LockSettings};
 pub async fn lock(s: &LockSettings, reporter: &Reporter) -> Result<(), RunError> {
     let t = connect(&s.target, reporter).await?;
     let (arn, held) = branch(&t).await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let lock = Lock {
-        reason: s
-            .request
-            .reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into()),
-        time: format_time(now),
-        by: Some(s.request.by.clone()),
-    };
+    let reason = s.request.reason.clone();
+    let lock = Lock::taken_now(
+        reason.unwrap_or_else(|| "no reason given".into()),
+        &s.request.by,
+    );
     t.client
         .tag_resource(&arn, &lock.to_tags())
         .await

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::error::RunError;
 use crate::incident::Lock;
-use crate::provenance::format_time;
 
-use super::busy::now_epoch;
 use super::read::Facts;
 use super::Ctx;
 
@@ -27,10 +25,9 @@ pub(super) async fn record(ctx: &Ctx, facts: &Facts) -> Result<(), RunError> {
     if let Some(sha) = &moving_from {
         tags.extend(facts.rolled_back().with(sha).to_tags());
     }
-    let lock = undo.lock.as_ref().map(|req| Lock {
-        reason: req.reason.clone().unwrap_or_else(|| "rollback".to_owned()),
-        time: format_time(now_epoch() as i64),
-        by: Some(req.by.clone()),
+    let lock = undo.lock.as_ref().map(|req| {
+        let reason = req.reason.clone().unwrap_or_else(|| "rollback".to_owned());
+        Lock::taken_now(reason, &req.by)
     });
     if let Some(lock) = &lock {
         tags.extend(lock.to_tags());
