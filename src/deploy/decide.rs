@@ -76,9 +76,9 @@ pub(super) struct Ours<'a> {
     pub(super) tree: Option<&'a str>,
 }
 
-/// After waiting for a busy branch, with the changes made: whether the run
-/// must still not deploy (the branch was locked meanwhile, or a newer
-/// commit went live).
+/// Whether the run must not deploy: the branch is locked, or serves a
+/// newer commit. The first question of every decision, and the one asked
+/// again after waiting for a busy branch, with the changes made.
 pub(super) fn recheck(plan: &DeploySettings, facts: &Facts) -> Option<Decision> {
     if let Some(lock) = facts
         .lock()
@@ -131,14 +131,8 @@ fn would(d: &Decision) -> String {
 }
 
 fn decide_live(plan: &DeploySettings, facts: &Facts, ours: Ours<'_>) -> Verdict {
-    if let Some(lock) = facts
-        .lock()
-        .filter(|_| !plan.override_lock && plan.undo.is_none())
-    {
-        return Verdict::Decided(Decision::Locked(lock));
-    }
-    if let Some(why) = superseded(plan, facts) {
-        return Verdict::Decided(Decision::Superseded(why));
+    if let Some(held) = recheck(plan, facts) {
+        return Verdict::Decided(held);
     }
     let busy = facts.busy();
     if let Some(job) = busy.first() {
