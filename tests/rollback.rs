@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::support::moto;
+use crate::support::net::{TestCa, TlsFront};
 use crate::support::*;
 
 /// An emulator whose jobs read `s3://` from moto, and a fresh bucket.
@@ -557,4 +558,32 @@ async fn promote_checks_the_target_live_and_strict_fails_when_it_never_updates()
             .contains("deployed, but the site does not serve it yet"),
         "{r:?}"
     );
+}
+
+/// A store behind a corporate CA (`AWS_CA_BUNDLE`): the page the live
+/// check compares is read from it with the same trust roots as every other
+/// S3 request, not skipped with an UnknownIssuer warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_artifacts_page_is_read_through_the_stores_trust_roots() {
+    let (emu, bucket) = setup().await;
+    let v1 = store(&emu, &bucket, "one").await;
+    let v2 = store(&emu, &bucket, "two").await;
+    assert_eq!(deploy_stored(&emu, &bucket, &v1).await.code, 0);
+    assert_eq!(deploy_stored(&emu, &bucket, &v2).await.code, 0);
+    let ca = TestCa::create();
+    let s3 = TlsFront::start(&ca, &moto::endpoint()).await;
+    let r = run(rollback(&emu, &["--verify", "strict"])
+        .env("AWS_ENDPOINT_URL_S3", s3.url())
+        .env("AWS_CA_BUNDLE", ca.ca_pem())
+        .env("AMPLIFY_VERIFY_TIMEOUT", "10s")
+        .env("AMPLIFY_RESOLVE", format!("*={}", emu.endpoint())))
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(s3.handshakes() > 0);
+    assert!(!r.stderr.contains("cannot read"), "{r:?}");
+    assert!(
+        r.stderr.contains("live check: new content served after"),
+        "{r:?}"
+    );
+    assert_serves(&emu, &v1).await;
 }

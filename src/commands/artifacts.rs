@@ -109,8 +109,7 @@ pub(super) async fn expected_page(
         let url = s3
             .presigned_get(&bucket, &artifact.key, Duration::from_secs(900))
             .await?;
-        let http = crate::http::build_client();
-        let found = crate::package::entry::read_entry(&http, &url, &name).await?;
+        let found = crate::package::entry::read_entry(s3.http(), &url, &name).await?;
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(found)
     };
     match read.await {

@@ -149,6 +149,12 @@ impl Client {
         Client { cfg }
     }
 
+    /// The HTTP client its requests go through (the run's proxies and trust
+    /// roots), for a presigned GET made elsewhere.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.cfg.http
+    }
+
     /// HeadBucket: the bucket's region, from `x-amz-bucket-region`, which S3
     /// sends with a 200, and with the 301 or 400 it answers when asked in
     /// the wrong region (redirects are not followed).
