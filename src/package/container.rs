@@ -39,12 +39,17 @@ use std::io::{self, Write};
 
 use super::compress::Method;
 
-const LOCAL_HEADER: u32 = 0x0403_4b50;
+// The records' signatures, shared with the readers (`super::entry`,
+// `super::unpack`).
+pub(super) const LOCAL_HEADER: u32 = 0x0403_4b50;
 const DATA_DESCRIPTOR: u32 = 0x0807_4b50;
-const CENTRAL_HEADER: u32 = 0x0201_4b50;
-const ZIP64_END: u32 = 0x0606_4b50;
-const ZIP64_LOCATOR: u32 = 0x0706_4b50;
-const END: u32 = 0x0605_4b50;
+pub(super) const CENTRAL_HEADER: u32 = 0x0201_4b50;
+pub(super) const ZIP64_END: u32 = 0x0606_4b50;
+pub(super) const ZIP64_LOCATOR: u32 = 0x0706_4b50;
+pub(super) const END: u32 = 0x0605_4b50;
+/// The end record (22 bytes) and the longest comment it may carry: how
+/// much of an archive's tail a reader needs to find it.
+pub(super) const TAIL: u64 = 22 + 65_535;
 
 /// Version needed to extract: 2.0 (deflate), 4.5 (zip64).
 const VERSION: u16 = 20;
@@ -380,6 +385,18 @@ fn put64(buf: &mut Vec<u8>, v: u64) {
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
+/// The little-endian integers of a record, `None` past its end.
+pub(super) fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+pub(super) fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+pub(super) fn u64_at(data: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
+}
 #[cfg(test)]
 mod tests {
     use super::*;

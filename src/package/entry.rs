@@ -9,11 +9,8 @@
 
 use std::io::Read;
 
-const END: u32 = 0x0605_4b50;
-const CENTRAL: u32 = 0x0201_4b50;
-const LOCAL: u32 = 0x0403_4b50;
-/// The end record (22 bytes) and the longest comment.
-const TAIL: u64 = 22 + 65_535;
+use super::container::{u16_at, u32_at, CENTRAL_HEADER, END, LOCAL_HEADER, TAIL};
+
 /// Largest entry read (a root document is small).
 const MAX_ENTRY: u64 = 64 * 1024 * 1024;
 
@@ -78,7 +75,7 @@ pub async fn read_entry(
         &format!("bytes={}-{}", found.offset, u64::from(found.offset) + 29),
     )
     .await?;
-    if u32_at(&head, 0) != Some(LOCAL) {
+    if u32_at(&head, 0) != Some(LOCAL_HEADER) {
         return Err(EntryError::LocalHeaderMissing);
     }
     let skip =
@@ -142,7 +139,7 @@ struct Found {
 /// The central directory record of `name`.
 fn find(directory: &[u8], name: &str) -> Result<Option<Found>, EntryError> {
     let mut at = 0;
-    while u32_at(directory, at) == Some(CENTRAL) {
+    while u32_at(directory, at) == Some(CENTRAL_HEADER) {
         let field = |o: usize| u16_at(directory, at + o).ok_or(EntryError::DirectoryShort);
         let (name_len, extra, comment) = (field(28)?, field(30)?, field(32)?);
         let start = at + 46;
@@ -190,14 +187,6 @@ async fn get(http: &reqwest::Client, url: &str, range: &str) -> Result<Vec<u8>, 
             url: shown,
             source: e.without_url(),
         })
-}
-
-fn u16_at(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
 }
 
 #[cfg(test)]

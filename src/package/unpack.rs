@@ -29,13 +29,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
-const END: u32 = 0x0605_4b50;
-const ZIP64_LOCATOR: u32 = 0x0706_4b50;
-const ZIP64_END: u32 = 0x0606_4b50;
-const CENTRAL: u32 = 0x0201_4b50;
-const LOCAL: u32 = 0x0403_4b50;
-/// The end record and the longest comment it may carry.
-const TAIL: u64 = 22 + 65_535;
+use super::container::{
+    u16_at, u32_at, u64_at, CENTRAL_HEADER, END, LOCAL_HEADER, TAIL, ZIP64_END, ZIP64_LOCATOR,
+};
+
 /// Longest name accepted: Linux's PATH_MAX; no longer path can be written.
 const MAX_NAME: usize = 4096;
 /// Most bytes of names held in memory while the directory is checked.
@@ -259,7 +256,7 @@ fn read_directory(file: &mut File, dir: &Directory) -> Result<Vec<Entry>, Fault>
     for _ in 0..dir.entries {
         let mut fixed = [0u8; 46];
         reader.read_exact(&mut fixed)?;
-        if u32_at(&fixed, 0) != Some(CENTRAL) {
+        if u32_at(&fixed, 0) != Some(CENTRAL_HEADER) {
             return Err(malformed("a central directory record is missing").into());
         }
         let field16 = |o| u16_at(&fixed, o).unwrap_or(0);
@@ -526,7 +523,7 @@ fn data_start(file: &mut File, e: &Entry) -> io::Result<Option<u64>> {
     let mut head = [0u8; 30];
     file.seek(SeekFrom::Start(e.offset))?;
     file.read_exact(&mut head)?;
-    if u32_at(&head, 0) != Some(LOCAL) {
+    if u32_at(&head, 0) != Some(LOCAL_HEADER) {
         return Ok(None);
     }
     let name_len = usize::from(u16_at(&head, 26).unwrap_or(0));
@@ -563,18 +560,6 @@ impl<W: Write> Write for Checked<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
-}
-
-fn u16_at(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u64_at(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
 
 #[cfg(test)]

@@ -73,12 +73,12 @@ fn archive(entries: &[Raw], zip64: bool) -> Vec<u8> {
         head.extend((packed.len() as u32).to_le_bytes());
         head.extend(size.to_le_bytes());
         head.extend((e.name.len() as u16).to_le_bytes());
-        out.extend(LOCAL.to_le_bytes());
+        out.extend(LOCAL_HEADER.to_le_bytes());
         out.extend(&head);
         out.extend(0u16.to_le_bytes());
         out.extend(&e.name);
         out.extend(&packed);
-        central.extend(CENTRAL.to_le_bytes());
+        central.extend(CENTRAL_HEADER.to_le_bytes());
         central.extend((3u16 << 8 | 20).to_le_bytes());
         central.extend(&head);
         central.extend([0u8; 4]); // extra, comment lengths
