@@ -492,6 +492,20 @@ impl Api {
         .await
     }
 
+    /// A request to GitHub's API: its media type and version, and the
+    /// token when there is one.
+    fn request(&self, method: Method, url: url::Url) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .request(method, url)
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION);
+        if self.token.is_empty() {
+            return req;
+        }
+        req.header(AUTHORIZATION, format!("Bearer {}", self.token))
+    }
+
     async fn attempt(
         &self,
         operation: &'static str,
@@ -507,14 +521,8 @@ impl Api {
             )
         });
         let mut req = self
-            .http
             .request(method, url)
-            .timeout(self.retry.request_timeout)
-            .header(ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", API_VERSION);
-        if !self.token.is_empty() {
-            req = req.header(AUTHORIZATION, format!("Bearer {}", self.token));
-        }
+            .timeout(self.retry.request_timeout);
         if let Some(body) = body {
             req = req.json(body);
         }

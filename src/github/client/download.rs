@@ -11,9 +11,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, LOCATION};
+use reqwest::header::LOCATION;
 
-use super::{error_message, Api, GitHubError, API_VERSION};
+use super::{error_message, Api, GitHubError};
 use crate::http::{self, RetryDecision};
 
 /// Most redirects followed after the API's own.
@@ -100,14 +100,7 @@ impl Api {
             operation: OP,
             source,
         };
-        let mut req = self
-            .http
-            .get(url.clone())
-            .header(ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", API_VERSION);
-        if !self.token.is_empty() {
-            req = req.header(AUTHORIZATION, format!("Bearer {}", self.token));
-        }
+        let req = self.request(reqwest::Method::GET, url.clone());
         let answer = req.send().await.map_err(transport)?;
         let status = answer.status();
         let answer = if status.is_redirection() {
